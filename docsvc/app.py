@@ -1,0 +1,36 @@
+"""The Flask application factory."""
+from __future__ import annotations
+
+from flask import Flask
+from flask_wtf.csrf import CSRFProtect
+
+from docsvc.config import Settings, ensure_secret_key, load_settings
+from docsvc.runtime import Runtime
+
+csrf = CSRFProtect()
+
+
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Flask:
+    runtime = runtime or Runtime(settings or load_settings())
+    settings = runtime.settings
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=ensure_secret_key(settings),
+        # Werkzeug refuses a declared body over the limit before reading it;
+        # bodies without a length are cut off by the streaming spool instead.
+        MAX_CONTENT_LENGTH=settings.max_upload_bytes + 1024 * 1024,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        WTF_CSRF_TIME_LIMIT=None,
+    )
+    app.extensions["docsvc"] = runtime
+    csrf.init_app(app)
+
+    from docsvc.web import api, errors, i18n, pages
+
+    i18n.init_app(app, settings.default_language)
+    errors.init_app(app)
+    csrf.exempt(api.blueprint)  # the API checks tokens, or CSRF headers for cookie sessions, itself
+    app.register_blueprint(api.blueprint)
+    app.register_blueprint(pages.blueprint)
+    return app

@@ -1,0 +1,51 @@
+"""Celery settings derived from docsvc settings (no task code here, so that
+the Runtime can build a publishing client without importing the tasks)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from celery import Celery
+
+from docsvc.config import Settings
+
+RUN_ENTRY = "docsvc.run_entry"
+RELAY = "docsvc.relay_outbox"
+
+
+def celery_config(settings: Settings) -> dict:
+    config = {
+        "broker_url": settings.broker_url,
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "task_ignore_result": True,
+        "broker_connection_retry_on_startup": True,
+        "worker_hijack_root_logger": False,
+        "beat_schedule": {
+            "relay-outbox": {"task": RELAY, "schedule": float(settings.outbox_relay_seconds)},
+        },
+        "beat_schedule_filename": str(Path(settings.data_dir) / "celerybeat-schedule"),
+    }
+    if settings.broker_url.startswith("filesystem://"):
+        folder = Path(settings.data_dir) / "broker"
+        for sub in ("queue", "processed", "control"):
+            (folder / sub).mkdir(parents=True, exist_ok=True)
+        config["broker_transport_options"] = {
+            "data_folder_in": str(folder / "queue"),
+            "data_folder_out": str(folder / "queue"),
+            "processed_folder": str(folder / "processed"),
+            # Broadcasts (worker control) also go to files; keep them in data_dir too.
+            "control_folder": str(folder / "control"),
+            "store_processed": False,
+        }
+    if settings.broker_url.startswith("redis"):
+        # Redis redelivers a message that was never acknowledged (worker killed)
+        # after this many seconds; the outbox lease covers the same case sooner.
+        config["broker_transport_options"] = {"visibility_timeout": max(60, settings.task_lease_seconds * 2)}
+    return config
+
+
+def make_celery(settings: Settings) -> Celery:
+    app = Celery("docsvc")
+    app.conf.update(celery_config(settings))
+    return app

@@ -1,0 +1,336 @@
+"""The `docsvc` command. Each subcommand builds a Runtime and calls services;
+user errors print one line, "docsvc: error: <message> (<code>)", and exit 2."""
+from __future__ import annotations
+
+import functools
+import getpass
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import click
+from sqlalchemy import select
+
+from docsvc import accounts, audit, documents, indexing, migrate, pipeline
+from docsvc.config import ConfigError, load_settings
+from docsvc.errors import DocsvcError, InvalidInput
+from docsvc.models import Agency, Document, Role, User
+from docsvc.presenters import document_json, search_json
+from docsvc.runtime import Runtime
+
+EXIT_USER_ERROR = 2
+
+
+def fail(message: str, code: str = "error") -> None:
+    click.echo(f"docsvc: error: {message} ({code})", err=True)
+    sys.exit(EXIT_USER_ERROR)
+
+
+def user_errors(command):
+    """Turn the errors a user can cause into one line on stderr."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except DocsvcError as exc:
+            fail(exc.message, exc.code)
+        except ConfigError as exc:
+            fail(str(exc), "config")
+
+    return wrapper
+
+
+def _runtime() -> Runtime:
+    return Runtime(load_settings())
+
+
+def cli_operator() -> User:
+    """The person at the server's console acts with administrator rights; the
+    audit log records them as cli:<login name>. Never stored as a user row."""
+    return User(id=None, username=f"cli:{getpass.getuser()}", role=Role.ADMIN, agency_id=None)
+
+
+@click.group()
+def main() -> None:
+    """docsvc: documents, signatures and e-copies for public administration."""
+
+
+# --- database and first start -------------------------------------------------
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@user_errors
+def db_upgrade() -> None:
+    """Create or migrate the database schema, the bucket and the search index;
+    on an empty installation also a default agency and an administrator."""
+    prepare(_runtime())
+    click.echo("database is up to date")
+
+
+def prepare(rt: Runtime) -> None:
+    migrate.upgrade(rt.engine)
+    rt.ensure_backends()
+    from docsvc.bootstrap import bootstrap
+
+    password = bootstrap(rt)
+    if password:
+        click.echo(f"Created administrator 'admin' with password: {password}")
+        click.echo(f"(also saved in {Path(rt.settings.data_dir) / 'admin-password.txt'})")
+
+
+# --- running -------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--host", default=None, help="Address to listen on (default from settings).")
+@click.option("--port", default=None, type=int, help="Port to listen on (default from settings).")
+@click.option("--no-worker", is_flag=True, help="Do not start a background worker with the web server.")
+@user_errors
+def serve(host: str | None, port: int | None, no_worker: bool) -> None:
+    """Run the web server (and, unless --no-worker, a worker beside it)."""
+    rt = _runtime()
+    prepare(rt)
+    host = host or rt.settings.host
+    port = port or rt.settings.port
+    worker = None
+    if not no_worker:
+        # The worker is our child: it starts and stops with the web server.
+        worker = subprocess.Popen([sys.executable, "-m", "docsvc.cli", "worker", "--beat"], start_new_session=True)
+    click.echo(f"docsvc is running at http://{host}:{port}/  (Ctrl+C to stop)")
+    try:
+        from docsvc.server import run_web
+
+        run_web(rt, host, port)
+    finally:
+        if worker is not None and worker.poll() is None:
+            os.killpg(worker.pid, signal.SIGTERM)
+            try:
+                worker.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(worker.pid, signal.SIGKILL)
+
+
+@main.command()
+@click.option("--beat", is_flag=True, help="Also run the periodic scheduler (outbox relay) in this process.")
+@click.option("--concurrency", default=None, type=int)
+@user_errors
+def worker(beat: bool, concurrency: int | None) -> None:
+    """Run a Celery worker for background work."""
+    from docsvc.tasks import celery_app, worker_runtime
+
+    rt = worker_runtime()
+    argv = ["worker", "--loglevel", "INFO", "--concurrency", str(concurrency or rt.settings.worker_concurrency)]
+    if beat:
+        argv.append("--beat")
+    celery_app.worker_main(argv)
+
+
+@main.command()
+@user_errors
+def beat() -> None:
+    """Run the periodic scheduler alone (scaled profile: one per deployment)."""
+    from docsvc.tasks import celery_app
+
+    celery_app.start(["beat", "--loglevel", "INFO"])
+
+
+# --- documents -----------------------------------------------------------------
+
+
+def _agency_id(rt: Runtime, code: str | None) -> int:
+    with rt.read() as session:
+        if code:
+            return accounts.agency_by_code(session, code).id
+        agencies = list(session.scalars(select(Agency).order_by(Agency.id).limit(2)))
+    if len(agencies) != 1:
+        raise InvalidInput("There is more than one agency (or none): choose one with --agency CODE.")
+    return agencies[0].id
+
+
+def wait_for(rt: Runtime, entry_id: int, timeout: float) -> None:
+    """Return once the work is done, doing it here if no worker has taken it."""
+    deadline = time.monotonic() + timeout
+    while not pipeline.entry_done(rt, entry_id):
+        try:
+            pipeline.run_entry(rt, entry_id)
+        except Exception:
+            pass  # logged and released by run_entry; the loop tries again
+        if pipeline.entry_done(rt, entry_id):
+            return
+        if time.monotonic() > deadline:
+            raise DocsvcError(f"Timed out after {timeout:.0f} s waiting for the document to be processed.")
+        time.sleep(0.2)
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--title", default=None, help="Title (default: from the file name).")
+@click.option("--kind", default="upload", type=click.Choice(documents.KINDS))
+@click.option("--agency", "agency_code", default=None, help="Agency code (needed when there are several).")
+@click.option("--wait", is_flag=True, help="Return once each document is processed and searchable.")
+@click.option("--timeout", default=600.0, show_default=True, help="Seconds --wait may take per document.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per document.")
+@user_errors
+def ingest(files, title, kind, agency_code, wait, timeout, as_json) -> None:
+    """Store PDF files as new documents and process them in the background."""
+    from docsvc.tasks import dispatch
+
+    rt = _runtime()
+    agency_id = _agency_id(rt, agency_code)
+    operator = cli_operator()
+    failures = 0
+    for path in files:
+        try:
+            try:
+                handle = open(path, "rb")
+            except OSError as exc:
+                raise InvalidInput(f"{path}: cannot read the file ({exc.strerror}).") from None
+            with handle:
+                spooled = documents.spool(handle, path.name, rt)
+            document_id, entry_id = documents.ingest(rt, operator, spooled, title=title, kind=kind, agency_id=agency_id)
+            dispatch(rt, [entry_id])
+            if wait:
+                wait_for(rt, entry_id, timeout)
+        except DocsvcError as exc:
+            failures += 1
+            click.echo(f"docsvc: error: {path}: {exc.message} ({exc.code})", err=True)
+            continue
+        with rt.read() as session:
+            document = session.get(Document, document_id)
+            if as_json:
+                click.echo(json.dumps(document_json(document), ensure_ascii=False))
+            else:
+                click.echo(f"{document.id}\t{document.status}\t{document.title}")
+    if failures:
+        sys.exit(EXIT_USER_ERROR)
+
+
+@main.command()
+@click.argument("document_id")
+@click.option("--json", "as_json", is_flag=True)
+@user_errors
+def show(document_id: str, as_json: bool) -> None:
+    """Show a document: metadata, files and extracted text."""
+    rt = _runtime()
+    with rt.read() as session:
+        document = documents.get_document(session, cli_operator(), document_id)
+        text = indexing.read_text(rt, document)
+        data = document_json(document, text)
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    for key in ("id", "title", "kind", "status", "number_symbol", "issuing_body", "page_count", "created_at"):
+        click.echo(f"{key:>14}: {data[key] if data[key] is not None else ''}")
+    for f in data["files"]:
+        click.echo(f"{'file':>14}: {f['role']} {f['media_type']} {f['size']} bytes sha256={f['sha256']}")
+    click.echo("")
+    click.echo(text)
+
+
+@main.command("search")
+@click.argument("query")
+@click.option("--kind", default=None)
+@click.option("--year", default=None, type=int)
+@click.option("--page", default=1, type=int)
+@click.option("--per-page", default=20, type=int)
+@click.option("--json", "as_json", is_flag=True)
+@user_errors
+def search_command(query, kind, year, page, per_page, as_json) -> None:
+    """Full-text search, with or without Vietnamese diacritics."""
+    rt = _runtime()
+    result = documents.search(rt, cli_operator(), query, kind=kind, year=year, page=page, per_page=per_page)
+    data = search_json(result)
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"{data['total']} result(s)")
+    for hit in data["hits"]:
+        click.echo(f"{hit['id']}  {hit['title']}")
+        click.echo(f"    {hit['highlight'].replace('<mark>', '[').replace('</mark>', ']')}")
+
+
+@main.command()
+@user_errors
+def reindex() -> None:
+    """Rebuild the search index from the database."""
+    count = indexing.reindex(_runtime())
+    click.echo(f"indexed {count} document(s)")
+
+
+# --- people ---------------------------------------------------------------------
+
+
+@main.group()
+def agency() -> None:
+    """Agencies (commune, district, province)."""
+
+
+@agency.command("add")
+@click.argument("code")
+@click.argument("name")
+@click.option("--level", default="other", type=click.Choice(accounts.AGENCY_LEVELS))
+@click.option("--parent", "parent_code", default=None, help="Code of the agency above this one.")
+@user_errors
+def agency_add(code, name, level, parent_code) -> None:
+    with _runtime().write() as session:
+        accounts.add_agency(session, code, name, level=level, parent_code=parent_code, actor=None)
+    click.echo(f"agency {code} added")
+
+
+@main.group()
+def user() -> None:
+    """User accounts."""
+
+
+@user.command("add")
+@click.argument("username")
+@click.option("--role", required=True, type=click.Choice(Role.ALL))
+@click.option("--agency", "agency_code", default=None)
+@click.option("--full-name", default="")
+@click.option("--citizen-id", default=None)
+@click.option("--password-env", default=None, help="Read the password from this environment variable.")
+@user_errors
+def user_add(username, role, agency_code, full_name, citizen_id, password_env) -> None:
+    if password_env:
+        password = os.environ.get(password_env)
+        if password is None:
+            raise InvalidInput(f"Environment variable {password_env} is not set.")
+    elif sys.stdin.isatty():
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        raise InvalidInput("No terminal to ask for the password: use --password-env VAR.")
+    with _runtime().write() as session:
+        accounts.add_user(
+            session, username, password, role, agency_code=agency_code, full_name=full_name, citizen_id=citizen_id
+        )
+    click.echo(f"user {username} added")
+
+
+@main.group("audit")
+def audit_group() -> None:
+    """The audit log."""
+
+
+@audit_group.command("verify")
+@user_errors
+def audit_verify() -> None:
+    """Check the audit log's hash chain."""
+    with _runtime().read() as session:
+        check = audit.verify_chain(session)
+    if not check.ok:
+        raise DocsvcError(f"The audit log has been altered (first bad event: {check.first_bad_id}).")
+    click.echo(f"audit log intact: {check.events} event(s)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,149 @@
+"""Settings: defaults here, then a TOML file (DOCSVC_CONFIG), then DOCSVC_* variables.
+
+Every setting is one flat name so that the same word appears in the TOML
+files, in the environment (upper-cased, prefixed DOCSVC_) and in
+docker-compose.yml; a test checks those stay in step.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+import tomllib
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any, Mapping
+
+ENV_PREFIX = "DOCSVC_"
+
+
+class ConfigError(Exception):
+    """A configuration file or variable is wrong; the message says which."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: str = "./var"
+    # Empty means "derive from data_dir" (the embedded profile's files).
+    database_url: str = ""
+    storage_backend: str = "filesystem"
+    storage_path: str = ""
+    minio_endpoint: str = ""
+    minio_access_key: str = ""
+    minio_secret_key: str = ""
+    minio_bucket: str = "docsvc"
+    minio_secure: bool = False
+    search_backend: str = "sqlite"
+    search_sqlite_path: str = ""
+    elasticsearch_url: str = ""
+    elasticsearch_index: str = "docsvc-documents"
+    broker_url: str = ""
+    secret_key: str = ""
+    host: str = "127.0.0.1"
+    port: int = 8080
+    max_upload_bytes: int = 3 * 1024 * 1024 * 1024
+    # How long a task may hold a piece of work before the outbox relay hands
+    # it to another worker (the first one is presumed dead).
+    task_lease_seconds: int = 300
+    outbox_relay_seconds: int = 15
+    worker_concurrency: int = 2
+    default_language: str = "vi"
+
+    def as_mapping(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @property
+    def embedded(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+SETTING_NAMES = frozenset(f.name for f in fields(Settings))
+
+
+def _coerce(name: str, raw: Any, kind: type | str) -> Any:
+    kind_name = kind if isinstance(kind, str) else kind.__name__
+    try:
+        if kind_name == "bool":
+            if isinstance(raw, bool):
+                return raw
+            text = str(raw).strip().lower()
+            if text in {"1", "true", "yes", "on"}:
+                return True
+            if text in {"0", "false", "no", "off", ""}:
+                return False
+            raise ValueError(raw)
+        if kind_name == "int":
+            return int(raw)
+        return str(raw)
+    except ValueError:
+        raise ConfigError(f"setting {name}: {raw!r} is not a valid {kind_name}") from None
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"configuration file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"configuration file {path} is not valid TOML: {exc}") from None
+    unknown = set(data) - SETTING_NAMES
+    if unknown:
+        raise ConfigError(f"configuration file {path} has unknown settings: {', '.join(sorted(unknown))}")
+    return data
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    config_file = environ.get(ENV_PREFIX + "CONFIG")
+    if config_file:
+        values.update(read_toml(Path(config_file)))
+    for f in fields(Settings):
+        env_name = ENV_PREFIX + f.name.upper()
+        if env_name in environ:
+            values[f.name] = environ[env_name]
+    values.update(overrides)
+    typed = {f.name: _coerce(f.name, values[f.name], f.type) for f in fields(Settings) if f.name in values}
+    return _derive(Settings(**typed))
+
+
+def _derive(settings: Settings) -> Settings:
+    """Fill the settings that default to places inside the data folder."""
+    data_dir = Path(settings.data_dir).expanduser().resolve()
+    derived: dict[str, Any] = {"data_dir": str(data_dir)}
+    if not settings.database_url:
+        derived["database_url"] = f"sqlite:///{data_dir / 'docsvc.sqlite3'}"
+    if not settings.storage_path:
+        derived["storage_path"] = str(data_dir / "objects")
+    if not settings.search_sqlite_path:
+        derived["search_sqlite_path"] = str(data_dir / "search.sqlite3")
+    if not settings.broker_url:
+        derived["broker_url"] = "filesystem://"
+    if settings.storage_backend not in {"filesystem", "minio"}:
+        raise ConfigError(f"storage_backend must be 'filesystem' or 'minio', not {settings.storage_backend!r}")
+    if settings.search_backend not in {"sqlite", "elasticsearch"}:
+        raise ConfigError(f"search_backend must be 'sqlite' or 'elasticsearch', not {settings.search_backend!r}")
+    if settings.storage_backend == "minio" and not settings.minio_endpoint:
+        raise ConfigError("storage_backend is 'minio' but minio_endpoint is not set")
+    if settings.search_backend == "elasticsearch" and not settings.elasticsearch_url:
+        raise ConfigError("search_backend is 'elasticsearch' but elasticsearch_url is not set")
+    return dataclasses.replace(settings, **derived)
+
+
+def ensure_secret_key(settings: Settings) -> str:
+    """The configured key, or one made once and kept in the data folder.
+
+    A key that changed at every start would log everyone out and break CSRF
+    tokens of open forms, so the embedded profile persists the one it makes.
+    """
+    if settings.secret_key:
+        return settings.secret_key
+    path = Path(settings.data_dir) / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key

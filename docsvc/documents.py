@@ -1,0 +1,209 @@
+"""Documents: accept an upload, keep its original, and answer who may see it.
+
+Ingest is all-or-nothing. The upload is spooled to a local file (hashing and
+counting as it streams, stopping at the size limit), checked, stored, and
+only then recorded in one transaction with its outbox entry. If anything
+after the store fails, the stored object is removed again, unless another
+document already references the same bytes.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import BinaryIO
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from docsvc import audit, outbox
+from docsvc.accounts import can_see_agency, require_staff, visible_agency_ids
+from docsvc.errors import EmptyFile, Forbidden, InvalidInput, InvalidQuery, NotFound, StorageFailure, UploadTooLarge
+from docsvc.models import Agency, Document, DocumentFile, FileRole, User
+from docsvc.pdf import inspect_pdf
+from docsvc.runtime import Runtime
+from search import InvalidQuery as IndexInvalidQuery
+from search import SearchQuery, SearchResult
+
+PROCESS_DOCUMENT = "process_document"
+SPOOL_CHUNK = 1024 * 1024
+KINDS = ("upload", "incoming", "outgoing", "ecopy")
+
+
+@dataclass
+class Spooled:
+    """An upload on local disk, with what we learned while receiving it."""
+
+    path: Path
+    sha256: str
+    size: int
+    filename: str
+
+    def discard(self) -> None:
+        try:
+            os.unlink(self.path)
+        except FileNotFoundError:
+            pass
+
+
+def spool(stream: BinaryIO, filename: str, rt: Runtime) -> Spooled:
+    """Receive a stream to a temporary file, refusing it once it passes the limit."""
+    limit = rt.settings.max_upload_bytes
+    tmp_dir = Path(rt.settings.data_dir) / "tmp"
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=tmp_dir, prefix="upload-", suffix=".part")
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        with os.fdopen(fd, "wb") as out:
+            while chunk := stream.read(SPOOL_CHUNK):
+                size += len(chunk)
+                if size > limit:
+                    raise UploadTooLarge(f"The file is larger than the limit of {_human(limit)}.")
+                digest.update(chunk)
+                out.write(chunk)
+    except BaseException:
+        os.unlink(name)
+        raise
+    if size == 0:
+        os.unlink(name)
+        raise EmptyFile()
+    return Spooled(Path(name), digest.hexdigest(), size, os.path.basename(filename or "document.pdf"))
+
+
+def _human(size: int) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:g} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1024
+    return str(size)
+
+
+def default_title(filename: str) -> str:
+    stem = Path(filename).stem.replace("_", " ").strip()
+    return stem or "Văn bản"
+
+
+def ingest(
+    rt: Runtime,
+    actor: User,
+    upload: Spooled,
+    *,
+    title: str | None = None,
+    kind: str = "upload",
+    agency_id: int | None = None,
+    number_symbol: str | None = None,
+    issuing_body: str | None = None,
+    issued_date: date | None = None,
+) -> tuple[str, int]:
+    """Store and record an uploaded PDF; returns (document id, outbox entry id).
+
+    The spooled file is consumed: it is deleted whatever happens.
+    """
+    try:
+        require_staff(actor)
+        if kind not in KINDS:
+            raise InvalidInput(f"Kind must be one of {', '.join(KINDS)}.")
+        agency_id = agency_id or actor.agency_id
+        if agency_id is None:
+            raise InvalidInput("Choose the agency the document belongs to.")
+        if not can_see_agency(actor, agency_id):
+            raise Forbidden("You cannot add documents to another agency.")
+        info = inspect_pdf(upload.path)
+        try:
+            with open(upload.path, "rb") as handle:
+                stored = rt.store.put(handle, "application/pdf", sha256=upload.sha256)
+        except Exception as exc:  # disk errors, the S3 client's errors, connection errors
+            raise StorageFailure() from exc
+    finally:
+        upload.discard()
+    try:
+        with rt.write() as session:
+            if session.get(Agency, agency_id) is None:
+                raise InvalidInput("That agency does not exist.")
+            document = Document(
+                agency_id=agency_id,
+                kind=kind,
+                title=(title or "").strip() or default_title(upload.filename),
+                number_symbol=number_symbol,
+                issuing_body=issuing_body,
+                issued_date=issued_date,
+                page_count=info.page_count,
+                created_by_id=actor.id,
+            )
+            document.files.append(
+                DocumentFile(
+                    role=FileRole.ORIGINAL,
+                    storage_key=stored.key,
+                    sha256=stored.sha256,
+                    size=stored.size,
+                    media_type="application/pdf",
+                    filename=upload.filename,
+                )
+            )
+            session.add(document)
+            session.flush()
+            entry = outbox.enqueue(session, PROCESS_DOCUMENT, {"document_id": document.id})
+            audit.record(
+                session,
+                actor,
+                "document.ingest",
+                "document",
+                document.id,
+                {"sha256": stored.sha256, "size": stored.size, "filename": upload.filename},
+            )
+            return document.id, entry.id
+    except BaseException:
+        if stored.created:
+            remove_if_unreferenced(rt, stored.key)
+        raise
+
+
+def remove_if_unreferenced(rt: Runtime, key: str) -> None:
+    with rt.read() as session:
+        referenced = session.scalar(select(func.count()).select_from(DocumentFile).where(DocumentFile.storage_key == key))
+    if not referenced:
+        rt.store.delete(key)
+
+
+def get_document(session: Session, user: User, document_id: str) -> Document:
+    document = session.scalar(
+        select(Document).options(selectinload(Document.files)).where(Document.id == document_id)
+    )
+    # "Not found" also for documents of other agencies: their existence is not the user's business.
+    if document is None or not can_see_agency(user, document.agency_id):
+        raise NotFound("No such document.")
+    return document
+
+
+def list_documents(session: Session, user: User, *, page: int = 1, per_page: int = 20) -> tuple[int, list[Document]]:
+    if page < 1 or not 1 <= per_page <= 100:
+        raise InvalidInput("page must be 1 or more and per_page between 1 and 100.")
+    query = select(Document)
+    allowed = visible_agency_ids(user)
+    if allowed is not None:
+        query = query.where(Document.agency_id.in_(allowed or [-1]))
+    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = session.scalars(
+        query.options(selectinload(Document.files))
+        .order_by(Document.created_at.desc(), Document.id)
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    )
+    return total or 0, list(rows)
+
+
+def search(
+    rt: Runtime, user: User, text: str, *, kind: str | None = None, year: int | None = None, page: int = 1, per_page: int = 20
+) -> SearchResult:
+    """Full-text search, limited to what the user may see (the index filters, not the page)."""
+    try:
+        query = SearchQuery(
+            text=text, kind=kind or None, year=year, agency_ids=visible_agency_ids(user), page=page, per_page=per_page
+        )
+        return rt.index.search(query)
+    except IndexInvalidQuery as exc:
+        raise InvalidQuery(str(exc)) from None

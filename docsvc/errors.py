@@ -1,0 +1,90 @@
+"""Errors a user can cause. Each maps to one JSON shape and one CLI line.
+
+API:  HTTP status + {"code": "...", "message": "..."}
+CLI:  "docsvc: error: <message> (<code>)" on stderr, exit status 2.
+"""
+from __future__ import annotations
+
+
+class DocsvcError(Exception):
+    code = "error"
+    http_status = 400
+    default_message = "The request could not be completed."
+
+    def __init__(self, message: str | None = None) -> None:
+        self.message = message or self.default_message
+        super().__init__(self.message)
+
+    def to_json(self) -> dict[str, str]:
+        return {"code": self.code, "message": self.message}
+
+
+class InvalidInput(DocsvcError):
+    code = "invalid_input"
+
+
+class EmptyFile(DocsvcError):
+    code = "empty_file"
+    default_message = "The file is empty."
+
+
+class NotAPdf(DocsvcError):
+    code = "not_a_pdf"
+    http_status = 415
+    default_message = "The file is not a PDF."
+
+
+class EncryptedPdf(DocsvcError):
+    code = "encrypted_pdf"
+    http_status = 422
+    default_message = "The PDF is password-protected or encrypted; upload an unprotected copy."
+
+
+class TruncatedPdf(DocsvcError):
+    code = "truncated_pdf"
+    http_status = 422
+    default_message = "The PDF is incomplete (truncated); the upload or scan may have been cut off."
+
+
+class CorruptPdf(DocsvcError):
+    code = "corrupt_pdf"
+    http_status = 422
+    default_message = "The PDF is damaged and cannot be read."
+
+
+class UploadTooLarge(DocsvcError):
+    code = "upload_too_large"
+    http_status = 413
+
+
+class InvalidQuery(DocsvcError):
+    code = "invalid_query"
+
+
+class Unauthorized(DocsvcError):
+    code = "unauthorized"
+    http_status = 401
+    default_message = "Sign in or send a valid API token."
+
+
+class Forbidden(DocsvcError):
+    code = "forbidden"
+    http_status = 403
+    default_message = "You are not allowed to do this."
+
+
+class NotFound(DocsvcError):
+    code = "not_found"
+    http_status = 404
+    default_message = "Not found."
+
+
+class Conflict(DocsvcError):
+    code = "conflict"
+    http_status = 409
+
+
+class StorageFailure(DocsvcError):
+    code = "storage_unavailable"
+    http_status = 503
+    default_message = "Document storage is unavailable; nothing was saved. Try again shortly."

@@ -1,0 +1,101 @@
+"""Wiring: the backends chosen from settings, once, for a process.
+
+The web app, the CLI and the worker each build one Runtime; everything below
+it receives the Runtime (or a Session) and never looks at settings to decide
+which backend it talks to.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from functools import cached_property
+from pathlib import Path
+from typing import Iterator
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from celery import Celery
+
+from docsvc.celery_config import make_celery
+from docsvc.config import Settings, load_settings
+from search import SearchIndex, open_index
+from storage import ObjectStore, open_store
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record):
+            # Take transaction control from pysqlite so BEGIN IMMEDIATE works.
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=60000")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(connection):
+            # Writers take SQLite's write lock up front: two transactions that
+            # both read a counter and then write it would otherwise deadlock or
+            # fail with SQLITE_BUSY instead of waiting their turn.
+            mode = "IMMEDIATE" if connection.get_execution_options().get("docsvc_write") else "DEFERRED"
+            connection.exec_driver_sql(f"BEGIN {mode}")
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+class Runtime:
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or load_settings()
+        Path(self.settings.data_dir).mkdir(parents=True, exist_ok=True)
+        self.engine = make_engine(self.settings.database_url)
+        self._readers = sessionmaker(self.engine, expire_on_commit=False)
+        self._writers = sessionmaker(self.engine.execution_options(docsvc_write=True), expire_on_commit=False)
+
+    @cached_property
+    def store(self) -> ObjectStore:
+        return open_store(self.settings.as_mapping())
+
+    @cached_property
+    def index(self) -> SearchIndex:
+        index = open_index(self.settings.as_mapping())
+        # Cheap when it exists (CREATE IF NOT EXISTS / one HEAD request), and
+        # it spares every caller from remembering to do it first.
+        index.ensure_ready()
+        return index
+
+    @cached_property
+    def celery(self) -> Celery:
+        """A Celery client for publishing work to this runtime's broker."""
+        return make_celery(self.settings)
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A read-write transaction: committed on success, rolled back on error."""
+        with self._writers() as session:
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        # Closing (not rolling back) keeps loaded attributes readable on the
+        # detached objects, so callers may use what they read after the block.
+        with self._readers() as session:
+            yield session
+
+    def ensure_backends(self) -> None:
+        """Create the bucket/folder and the search index if missing."""
+        self.store.ensure_ready()
+        self.index.ensure_ready()
+
+    def close(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,55 @@
+// Uploads each chosen PDF as a raw request body (streams on the server, no
+// multipart copy) with its own progress bar, then links to the document page.
+(function () {
+  const form = document.getElementById("upload-form");
+  if (!form) return;
+  const list = document.getElementById("upload-list");
+  const csrf = document.querySelector('meta[name="csrf-token"]').content;
+
+  function uploadOne(file, title) {
+    const item = document.createElement("li");
+    item.className = "upload";
+    item.innerHTML = '<span class="name"></span> <progress max="100" value="0"></progress> <span class="state"></span>';
+    item.querySelector(".name").textContent = file.name;
+    list.appendChild(item);
+    const bar = item.querySelector("progress");
+    const state = item.querySelector(".state");
+    return new Promise((resolve) => {
+      const xhr = new XMLHttpRequest();
+      const params = new URLSearchParams({filename: file.name});
+      if (title) params.set("title", title);
+      xhr.open("POST", "/api/v1/documents?" + params.toString());
+      xhr.setRequestHeader("Content-Type", "application/pdf");
+      xhr.setRequestHeader("X-CSRFToken", csrf);
+      xhr.upload.onprogress = (e) => { if (e.lengthComputable) bar.value = Math.round(100 * e.loaded / e.total); };
+      xhr.onload = () => {
+        let body = {};
+        try { body = JSON.parse(xhr.responseText); } catch (e) { /* not JSON: show status */ }
+        if (xhr.status === 202) {
+          bar.value = 100;
+          item.classList.add("ok");
+          const link = document.createElement("a");
+          link.href = "/documents/" + body.id;
+          link.textContent = window.DOCSVC_TEXT.done;
+          state.appendChild(link);
+        } else {
+          item.classList.add("failed");
+          state.textContent = window.DOCSVC_TEXT.failed + ": " + (body.message || xhr.statusText);
+          state.dataset.code = body.code || "";
+        }
+        resolve();
+      };
+      xhr.onerror = () => { item.classList.add("failed"); state.textContent = window.DOCSVC_TEXT.failed; resolve(); };
+      xhr.send(file);
+    });
+  }
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const files = Array.from(document.getElementById("upload-files").files);
+    const title = document.getElementById("upload-title").value.trim();
+    for (const file of files) {
+      await uploadOne(file, files.length === 1 ? title : "");
+    }
+  });
+})();

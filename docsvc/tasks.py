@@ -1,0 +1,79 @@
+"""Celery: the app, its two tasks, and publishing outbox entries to it.
+
+Tasks are thin: they call docsvc.pipeline with the worker's Runtime. The
+broker is Redis in the scaled profile and Kombu's filesystem transport
+(a folder under data_dir) in the embedded one; the outbox, not the broker,
+is what guarantees that accepted work is done.
+"""
+from __future__ import annotations
+
+import logging
+from celery.signals import worker_process_init, worker_ready
+
+from docsvc import outbox, pipeline
+from docsvc.celery_config import RELAY, RUN_ENTRY, make_celery
+from docsvc.config import load_settings
+from docsvc.runtime import Runtime
+
+log = logging.getLogger(__name__)
+_runtime: Runtime | None = None
+
+
+def worker_runtime() -> Runtime:
+    global _runtime
+    if _runtime is None:
+        _runtime = Runtime(load_settings())
+    return _runtime
+
+
+celery_app = make_celery(load_settings())
+
+
+@worker_process_init.connect
+def _fresh_runtime_per_process(**_kwargs) -> None:
+    # Forked pool processes must not share the parent's database connections.
+    global _runtime
+    _runtime = None
+
+
+@celery_app.task(name=RUN_ENTRY)
+def run_entry(entry_id: int) -> bool:
+    return pipeline.run_entry(worker_runtime(), entry_id)
+
+
+@celery_app.task(name=RELAY)
+def relay_outbox() -> int:
+    return relay(worker_runtime())
+
+
+@worker_ready.connect
+def _relay_on_start(**_kwargs) -> None:
+    # Work left behind by a worker that died is picked up as soon as one starts.
+    try:
+        relay(worker_runtime())
+    except Exception:
+        log.exception("outbox relay at worker start failed")
+
+
+def dispatch(rt: Runtime, entry_ids: list[int]) -> bool:
+    """Hand entries to the broker. False, and nothing lost, if the broker is down:
+    the entries stay due and the relay publishes them later."""
+    if not entry_ids:
+        return True
+    try:
+        for entry_id in entry_ids:
+            # retry=False: a request must not hang on a dead broker.
+            rt.celery.send_task(RUN_ENTRY, args=[entry_id], retry=False)
+    except Exception as exc:
+        log.warning("broker unavailable, %d outbox entries left for the relay: %s", len(entry_ids), exc)
+        return False
+    with rt.write() as session:
+        outbox.mark_published(session, entry_ids)
+    return True
+
+
+def relay(rt: Runtime) -> int:
+    """Publish every due outbox entry (new, failed for a while, or lease expired)."""
+    with rt.read() as session:
+        ids = [entry.id for entry in outbox.due(session)]
+    return len(ids) if dispatch(rt, ids) else 0

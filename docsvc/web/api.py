@@ -1,0 +1,134 @@
+"""The JSON API under /api/v1. Each view parses, calls one service, answers."""
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import quote
+
+import yaml
+from sqlalchemy import text
+from flask import Blueprint, Response, jsonify, request, stream_with_context
+
+from docsvc import accounts, documents
+from docsvc.errors import InvalidInput, NotFound
+from docsvc.indexing import read_text
+from docsvc.presenters import document_json, search_json
+from docsvc.tasks import dispatch
+from docsvc.web.context import api_user, runtime
+
+blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
+OPENAPI_FILE = Path(__file__).resolve().parent.parent / "openapi.yaml"
+
+
+def _int_arg(name: str, default: int | None) -> int | None:
+    raw = request.args.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise InvalidInput(f"{name} must be a whole number.") from None
+
+
+@blueprint.get("/health")
+def health():
+    rt = runtime()
+    with rt.read() as db:
+        db.execute(text("SELECT 1"))
+    return jsonify({"status": "ok", "profile": "embedded" if rt.settings.embedded else "scaled"})
+
+
+@blueprint.get("/openapi.json")
+def openapi():
+    return jsonify(yaml.safe_load(OPENAPI_FILE.read_text(encoding="utf-8")))
+
+
+@blueprint.post("/tokens")
+def create_token():
+    body = request.get_json(silent=True) or {}
+    username, password = body.get("username"), body.get("password")
+    if not isinstance(username, str) or not isinstance(password, str):
+        raise InvalidInput("Send a JSON body with username and password.")
+    with runtime().write() as db:
+        user = accounts.authenticate(db, username, password)
+        token = accounts.issue_token(db, user, str(body.get("name", "")))
+    return jsonify({"token": token, "username": user.username, "role": user.role}), 201
+
+
+@blueprint.post("/documents")
+def upload_document():
+    user = api_user()
+    rt = runtime()
+    if request.mimetype == "multipart/form-data":
+        upload = request.files.get("file")
+        if upload is None:
+            raise InvalidInput("Send the PDF in a form field named 'file'.")
+        spooled = documents.spool(upload.stream, upload.filename or "document.pdf", rt)
+        form = request.form
+    else:
+        # A raw body streams straight to disk: the way to send very large files.
+        spooled = documents.spool(request.stream, request.args.get("filename", "document.pdf"), rt)
+        form = request.args
+    document_id, entry_id = documents.ingest(
+        rt, user, spooled, title=form.get("title"), kind=form.get("kind") or "upload"
+    )
+    dispatch(rt, [entry_id])
+    with rt.read() as db:
+        document = documents.get_document(db, user, document_id)
+        return jsonify(document_json(document)), 202
+
+
+@blueprint.get("/documents")
+def list_documents():
+    user = api_user()
+    with runtime().read() as db:
+        total, rows = documents.list_documents(
+            db, user, page=_int_arg("page", 1), per_page=_int_arg("per_page", 20)
+        )
+        return jsonify({"total": total, "documents": [document_json(d) for d in rows]})
+
+
+@blueprint.get("/documents/<document_id>")
+def show_document(document_id: str):
+    user = api_user()
+    rt = runtime()
+    with rt.read() as db:
+        document = documents.get_document(db, user, document_id)
+        text = read_text(rt, document) if request.args.get("text") in ("1", "true") else None
+        return jsonify(document_json(document, text))
+
+
+@blueprint.get("/documents/<document_id>/files/<role>")
+def download_file(document_id: str, role: str):
+    user = api_user()
+    rt = runtime()
+    with rt.read() as db:
+        document = documents.get_document(db, user, document_id)
+        stored = document.file(role)
+        if stored is None:
+            raise NotFound(f"This document has no {role} file.")
+        key, media_type, filename, size = stored.storage_key, stored.media_type, stored.filename, stored.size
+    reader = rt.store.open(key)
+
+    def body():
+        with reader:
+            yield from reader.iter_chunks()
+
+    response = Response(stream_with_context(body()), mimetype=media_type.split(";")[0])
+    response.headers["Content-Length"] = str(size)
+    response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename or 'document', safe='')}"
+    return response
+
+
+@blueprint.get("/search")
+def search():
+    user = api_user()
+    result = documents.search(
+        runtime(),
+        user,
+        request.args.get("q", ""),
+        kind=request.args.get("kind") or None,
+        year=_int_arg("year", None),
+        page=_int_arg("page", 1),
+        per_page=_int_arg("per_page", 20),
+    )
+    return jsonify(search_json(result))

@@ -1,0 +1,51 @@
+"""One error shape for the API: HTTP status + {"code", "message"}."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from docsvc.errors import DocsvcError
+
+log = logging.getLogger(__name__)
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "upload_too_large",
+    415: "unsupported_media_type",
+    429: "too_many_requests",
+}
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def error_response(code: str, message: str, status: int):
+    if _wants_json():
+        return jsonify({"code": code, "message": message}), status
+    return render_template("error.html", code=code, message=message, status=status), status
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(DocsvcError)
+    def _docsvc_error(exc: DocsvcError):
+        return error_response(exc.code, exc.message, exc.http_status)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        status = exc.code or 500
+        message = exc.description or exc.name
+        if status == 413:
+            message = "The file is larger than the configured upload limit."
+        return error_response(_HTTP_CODES.get(status, "http_error"), message, status)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response("internal_error", "Something went wrong on our side; nothing was changed.", 500)

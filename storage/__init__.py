@@ -1,0 +1,23 @@
+"""Object storage for docsvc: immutable blobs addressed by their SHA-256.
+
+One protocol (`ObjectStore`), two implementations (`FilesystemStore` for the
+embedded profile, `MinioStore` for the scaled one) and one factory
+(`open_store`). Everything streams; nothing holds a whole file in memory.
+"""
+from storage.base import (
+    IntegrityError,
+    ObjectMissing,
+    ObjectStore,
+    StoredObject,
+    content_key,
+)
+from storage.factory import open_store
+
+__all__ = [
+    "IntegrityError",
+    "ObjectMissing",
+    "ObjectStore",
+    "StoredObject",
+    "content_key",
+    "open_store",
+]

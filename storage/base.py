@@ -1,0 +1,152 @@
+"""The storage contract and the streaming helpers both backends share."""
+from __future__ import annotations
+
+import hashlib
+import re
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Iterator, Protocol
+
+CHUNK_SIZE = 1024 * 1024
+_KEY_RE = re.compile(r"^sha256/([0-9a-f]{2})/([0-9a-f]{2})/([0-9a-f]{64})$")
+
+
+class IntegrityError(Exception):
+    """A stored object's bytes no longer match the hash in its key."""
+
+
+class ObjectMissing(KeyError):
+    """No object is stored under that key."""
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    key: str
+    sha256: str
+    size: int
+    media_type: str
+    # False when identical content was already stored: callers that roll back
+    # must only delete objects they created.
+    created: bool
+
+
+def content_key(sha256: str) -> str:
+    """The key of a blob: its hash, fanned out so no folder grows huge."""
+    sha256 = sha256.lower()
+    if not re.fullmatch(r"[0-9a-f]{64}", sha256):
+        raise ValueError(f"not a SHA-256 hex digest: {sha256!r}")
+    return f"sha256/{sha256[:2]}/{sha256[2:4]}/{sha256}"
+
+
+def sha256_of_key(key: str) -> str:
+    match = _KEY_RE.match(key)
+    if not match:
+        raise ValueError(f"not a content key: {key!r}")
+    return match.group(3)
+
+
+class HashingReader:
+    """Wraps a binary stream; hashes and counts the bytes as they pass through."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream = stream
+        self._hash = hashlib.sha256()
+        self.size = 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._stream.read(size)
+        if data:
+            self._hash.update(data)
+            self.size += len(data)
+        return data
+
+    @property
+    def sha256(self) -> str:
+        return self._hash.hexdigest()
+
+
+class VerifyingReader:
+    """Streams an object and raises IntegrityError at its end if the hash is wrong.
+
+    A reader that stops early cannot be checked; callers that need the
+    guarantee read to the end (``iter_chunks`` and ``copy_to`` do).
+    """
+
+    def __init__(self, raw: BinaryIO, expected_sha256: str, on_close=None) -> None:
+        self._raw = raw
+        self._expected = expected_sha256
+        self._hash = hashlib.sha256()
+        self._checked = False
+        self._on_close = on_close
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._raw.read(size)
+        if data:
+            self._hash.update(data)
+        elif size != 0 and not self._checked:
+            self._checked = True
+            if self._hash.hexdigest() != self._expected:
+                raise IntegrityError(
+                    f"stored object sha256/{self._expected[:12]}… is corrupt: its bytes do not match its hash"
+                )
+        return data
+
+    def iter_chunks(self, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
+        while True:
+            chunk = self.read(chunk_size)
+            if not chunk:
+                return
+            yield chunk
+
+    def close(self) -> None:
+        self._raw.close()
+        if self._on_close:
+            self._on_close()
+
+    def __enter__(self) -> "VerifyingReader":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def hash_file(path: Path) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as handle:
+        while chunk := handle.read(CHUNK_SIZE):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+class ObjectStore(Protocol):
+    """Immutable, content-addressed blobs.
+
+    ``put`` streams a file in and returns its key; the same bytes always get
+    the same key, so storing twice is harmless. ``open`` streams it back and
+    verifies the hash. Objects are never modified, only deleted when the row
+    that referenced them was never committed.
+    """
+
+    def ensure_ready(self) -> None:
+        """Create the bucket or folder (and enable versioning) if needed."""
+
+    def put(self, stream: BinaryIO, media_type: str, *, sha256: str | None = None) -> StoredObject:
+        """Store a stream. ``sha256``, when the caller already knows it, lets the
+        backend write straight to the final key; it is still verified."""
+
+    def put_file(self, path: Path, media_type: str) -> StoredObject:
+        """Store a local file (hashing it first, then one upload)."""
+
+    def open(self, key: str) -> VerifyingReader: ...
+
+    def local_path(self, key: str) -> AbstractContextManager[Path]:
+        """A verified local file with the object's bytes, for tools that need a path."""
+
+    def exists(self, key: str) -> bool: ...
+
+    def size(self, key: str) -> int: ...
+
+    def delete(self, key: str) -> None: ...
