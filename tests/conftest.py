@@ -1,0 +1,166 @@
+"""Fixtures shared by the whole suite.
+
+`backend` runs a test twice: on the embedded profile (SQLite, a data folder,
+SQLite FTS5, the filesystem broker) and on the scaled one (PostgreSQL, MinIO,
+Elasticsearch, Redis), each installation fresh and private to the test. The
+real services are started by scripts/services/up, which writes their
+addresses to .cache/services.env; a missing or dead service FAILS the test.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVICES_ENV = Path(os.environ.get("DOCSVC_SERVICES_ENV", ROOT / ".cache" / "services.env"))
+REQUIRED = (
+    "DOCSVC_TEST_DATABASE_URL",
+    "DOCSVC_TEST_PG_ADMIN_URL",
+    "DOCSVC_TEST_REDIS_URL",
+    "DOCSVC_TEST_MINIO_ENDPOINT",
+    "DOCSVC_TEST_MINIO_ACCESS_KEY",
+    "DOCSVC_TEST_MINIO_SECRET_KEY",
+    "DOCSVC_TEST_ELASTICSEARCH_URL",
+)
+
+
+def _load_services_env() -> None:
+    """Let `pytest` alone work after scripts/services/up, as the test command does."""
+    if not SERVICES_ENV.exists():
+        return
+    for line in SERVICES_ENV.read_text().splitlines():
+        line = line.strip().removeprefix("export ").strip()
+        if "=" in line and not line.startswith("#"):
+            name, value = line.split("=", 1)
+            os.environ.setdefault(name, value.strip().strip("'\""))
+
+
+_load_services_env()
+
+
+def service_env(name: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        pytest.fail(f"{name} is not set: start the services with scripts/services/up (CI never skips them)")
+    return value
+
+
+@dataclass
+class Installation:
+    """One fresh docsvc installation: its settings, as environment variables too."""
+
+    profile: str
+    env: dict[str, str]
+
+    def settings(self):
+        from docsvc.config import load_settings
+
+        return load_settings(self.env)
+
+    def run(self, *args: str, check: bool = False, timeout: float = 600, extra_env: dict | None = None):
+        """Run the real `docsvc` command against this installation."""
+        env = {**os.environ, **self.env, **(extra_env or {})}
+        env.pop("DOCSVC_CONFIG", None)
+        result = subprocess.run(
+            [sys.executable, "-m", "docsvc.cli", *args],
+            env=env, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(f"docsvc {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+        return result
+
+
+def _embedded_env(tmp_path: Path) -> dict[str, str]:
+    return {"DOCSVC_DATA_DIR": str(tmp_path / "var")}
+
+
+def _fresh_postgres_database(suffix: str) -> str:
+    import psycopg
+
+    admin_url = service_env("DOCSVC_TEST_PG_ADMIN_URL").replace("postgresql+psycopg://", "postgresql://")
+    name = f"docsvc_t_{suffix}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = service_env("DOCSVC_TEST_DATABASE_URL")
+    return base.rsplit("/", 1)[0] + "/" + name
+
+
+def _drop_postgres_database(url: str) -> None:
+    import psycopg
+
+    admin_url = service_env("DOCSVC_TEST_PG_ADMIN_URL").replace("postgresql+psycopg://", "postgresql://")
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _scaled_env(tmp_path: Path, suffix: str) -> dict[str, str]:
+    return {
+        "DOCSVC_DATA_DIR": str(tmp_path / "var"),
+        "DOCSVC_DATABASE_URL": _fresh_postgres_database(suffix),
+        "DOCSVC_STORAGE_BACKEND": "minio",
+        "DOCSVC_MINIO_ENDPOINT": service_env("DOCSVC_TEST_MINIO_ENDPOINT"),
+        "DOCSVC_MINIO_ACCESS_KEY": service_env("DOCSVC_TEST_MINIO_ACCESS_KEY"),
+        "DOCSVC_MINIO_SECRET_KEY": service_env("DOCSVC_TEST_MINIO_SECRET_KEY"),
+        "DOCSVC_MINIO_BUCKET": f"docsvc-t-{suffix}",
+        "DOCSVC_SEARCH_BACKEND": "elasticsearch",
+        "DOCSVC_ELASTICSEARCH_URL": service_env("DOCSVC_TEST_ELASTICSEARCH_URL"),
+        "DOCSVC_ELASTICSEARCH_INDEX": f"docsvc-t-{suffix}",
+        "DOCSVC_BROKER_URL": service_env("DOCSVC_TEST_REDIS_URL"),
+    }
+
+
+def _cleanup_scaled(env: dict[str, str]) -> None:
+    from elasticsearch import Elasticsearch
+    from minio import Minio
+
+    import redis
+
+    _drop_postgres_database(env["DOCSVC_DATABASE_URL"])
+    # Tests run one after another on one Redis: leave no message for the next.
+    redis.Redis.from_url(env["DOCSVC_BROKER_URL"]).flushdb()
+    es = Elasticsearch(env["DOCSVC_ELASTICSEARCH_URL"])
+    es.indices.delete(index=env["DOCSVC_ELASTICSEARCH_INDEX"] + "*", ignore_unavailable=True, allow_no_indices=True)
+    es.close()
+    client = Minio(env["DOCSVC_MINIO_ENDPOINT"], env["DOCSVC_MINIO_ACCESS_KEY"], env["DOCSVC_MINIO_SECRET_KEY"], secure=False)
+    bucket = env["DOCSVC_MINIO_BUCKET"]
+    if client.bucket_exists(bucket):
+        for obj in client.list_objects(bucket, recursive=True, include_version=True):
+            client.remove_object(bucket, obj.object_name, version_id=obj.version_id)
+        client.remove_bucket(bucket)
+
+
+def make_installation(profile: str, tmp_path: Path) -> Iterator[Installation]:
+    suffix = uuid.uuid4().hex[:10]
+    env = _embedded_env(tmp_path) if profile == "embedded" else _scaled_env(tmp_path, suffix)
+    installation = Installation(profile, env)
+    try:
+        yield installation
+    finally:
+        if profile == "scaled":
+            _cleanup_scaled(env)
+
+
+@pytest.fixture(params=["embedded", "scaled"])
+def backend(request, tmp_path) -> Iterator[Installation]:
+    """A fresh, empty installation on each profile."""
+    yield from make_installation(request.param, tmp_path)
+
+
+@pytest.fixture
+def rt(backend):
+    """The installation's Runtime, migrated, with its bucket, index, default agency and admin."""
+    from docsvc.cli import prepare
+    from docsvc.runtime import Runtime
+
+    runtime = Runtime(backend.settings())
+    prepare(runtime)
+    yield runtime
+    runtime.close()
