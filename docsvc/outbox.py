@@ -12,7 +12,7 @@ the entry again and another worker finishes it. Handlers are idempotent.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, select, update
@@ -60,11 +60,14 @@ def claim(session: Session, entry_id: int, lease_seconds: int) -> OutboxEntry | 
     SQLite alike only one of two racing workers sees its row count be 1.
     """
     now = utcnow()
+    lease_end = now + timedelta(seconds=lease_seconds)
     result = session.execute(
         update(OutboxEntry)
         .where(OutboxEntry.id == entry_id, OutboxEntry.done_at.is_(None))
         .where(or_(OutboxEntry.locked_until.is_(None), OutboxEntry.locked_until <= now))
-        .values(locked_until=now + timedelta(seconds=lease_seconds), attempts=OutboxEntry.attempts + 1)
+        # Due again the moment the lease runs out: that is when a dead worker's
+        # work must be handed to a live one.
+        .values(locked_until=lease_end, available_at=lease_end, attempts=OutboxEntry.attempts + 1)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
@@ -86,6 +89,3 @@ def release(session: Session, entry_id: int, error: str, retry_in: timedelta) ->
         .values(locked_until=None, last_error=error[:2000], available_at=utcnow() + retry_in)
     )
 
-
-def as_utc(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)

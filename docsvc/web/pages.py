@@ -31,7 +31,12 @@ def login():
         try:
             with runtime().write() as db:
                 user = accounts.authenticate(db, request.form.get("username", ""), request.form.get("password", ""))
+                # A fresh session for the signed-in user, keeping the language
+                # chosen on the sign-in page.
+                language = session.get("lang")
                 session.clear()
+                if language:
+                    session["lang"] = language
                 session["user_id"] = user.id
             target = request.args.get("next", "")
             # Only local paths: never bounce a fresh login to another site.

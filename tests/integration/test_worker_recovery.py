@@ -1,0 +1,111 @@
+"""Accepted work is never lost: a real Celery worker is killed in the middle of
+processing a document, another one starts, and the document ends up processed
+exactly once. Also: work accepted while no worker runs is done when one starts."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from sqlalchemy import func, select
+
+from docsvc.models import AuditEvent, Document, DocumentFile, OutboxEntry
+from docsvc.runtime import Runtime
+from tests.pdfs import make_pdf, sample_paragraphs
+
+FAST_RECOVERY = {"DOCSVC_TASK_LEASE_SECONDS": "5", "DOCSVC_OUTBOX_RELAY_SECONDS": "1"}
+
+
+@pytest.fixture(scope="module")
+def long_pdf(tmp_path_factory):
+    # About three seconds of text extraction: long enough to be caught mid-way.
+    path = tmp_path_factory.mktemp("pdf") / "bao-cao-dai.pdf"
+    return make_pdf(path, "Báo cáo tổng hợp", sample_paragraphs("ca-mau-hien-dai-hoa-hanh-chinh.txt"), pages=1500)
+
+
+def start_worker(backend) -> subprocess.Popen:
+    env = {**os.environ, **backend.env, **FAST_RECOVERY}
+    return subprocess.Popen(
+        [sys.executable, "-m", "docsvc.cli", "worker", "--beat", "--concurrency", "1"],
+        env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+def kill(worker: subprocess.Popen, sig=signal.SIGKILL) -> None:
+    try:
+        os.killpg(worker.pid, sig)
+    except ProcessLookupError:
+        pass
+    worker.wait(timeout=30)
+
+
+def document_state(runtime: Runtime, document_id: str) -> tuple[str, int]:
+    with runtime.read() as session:
+        doc = session.get(Document, document_id)
+        return doc.status, doc.progress_percent
+
+
+def wait_until(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_killed_worker_loses_nothing_and_the_document_is_processed_once(backend, long_pdf):
+    backend.run("db", "upgrade", check=True)
+    runtime = Runtime(backend.settings())
+    worker = start_worker(backend)
+    try:
+        document_id = json.loads(backend.run("ingest", str(long_pdf), "--json", check=True).stdout)["id"]
+        wait_until(
+            lambda: document_state(runtime, document_id)[0] == "processing" and document_state(runtime, document_id)[1] >= 5,
+            120, "the worker to start processing",
+        )
+        kill(worker)
+        status, percent = document_state(runtime, document_id)
+        assert status == "processing" and percent < 100, "the kill came too late to test anything"
+
+        worker = start_worker(backend)
+        wait_until(lambda: document_state(runtime, document_id)[0] == "ready", 180, "the document to be processed")
+    finally:
+        kill(worker, signal.SIGTERM)
+
+    with runtime.read() as session:
+        files = session.scalars(select(DocumentFile.role).where(DocumentFile.document_id == document_id)).all()
+        entry = session.scalar(select(OutboxEntry))
+        processed = session.scalar(
+            select(func.count()).select_from(AuditEvent).where(
+                AuditEvent.object_id == document_id, AuditEvent.action == "document.processed"
+            )
+        )
+    assert sorted(files) == ["original", "text"]
+    assert entry.done_at is not None and entry.attempts == 2
+    assert processed == 1
+    runtime.index.refresh()
+    assert runtime.index.count() == 1
+    found = json.loads(backend.run("search", "hien dai hoa hanh chinh", "--json", check=True).stdout)
+    assert [hit["id"] for hit in found["hits"]] == [document_id]
+    runtime.close()
+
+
+def test_work_accepted_while_no_worker_runs_is_done_when_one_starts(backend, tmp_path):
+    backend.run("db", "upgrade", check=True)
+    pdf = make_pdf(tmp_path / "cho.pdf", "Giấy mời họp", sample_paragraphs("quang-trach-cchc-7-thang-2021.txt")[:3])
+    document_id = json.loads(backend.run("ingest", str(pdf), "--json", check=True).stdout)["id"]
+    runtime = Runtime(backend.settings())
+    assert document_state(runtime, document_id)[0] == "received"
+    worker = start_worker(backend)
+    try:
+        wait_until(lambda: document_state(runtime, document_id)[0] == "ready", 120, "the document to be processed")
+    finally:
+        kill(worker, signal.SIGTERM)
+    runtime.close()
