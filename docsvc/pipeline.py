@@ -137,19 +137,6 @@ def run_entry(rt: Runtime, entry_id: int) -> bool:
     return True
 
 
-def run_due_entries(rt: Runtime) -> int:
-    """Do all due work in this process (no worker needed). Returns how many ran."""
-    with rt.read() as session:
-        ids = [e.id for e in outbox.due(session, limit=1000)]
-    done = 0
-    for entry_id in ids:
-        try:
-            done += run_entry(rt, entry_id)
-        except Exception:
-            pass  # already logged and released for a later retry
-    return done
-
-
 def entry_done(rt: Runtime, entry_id: int) -> bool:
     with rt.read() as session:
         return session.scalar(select(outbox.OutboxEntry.done_at).where(outbox.OutboxEntry.id == entry_id)) is not None

@@ -1,0 +1,17 @@
+# The docsvc image used by docker-compose.yml for web, worker and beat.
+FROM python:3.11-slim-bookworm
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends poppler-utils fonts-dejavu-core curl \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY docsvc ./docsvc
+COPY storage ./storage
+COPY search ./search
+COPY signing ./signing
+COPY config ./config
+RUN pip install --no-cache-dir . && useradd --system --home /app docsvc && mkdir -p /data && chown docsvc /data
+USER docsvc
+ENV DOCSVC_CONFIG=/app/config/scaled.toml DOCSVC_DATA_DIR=/data
+EXPOSE 8080
+CMD ["gunicorn", "--bind", "0.0.0.0:8080", "--worker-class", "gthread", "--workers", "2", "--threads", "8", "--timeout", "600", "docsvc.wsgi:app"]
