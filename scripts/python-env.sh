@@ -1,0 +1,45 @@
+# shellcheck shell=bash
+# Sourced by scripts/serve and scripts/test: make .venv at the repository root
+# hold docsvc (installed editable, so the checkout is what runs) and its
+# dependencies. Fast when nothing changed: pip is only run when pyproject.toml
+# is newer than the last install.
+set -euo pipefail
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$REPO_ROOT/.venv"
+
+find_python() {
+    local candidate
+    for candidate in python3.11 python3.12 python3.13 python3; do
+        if command -v "$candidate" >/dev/null 2>&1 &&
+            "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+            echo "$candidate"
+            return 0
+        fi
+    done
+    return 1
+}
+
+ensure_venv() {
+    local extras="$1" stamp="$VENV/.docsvc-installed-$1"
+    if [[ ! -x "$VENV/bin/python" ]]; then
+        local python
+        python="$(find_python)" || { echo "docsvc needs Python 3.11 or newer" >&2; exit 1; }
+        if ! "$python" -m venv "$VENV" 2>/dev/null; then
+            # Debian splits venv out of the interpreter package.
+            if [[ $EUID -eq 0 ]]; then
+                DEBIAN_FRONTEND=noninteractive apt-get update -q
+                DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv
+                rm -rf "$VENV"
+                "$python" -m venv "$VENV"
+            else
+                echo "Python's venv module is missing: sudo apt-get install python3-venv" >&2
+                exit 1
+            fi
+        fi
+    fi
+    if [[ ! -f "$stamp" || "$REPO_ROOT/pyproject.toml" -nt "$stamp" ]]; then
+        "$VENV/bin/python" -m pip install --quiet --upgrade pip
+        "$VENV/bin/python" -m pip install --quiet -e "$REPO_ROOT[$extras]"
+        touch "$stamp"
+    fi
+}
