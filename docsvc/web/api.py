@@ -1,6 +1,7 @@
 """The JSON API under /api/v1. Each view parses, calls one service, answers."""
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from urllib.parse import quote
 
@@ -37,9 +38,14 @@ def health():
     return jsonify({"status": "ok", "profile": "embedded" if rt.settings.embedded else "scaled"})
 
 
+@functools.cache
+def _openapi_document() -> dict:
+    return yaml.safe_load(OPENAPI_FILE.read_text(encoding="utf-8"))
+
+
 @blueprint.get("/openapi.json")
 def openapi():
-    return jsonify(yaml.safe_load(OPENAPI_FILE.read_text(encoding="utf-8")))
+    return jsonify(_openapi_document())
 
 
 @blueprint.post("/tokens")

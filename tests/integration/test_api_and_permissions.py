@@ -121,3 +121,14 @@ def test_pages_need_a_signed_in_user_and_respect_agencies(rt, make_user, app, tm
     assert browser.get(f"/documents/{document['id']}").status_code == 404
     page = browser.get("/search", query_string={"q": "cai cach"}).get_data(as_text=True)
     assert 'id="result-total">0<' in page
+
+
+def test_openapi_document_describes_every_api_route(app):
+    spec = app.test_client().get("/api/v1/openapi.json").get_json()
+    documented = set(spec["paths"])
+    routes = {
+        rule.rule.removeprefix("/api/v1").replace("<", "{").replace(">", "}")
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith("/api/v1")
+    }
+    assert routes == documented
