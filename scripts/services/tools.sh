@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Command-line tools the test suite calls (Debian packages, idempotent):
+#   poppler-utils     pdftotext / pdftoppm / pdfinfo: checks on generated PDFs
+#   chromium          headless browser driven by Playwright (executable_path
+#                     /usr/bin/chromium; Playwright's own browser download is
+#                     not reachable from CI)
+#   fonts-dejavu-core, fonts-liberation
+#                     fonts with Vietnamese glyphs, so pages and PDFs render
+#                     "Quyết định" instead of boxes
+#   openssl           test certificates for the digital-signature tests
+#   ca-certificates   TLS trust store for the registries
+# Usage: tools.sh install|status
+set -euo pipefail
+SERVICE_NAME=tools
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+TOOL_PACKAGES=(poppler-utils chromium fonts-dejavu-core fonts-liberation openssl ca-certificates)
+
+case "${1:-}" in
+    install)
+        apt_install "${TOOL_PACKAGES[@]}"
+        # Fail loudly if a package installed but its command is not there.
+        for cmd in pdftotext pdftoppm chromium openssl; do
+            command -v "$cmd" >/dev/null || die "$cmd missing after installing ${TOOL_PACKAGES[*]}"
+        done
+        log "installed: ${TOOL_PACKAGES[*]}"
+        ;;
+    status)
+        if debs_installed "${TOOL_PACKAGES[@]}"; then
+            echo "tools: installed (${TOOL_PACKAGES[*]})"
+        else
+            echo "tools: missing some of ${TOOL_PACKAGES[*]}"
+            exit 3
+        fi
+        ;;
+    *)
+        echo "usage: $(basename "$0") install|status" >&2
+        exit 2
+        ;;
+esac
