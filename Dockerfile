@@ -10,7 +10,8 @@ COPY storage ./storage
 COPY search ./search
 COPY signing ./signing
 COPY config ./config
-RUN pip install --no-cache-dir . && useradd --system --home /app docsvc && mkdir -p /data && chown docsvc /data
+# Editable: config/ (the Elasticsearch template) is read from beside the packages.
+RUN pip install --no-cache-dir -e . && useradd --system --home /app docsvc && mkdir -p /data && chown docsvc /data
 USER docsvc
 ENV DOCSVC_CONFIG=/app/config/scaled.toml DOCSVC_DATA_DIR=/data
 EXPOSE 8080

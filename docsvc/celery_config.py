@@ -15,6 +15,7 @@ RELAY = "docsvc.relay_outbox"
 def celery_config(settings: Settings) -> dict:
     config = {
         "broker_url": settings.broker_url,
+        "task_default_queue": settings.task_queue,
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": 1,

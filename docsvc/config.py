@@ -38,6 +38,8 @@ class Settings:
     elasticsearch_url: str = ""
     elasticsearch_index: str = "docsvc-documents"
     broker_url: str = ""
+    # Installations sharing one Redis keep apart by queue name.
+    task_queue: str = "docsvc"
     secret_key: str = ""
     host: str = "127.0.0.1"
     port: int = 8080

@@ -98,4 +98,6 @@ class Runtime:
         self.index.ensure_ready()
 
     def close(self) -> None:
+        if "index" in self.__dict__:  # only if it was ever opened
+            self.index.close()
         self.engine.dispose()

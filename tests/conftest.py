@@ -114,6 +114,8 @@ def _scaled_env(tmp_path: Path, suffix: str) -> dict[str, str]:
         "DOCSVC_ELASTICSEARCH_URL": service_env("DOCSVC_TEST_ELASTICSEARCH_URL"),
         "DOCSVC_ELASTICSEARCH_INDEX": f"docsvc-t-{suffix}",
         "DOCSVC_BROKER_URL": service_env("DOCSVC_TEST_REDIS_URL"),
+        # One Redis serves every test (and any server a developer left running).
+        "DOCSVC_TASK_QUEUE": f"docsvc-t-{suffix}",
     }
 
 
@@ -124,10 +126,13 @@ def _cleanup_scaled(env: dict[str, str]) -> None:
     import redis
 
     _drop_postgres_database(env["DOCSVC_DATABASE_URL"])
-    # Tests run one after another on one Redis: leave no message for the next.
-    redis.Redis.from_url(env["DOCSVC_BROKER_URL"]).flushdb()
+    # Leave no queue behind in the shared Redis.
+    client = redis.Redis.from_url(env["DOCSVC_BROKER_URL"])
+    client.delete(env["DOCSVC_TASK_QUEUE"])
+    client.close()
     es = Elasticsearch(env["DOCSVC_ELASTICSEARCH_URL"])
     es.indices.delete(index=env["DOCSVC_ELASTICSEARCH_INDEX"] + "*", ignore_unavailable=True, allow_no_indices=True)
+    es.options(ignore_status=404).indices.delete_index_template(name=env["DOCSVC_ELASTICSEARCH_INDEX"] + "-template")
     es.close()
     client = Minio(env["DOCSVC_MINIO_ENDPOINT"], env["DOCSVC_MINIO_ACCESS_KEY"], env["DOCSVC_MINIO_SECRET_KEY"], secure=False)
     bucket = env["DOCSVC_MINIO_BUCKET"]
