@@ -109,3 +109,27 @@ def test_work_accepted_while_no_worker_runs_is_done_when_one_starts(backend, tmp
     finally:
         kill(worker, signal.SIGTERM)
     runtime.close()
+
+
+@pytest.mark.parametrize("backend", ["scaled"], indirect=True)
+def test_work_accepted_while_the_broker_is_down_is_done_when_it_is_back(backend, tmp_path):
+    backend.run("db", "upgrade", check=True)
+    pdf = make_pdf(tmp_path / "tb.pdf", "Thông báo lịch tiếp công dân", sample_paragraphs("binh-duong-cchc-2020.txt")[:3])
+    started = time.monotonic()
+    dead_broker = {"DOCSVC_BROKER_URL": "redis://127.0.0.1:1/0"}
+    result = backend.run("ingest", str(pdf), "--json", check=True, extra_env=dead_broker)
+    document_id = json.loads(result.stdout)["id"]
+    # Accepting the document did not wait on the dead broker.
+    assert time.monotonic() - started < 30
+    runtime = Runtime(backend.settings())
+    with runtime.read() as session:
+        entry = session.scalar(select(OutboxEntry))
+        assert entry.done_at is None and entry.attempts == 0
+    assert document_state(runtime, document_id)[0] == "received"
+
+    worker = start_worker(backend)  # the broker is back
+    try:
+        wait_until(lambda: document_state(runtime, document_id)[0] == "ready", 120, "the document to be processed")
+    finally:
+        kill(worker, signal.SIGTERM)
+    runtime.close()
