@@ -6,8 +6,6 @@ import functools
 import getpass
 import json
 import os
-import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -102,22 +100,18 @@ def serve(host: str | None, port: int | None, no_worker: bool) -> None:
     prepare(rt)
     host = host or rt.settings.host
     port = port or rt.settings.port
-    worker = None
-    if not no_worker:
-        # The worker is our child: it starts and stops with the web server.
-        worker = subprocess.Popen([sys.executable, "-m", "docsvc.cli", "worker", "--beat"], start_new_session=True)
+    from docsvc.server import run_web
+    from docsvc.supervisor import WorkerSupervisor
+
+    supervisor = None if no_worker else WorkerSupervisor()
+    if supervisor:
+        supervisor.start()
     click.echo(f"docsvc is running at http://{host}:{port}/  (Ctrl+C to stop)")
     try:
-        from docsvc.server import run_web
-
         run_web(rt, host, port)
     finally:
-        if worker is not None and worker.poll() is None:
-            os.killpg(worker.pid, signal.SIGTERM)
-            try:
-                worker.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(worker.pid, signal.SIGKILL)
+        if supervisor:
+            supervisor.stop()
 
 
 @main.command()

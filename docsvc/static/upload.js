@@ -34,7 +34,10 @@
           state.appendChild(link);
         } else {
           item.classList.add("failed");
-          state.textContent = window.DOCSVC_TEXT.failed + ": " + (body.message || xhr.statusText);
+          bar.hidden = true;
+          // The page's own words for a known error code; the API's message otherwise.
+          const text = window.DOCSVC_TEXT.errors[body.code] || body.message || xhr.statusText;
+          state.textContent = window.DOCSVC_TEXT.failed + ": " + text;
           state.dataset.code = body.code || "";
         }
         resolve();

@@ -1,6 +1,8 @@
 """Page texts in Vietnamese (first) and English. One dictionary, one lookup."""
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from flask import Flask, g, request, session
 
 LANGUAGES = ("vi", "en")
@@ -74,7 +76,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "error.truncated_pdf": {"vi": "PDF bị cắt cụt (không đầy đủ).", "en": "The PDF is truncated."},
     "error.corrupt_pdf": {"vi": "PDF bị hỏng, không đọc được.", "en": "The PDF is damaged."},
     "error.upload_too_large": {"vi": "Tệp vượt quá dung lượng cho phép.", "en": "The file is over the size limit."},
-    "error.invalid_query": {"vi": "Câu truy vấn không hợp lệ.", "en": "The search query is not valid."},
+    "error.invalid_query": {
+        "vi": "Câu truy vấn không hợp lệ: hãy kiểm tra dấu ngoặc kép (phải đủ cặp) và độ dài (tối đa 500 ký tự).",
+        "en": "The search query is not valid.",
+    },
     "error.unauthorized": {"vi": "Sai tên đăng nhập hoặc mật khẩu.", "en": "Wrong username or password."},
     "error.forbidden": {"vi": "Bạn không có quyền thực hiện thao tác này.", "en": "You may not do this."},
     "error.not_found": {"vi": "Không tìm thấy.", "en": "Not found."},
@@ -92,6 +97,18 @@ def current_language() -> str:
     return g.get("lang", "vi")
 
 
+def error_messages(lang: str | None = None) -> dict[str, str]:
+    """Page texts for the API's error codes, for scripts that show API errors."""
+    return {key[len("error."):]: translate(key, lang) for key in MESSAGES if key.startswith("error.")}
+
+
+def language_switch_url() -> str:
+    """This page in the other language, keeping its query (a search, a `next`)."""
+    other = "en" if current_language() == "vi" else "vi"
+    args = [(k, v) for k, v in request.args.items(multi=True) if k != "lang"] + [("lang", other)]
+    return f"{request.path}?{urlencode(args)}"
+
+
 def init_app(app: Flask, default_language: str) -> None:
     @app.before_request
     def _pick_language() -> None:
@@ -102,4 +119,9 @@ def init_app(app: Flask, default_language: str) -> None:
 
     @app.context_processor
     def _template_helpers():
-        return {"t": translate, "lang": current_language()}
+        return {
+            "t": translate,
+            "lang": current_language(),
+            "language_switch_url": language_switch_url,
+            "error_messages": error_messages,
+        }
