@@ -1,11 +1,15 @@
 """Page texts in Vietnamese (first) and English. One dictionary, one lookup."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from flask import Flask, g, request, session
 
 LANGUAGES = ("vi", "en")
+# People read times in Vietnam's time; the database keeps UTC.
+VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 
 MESSAGES: dict[str, dict[str, str]] = {
     "app.name": {"vi": "Hệ thống quản lý văn bản docsvc", "en": "docsvc document service"},
@@ -67,6 +71,12 @@ MESSAGES: dict[str, dict[str, str]] = {
     "kind.ecopy": {"vi": "Bản sao điện tử", "en": "E-copy"},
     "error.title": {"vi": "Có lỗi xảy ra", "en": "Something went wrong"},
     "error.back": {"vi": "Quay lại trang chủ", "en": "Back to the start page"},
+    "error.invalid_input": {"vi": "Dữ liệu gửi lên không hợp lệ.", "en": "The request is not valid."},
+    "error.conflict": {"vi": "Đã tồn tại.", "en": "It already exists."},
+    "error.storage_unavailable": {
+        "vi": "Kho lưu trữ tạm thời không sẵn sàng; chưa có gì được lưu. Vui lòng thử lại sau.",
+        "en": "Storage is unavailable; nothing was saved. Try again shortly.",
+    },
     "error.empty_file": {"vi": "Tệp rỗng.", "en": "The file is empty."},
     "error.not_a_pdf": {"vi": "Tệp không phải là PDF.", "en": "The file is not a PDF."},
     "error.encrypted_pdf": {
@@ -109,7 +119,17 @@ def language_switch_url() -> str:
     return f"{request.path}?{urlencode(args)}"
 
 
+def local_time(value: datetime | None, fmt: str = "%d/%m/%Y %H:%M") -> str:
+    if value is None:
+        return ""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(VIETNAM).strftime(fmt)
+
+
 def init_app(app: Flask, default_language: str) -> None:
+    app.add_template_filter(local_time)
+
     @app.before_request
     def _pick_language() -> None:
         chosen = request.args.get("lang")
