@@ -185,13 +185,8 @@ def ingest(files, title, kind, agency_code, wait, timeout, as_json) -> None:
     failures = 0
     for path in files:
         try:
-            try:
-                handle = open(path, "rb")
-            except OSError as exc:
-                raise InvalidInput(f"{path}: cannot read the file ({exc.strerror}).") from None
-            with handle:
-                spooled = documents.spool(handle, path.name, rt)
-            document_id, entry_id = documents.ingest(rt, operator, spooled, title=title, kind=kind, agency_id=agency_id)
+            upload = documents.local_file(path, rt)
+            document_id, entry_id = documents.ingest(rt, operator, upload, title=title, kind=kind, agency_id=agency_id)
             dispatch(rt, [entry_id])
             if wait:
                 wait_for(rt, entry_id, timeout)

@@ -26,6 +26,7 @@ from docsvc.models import Agency, Document, DocumentFile, FileRole, User
 from docsvc.pdf import inspect_pdf
 from docsvc.runtime import Runtime
 from search import InvalidQuery as IndexInvalidQuery
+from storage.base import hash_file
 from search import SearchQuery, SearchResult
 
 PROCESS_DOCUMENT = "process_document"
@@ -41,8 +42,12 @@ class Spooled:
     sha256: str
     size: int
     filename: str
+    # False for a file the user handed us by path: it is theirs, never deleted.
+    owned: bool = True
 
     def discard(self) -> None:
+        if not self.owned:
+            return
         try:
             os.unlink(self.path)
         except FileNotFoundError:
@@ -72,6 +77,24 @@ def spool(stream: BinaryIO, filename: str, rt: Runtime) -> Spooled:
         os.unlink(name)
         raise EmptyFile()
     return Spooled(Path(name), digest.hexdigest(), size, os.path.basename(filename or "document.pdf"))
+
+
+def local_file(path: Path, rt: Runtime) -> Spooled:
+    """A file already on this machine (`docsvc ingest FILE`): used where it is,
+    hashed once, never copied to the spool."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise InvalidInput(f"Cannot read the file ({exc.strerror}).") from None
+    if size > rt.settings.max_upload_bytes:
+        raise UploadTooLarge(f"The file is larger than the limit of {_human(rt.settings.max_upload_bytes)}.")
+    if size == 0:
+        raise EmptyFile()
+    try:
+        sha256, hashed_size = hash_file(path)
+    except OSError as exc:
+        raise InvalidInput(f"Cannot read the file ({exc.strerror}).") from None
+    return Spooled(path, sha256, hashed_size, path.name, owned=False)
 
 
 def _human(size: int) -> str:
@@ -114,8 +137,7 @@ def ingest(
             raise Forbidden("You cannot add documents to another agency.")
         info = inspect_pdf(upload.path)
         try:
-            with open(upload.path, "rb") as handle:
-                stored = rt.store.put(handle, "application/pdf", sha256=upload.sha256)
+            stored = rt.store.put_file(upload.path, "application/pdf", sha256=upload.sha256)
         except Exception as exc:  # disk errors, the S3 client's errors, connection errors
             raise StorageFailure() from exc
     finally:

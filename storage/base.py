@@ -133,12 +133,15 @@ class ObjectStore(Protocol):
     def ensure_ready(self) -> None:
         """Create the bucket or folder (and enable versioning) if needed."""
 
-    def put(self, stream: BinaryIO, media_type: str, *, sha256: str | None = None) -> StoredObject:
+    def put(
+        self, stream: BinaryIO, media_type: str, *, sha256: str | None = None, size: int | None = None
+    ) -> StoredObject:
         """Store a stream. ``sha256``, when the caller already knows it, lets the
-        backend write straight to the final key; it is still verified."""
+        backend write straight to the final key; it is still verified. ``size``,
+        when known, spares the backend from guessing the stream's length."""
 
-    def put_file(self, path: Path, media_type: str) -> StoredObject:
-        """Store a local file (hashing it first, then one upload)."""
+    def put_file(self, path: Path, media_type: str, *, sha256: str | None = None) -> StoredObject:
+        """Store a local file: one upload, hashing it first unless the hash is given."""
 
     def open(self, key: str) -> VerifyingReader: ...
 

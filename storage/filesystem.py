@@ -33,7 +33,9 @@ class FilesystemStore:
         sha256_of_key(key)  # rejects anything that is not a content key (no ../)
         return self.root / key
 
-    def put(self, stream: BinaryIO, media_type: str, *, sha256: str | None = None) -> StoredObject:
+    def put(
+        self, stream: BinaryIO, media_type: str, *, sha256: str | None = None, size: int | None = None
+    ) -> StoredObject:
         self.ensure_ready()
         reader = HashingReader(stream)
         fd, tmp_name = tempfile.mkstemp(dir=self._tmp)
@@ -57,8 +59,8 @@ class FilesystemStore:
             if os.path.exists(tmp_name):
                 os.unlink(tmp_name)
 
-    def put_file(self, path: Path, media_type: str) -> StoredObject:
-        sha256, _ = hash_file(path)
+    def put_file(self, path: Path, media_type: str, *, sha256: str | None = None) -> StoredObject:
+        sha256 = sha256 or hash_file(path)[0]
         with open(path, "rb") as handle:
             return self.put(handle, media_type, sha256=sha256)
 

@@ -56,21 +56,24 @@ class MinioStore:
                 return None
             raise
 
-    def put(self, stream: BinaryIO, media_type: str, *, sha256: str | None = None) -> StoredObject:
+    def put(
+        self, stream: BinaryIO, media_type: str, *, sha256: str | None = None, size: int | None = None
+    ) -> StoredObject:
         reader = HashingReader(stream)
+        length = -1 if size is None else size
         if sha256 is not None:
             # Known hash: one upload straight to the final key, verified as it streams.
             key = content_key(sha256)
             if self._stat(key) is not None:
                 return StoredObject(key, sha256, self.size(key), media_type, created=False)
-            self.client.put_object(self.bucket, key, reader, length=-1, part_size=PART_SIZE, content_type=media_type)
+            self.client.put_object(self.bucket, key, reader, length=length, part_size=PART_SIZE, content_type=media_type)
             if reader.sha256 != sha256:
                 self.client.remove_object(self.bucket, key)
                 raise IntegrityError("the stream's bytes do not match the hash given for them")
             return StoredObject(key, sha256, reader.size, media_type, created=True)
         # Unknown hash: upload under a temporary name, then copy server-side.
         tmp_key = f"incoming/{uuid.uuid4()}"
-        self.client.put_object(self.bucket, tmp_key, reader, length=-1, part_size=PART_SIZE, content_type=media_type)
+        self.client.put_object(self.bucket, tmp_key, reader, length=length, part_size=PART_SIZE, content_type=media_type)
         try:
             key = content_key(reader.sha256)
             created = self._stat(key) is None
@@ -80,10 +83,10 @@ class MinioStore:
         finally:
             self._remove_all_versions(tmp_key)
 
-    def put_file(self, path: Path, media_type: str) -> StoredObject:
-        sha256, _ = hash_file(path)
+    def put_file(self, path: Path, media_type: str, *, sha256: str | None = None) -> StoredObject:
+        sha256 = sha256 or hash_file(path)[0]
         with open(path, "rb") as handle:
-            return self.put(handle, media_type, sha256=sha256)
+            return self.put(handle, media_type, sha256=sha256, size=path.stat().st_size)
 
     def open(self, key: str) -> VerifyingReader:
         expected = sha256_of_key(key)

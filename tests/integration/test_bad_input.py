@@ -65,6 +65,7 @@ def test_cli_rejects_bad_files_with_one_line(backend, tmp_path, case):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("docsvc: error: ") and f"({code})" in lines[0]
     assert result.stdout == ""
+    assert path.read_bytes() == content  # the clerk's own file is left as it was
     runtime = Runtime(backend.settings())
     try:
         # Bootstrap's audit events are the only rows; no document, file or outbox row.
@@ -129,3 +130,10 @@ def test_a_failed_database_write_removes_the_stored_original(rt, clerk, tmp_path
     with pytest.raises(RuntimeError):
         documents.ingest(rt, user, spooled)
     assert leftovers(rt) == NOTHING
+
+
+def test_cli_names_a_file_it_cannot_read(backend, tmp_path):
+    backend.run("db", "upgrade", check=True)
+    result = backend.run("ingest", str(tmp_path / "khong-co.pdf"))
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"docsvc: error: {tmp_path / 'khong-co.pdf'}: Cannot read the file (No such file or directory). (invalid_input)"

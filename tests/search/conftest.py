@@ -20,7 +20,8 @@ from search import SearchIndex, open_index
 
 ES_URL_ENV = "DOCSVC_TEST_ELASTICSEARCH_URL"
 # Public news articles about administrative reform, real Vietnamese text.
-SAMPLES_DIR = Path(os.environ.get("DOCSVC_SAMPLES_DIR", "/work/shared/samples"))
+# ../shared/samples beside the checkout, as on every developer machine and in CI.
+SAMPLES_DIR = Path(os.environ.get("DOCSVC_SAMPLES_DIR", Path(__file__).resolve().parents[3] / "shared" / "samples"))
 
 
 def _sqlite_index(tmp_path: Path) -> Iterator[SearchIndex]:
