@@ -21,6 +21,12 @@ find_python() {
 
 ensure_venv() {
     local extras="$1" stamp="$VENV/.docsvc-installed-$1"
+    # A run cut off while pip upgraded itself leaves a venv whose pip is broken:
+    # start that one again rather than fail in every later run.
+    if [[ -x "$VENV/bin/python" ]] && ! "$VENV/bin/python" -m pip --version >/dev/null 2>&1; then
+        echo "the virtual environment in $VENV is damaged; making it again" >&2
+        rm -rf "$VENV"
+    fi
     if [[ ! -x "$VENV/bin/python" ]]; then
         local python
         python="$(find_python)" || { echo "docsvc needs Python 3.11 or newer" >&2; exit 1; }

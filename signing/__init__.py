@@ -1,5 +1,26 @@
 """PAdES signing and verification (a library with no web code).
 
-The signing issue fills this package; the foundation only reserves its place
-so the service can import it.
+    from signing import Pkcs12Key, sign_pdf, verify_pdf, PersonSignature, Box
+
+    with Pkcs12Key("official.p12", passphrase) as key:
+        sign_pdf(src, dst, key, level="B-LT", trust=trust,
+                 appearance=PersonSignature(png, Box(page=0, x=340, y=120, width=150, height=60)))
+    report = verify_pdf(open("signed.pdf", "rb"), trust)   # report.verdict, report.to_json()
+
+Modules: keys (where keys live), appearance (Decree 30 layouts), sign,
+verify, trust (roots, TSA, revocation), errors (user errors with a code),
+pki + devservices (a development CA with TSA/OCSP/CRL on 127.0.0.1).
 """
+from .appearance import AgencySeal, Appearance, AttachmentStamp, Box, CopyStamp, PersonSignature
+from .errors import SigningError
+from .keys import KeySource, Pkcs11Key, Pkcs12Key
+from .sign import LEVELS, Level, SignedDocument, sign_pdf
+from .trust import TrustConfig
+from .verify import Revocation, SignatureReport, VerificationReport, verify_pdf
+
+__all__ = [
+    "AgencySeal", "Appearance", "AttachmentStamp", "Box", "CopyStamp", "PersonSignature",
+    "SigningError", "KeySource", "Pkcs11Key", "Pkcs12Key",
+    "LEVELS", "Level", "SignedDocument", "sign_pdf", "TrustConfig",
+    "Revocation", "SignatureReport", "VerificationReport", "verify_pdf",
+]

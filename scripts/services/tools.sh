@@ -7,7 +7,11 @@
 #   fonts-dejavu-core, fonts-liberation
 #                     fonts with Vietnamese glyphs, so pages and PDFs render
 #                     "Quyết định" instead of boxes
+#   fonts-liberation2 Liberation Serif with Vietnamese glyphs (Times New Roman's
+#                     metrics) for Decree 30 signature texts
 #   openssl           test certificates for the digital-signature tests
+#   softhsm2, opensc  a real PKCS#11 token (softhsm2-util, pkcs11-tool)
+#   libnss3-tools     certutil: an NSS database trusting the test root for pdfsig
 #   ca-certificates   TLS trust store for the registries
 # Usage: tools.sh install|status
 set -euo pipefail
@@ -15,13 +19,14 @@ SERVICE_NAME=tools
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-TOOL_PACKAGES=(poppler-utils chromium fonts-dejavu-core fonts-liberation openssl ca-certificates)
+TOOL_PACKAGES=(poppler-utils chromium fonts-dejavu-core fonts-liberation fonts-liberation2 openssl ca-certificates
+    softhsm2 opensc libnss3-tools)
 
 case "${1:-}" in
     install)
         apt_install "${TOOL_PACKAGES[@]}"
         # Fail loudly if a package installed but its command is not there.
-        for cmd in pdftotext pdftoppm chromium openssl; do
+        for cmd in pdftotext pdftoppm pdfsig chromium openssl softhsm2-util pkcs11-tool certutil; do
             command -v "$cmd" >/dev/null || die "$cmd missing after installing ${TOOL_PACKAGES[*]}"
         done
         log "installed: ${TOOL_PACKAGES[*]}"

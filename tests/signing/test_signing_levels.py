@@ -2,12 +2,14 @@
 poppler's pdfsig — sees it valid, at every PAdES baseline level."""
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
 
 import pytest
 
 from signing import verify_pdf
+from signing.devservices import in_process_timestamper
 from tests.signing.helpers import pdfsig, pdfsig_blocks
 
 
@@ -84,3 +86,11 @@ def test_a_batch_of_decisions_is_signed_with_the_key_opened_once(long_report_pdf
     signed = [sign(long_report_pdf, official, level="B-T") for _ in range(5)]
 
     assert all(verify_pdf(io.BytesIO(doc), trust).verdict == "valid" for doc in signed)
+
+
+def test_the_time_stamping_authority_can_run_in_process(decision_pdf, official, sign, pki, trust):
+    offline = dataclasses.replace(trust, tsa_url=None, timestamper=in_process_timestamper(pki))
+    signed = sign(decision_pdf, official, level="B-T", trust=offline)
+
+    report = verify_pdf(io.BytesIO(signed), trust)
+    assert report.verdict == "valid" and report.signatures[0].timestamp is not None

@@ -1,0 +1,209 @@
+"""Sign a PDF stream as a PAdES baseline signature (B-B, B-T, B-LT, B-LTA).
+
+Every signature is an incremental update, so a personal signature followed
+by the agency's seal keeps both valid. Levels, in ETSI EN 319 142 terms:
+
+- B-B: CMS signature with the signing certificate (ETSI.CAdES.detached).
+- B-T: plus an RFC 3161 signature time-stamp from the TSA: proof of *when*.
+- B-LT: plus the certificates, OCSP responses and CRLs in the DSS, fetched
+  at signing time, so the signature can be checked when the CA is gone.
+- B-LTA: plus a document time-stamp over all of that, renewable later.
+"""
+from __future__ import annotations
+
+import asyncio
+import io
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, BinaryIO, Literal, cast, get_args
+from zoneinfo import ZoneInfo
+
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.layout import LayoutError
+from pyhanko.pdf_utils.misc import PdfError
+from pyhanko.sign.fields import SigFieldSpec, SigSeedSubFilter, enumerate_sig_fields
+from pyhanko.sign.general import SigningError as PyHankoSigningError
+from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner
+from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
+from pyhanko.sign.timestamps import TimestampRequestError
+from pyhanko_certvalidator.errors import (
+    ExpiredError,
+    InsufficientRevinfoError,
+    NotYetValidError,
+    PathBuildingError,
+    RevokedError,
+)
+
+from .appearance import Appearance, place
+from .errors import (
+    CertificateExpired,
+    CertificateRevoked,
+    CertificateUntrusted,
+    EncryptedPdf,
+    FieldAlreadySigned,
+    InvalidAppearance,
+    NotAPdf,
+    RevocationUnavailable,
+    SigningError,
+    TimestampUnavailable,
+)
+from .keys import KeySource, signer_name
+from .trust import TrustConfig
+
+Level = Literal["B-B", "B-T", "B-LT", "B-LTA"]
+LEVELS: tuple[str, ...] = get_args(Level)
+VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+@dataclass(frozen=True)
+class SignedDocument:
+    field_name: str
+    level: str
+    signer: str
+    signing_time: datetime  # Vietnam time, as shown in the appearance and in the CMS
+
+
+def sign_pdf(
+    input: BinaryIO,
+    output: BinaryIO,
+    key: KeySource,
+    *,
+    level: Level = "B-B",
+    appearance: Appearance | None = None,
+    field_name: str | None = None,
+    trust: TrustConfig | None = None,
+    reason: str | None = None,
+    location: str | None = None,
+) -> SignedDocument:
+    """Read a PDF from `input`, write it signed to `output`.
+
+    `trust` supplies the TSA (B-T and up) and the roots and revocation
+    sources used to check the signer's certificate before signing (and to
+    embed them, B-LT and up). Without `trust` only B-B is possible and the
+    certificate's revocation status is not checked.
+    """
+    if level not in LEVELS:
+        raise SigningError(f"Unknown PAdES level {level!r}; use one of {', '.join(LEVELS)}.")
+    if level != "B-B" and (trust is None or trust.get_timestamper() is None):
+        raise TimestampUnavailable(f"{level} needs a time-stamping authority: give a TrustConfig with tsa_url.")
+
+    writer = open_for_update(input.read())
+    signing_time = datetime.now(VIETNAM).replace(microsecond=0)
+    _check_validity_period(key, signing_time)
+
+    placed = place(appearance, writer, signing_time) if appearance is not None else None
+    name = field_name or _next_field_name(writer, placed.field_prefix if placed else "signature")
+    _refuse_signed_field(writer, name)
+
+    long_term = level in ("B-LT", "B-LTA")
+    meta = PdfSignatureMetadata(
+        field_name=name,
+        md_algorithm="sha256",
+        subfilter=SigSeedSubFilter.PADES,
+        reason=reason,
+        location=location,
+        embed_validation_info=long_term,
+        use_pades_lta=level == "B-LTA",
+        timestamp_field_name=_next_field_name(writer, "timestamp") if level == "B-LTA" else None,
+        # Checking before signing means nobody signs with a revoked key by
+        # accident; offline (no fetching) we can only check the chain.
+        validation_context=trust.validation_context(check_revocation=trust.allow_fetching or long_term)
+        if trust is not None else None,
+    )
+    field_spec = SigFieldSpec(
+        sig_field_name=name,
+        on_page=placed.page if placed else 0,
+        # pyHanko annotates the box as ints but writes any number; keep
+        # fractions so a seal lands exactly one third into the signature.
+        box=cast(Any, tuple(round(v, 2) for v in placed.rect)) if placed else None,
+    )
+    pdf_signer = PdfSigner(
+        meta, key.signer(),
+        timestamper=trust.get_timestamper() if trust is not None and level != "B-B" else None,
+        stamp_style=placed.style if placed else None,
+        new_field_spec=field_spec,
+    )
+    buffer = io.BytesIO()
+    try:
+        asyncio.run(_sign(pdf_signer, writer, buffer, signing_time))
+    except PyHankoSigningError as e:
+        raise _user_error(e) from e
+    except TimestampRequestError as e:
+        raise TimestampUnavailable(f"The time-stamping authority did not answer: {e}") from e
+    except LayoutError as e:
+        raise InvalidAppearance(f"The signature appearance does not fit: {e}") from e
+    output.write(buffer.getbuffer())
+    return SignedDocument(field_name=name, level=level, signer=signer_name(key.certificate), signing_time=signing_time)
+
+
+def open_for_update(data: bytes) -> IncrementalPdfFileWriter:
+    """An incremental writer on the document; user errors for non-PDFs."""
+    if b"%PDF-" not in data[:1024]:
+        raise NotAPdf()
+    try:
+        writer = IncrementalPdfFileWriter(io.BytesIO(data), strict=False)
+    except (PdfError, ValueError, KeyError, IndexError, TypeError, AttributeError) as e:
+        raise NotAPdf(f"The PDF cannot be read: {e}") from None
+    if writer.prev.encrypted:
+        raise EncryptedPdf()
+    return writer
+
+
+async def _sign(pdf_signer: PdfSigner, writer: IncrementalPdfFileWriter, output: io.BytesIO,
+                signing_time: datetime) -> None:
+    # PdfSigner.async_sign_pdf, step by step, for one reason: the time in the
+    # visible appearance and the CMS signingTime must be the same instant,
+    # and pyHanko would otherwise read the clock for the CMS on its own.
+    session = pdf_signer.init_signing_session(writer)
+    session.system_time = signing_time
+    validation_info = await session.perform_presign_validation(writer)
+    reserved = await session.estimate_signature_container_size(validation_info, tight=False)
+    tbs = session.prepare_tbs_document(validation_info=validation_info, bytes_reserved=reserved)
+    prepared, result = tbs.digest_tbs_document(output=output)
+    post = await tbs.perform_signature(
+        document_digest=prepared.document_digest,
+        pdf_cms_signed_attrs=PdfCMSSignedAttributes(
+            signing_time=signing_time,
+            adobe_revinfo_attr=validation_info.adobe_revinfo_attr if validation_info else None,
+        ),
+    )
+    await post.post_signature_processing(result)
+
+
+def _check_validity_period(key: KeySource, when: datetime) -> None:
+    validity = key.certificate["tbs_certificate"]["validity"]
+    not_before, not_after = validity["not_before"].native, validity["not_after"].native
+    if not (not_before <= when <= not_after):
+        raise CertificateExpired(
+            f"The certificate of {signer_name(key.certificate)} is valid from {not_before:%Y-%m-%d} "
+            f"to {not_after:%Y-%m-%d}; it cannot sign now.")
+
+
+def _next_field_name(writer: IncrementalPdfFileWriter, prefix: str) -> str:
+    taken = {name for name, _, _ in enumerate_sig_fields(writer.prev)}
+    n = 1
+    while f"{prefix}-{n}" in taken:
+        n += 1
+    return f"{prefix}-{n}"
+
+
+def _refuse_signed_field(writer: IncrementalPdfFileWriter, name: str) -> None:
+    for existing, value, _ in enumerate_sig_fields(writer.prev, with_name=name):
+        if value is not None:
+            raise FieldAlreadySigned(f"The field {existing!r} is already signed; choose another name.")
+
+
+def _user_error(error: PyHankoSigningError) -> SigningError:
+    """pyHanko wraps certvalidator's verdict on the signer; unwrap it."""
+    cause = error.__cause__
+    if isinstance(cause, RevokedError):
+        return CertificateRevoked(f"The signing certificate was revoked on {cause.revocation_dt:%Y-%m-%d %H:%M}.")
+    if isinstance(cause, (ExpiredError, NotYetValidError)):
+        return CertificateExpired()
+    if isinstance(cause, InsufficientRevinfoError):
+        return RevocationUnavailable(f"Revocation status could not be obtained: {cause}")
+    if isinstance(cause, PathBuildingError):
+        return CertificateUntrusted()
+    if isinstance(cause, TimestampRequestError):
+        return TimestampUnavailable(f"The time-stamping authority did not answer: {cause}")
+    return SigningError(f"Signing failed: {error}")

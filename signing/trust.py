@@ -1,0 +1,115 @@
+"""What a signer or verifier trusts, and where it gets time and revocation.
+
+One object for both sides, because the two must agree: a document signed at
+B-LT against one set of roots is verified against the same roots later.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from asn1crypto import crl as asn1_crl
+from asn1crypto import ocsp as asn1_ocsp
+from asn1crypto import x509
+from pyhanko.keys import load_certs_from_pemder
+from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
+from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.policy_decl import (
+    CertRevTrustPolicy,
+    RevocationCheckingPolicy,
+    RevocationCheckingRule,
+)
+
+# Revocation is checked wherever a certificate says where to check it
+# (AIA OCSP / CRL distribution point); a certificate that declares a source
+# which cannot be reached is a failure, not a silent pass.
+REVOCATION_REQUIRED = CertRevTrustPolicy(
+    RevocationCheckingPolicy(
+        ee_certificate_rule=RevocationCheckingRule.CHECK_IF_DECLARED,
+        intermediate_ca_cert_rule=RevocationCheckingRule.CHECK_IF_DECLARED,
+    )
+)
+# Used only to tell "untrusted" apart from "trusted, but revocation unknown".
+REVOCATION_IGNORED = CertRevTrustPolicy(
+    RevocationCheckingPolicy(
+        ee_certificate_rule=RevocationCheckingRule.NO_CHECK,
+        intermediate_ca_cert_rule=RevocationCheckingRule.NO_CHECK,
+    )
+)
+
+
+@dataclass(frozen=True, eq=False)
+class TrustConfig:
+    """Trust anchors plus the network services signing and verifying may use.
+
+    `trust_roots` is the complete list of anchors: the operating system's
+    store is never consulted, so a verdict does not depend on the machine.
+    `allow_fetching` lets verification fetch OCSP/CRL online when the
+    document does not embed them (B-B, B-T); B-LT/B-LTA documents are
+    verified from what they embed.
+    """
+
+    trust_roots: tuple[x509.Certificate, ...]
+    extra_certs: tuple[x509.Certificate, ...] = ()
+    tsa_url: str | None = None
+    timestamper: TimeStamper | None = field(default=None, repr=False)
+    allow_fetching: bool = True
+    http_timeout: float = 10.0
+
+    @classmethod
+    def from_pem_files(
+        cls,
+        roots: Iterable[str | Path],
+        *,
+        extra_certs: Iterable[str | Path] = (),
+        tsa_url: str | None = None,
+        allow_fetching: bool = True,
+    ) -> "TrustConfig":
+        return cls(
+            trust_roots=tuple(load_certs_from_pemder([str(p) for p in roots])),
+            extra_certs=tuple(load_certs_from_pemder([str(p) for p in extra_certs])),
+            tsa_url=tsa_url,
+            allow_fetching=allow_fetching,
+        )
+
+    def get_timestamper(self) -> TimeStamper | None:
+        """The in-process timestamper if one was given, else the TSA over HTTP."""
+        if self.timestamper is not None:
+            return self.timestamper
+        if self.tsa_url:
+            return HTTPTimeStamper(self.tsa_url, timeout=int(self.http_timeout))
+        return None
+
+    def validation_context(
+        self,
+        *,
+        allow_fetching: bool | None = None,
+        check_revocation: bool = True,
+        other_certs: Sequence[x509.Certificate] = (),
+        ocsps: Sequence[asn1_ocsp.OCSPResponse] = (),
+        crls: Sequence[asn1_crl.CertificateList] = (),
+        moment: datetime | None = None,
+    ) -> ValidationContext:
+        fetching = self.allow_fetching if allow_fetching is None else allow_fetching
+        return ValidationContext(
+            trust_roots=list(self.trust_roots),
+            other_certs=[*self.extra_certs, *other_certs],
+            allow_fetching=fetching and moment is None,
+            # Lists, never None: certvalidator refuses a context with
+            # mandatory revocation, no fetching and "no data at all".
+            ocsps=list(ocsps),
+            crls=list(crls),
+            revinfo_policy=REVOCATION_REQUIRED if check_revocation else REVOCATION_IGNORED,
+            moment=moment,
+        )
+
+    def validation_context_kwargs(self) -> dict:
+        """The same settings as keyword arguments, for pyHanko's LTV validator,
+        which builds its own contexts (one per point in time)."""
+        return {
+            "trust_roots": list(self.trust_roots),
+            "other_certs": list(self.extra_certs),
+            "allow_fetching": self.allow_fetching,
+        }

@@ -1,0 +1,431 @@
+"""Verify any PDF into a report a citizen (and an auditor) can read.
+
+A CMS signature that checks out cryptographically can still sit in a
+document changed after signing, or come from a revoked or unknown
+certificate. The verdict therefore combines, per signature:
+
+- integrity: the signed bytes are unchanged (`intact`), and everything
+  appended after the signature is an allowed change (pyHanko's difference
+  analysis: more signatures, form filling, annotations, DSS/time-stamps);
+- trust: the certificate chains to a root in the TrustConfig, was within its
+  validity period, and is not revoked (revocation from what the document
+  embeds, or fetched online when the TrustConfig allows it).
+
+    valid          every signature intact, trusted, not revoked, followed
+                   only by allowed changes
+    invalid        any signature broken, followed by a disallowed change,
+                   revoked, or made after its certificate expired
+    indeterminate  integrity holds, but trust or revocation cannot be
+                   established (unknown root, CA unreachable, ...)
+
+Nothing about a *document* raises: a malformed file is a report with a reason.
+"""
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime
+from typing import BinaryIO, Literal
+
+from asn1crypto import crl as asn1_crl
+from asn1crypto import ocsp as asn1_ocsp
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.ades.report import AdESIndeterminate
+from pyhanko.sign.diff_analysis import ModificationLevel
+from pyhanko.sign.validation import (
+    RevocationInfoValidationType,
+    async_validate_pdf_ltv_signature,
+    async_validate_pdf_signature,
+    async_validate_pdf_timestamp,
+)
+from pyhanko.sign.validation.dss import DocumentSecurityStore
+from pyhanko.sign.validation.errors import NoDSSFoundError
+from pyhanko.sign.validation.ltv import retrieve_adobe_revocation_info
+from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
+from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverageLevel
+
+from .keys import signer_name
+from .sign import VIETNAM
+from .trust import TrustConfig
+
+log = logging.getLogger(__name__)
+
+Verdict = Literal["valid", "invalid", "indeterminate"]
+
+MODIFICATIONS = {
+    ModificationLevel.NONE: "none",
+    # DSS and document time-stamps only: maintenance, not a change to content.
+    ModificationLevel.LTA_UPDATES: "none",
+    ModificationLevel.FORM_FILLING: "form_filling",
+    ModificationLevel.ANNOTATIONS: "annotations",
+    ModificationLevel.OTHER: "other",
+}
+# What may follow a signature without breaking it: further signatures, form
+# filling, DSS and document time-stamps. PDF would also allow annotations after
+# an approval signature, but an annotation can be drawn over signed text (the
+# "evil annotation" attack), so an issued document must not gain any. (pyHanko
+# 0.29 classifies an added comment as "other" anyway.)
+ALLOWED_AFTER_SIGNING = frozenset({"none", "form_filling"})
+COVERAGE = {
+    SignatureCoverageLevel.ENTIRE_FILE: "entire_file",
+    SignatureCoverageLevel.ENTIRE_REVISION: "entire_revision",
+    SignatureCoverageLevel.CONTIGUOUS_BLOCK_FROM_START: "partial",
+    SignatureCoverageLevel.UNCLEAR: "unclear",
+}
+
+
+@dataclass(frozen=True)
+class Revocation:
+    status: Literal["good", "revoked", "unknown"]
+    source: str | None  # e.g. "OCSP embedded in the document", "CRL fetched online"
+
+
+@dataclass(frozen=True)
+class SignatureReport:
+    signer: str | None
+    signing_time: str | None  # claimed by the signer (CMS signingTime), ISO 8601 +07:00
+    timestamp: str | None  # proven by a valid signature time-stamp, ISO 8601 +07:00
+    level: str | None  # B-B, B-T, B-LT, B-LTA as found in the document
+    intact: bool
+    trusted: bool
+    revocation: Revocation
+    modifications: str | None  # none / form_filling / annotations / other
+    coverage: str | None  # entire_file / entire_revision / partial / unclear
+    verdict: Verdict
+    reasons: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class VerificationReport:
+    verdict: Verdict
+    signatures: list[SignatureReport]
+    reasons: list[str] = field(default_factory=list)  # about the document as a whole
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def verify_pdf(input: BinaryIO, trust: TrustConfig) -> VerificationReport:
+    data = input.read()
+    if b"%PDF-" not in data[:1024]:
+        return VerificationReport("invalid", [], ["The file is not a PDF document."])
+    try:
+        reader = PdfFileReader(io.BytesIO(data), strict=False)
+        if reader.encrypted:
+            return VerificationReport("indeterminate", [], ["The PDF is encrypted; its signatures cannot be read."])
+    except Exception as e:  # malformed input of every kind ends here
+        log.info("unreadable PDF: %s", e)
+        return VerificationReport("invalid", [], [f"The PDF structure cannot be read ({type(e).__name__})."])
+    try:
+        embedded = reader.embedded_signatures
+    except Exception as e:
+        log.info("unreadable signature: %s", e)
+        return VerificationReport("invalid", [], [f"A signature in the document is damaged and cannot be read "
+                                                  f"({type(e).__name__})."])
+    try:
+        return asyncio.run(_verify(reader, embedded, trust))
+    except Exception as e:  # a bug or an exotic file must not take the caller down
+        log.exception("verification failed")
+        return VerificationReport("indeterminate", [], [f"The document could not be checked ({type(e).__name__}: {e})."])
+
+
+async def _verify(reader: PdfFileReader, embedded: list[EmbeddedPdfSignature], trust: TrustConfig) -> VerificationReport:
+    signatures = [s for s in embedded if s.sig_object_type == "/Sig"]
+    doc_timestamps = [s for s in embedded if s.sig_object_type == "/DocTimeStamp"]
+    if not signatures:
+        return VerificationReport("invalid", [], ["The document carries no digital signature."])
+    revinfo = _embedded_revinfo(reader)
+    reports = [await _check_signature(sig, reader, revinfo, doc_timestamps, trust) for sig in signatures]
+    reasons = [r for ts in doc_timestamps for r in await _check_doc_timestamp(ts, trust, revinfo)]
+    verdicts = [r.verdict for r in reports]
+    if "invalid" in verdicts or any(r.startswith("BROKEN") for r in reasons):
+        verdict: Verdict = "invalid"
+    elif "indeterminate" in verdicts:
+        verdict = "indeterminate"
+    else:
+        verdict = "valid"
+    return VerificationReport(verdict, reports, [r.removeprefix("BROKEN: ") for r in reasons])
+
+
+@dataclass
+class _Revinfo:
+    ocsps: list[asn1_ocsp.OCSPResponse]
+    crls: list[asn1_crl.CertificateList]
+    certs: list
+
+
+def _embedded_revinfo(reader: PdfFileReader) -> _Revinfo:
+    try:
+        dss = DocumentSecurityStore.read_dss(reader)
+    except NoDSSFoundError:
+        return _Revinfo([], [], [])
+    ocsps = [asn1_ocsp.OCSPResponse.load(ref.get_object().data) for ref in dss.ocsps]
+    crls = [asn1_crl.CertificateList.load(ref.get_object().data) for ref in dss.crls]
+    return _Revinfo(ocsps, crls, list(dss.load_certs()))
+
+
+async def _check_signature(sig: EmbeddedPdfSignature, reader: PdfFileReader, revinfo: _Revinfo,
+                           doc_timestamps: list[EmbeddedPdfSignature], trust: TrustConfig) -> SignatureReport:
+    reasons: list[str] = []
+    try:
+        signer = signer_name(sig.signer_cert)
+    except Exception:
+        signer = None
+    try:
+        claimed = sig.self_reported_timestamp
+    except Exception:
+        claimed = None
+    level = _level(sig, revinfo, doc_timestamps)
+    try:
+        # First pass: integrity and difference analysis, trust from embedded data only.
+        status = await async_validate_pdf_signature(
+            sig, signer_validation_context=_context(trust, sig, revinfo, fetch=False))
+    except Exception as e:
+        reasons.append(f"The signature cannot be checked: {e}")
+        return SignatureReport(signer, _iso(claimed), None, level, False, False, Revocation("unknown", None),
+                               None, None, "invalid", reasons)
+
+    intact = bool(status.intact and status.valid)
+    modifications = MODIFICATIONS.get(status.modification_level) if status.modification_level else None
+    coverage = COVERAGE.get(status.coverage) if status.coverage is not None else None
+    if not intact:
+        reasons.append("The signed content was altered after signing (the signature no longer matches).")
+    if status.coverage is None or status.coverage < SignatureCoverageLevel.ENTIRE_REVISION:
+        reasons.append("The signature does not cover the whole revision it belongs to.")
+    if status.docmdp_ok is False or modifications not in ALLOWED_AFTER_SIGNING:
+        reasons.append("The document was changed after signing in a way a signature does not allow "
+                       f"({_diff_detail(status)}).")
+    elif modifications == "form_filling":
+        reasons.append("Form fields were filled or further signatures added after this signature (allowed).")
+
+    status, revocation, source_note = await _establish_trust(sig, status, revinfo, level, trust)
+    if source_note:
+        reasons.append(source_note)
+
+    ts = status.timestamp_validity
+    timestamp = ts.timestamp if ts is not None and ts.intact and ts.valid else None
+    if ts is not None and not (ts.intact and ts.valid):
+        reasons.append("The signature time-stamp is broken.")
+    elif ts is not None and not ts.trusted:
+        reasons.append("The signature time-stamp comes from a time-stamping authority that is not trusted.")
+
+    trusted = bool(status.trusted)
+    verdict = _signature_verdict(status, intact, modifications, revocation, claimed, timestamp, reasons)
+    return SignatureReport(signer, _iso(claimed), _iso(timestamp), level, intact, trusted, revocation,
+                           modifications, coverage, verdict, reasons)
+
+
+def _signature_verdict(status: PdfSignatureStatus, intact: bool, modifications: str | None, revocation: Revocation,
+                       claimed: datetime | None, timestamp: datetime | None, reasons: list[str]) -> Verdict:
+    ts = status.timestamp_validity
+    integrity_ok = (
+        intact
+        and status.coverage is not None and status.coverage >= SignatureCoverageLevel.ENTIRE_REVISION
+        and status.docmdp_ok is not False
+        and modifications in ALLOWED_AFTER_SIGNING
+        and (ts is None or (ts.intact and ts.valid))
+    )
+    if not integrity_ok:
+        return "invalid"
+    if revocation.status == "revoked" and not status.trusted:
+        details = status.revocation_details
+        since = f" on {_iso(details.revocation_date)} ({details.revocation_reason.human_friendly})" if details else ""
+        reasons.append(f"The certificate was revoked{since}, and nothing proves the document was signed before.")
+        return "invalid"
+    problem = status.trust_problem_indic
+    if problem == AdESIndeterminate.OUT_OF_BOUNDS_NO_POE:
+        not_after = status.signing_cert["tbs_certificate"]["validity"]["not_after"].native
+        when = timestamp or claimed
+        if when is not None and when > not_after:
+            reasons.append(f"The certificate expired on {_iso(not_after)}, before the document was signed.")
+            return "invalid"
+        reasons.append(f"The certificate expired on {_iso(not_after)} and nothing proves the signature is older.")
+        return "indeterminate"
+    if not status.trusted:
+        if problem == AdESIndeterminate.NO_CERTIFICATE_CHAIN_FOUND:
+            reasons.append("The certificate does not chain to a trusted root (unknown CA).")
+        elif revocation.status == "unknown":
+            pass  # already explained by _establish_trust
+        else:
+            reasons.append(f"The certificate could not be validated ({getattr(problem, 'name', 'unknown reason')}).")
+        return "indeterminate"
+    if ts is not None and not ts.trusted:
+        return "indeterminate"
+    if revocation.status == "unknown":
+        return "indeterminate"
+    return "valid"  # good, or revoked only after a time-stamp proved the signing (see _revoked)
+
+
+async def _establish_trust(sig: EmbeddedPdfSignature, status: PdfSignatureStatus, revinfo: _Revinfo, level: str | None,
+                           trust: TrustConfig) -> tuple[PdfSignatureStatus, Revocation, str | None]:
+    """Trust and revocation, trying the sources in order of strength:
+    long-term validation at the time-stamp's time (B-LT/B-LTA), then data
+    embedded in the document now, then fetching online; finally, with
+    revocation switched off, to tell "untrusted" from "revocation unknown"."""
+    if level in ("B-LT", "B-LTA"):
+        try:
+            ltv = await async_validate_pdf_ltv_signature(
+                sig,
+                RevocationInfoValidationType.PADES_LTA if level == "B-LTA" else RevocationInfoValidationType.PADES_LT,
+                validation_context_kwargs=trust.validation_context_kwargs(),
+                skip_diff=True,
+            )
+            if ltv.trusted or ltv.revoked:
+                merged = _with_trust_of(status, ltv)
+                state: Literal["good", "revoked"] = "revoked" if ltv.revoked else "good"
+                return merged, Revocation(state, "embedded in the document (DSS), checked at the time-stamp's time"), None
+        except Exception as e:
+            log.info("long-term validation of %s failed, falling back: %s", sig.field_name, e)
+
+    if status.trusted:
+        return status, _revocation(status, sig, revinfo, "embedded in the document"), None
+    if status.revoked:
+        return await _revoked(sig, status, revinfo, trust, "embedded in the document")
+    if trust.allow_fetching and _revinfo_missing(status):
+        online = await async_validate_pdf_signature(
+            sig, signer_validation_context=_context(trust, sig, revinfo, fetch=True), skip_diff=True)
+        merged = _with_trust_of(status, online)
+        if online.trusted:
+            return merged, _revocation(online, sig, revinfo, "fetched online"), None
+        if online.revoked:
+            return await _revoked(sig, merged, revinfo, trust, "fetched online")
+        status = merged
+    if _revinfo_missing(status):
+        relaxed = await async_validate_pdf_signature(
+            sig, signer_validation_context=_context(trust, sig, revinfo, fetch=False, check_revocation=False),
+            skip_diff=True)
+        if relaxed.trusted:
+            return status, Revocation("unknown", None), (
+                "The certificate chains to a trusted root, but its revocation status could not be obtained "
+                "(not embedded in the document" + (", and the CA could not be reached)." if trust.allow_fetching
+                                                   else "; online checking is off)."))
+    return status, Revocation("unknown", None), None
+
+
+async def _revoked(sig: EmbeddedPdfSignature, status: PdfSignatureStatus, revinfo: _Revinfo, trust: TrustConfig,
+                   where: str) -> tuple[PdfSignatureStatus, Revocation, str | None]:
+    """A revoked certificate still made a valid signature if a trusted
+    time-stamp proves the signature is older than the revocation, and the
+    revocation is not for key compromise (after which anyone may have held
+    the key). Officials' certificates are revoked when they leave office;
+    what they signed in office stays valid."""
+    revocation = _revocation(status, sig, revinfo, where)
+    details, ts = status.revocation_details, status.timestamp_validity
+    if (details is None or details.ca_revoked or details.revocation_reason.native == "key_compromise"
+            or ts is None or not (ts.intact and ts.valid and ts.trusted) or ts.timestamp >= details.revocation_date):
+        return status, revocation, None
+    relaxed = await async_validate_pdf_signature(
+        sig, signer_validation_context=_context(trust, sig, revinfo, fetch=False, check_revocation=False),
+        skip_diff=True)
+    if not relaxed.trusted:
+        return status, revocation, None
+    note = (f"The certificate was revoked on {_iso(details.revocation_date)} "
+            f"({details.revocation_reason.human_friendly}), after the time-stamp proves the document was signed "
+            f"({_iso(ts.timestamp)}); the signature stays valid.")
+    return _with_trust_of(status, relaxed), revocation, note
+
+
+def _with_trust_of(integrity: PdfSignatureStatus, other: PdfSignatureStatus) -> PdfSignatureStatus:
+    """Integrity (diff analysis) from the first pass, trust from a later one."""
+    return replace(other, coverage=integrity.coverage, diff_result=integrity.diff_result,
+                   docmdp_ok=integrity.docmdp_ok, intact=integrity.intact and other.intact,
+                   valid=integrity.valid and other.valid)
+
+
+def _revinfo_missing(status: PdfSignatureStatus) -> bool:
+    # certvalidator reports "no usable OCSP/CRL" as a general chain failure
+    # or as TRY_LATER (stale data); other indications are real verdicts.
+    return status.trust_problem_indic in (
+        AdESIndeterminate.CERTIFICATE_CHAIN_GENERAL_FAILURE, AdESIndeterminate.TRY_LATER)
+
+
+def _revocation(status: PdfSignatureStatus, sig: EmbeddedPdfSignature, revinfo: _Revinfo, where: str) -> Revocation:
+    kind = _revinfo_kind(sig, revinfo) if where.startswith("embedded") else "OCSP/CRL"
+    if status.revoked:
+        details = status.revocation_details
+        when = f" on {_iso(details.revocation_date)}" if details else ""
+        return Revocation("revoked", f"{kind} {where}; revoked{when}")
+    return Revocation("good", f"{kind} {where}")
+
+
+def _revinfo_kind(sig: EmbeddedPdfSignature, revinfo: _Revinfo) -> str:
+    serials = _ocsp_serials([*revinfo.ocsps, *_adobe_revinfo(sig)[0]])
+    return "OCSP" if sig.signer_cert.serial_number in serials else "CRL"
+
+
+def _adobe_revinfo(sig: EmbeddedPdfSignature) -> tuple[list, list]:
+    try:
+        return retrieve_adobe_revocation_info(sig.signer_info)
+    except Exception:
+        return [], []
+
+
+def _context(trust: TrustConfig, sig: EmbeddedPdfSignature, revinfo: _Revinfo, *, fetch: bool,
+             check_revocation: bool = True):
+    adobe_ocsps, adobe_crls = _adobe_revinfo(sig)
+    return trust.validation_context(
+        allow_fetching=fetch, check_revocation=check_revocation,
+        other_certs=[*revinfo.certs, *sig.other_embedded_certs],
+        ocsps=[*revinfo.ocsps, *adobe_ocsps], crls=[*revinfo.crls, *adobe_crls],
+    )
+
+
+def _level(sig: EmbeddedPdfSignature, revinfo: _Revinfo, doc_timestamps: list[EmbeddedPdfSignature]) -> str | None:
+    try:
+        if sig.attached_timestamp_data is None:
+            return "B-B"
+        if not _covers_signer(sig, revinfo):
+            # A later signer's B-LT data in the DSS does not make *this*
+            # signature long-term: its own certificate must be covered.
+            return "B-T"
+        if any(ts.signed_revision > sig.signed_revision for ts in doc_timestamps):
+            return "B-LTA"
+        return "B-LT"
+    except Exception:
+        return None
+
+
+def _covers_signer(sig: EmbeddedPdfSignature, revinfo: _Revinfo) -> bool:
+    """Is there an OCSP response or CRL for the signer's certificate?"""
+    cert = sig.signer_cert
+    ocsps, crls = _adobe_revinfo(sig)
+    if _ocsp_serials([*revinfo.ocsps, *ocsps]) & {cert.serial_number}:
+        return True
+    return any(c["tbs_cert_list"]["issuer"] == cert.issuer for c in [*revinfo.crls, *crls])
+
+
+def _ocsp_serials(responses: list) -> set[int]:
+    serials = set()
+    for response in responses:
+        try:
+            for single in response["response_bytes"]["response"].parsed["tbs_response_data"]["responses"]:
+                serials.add(single["cert_id"]["serial_number"].native)
+        except Exception:
+            continue  # an unsuccessful or malformed response covers nothing
+    return serials
+
+
+async def _check_doc_timestamp(ts: EmbeddedPdfSignature, trust: TrustConfig, revinfo: _Revinfo) -> list[str]:
+    """Document time-stamps (B-LTA): a broken one invalidates the document."""
+    try:
+        status = await async_validate_pdf_timestamp(ts, validation_context=trust.validation_context(
+            allow_fetching=trust.allow_fetching, other_certs=revinfo.certs, ocsps=revinfo.ocsps, crls=revinfo.crls))
+    except Exception as e:
+        return [f"BROKEN: The document time-stamp {ts.field_name!r} cannot be checked: {e}"]
+    if not (status.intact and status.valid):
+        return [f"BROKEN: The document time-stamp {ts.field_name!r} does not match the document."]
+    if status.modification_level == ModificationLevel.OTHER or status.docmdp_ok is False:
+        return [f"BROKEN: The document was changed after its time-stamp {ts.field_name!r}."]
+    return []
+
+
+def _diff_detail(status: PdfSignatureStatus) -> str:
+    result = status.diff_result
+    text = str(result) if result is not None and not hasattr(result, "modification_level") else ""
+    return text.strip().splitlines()[0][:200] if text.strip() else "content, pages or objects were replaced"
+
+
+def _iso(when: datetime | None) -> str | None:
+    return when.astimezone(VIETNAM).isoformat(timespec="seconds") if when is not None else None
