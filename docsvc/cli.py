@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import functools
 import getpass
+import io
 import json
+import logging
 import os
 import sys
 import time
@@ -19,6 +21,7 @@ from docsvc.errors import DocsvcError, InvalidInput
 from docsvc.models import Agency, Document, Role, User
 from docsvc.presenters import document_json, search_json
 from docsvc.runtime import Runtime
+from signing import SigningError
 
 EXIT_USER_ERROR = 2
 
@@ -36,6 +39,8 @@ def user_errors(command):
         try:
             return command(*args, **kwargs)
         except DocsvcError as exc:
+            fail(exc.message, exc.code)
+        except SigningError as exc:
             fail(exc.message, exc.code)
         except ConfigError as exc:
             fail(str(exc), "config")
@@ -56,6 +61,11 @@ def cli_operator() -> User:
 @click.group()
 def main() -> None:
     """docsvc: documents, signatures and e-copies for public administration."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # Libraries that narrate routine events (font subsetting, validation steps
+    # that our reports already explain) would bury our one-line errors.
+    for noisy in ("fontTools", "pyhanko", "pyhanko_certvalidator"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
 
 
 # --- database and first start -------------------------------------------------
@@ -100,15 +110,21 @@ def serve(host: str | None, port: int | None, no_worker: bool) -> None:
     prepare(rt)
     host = host or rt.settings.host
     port = port or rt.settings.port
+    from docsvc import signatures
     from docsvc.server import run_web
     from docsvc.supervisor import WorkerSupervisor
 
+    if rt.settings.embedded and signatures.dev_pki(rt.settings) is None:
+        # Out of the box the embedded profile can sign at every PAdES level.
+        signatures.create_dev_pki(rt.settings)
+        click.echo(f"Created a development PKI in {rt.settings.pki_dir} (not for production signatures)")
     supervisor = None if no_worker else WorkerSupervisor()
     if supervisor:
         supervisor.start()
     click.echo(f"docsvc is running at http://{host}:{port}/  (Ctrl+C to stop)")
     try:
-        run_web(rt, host, port)
+        with signatures.dev_services(rt.settings):
+            run_web(rt, host, port)
     finally:
         if supervisor:
             supervisor.stop()
@@ -303,6 +319,109 @@ def user_add(username, role, agency_code, full_name, citizen_id, password_env) -
             session, username, password, role, agency_code=agency_code, full_name=full_name, citizen_id=citizen_id
         )
     click.echo(f"user {username} added")
+
+
+# --- signatures -------------------------------------------------------------------
+
+
+@main.group()
+def pki() -> None:
+    """The development PKI (root and issuing CA, TSA, OCSP, CRL on 127.0.0.1)."""
+
+
+@pki.command("init")
+@user_errors
+def pki_init() -> None:
+    """Create the development PKI (once) and trust its root in this installation."""
+    from docsvc import signatures
+
+    settings = load_settings()
+    created = signatures.create_dev_pki(settings)
+    click.echo(f"development PKI in {created.folder}; TSA, OCSP and CRL at {created.base_url}")
+    for name in ("official", "agency"):
+        click.echo(f"  {name}: {created.p12_path(name)}")
+
+
+def _secret_from_env(variable: str | None, what: str) -> str | None:
+    if variable is None:
+        return None
+    value = os.environ.get(variable)
+    if value is None:
+        raise InvalidInput(f"Environment variable {variable} (the {what}) is not set.")
+    return value
+
+
+@main.command()
+@click.argument("input_path", metavar="IN.pdf", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("output_path", metavar="OUT.pdf", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--pkcs12", "pkcs12_path", type=click.Path(dir_okay=False, path_type=Path), help="A PKCS#12 (.p12) key file.")
+@click.option("--passphrase-env", default=None, help="Environment variable holding the PKCS#12 passphrase.")
+@click.option("--pkcs11-module", default=None, help="PKCS#11 library of a token or HSM (e.g. libsofthsm2.so).")
+@click.option("--token-label", default=None)
+@click.option("--key-label", default=None)
+@click.option("--pin-env", default=None, help="Environment variable holding the token's PIN.")
+@click.option("--level", default="B-LTA", show_default=True, type=click.Choice(["B-B", "B-T", "B-LT", "B-LTA"]))
+@click.option("--appearance", default="none", show_default=True, type=click.Choice(["none", "copy"]),
+              help="none: an invisible signature; copy: the Decree 30 'Sao y' text, top right of page 1.")
+@click.option("--agency-name", default=None, help="The copying agency's name, for --appearance copy.")
+@user_errors
+def sign(input_path, output_path, pkcs12_path, passphrase_env, pkcs11_module, token_label, key_label, pin_env,
+         level, appearance, agency_name) -> None:
+    """Sign a PDF (PAdES) with a PKCS#12 file or a PKCS#11 token."""
+    from docsvc import signatures
+    from signing import CopyStamp, Pkcs11Key, Pkcs12Key, sign_pdf
+
+    if bool(pkcs12_path) == bool(pkcs11_module):
+        raise InvalidInput("Give exactly one key: --pkcs12 FILE or --pkcs11-module LIB.")
+    if appearance == "copy" and not agency_name:
+        raise InvalidInput("--appearance copy needs --agency-name.")
+    if output_path.resolve() == input_path.resolve():
+        raise InvalidInput("OUT.pdf must be a new file: the input is never overwritten.")
+    try:
+        source = input_path.read_bytes()
+    except OSError as exc:
+        raise InvalidInput(f"{input_path}: cannot read the file ({exc.strerror}).") from None
+    if pkcs12_path:
+        key = Pkcs12Key(pkcs12_path, _secret_from_env(passphrase_env, "passphrase") or "")
+    else:
+        key = Pkcs11Key(pkcs11_module, _secret_from_env(pin_env, "PIN") or "", token_label=token_label, key_label=key_label)
+    settings = load_settings()
+    stamp = CopyStamp(agency=agency_name) if appearance == "copy" else None
+    signed = io.BytesIO()
+    with key, signatures.dev_services(settings):
+        result = sign_pdf(io.BytesIO(source), signed, key, level=level, appearance=stamp,
+                          trust=signatures.trust_config(settings))
+    # Written only once signing succeeded: a failure leaves no half-signed file.
+    output_path.write_bytes(signed.getbuffer())
+    click.echo(f"signed by {result.signer} at {result.signing_time.isoformat()} ({result.level}) -> {output_path}")
+
+
+@main.command()
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True)
+@user_errors
+def verify(path: Path, as_json: bool) -> None:
+    """Verify the signatures of any PDF. Exit 0 if valid, 1 if invalid or indeterminate."""
+    from docsvc import signatures
+
+    try:
+        handle = open(path, "rb")
+    except OSError as exc:
+        raise InvalidInput(f"{path}: cannot read the file ({exc.strerror}).") from None
+    with handle:
+        report = signatures.verify(load_settings(), handle)
+    data = report.to_json()
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    else:
+        click.echo(f"verdict: {data['verdict']}")
+        for reason in data["reasons"]:
+            click.echo(f"  {reason}")
+        for number, signature in enumerate(data["signatures"], 1):
+            click.echo(f"signature {number}: {signature['verdict']} — {signature['signer']} ({signature['level']})")
+            for reason in signature["reasons"]:
+                click.echo(f"  {reason}")
+    sys.exit(0 if data["verdict"] == "valid" else 1)
 
 
 @main.group("audit")

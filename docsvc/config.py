@@ -41,6 +41,12 @@ class Settings:
     # Installations sharing one Redis keep apart by queue name.
     task_queue: str = "docsvc"
     secret_key: str = ""
+    # Signing: the development PKI (`docsvc pki init`) and the trust store, a
+    # folder of PEM/DER root certificates an administrator adds national roots to.
+    pki_dir: str = ""
+    trust_store_dir: str = ""
+    # A time-stamping authority; empty means the development PKI's, if any.
+    tsa_url: str = ""
     host: str = "127.0.0.1"
     port: int = 8080
     max_upload_bytes: int = 3 * 1024 * 1024 * 1024
@@ -119,6 +125,10 @@ def _derive(settings: Settings) -> Settings:
         derived["storage_path"] = str(data_dir / "objects")
     if not settings.search_sqlite_path:
         derived["search_sqlite_path"] = str(data_dir / "search.sqlite3")
+    if not settings.pki_dir:
+        derived["pki_dir"] = str(data_dir / "pki")
+    if not settings.trust_store_dir:
+        derived["trust_store_dir"] = str(data_dir / "trust")
     if not settings.broker_url:
         derived["broker_url"] = "filesystem://"
     if settings.storage_backend not in {"filesystem", "minio"}:

@@ -9,7 +9,7 @@ import yaml
 from sqlalchemy import text
 from flask import Blueprint, Response, jsonify, request, stream_with_context
 
-from docsvc import accounts, documents
+from docsvc import accounts, documents, signatures
 from docsvc.errors import InvalidInput, NotFound
 from docsvc.indexing import read_text
 from docsvc.presenters import document_json, search_json
@@ -123,6 +123,25 @@ def download_file(document_id: str, role: str):
     response.headers["Content-Length"] = str(size)
     response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename or 'document', safe='')}"
     return response
+
+
+@blueprint.post("/verify")
+def verify_signatures():
+    """Anyone may ask whether a signed PDF is genuine: no sign-in needed."""
+    rt = runtime()
+    if request.mimetype == "multipart/form-data":
+        upload = request.files.get("file")
+        if upload is None:
+            raise InvalidInput("Send the PDF in a form field named 'file'.")
+        spooled = documents.spool(upload.stream, upload.filename or "document.pdf", rt)
+    else:
+        spooled = documents.spool(request.stream, "document.pdf", rt)
+    try:
+        with open(spooled.path, "rb") as handle:
+            report = signatures.verify(rt.settings, handle)
+    finally:
+        spooled.discard()
+    return jsonify(report.to_json())
 
 
 @blueprint.get("/search")

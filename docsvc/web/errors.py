@@ -7,6 +7,7 @@ from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from docsvc.errors import DocsvcError
+from signing import SigningError
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,11 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(DocsvcError)
     def _docsvc_error(exc: DocsvcError):
         return error_response(exc.code, exc.message, exc.http_status)
+
+    @app.errorhandler(SigningError)
+    def _signing_error(exc: SigningError):
+        # A key, certificate or document problem the user can act on.
+        return error_response(exc.code, exc.message, 422)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

@@ -5,8 +5,8 @@ from functools import wraps
 
 from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 
-from docsvc import accounts, documents
-from docsvc.errors import DocsvcError, Unauthorized
+from docsvc import accounts, documents, signatures
+from docsvc.errors import DocsvcError, InvalidInput, Unauthorized
 from docsvc.indexing import read_text
 from docsvc.web.context import runtime, session_user
 
@@ -70,6 +70,29 @@ def document(document_id: str):
     return render_template(
         "document.html", doc=doc, text=text[:TEXT_PREVIEW_CHARS], truncated=len(text) > TEXT_PREVIEW_CHARS
     )
+
+
+@blueprint.route("/verify", methods=["GET", "POST"])
+def verify():
+    """The public page: anyone uploads a signed PDF and reads the report."""
+    report, error, filename = None, None, None
+    if request.method == "POST":
+        upload = request.files.get("file")
+        if upload is None or not upload.filename:
+            error = InvalidInput("Choose a PDF file.")
+        else:
+            filename = upload.filename
+            rt = runtime()
+            try:
+                spooled = documents.spool(upload.stream, filename, rt)
+                try:
+                    with open(spooled.path, "rb") as handle:
+                        report = signatures.verify(rt.settings, handle)
+                finally:
+                    spooled.discard()
+            except DocsvcError as exc:
+                error = exc
+    return render_template("verify.html", report=report, error=error, filename=filename), (400 if error else 200)
 
 
 @blueprint.get("/search")

@@ -193,6 +193,8 @@ def _wait_for_worker(srv: Server, timeout: float = 30) -> None:
 @pytest.fixture(scope="module")
 def server(installation, tmp_path_factory) -> Iterator[Server]:
     installation.run("db", "upgrade", check=True)
+    # Both profiles sign with the development PKI in these tests.
+    installation.run("pki", "init", check=True)
     installation.run(
         "user", "add", CLERK_USERNAME, "--role", "clerk", "--agency", DEFAULT_AGENCY,
         "--full-name", CLERK_FULL_NAME, "--password-env", "DOCSVC_TEST_CLERK_PASSWORD",

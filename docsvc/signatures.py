@@ -1,0 +1,70 @@
+"""The service's side of signing: which roots it trusts, which time-stamping
+authority it uses, and the development PKI that lets the embedded profile
+sign at B-LTA out of the box. The cryptography is all in `signing/`."""
+from __future__ import annotations
+
+import shutil
+import socket
+from contextlib import contextmanager
+from pathlib import Path
+from typing import BinaryIO, Iterator
+
+from signing import TrustConfig, VerificationReport, verify_pdf
+from signing.devservices import DevServices
+from signing.pki import MANIFEST, DevPki, init_pki, load_pki
+
+from docsvc.config import Settings
+
+CERTIFICATE_SUFFIXES = (".pem", ".crt", ".cer", ".der")
+
+
+def dev_pki(settings: Settings) -> DevPki | None:
+    folder = Path(settings.pki_dir)
+    return load_pki(folder) if (folder / MANIFEST).exists() else None
+
+
+def create_dev_pki(settings: Settings) -> DevPki:
+    """Make the development PKI (once) and trust its root in this installation."""
+    pki = init_pki(settings.pki_dir)
+    trust_dir = Path(settings.trust_store_dir)
+    trust_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(pki.cert_path("root-ca"), trust_dir / "docsvc-dev-root-ca.pem")
+    return pki
+
+
+def trust_config(settings: Settings) -> TrustConfig:
+    """Roots from the trust store folder; the development PKI's issuing CA and
+    TSA when there is one. The operating system's store is never used."""
+    trust_dir = Path(settings.trust_store_dir)
+    roots = sorted(p for p in trust_dir.glob("*") if p.suffix.lower() in CERTIFICATE_SUFFIXES) if trust_dir.is_dir() else []
+    pki = dev_pki(settings)
+    extra = [pki.cert_path("issuing-ca")] if pki else []
+    tsa_url = settings.tsa_url or (pki.tsa_url if pki else None)
+    return TrustConfig.from_pem_files(roots, extra_certs=extra, tsa_url=tsa_url)
+
+
+def _answering(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+@contextmanager
+def dev_services(settings: Settings) -> Iterator[DevServices | None]:
+    """Run the development PKI's TSA, OCSP and CRL while the block runs, unless
+    a `docsvc serve` of this installation already serves them."""
+    pki = dev_pki(settings)
+    if pki is None or _answering(pki.port):
+        yield None
+        return
+    services = DevServices(pki).start()
+    try:
+        yield services
+    finally:
+        services.stop()
+
+
+def verify(settings: Settings, stream: BinaryIO) -> VerificationReport:
+    """Verify any PDF against this installation's trust store."""
+    with dev_services(settings):
+        return verify_pdf(stream, trust_config(settings))
