@@ -143,6 +143,21 @@ class DocumentFile(Base):
     document: Mapped[Document] = relationship(back_populates="files")
 
 
+class RegisterCounter(Base):
+    """The last number given in one book (incoming, outgoing, certification)
+    of one agency in one calendar year. Locked by the allocating transaction,
+    so numbers never repeat and, because a rolled-back transaction also rolls
+    back its increment, never skip."""
+
+    __tablename__ = "register_counters"
+    __table_args__ = (UniqueConstraint("agency_id", "book", "year", name="uq_register_counter"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"))
+    book: Mapped[str] = mapped_column(String(32))
+    year: Mapped[int] = mapped_column(Integer)
+    last_number: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class OutboxEntry(Base):
     """Work accepted but not yet finished. Written in the same transaction as
     the row it concerns, so a broker or worker outage loses nothing: the relay
