@@ -11,7 +11,6 @@ by the agency's seal keeps both valid. Levels, in ETSI EN 319 142 terms:
 """
 from __future__ import annotations
 
-import asyncio
 import io
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,6 +33,7 @@ from pyhanko_certvalidator.errors import (
     RevokedError,
 )
 
+from ._async import run_sync
 from .appearance import Appearance, place
 from .errors import (
     CertificateExpired,
@@ -125,7 +125,7 @@ def sign_pdf(
     )
     buffer = io.BytesIO()
     try:
-        asyncio.run(_sign(pdf_signer, writer, buffer, signing_time))
+        run_sync(_sign(pdf_signer, writer, buffer, signing_time))
     except PyHankoSigningError as e:
         raise _user_error(e) from e
     except TimestampRequestError as e:

@@ -22,7 +22,6 @@ Nothing about a *document* raises: a malformed file is a report with a reason.
 """
 from __future__ import annotations
 
-import asyncio
 import io
 import logging
 from dataclasses import asdict, dataclass, field, replace
@@ -46,6 +45,7 @@ from pyhanko.sign.validation.ltv import retrieve_adobe_revocation_info
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverageLevel
 
+from ._async import run_sync
 from .keys import signer_name
 from .sign import VIETNAM
 from .trust import TrustConfig
@@ -125,7 +125,7 @@ def verify_pdf(input: BinaryIO, trust: TrustConfig) -> VerificationReport:
         return VerificationReport("invalid", [], [f"A signature in the document is damaged and cannot be read "
                                                   f"({type(e).__name__})."])
     try:
-        return asyncio.run(_verify(reader, embedded, trust))
+        return run_sync(_verify(reader, embedded, trust))
     except Exception as e:  # a bug or an exotic file must not take the caller down
         log.exception("verification failed")
         return VerificationReport("indeterminate", [], [f"The document could not be checked ({type(e).__name__}: {e})."])

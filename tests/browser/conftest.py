@@ -239,8 +239,11 @@ def server(installation, tmp_path_factory) -> Iterator[Server]:
 # --- Chromium --------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    # Per module, not per session: Playwright's sync API runs an asyncio loop
+    # in this thread while it is open, and later suites (pyHanko's synchronous
+    # helpers) must find no loop running.
     from playwright.sync_api import sync_playwright
 
     if not Path(CHROMIUM).exists():

@@ -106,3 +106,23 @@ def test_an_unreachable_time_stamping_authority_is_a_clear_error(decision_pdf, o
     # The stranger PKI's TSA is not running: nothing answers on its port.
     with pytest.raises(TimestampUnavailable):
         sign(decision_pdf, official, level="B-T", trust=dataclasses.replace(trust, tsa_url=stranger_pki.tsa_url))
+
+
+def test_signing_and_verifying_work_inside_a_running_event_loop(official, trust, decision_pdf):
+    """Callers with their own event loop (an async server, Playwright's sync
+    API in the same process) can still use the synchronous API."""
+    import asyncio
+    import io
+
+    from signing import sign_pdf, verify_pdf
+
+    async def inside_a_loop():
+        signed = io.BytesIO()
+        sign_pdf(io.BytesIO(decision_pdf), signed, official, level="B-T", trust=trust)
+        return verify_pdf(io.BytesIO(signed.getvalue()), trust).verdict
+
+    # A thread of its own, so that the loop below is the only one running there.
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        assert pool.submit(asyncio.run, inside_a_loop()).result() == "valid"
