@@ -14,6 +14,7 @@ from signing.devservices import DevServices
 from signing.pki import MANIFEST, DevPki, init_pki, load_pki
 
 from docsvc.config import Settings
+from docsvc.documents import Spooled
 
 CERTIFICATE_SUFFIXES = (".pem", ".crt", ".cer", ".der")
 
@@ -68,3 +69,12 @@ def verify(settings: Settings, stream: BinaryIO) -> VerificationReport:
     """Verify any PDF against this installation's trust store."""
     with dev_services(settings):
         return verify_pdf(stream, trust_config(settings))
+
+
+def verify_upload(settings: Settings, upload: Spooled) -> VerificationReport:
+    """Verify an uploaded file; it is not kept, whatever the outcome."""
+    try:
+        with open(upload.path, "rb") as handle:
+            return verify(settings, handle)
+    finally:
+        upload.discard()

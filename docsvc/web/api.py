@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
+from typing import Mapping
 from urllib.parse import quote
 
 import yaml
@@ -28,6 +29,18 @@ def _int_arg(name: str, default: int | None) -> int | None:
         return int(raw)
     except ValueError:
         raise InvalidInput(f"{name} must be a whole number.") from None
+
+
+def receive_upload(rt) -> tuple[documents.Spooled, Mapping[str, str]]:
+    """The PDF of a request, spooled: a multipart field `file` (with the other
+    fields beside it), or the raw body, which streams straight to disk and is
+    the way to send very large files (fields then come in the query string)."""
+    if request.mimetype == "multipart/form-data":
+        upload = request.files.get("file")
+        if upload is None:
+            raise InvalidInput("Send the PDF in a form field named 'file'.")
+        return documents.spool(upload.stream, upload.filename or "document.pdf", rt), request.form
+    return documents.spool(request.stream, request.args.get("filename", "document.pdf"), rt), request.args
 
 
 @blueprint.get("/health")
@@ -64,16 +77,7 @@ def create_token():
 def upload_document():
     user = api_user()
     rt = runtime()
-    if request.mimetype == "multipart/form-data":
-        upload = request.files.get("file")
-        if upload is None:
-            raise InvalidInput("Send the PDF in a form field named 'file'.")
-        spooled = documents.spool(upload.stream, upload.filename or "document.pdf", rt)
-        form = request.form
-    else:
-        # A raw body streams straight to disk: the way to send very large files.
-        spooled = documents.spool(request.stream, request.args.get("filename", "document.pdf"), rt)
-        form = request.args
+    spooled, form = receive_upload(rt)
     document_id, entry_id = documents.ingest(
         rt, user, spooled, title=form.get("title"), kind=form.get("kind") or "upload"
     )
@@ -129,19 +133,8 @@ def download_file(document_id: str, role: str):
 def verify_signatures():
     """Anyone may ask whether a signed PDF is genuine: no sign-in needed."""
     rt = runtime()
-    if request.mimetype == "multipart/form-data":
-        upload = request.files.get("file")
-        if upload is None:
-            raise InvalidInput("Send the PDF in a form field named 'file'.")
-        spooled = documents.spool(upload.stream, upload.filename or "document.pdf", rt)
-    else:
-        spooled = documents.spool(request.stream, "document.pdf", rt)
-    try:
-        with open(spooled.path, "rb") as handle:
-            report = signatures.verify(rt.settings, handle)
-    finally:
-        spooled.discard()
-    return jsonify(report.to_json())
+    spooled, _ = receive_upload(rt)
+    return jsonify(signatures.verify_upload(rt.settings, spooled).to_json())
 
 
 @blueprint.get("/search")

@@ -84,12 +84,7 @@ def verify():
             filename = upload.filename
             rt = runtime()
             try:
-                spooled = documents.spool(upload.stream, filename, rt)
-                try:
-                    with open(spooled.path, "rb") as handle:
-                        report = signatures.verify(rt.settings, handle)
-                finally:
-                    spooled.discard()
+                report = signatures.verify_upload(rt.settings, documents.spool(upload.stream, filename, rt))
             except DocsvcError as exc:
                 error = exc
     return render_template("verify.html", report=report, error=error, filename=filename), (400 if error else 200)

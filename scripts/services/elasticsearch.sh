@@ -135,11 +135,6 @@ do_start() {
 }
 
 do_stop() {
-    if ! pid_alive "$ES_PID" >/dev/null; then
-        log "not running"
-        rm -f "$ES_PID"
-        return 0
-    fi
     stop_pidfile "$ES_PID" 30
 }
 

@@ -80,6 +80,7 @@ pid_alive() {
 stop_pidfile() {
     local pidfile="$1" timeout="${2:-30}" pid i
     if ! pid="$(pid_alive "$pidfile")"; then
+        log "not running"
         rm -f "$pidfile"
         return 0
     fi

@@ -114,11 +114,6 @@ do_start() {
 }
 
 do_stop() {
-    if ! pid_alive "$MINIO_PID" >/dev/null; then
-        log "not running"
-        rm -f "$MINIO_PID"
-        return 0
-    fi
     stop_pidfile "$MINIO_PID" 30
 }
 

@@ -63,11 +63,6 @@ do_start() {
 }
 
 do_stop() {
-    if ! pid_alive "$REDIS_PID" >/dev/null; then
-        log "not running"
-        rm -f "$REDIS_PID"
-        return 0
-    fi
     stop_pidfile "$REDIS_PID" 15
 }
 
