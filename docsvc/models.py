@@ -51,6 +51,17 @@ class DocumentStatus:
     ALL = (RECEIVED, PROCESSING, READY, FAILED)
 
 
+class Handling:
+    """Where an incoming document is in its handling (xử lý văn bản đến)."""
+
+    RECEIVED = "received"        # registered, nobody assigned yet
+    ASSIGNED = "assigned"        # given to a person or department with a deadline
+    IN_PROGRESS = "in_progress"  # the handler has taken it up
+    DONE = "done"
+    ALL = (RECEIVED, ASSIGNED, IN_PROGRESS, DONE)
+    OPEN = (RECEIVED, ASSIGNED, IN_PROGRESS)
+
+
 class FileRole:
     ORIGINAL = "original"
     TEXT = "text"
@@ -78,6 +89,9 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16))
     agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"))
     citizen_id: Mapped[str | None] = mapped_column(String(32))
+    # Phòng ban within the agency: documents assigned to a department land in
+    # the queue of every member.
+    department: Mapped[str] = mapped_column(String(128), default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
@@ -99,6 +113,11 @@ class ApiToken(Base):
 
 class Document(Base):
     __tablename__ = "documents"
+    # A number is given once per book, year and agency: the database refuses a
+    # repeat even if the counter logic were ever bypassed.
+    __table_args__ = (
+        UniqueConstraint("agency_id", "register_book", "register_year", "register_number", name="uq_document_register"),
+    )
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
     kind: Mapped[str] = mapped_column(String(32), default="upload")
@@ -113,11 +132,28 @@ class Document(Base):
     progress_step: Mapped[str] = mapped_column(String(64), default="")
     progress_percent: Mapped[int] = mapped_column(Integer, default=0)
     page_count: Mapped[int | None] = mapped_column(Integer)
+    doc_type: Mapped[str | None] = mapped_column(String(64))  # Quyết định, Công văn, Kế hoạch…
+    # Register fields the worker read from the OCR text, for the clerk to confirm.
+    suggestions: Mapped[dict | None] = mapped_column(JSON)
+    # The register entry (số đến, số đi, số chứng thực) once a clerk confirms.
+    register_book: Mapped[str | None] = mapped_column(String(32))
+    register_year: Mapped[int | None] = mapped_column(Integer)
+    register_number: Mapped[int | None] = mapped_column(Integer)
+    registered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    registered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Handling of an incoming document: who, by when, how far.
+    handling_status: Mapped[str | None] = mapped_column(String(16), index=True)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    assignee_department: Mapped[str | None] = mapped_column(String(128))
+    deadline: Mapped[date | None] = mapped_column(Date)
+    handled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    handling_note: Mapped[str] = mapped_column(Text, default="")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
     agency: Mapped[Agency] = relationship()
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
     files: Mapped[list["DocumentFile"]] = relationship(
         back_populates="document", order_by="DocumentFile.id", cascade="all, delete-orphan"
     )

@@ -1,0 +1,296 @@
+"""The incoming register (sổ đăng ký văn bản đến) and the handling of what
+is registered in it: assign to a person or department with a deadline, and
+follow it through received → assigned → in progress → done.
+
+Every change is one transaction with its audit event; the register number is
+taken inside that transaction (docsvc.registers), so a registration that
+fails gives its number back and numbers stay 1..N without gaps.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from docsvc import audit, registers
+from docsvc.accounts import require_staff
+from docsvc.documents import get_document
+from docsvc.errors import Conflict, Forbidden, InvalidInput, NotFound
+from docsvc.models import Document, DocumentFile, FileRole, Handling, Role, User, utcnow
+
+VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
+BOOK = "incoming"
+# Who may register and route incoming paperwork: the văn thư / one-stop clerk,
+# leaders (who often re-assign) and administrators.
+ROUTERS = (Role.CLERK, Role.OFFICIAL, Role.ADMIN)
+# Allowed moves of the handler; a clerk or leader may also re-assign at any open step.
+TRANSITIONS = {
+    Handling.ASSIGNED: (Handling.IN_PROGRESS, Handling.DONE),
+    Handling.IN_PROGRESS: (Handling.DONE,),
+    Handling.DONE: (Handling.IN_PROGRESS,),  # reopened: the answer was not enough
+}
+MAX_TEXT = {"issuing_body": 255, "number_symbol": 128, "doc_type": 64, "title": 500, "handling_note": 2000}
+
+
+class DuplicateDocument(Conflict):
+    code = "duplicate_document"
+
+
+def today() -> date:
+    """The calendar day in Vietnam: a document received at 06:30 on 1 January
+    (23:30 UTC the day before) is the first of the new year."""
+    return datetime.now(VIETNAM).date()
+
+
+@dataclass(frozen=True)
+class Registration:
+    """What the clerk confirms: the fields of Decree 30's incoming register."""
+
+    title: str  # trích yếu
+    issuing_body: str | None = None
+    number_symbol: str | None = None
+    issued_date: date | None = None
+    doc_type: str | None = None
+    received_date: date | None = None  # today when not given
+
+    @classmethod
+    def from_mapping(cls, data, fallback: dict | None = None) -> "Registration":
+        """From a form or JSON body; blank fields take the suggestion (fallback)."""
+        fallback = fallback or {}
+
+        def text(name: str, fallback_name: str | None = None) -> str | None:
+            value = data.get(name)
+            if value is None or (isinstance(value, str) and not value.strip()):
+                value = fallback.get(fallback_name or name)
+            if value is None:
+                return None
+            if not isinstance(value, str):
+                raise InvalidInput(f"{name} must be text.")
+            value = " ".join(value.split())
+            limit = MAX_TEXT.get(name, 255)
+            if len(value) > limit:
+                raise InvalidInput(f"{name} is longer than {limit} characters.")
+            return value or None
+
+        return cls(
+            title=text("title", "summary") or "",
+            issuing_body=text("issuing_body"),
+            number_symbol=text("number_symbol"),
+            issued_date=parse_date(data.get("issued_date") or fallback.get("issued_date"), "issued_date"),
+            doc_type=text("doc_type"),
+            received_date=parse_date(data.get("received_date"), "received_date"),
+        )
+
+
+def parse_date(value, name: str) -> date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise InvalidInput(f"{name} must be a date written YYYY-MM-DD.") from None
+
+
+def _require_router(actor: User) -> None:
+    require_staff(actor)
+    if actor.role not in ROUTERS:
+        raise Forbidden("Only clerks, leaders and administrators register and assign incoming documents.")
+
+
+def find_registered_copy(session: Session, agency_id: int, sha256: str, *, exclude_id: str | None = None) -> Document | None:
+    """An incoming document of this agency already registered with the same original bytes."""
+    query = (
+        select(Document)
+        .join(DocumentFile, DocumentFile.document_id == Document.id)
+        .where(
+            Document.agency_id == agency_id,
+            Document.register_book == BOOK,
+            DocumentFile.role == FileRole.ORIGINAL,
+            DocumentFile.sha256 == sha256,
+        )
+        .order_by(Document.register_year, Document.register_number)
+    )
+    if exclude_id:
+        query = query.where(Document.id != exclude_id)
+    return session.scalars(query.limit(1)).first()
+
+
+def register(
+    session: Session, actor: User, document_id: str, fields: Registration, *, allow_duplicate: bool = False
+) -> Document:
+    """Give the document the next incoming number of its agency's book."""
+    _require_router(actor)
+    document = get_document(session, actor, document_id)
+    if document.register_book is not None:
+        raise Conflict(
+            f"This document is already registered: {document.register_book} number "
+            f"{document.register_number}/{document.register_year}."
+        )
+    if not fields.title:
+        raise InvalidInput("Write the summary (trích yếu) of the document.")
+    received = fields.received_date or today()
+    if received > today():
+        raise InvalidInput("The date received cannot be in the future.")
+    original = document.file(FileRole.ORIGINAL)
+    if not allow_duplicate and original is not None:
+        earlier = find_registered_copy(session, document.agency_id, original.sha256, exclude_id=document.id)
+        if earlier is not None:
+            raise DuplicateDocument(
+                f"The same file is already registered as incoming number {earlier.register_number}/"
+                f"{earlier.register_year} ({earlier.title}). Register it again only if it really is a second copy."
+            )
+    number = registers.allocate(session, document.agency_id, BOOK, received)
+    document.kind = "incoming"
+    document.title = fields.title
+    document.issuing_body = fields.issuing_body
+    document.number_symbol = fields.number_symbol
+    document.issued_date = fields.issued_date
+    document.doc_type = fields.doc_type
+    document.received_date = received
+    document.register_book = BOOK
+    document.register_year = received.year
+    document.register_number = number
+    document.registered_at = utcnow()
+    document.registered_by_id = actor.id
+    document.handling_status = Handling.RECEIVED
+    session.flush()
+    audit.record(
+        session, actor, "incoming.register", "document", document.id,
+        {"number": number, "year": received.year, "duplicate_allowed": allow_duplicate},
+    )
+    return document
+
+
+def assign(
+    session: Session,
+    actor: User,
+    document_id: str,
+    *,
+    assignee_username: str | None = None,
+    department: str | None = None,
+    deadline: date | None = None,
+    note: str = "",
+) -> Document:
+    """Route a registered document to a person or a department of the same agency."""
+    _require_router(actor)
+    document = get_document(session, actor, document_id)
+    if document.register_book != BOOK:
+        raise Conflict("Register the document in the incoming book before assigning it.")
+    if document.handling_status == Handling.DONE:
+        raise Conflict("This document is already handled; reopen it before assigning it again.")
+    department = " ".join((department or "").split()) or None
+    assignee = None
+    if assignee_username:
+        assignee = session.scalar(select(User).where(User.username == assignee_username, User.active.is_(True)))
+        if assignee is None or assignee.agency_id != document.agency_id or assignee.role not in Role.STAFF:
+            raise InvalidInput("Choose a member of staff of this agency to handle the document.")
+    if assignee is None and department is None:
+        raise InvalidInput("Choose a person or a department to handle the document.")
+    if deadline is not None and deadline < document.received_date:
+        raise InvalidInput("The deadline cannot be before the date the document was received.")
+    document.assignee_id = assignee.id if assignee else None
+    document.assignee_department = department
+    document.deadline = deadline
+    document.handling_status = Handling.ASSIGNED
+    document.handling_note = _note(note)
+    session.flush()
+    audit.record(
+        session, actor, "incoming.assign", "document", document.id,
+        {"assignee": assignee.username if assignee else None, "department": department,
+         "deadline": deadline.isoformat() if deadline else None},
+    )
+    return document
+
+
+def _note(note: str | None) -> str:
+    note = (note or "").strip()
+    if len(note) > MAX_TEXT["handling_note"]:
+        raise InvalidInput(f"The note is longer than {MAX_TEXT['handling_note']} characters.")
+    return note
+
+
+def is_handler(user: User, document: Document) -> bool:
+    if document.assignee_id is not None and document.assignee_id == user.id:
+        return True
+    return bool(
+        document.assignee_department
+        and user.department
+        and user.agency_id == document.agency_id
+        and document.assignee_department.casefold() == user.department.casefold()
+    )
+
+
+def move(session: Session, actor: User, document_id: str, status: str, note: str = "") -> Document:
+    """The handler (or a router) moves the document along its handling."""
+    require_staff(actor)
+    document = get_document(session, actor, document_id)
+    if status not in Handling.ALL:
+        raise InvalidInput(f"status must be one of {', '.join(Handling.ALL)}.")
+    if not (is_handler(actor, document) or actor.role in ROUTERS):
+        raise Forbidden("Only the person or department handling this document can change its progress.")
+    current = document.handling_status
+    if current is None:
+        raise Conflict("This document is not in the incoming register.")
+    if status not in TRANSITIONS.get(current, ()):
+        raise Conflict(f"A document that is {current} cannot become {status}.")
+    document.handling_status = status
+    document.handled_at = utcnow() if status == Handling.DONE else None
+    if note:
+        document.handling_note = _note(note)
+    session.flush()
+    audit.record(session, actor, "incoming.move", "document", document.id, {"from": current, "to": status, "note": note})
+    return document
+
+
+def is_overdue(document: Document, on: date | None = None) -> bool:
+    return (
+        document.deadline is not None
+        and document.handling_status in Handling.OPEN
+        and document.deadline < (on or today())
+    )
+
+
+def queue(session: Session, user: User, *, include_done: bool = False) -> list[Document]:
+    """What the user must handle: assigned to them or to their department; overdue first."""
+    require_staff(user)
+    mine = [Document.assignee_id == user.id]
+    if user.department:
+        mine.append(func.lower(Document.assignee_department) == user.department.casefold())
+    query = select(Document).options(selectinload(Document.files)).where(
+        Document.agency_id == user.agency_id, Document.register_book == BOOK, or_(*mine)
+    )
+    if not include_done:
+        query = query.where(Document.handling_status != Handling.DONE)
+    rows = list(session.scalars(query))
+    # Overdue first, then by deadline (none last), then by number.
+    rows.sort(key=lambda d: (not is_overdue(d), d.deadline or date.max, d.register_year, d.register_number))
+    return rows
+
+
+def register_entries(session: Session, user: User, year: int, agency_id: int | None = None) -> list[Document]:
+    """The incoming book of a year, in number order (what a văn thư prints)."""
+    require_staff(user)
+    agency_id = _agency_for(user, agency_id)
+    return list(
+        session.scalars(
+            select(Document)
+            .options(selectinload(Document.assignee))
+            .where(Document.agency_id == agency_id, Document.register_book == BOOK, Document.register_year == year)
+            .order_by(Document.register_number)
+        )
+    )
+
+
+def _agency_for(user: User, agency_id: int | None) -> int:
+    if agency_id is None:
+        if user.agency_id is None:
+            raise InvalidInput("Choose an agency.")
+        return user.agency_id
+    if user.role != Role.ADMIN and agency_id != user.agency_id:
+        raise NotFound("No such agency.")
+    return agency_id
