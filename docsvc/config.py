@@ -50,6 +50,24 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
     max_upload_bytes: int = 3 * 1024 * 1024 * 1024
+    # Scans: more pages than this are refused at upload (a clear message, not
+    # a worker busy for hours); an image declaring more pixels than this is a
+    # decompression bomb and refused before it is decoded.
+    max_pages: int = 1000
+    max_image_pixels: int = 250_000_000
+    # OCR (OCRmyPDF + Tesseract). ocr_jobs 0 = one per core; a page taking
+    # longer than the timeout is left without text and named on the document.
+    ocr_enabled: bool = True
+    ocr_languages: str = "vie+eng"
+    ocr_jobs: int = 0
+    ocr_page_timeout_seconds: int = 180
+    # A folder a network scanner writes to: files that stop growing are
+    # ingested as incoming scans of watch_agency by watch_user, then moved to
+    # its "done" (or "rejected", with the reason beside them) subfolder.
+    watch_dir: str = ""
+    watch_agency: str = ""
+    watch_user: str = ""
+    watch_interval_seconds: int = 10
     # How long a task may hold a piece of work before the outbox relay hands
     # it to another worker (the first one is presumed dead).
     task_lease_seconds: int = 300

@@ -21,9 +21,9 @@ from sqlalchemy.orm import Session, selectinload
 
 from docsvc import audit, outbox
 from docsvc.accounts import can_see_agency, require_staff, visible_agency_ids
-from docsvc.errors import EmptyFile, Forbidden, InvalidInput, InvalidQuery, NotFound, StorageFailure, UploadTooLarge
+from docsvc.errors import Conflict, EmptyFile, Forbidden, InvalidInput, InvalidQuery, NotFound, StorageFailure, UploadTooLarge
 from docsvc.models import Agency, Document, DocumentFile, FileRole, User
-from docsvc.pdf import inspect_pdf
+from docsvc.intake import inspect_upload
 from docsvc.runtime import Runtime
 from search import InvalidQuery as IndexInvalidQuery
 from storage.base import hash_file
@@ -122,7 +122,7 @@ def ingest(
     issuing_body: str | None = None,
     issued_date: date | None = None,
 ) -> tuple[str, int]:
-    """Store and record an uploaded PDF; returns (document id, outbox entry id).
+    """Store and record an uploaded PDF or scanned image; returns (document id, outbox entry id).
 
     The spooled file is consumed: it is deleted whatever happens.
     """
@@ -135,9 +135,11 @@ def ingest(
             raise InvalidInput("Choose the agency the document belongs to.")
         if not can_see_agency(actor, agency_id):
             raise Forbidden("You cannot add documents to another agency.")
-        info = inspect_pdf(upload.path)
+        info = inspect_upload(
+            upload.path, max_pages=rt.settings.max_pages, max_image_pixels=rt.settings.max_image_pixels
+        )
         try:
-            stored = rt.store.put_file(upload.path, "application/pdf", sha256=upload.sha256)
+            stored = rt.store.put_file(upload.path, info.media_type, sha256=upload.sha256)
         except Exception as exc:  # disk errors, the S3 client's errors, connection errors
             raise StorageFailure() from exc
     finally:
@@ -162,7 +164,7 @@ def ingest(
                     storage_key=stored.key,
                     sha256=stored.sha256,
                     size=stored.size,
-                    media_type="application/pdf",
+                    media_type=info.media_type,
                     filename=upload.filename,
                 )
             )
@@ -189,6 +191,29 @@ def remove_if_unreferenced(rt: Runtime, key: str) -> None:
         referenced = session.scalar(select(func.count()).select_from(DocumentFile).where(DocumentFile.storage_key == key))
     if not referenced:
         rt.store.delete(key)
+
+
+def discard(rt: Runtime, actor: User, document_id: str) -> None:
+    """Remove an upload the clerk does not want (a duplicate scan, the wrong
+    file) before it enters a register: registered documents are records and
+    are never deleted."""
+    require_staff(actor)
+    with rt.write() as session:
+        document = get_document(session, actor, document_id)
+        if document.register_book is not None:
+            raise Conflict("A registered document is a record and cannot be deleted.")
+        keys = {f.storage_key for f in document.files}
+        # Files point at the file they were made from: unlink before deleting,
+        # or PostgreSQL may see a derived file outlive its original.
+        for stored in document.files:
+            stored.derived_from_id = None
+        session.flush()
+        session.delete(document)
+        audit.record(session, actor, "document.discard", "document", document_id, {"title": document.title})
+    # Its pending processing finds no document and stops (pipeline.process_document).
+    rt.index.delete([document_id])
+    for key in keys:
+        remove_if_unreferenced(rt, key)
 
 
 def get_document(session: Session, user: User, document_id: str) -> Document:

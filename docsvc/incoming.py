@@ -9,6 +9,7 @@ fails gives its number back and numbers stay 1..N without gaps.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Mapping
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -19,7 +20,10 @@ from docsvc import audit, registers
 from docsvc.accounts import require_staff
 from docsvc.documents import get_document
 from docsvc.errors import Conflict, Forbidden, InvalidInput, NotFound
+from docsvc.indexing import refresh_entry
 from docsvc.models import Document, DocumentFile, FileRole, Handling, Role, User, utcnow
+from docsvc.runtime import Runtime
+from search.folding import fold
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 BOOK = "incoming"
@@ -120,6 +124,36 @@ def find_registered_copy(session: Session, agency_id: int, sha256: str, *, exclu
     return session.scalars(query.limit(1)).first()
 
 
+def duplicate_message(earlier: Document) -> str:
+    return (
+        f"The same file is already registered as incoming number {earlier.register_number}/"
+        f"{earlier.register_year} ({_clip(earlier.title, 80)}). Register it again only if it really is a second copy."
+    )
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def refuse_registered_copy(rt: Runtime, agency_id: int, sha256: str) -> None:
+    """Before storing a file meant for the register: is it already in it?"""
+    with rt.read() as session:
+        earlier = find_registered_copy(session, agency_id, sha256)
+        if earlier is not None:
+            raise DuplicateDocument(duplicate_message(earlier))
+
+
+def register_document(rt: Runtime, actor: User, document_id: str, data: Mapping, *, allow_duplicate: bool = False) -> None:
+    """Register from what the clerk sent; blank fields take the worker's
+    suggestions, and the summary falls back to the document's title."""
+    with rt.write() as session:
+        document = get_document(session, actor, document_id)
+        fallback = dict(document.suggestions or {})
+        fallback["summary"] = fallback.get("summary") or document.title
+        register(session, actor, document_id, Registration.from_mapping(data, fallback), allow_duplicate=allow_duplicate)
+    refresh_entry(rt, document_id)
+
+
 def register(
     session: Session, actor: User, document_id: str, fields: Registration, *, allow_duplicate: bool = False
 ) -> Document:
@@ -140,10 +174,7 @@ def register(
     if not allow_duplicate and original is not None:
         earlier = find_registered_copy(session, document.agency_id, original.sha256, exclude_id=document.id)
         if earlier is not None:
-            raise DuplicateDocument(
-                f"The same file is already registered as incoming number {earlier.register_number}/"
-                f"{earlier.register_year} ({earlier.title}). Register it again only if it really is a second copy."
-            )
+            raise DuplicateDocument(duplicate_message(earlier))
     number = registers.allocate(session, document.agency_id, BOOK, received)
     document.kind = "incoming"
     document.title = fields.title
@@ -272,18 +303,31 @@ def queue(session: Session, user: User, *, include_done: bool = False) -> list[D
     return rows
 
 
-def register_entries(session: Session, user: User, year: int, agency_id: int | None = None) -> list[Document]:
-    """The incoming book of a year, in number order (what a văn thư prints)."""
+def register_entries(
+    session: Session, user: User, year: int, agency_id: int | None = None, *, text: str | None = None
+) -> list[Document]:
+    """The incoming book of a year, in number order (what a văn thư prints);
+    `text` narrows it by register fields: the incoming number, the number and
+    symbol, the issuing body or the summary."""
     require_staff(user)
     agency_id = _agency_for(user, agency_id)
-    return list(
-        session.scalars(
-            select(Document)
-            .options(selectinload(Document.assignee))
-            .where(Document.agency_id == agency_id, Document.register_book == BOOK, Document.register_year == year)
-            .order_by(Document.register_number)
-        )
+    query = (
+        select(Document)
+        .options(selectinload(Document.assignee))
+        .where(Document.agency_id == agency_id, Document.register_book == BOOK, Document.register_year == year)
+        .order_by(Document.register_number)
     )
+    rows = list(session.scalars(query))
+    if not text:
+        return rows
+    if len(text) > 200:
+        raise InvalidInput("The filter is longer than 200 characters.")
+    if text.isdigit():
+        return [d for d in rows if d.register_number == int(text)]
+    # Filtered here rather than in SQL so that "uy ban" finds "ỦY BAN" on
+    # SQLite as on PostgreSQL (one folding, the search index's).
+    needle = fold(text)
+    return [d for d in rows if needle in fold(" ".join(filter(None, (d.number_symbol, d.issuing_body, d.title))))]
 
 
 def _agency_for(user: User, agency_id: int | None) -> int:

@@ -12,14 +12,28 @@ from search import IndexedDocument
 REINDEX_BATCH = 200
 
 
+def register_line(document: Document) -> str:
+    """The register fields as a line of text, so full-text search finds a
+    document by its incoming number, issuing body or type on both backends."""
+    parts = []
+    if document.register_number is not None:
+        parts.append(f"Số đến: {document.register_number}/{document.register_year}")
+    if document.doc_type:
+        parts.append(document.doc_type)
+    if document.issuing_body:
+        parts.append(document.issuing_body)
+    return " · ".join(parts)
+
+
 def entry_for(document: Document, text: str) -> IndexedDocument:
     dated = document.issued_date or document.received_date or document.created_at.date()
+    header = register_line(document)
     return IndexedDocument(
         id=document.id,
         agency_id=document.agency_id,
         kind=document.kind,
         title=document.title,
-        text=text,
+        text=f"{header}\n{text}" if header else text,
         number_symbol=document.number_symbol,
         issuing_body=document.issuing_body,
         year=dated.year,
@@ -34,6 +48,18 @@ def read_text(rt: Runtime, document: Document) -> str:
         return ""
     with rt.store.open(text_file.storage_key) as reader:
         return b"".join(reader.iter_chunks()).decode("utf-8")
+
+
+def refresh_entry(rt: Runtime, document_id: str) -> None:
+    """Re-index one document after its register fields changed (ready ones only:
+    the pipeline indexes the others when it finishes)."""
+    with rt.read() as session:
+        document = session.get(Document, document_id)
+        if document is None or document.status != DocumentStatus.READY:
+            return
+        entry = entry_for(document, read_text(rt, document))
+    rt.index.index([entry])
+    rt.index.refresh()
 
 
 def reindex(rt: Runtime) -> int:

@@ -75,6 +75,17 @@ def claim(session: Session, entry_id: int, lease_seconds: int) -> OutboxEntry | 
     return session.get(OutboxEntry, entry_id, populate_existing=True)
 
 
+def extend(session: Session, entry_id: int, lease_seconds: int) -> None:
+    """A long task (OCR of a 300-page scan) renews its lease while it makes
+    progress, so it is not handed to a second worker while still alive."""
+    lease_end = utcnow() + timedelta(seconds=lease_seconds)
+    session.execute(
+        update(OutboxEntry)
+        .where(OutboxEntry.id == entry_id, OutboxEntry.done_at.is_(None))
+        .values(locked_until=lease_end, available_at=lease_end)
+    )
+
+
 def complete(session: Session, entry_id: int) -> None:
     session.execute(
         update(OutboxEntry).where(OutboxEntry.id == entry_id).values(done_at=utcnow(), locked_until=None, last_error="")

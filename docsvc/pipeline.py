@@ -8,18 +8,25 @@ from __future__ import annotations
 
 import io
 import logging
+import shutil
+import tempfile
 from datetime import timedelta
+from pathlib import Path
 from typing import Callable
 
 from sqlalchemy import select
 
 from docsvc import audit, outbox
-from docsvc.documents import PROCESS_DOCUMENT
+from docsvc.documents import PROCESS_DOCUMENT, remove_if_unreferenced
 from docsvc.errors import DocsvcError
 from docsvc.indexing import entry_for
+from docsvc.intake import image_to_pdf
+from docsvc.ocr import ocr_pdf
 from docsvc.models import Document, DocumentFile, DocumentStatus, FileRole
 from docsvc.pdf import iter_page_texts
 from docsvc.runtime import Runtime
+from docsvc.suggest import suggest_fields
+from storage.base import StoredObject
 
 log = logging.getLogger(__name__)
 
@@ -27,44 +34,92 @@ log = logging.getLogger(__name__)
 # delay; after this many attempts the document is marked failed for a person.
 MAX_ATTEMPTS = 8
 PAGE_SEPARATOR = "\n\f\n"
+# A page with fewer characters than this is treated as a scan needing OCR
+# (a scanner's stamped page number is not text).
+MIN_PAGE_TEXT = 20
 
 
-def _set_progress(rt: Runtime, document_id: str, step: str, percent: int) -> None:
-    with rt.write() as session:
-        document = session.get(Document, document_id)
-        if document is not None:
-            document.progress_step = step
-            document.progress_percent = percent
+class Progress:
+    """Progress a person sees on the document page, and the heartbeat that
+    keeps this worker's lease on the work alive while it makes progress."""
+
+    # Writing every page would make a 2,000-page file 2,000 transactions.
+    MIN_STEP = 5
+
+    def __init__(self, rt: Runtime, document_id: str, entry_id: int | None) -> None:
+        self.rt, self.document_id, self.entry_id = rt, document_id, entry_id
+        self.last = (None, -100)
+
+    def __call__(self, step: str, percent: int, *, force: bool = False) -> None:
+        if not force and step == self.last[0] and percent - self.last[1] < self.MIN_STEP:
+            return
+        self.last = (step, percent)
+        with self.rt.write() as session:
+            document = session.get(Document, self.document_id)
+            if document is not None:
+                document.progress_step = step
+                document.progress_percent = percent
+            if self.entry_id is not None:
+                outbox.extend(session, self.entry_id, self.rt.settings.task_lease_seconds)
+
+    def span(self, step: str, start: int, end: int) -> Callable[[int, int], None]:
+        """A (done, total) callback mapping onto start..end percent of `step`."""
+        return lambda done, total: self(step, start + (end - start) * done // max(total, 1))
 
 
-def process_document(rt: Runtime, payload: dict) -> None:
+def process_document(rt: Runtime, payload: dict, entry_id: int | None = None) -> None:
+    """Original → (image → PDF) → OCR'd PDF/A → text → suggestions → index.
+
+    Each product is stored before the row pointing at it, and a retry reuses
+    a searchable PDF an earlier attempt already stored, so OCR is done once.
+    """
     document_id = payload["document_id"]
     with rt.write() as session:
         document = session.get(Document, document_id)
         if document is None or document.status == DocumentStatus.READY:
             return
         document.status = DocumentStatus.PROCESSING
-        document.progress_step = "extracting_text"
-        document.progress_percent = 0
-        original_key = document.file(FileRole.ORIGINAL).storage_key
-
-    last_reported = [0]
-
-    def report(done: int, total: int) -> None:
-        # Reporting every page would make a 2,000-page file 2,000 transactions.
-        percent = int(90 * done / total)
-        if percent - last_reported[0] >= 5:
-            last_reported[0] = percent
-            _set_progress(rt, document_id, "extracting_text", percent)
-
-    with rt.store.local_path(original_key) as path:
-        text = PAGE_SEPARATOR.join(iter_page_texts(path, on_page=report))
-    stored = rt.store.put(io.BytesIO(text.encode("utf-8")), "text/plain; charset=utf-8")
-    _set_progress(rt, document_id, "indexing", 95)
-
-    with rt.write() as session:
-        document = session.get(Document, document_id)
         original = document.file(FileRole.ORIGINAL)
+        original_key, original_media, original_name = original.storage_key, original.media_type, original.filename
+        searchable = document.file(FileRole.DERIVED)
+        searchable_key = searchable.storage_key if searchable else None
+    progress = Progress(rt, document_id, entry_id)
+    progress("ocr" if rt.settings.ocr_enabled else "extracting_text", 0, force=True)
+
+    notes: list[str] = []
+    made = stored = None
+    work_dir = Path(tempfile.mkdtemp(prefix="process-", dir=_tmp_dir(rt)))
+    try:
+        if searchable_key is None:
+            made, notes = _make_searchable(rt, original_key, original_media, work_dir, progress)
+            if made is not None:
+                searchable_key = _attach_searchable(rt, document_id, made, original_name)
+        text_source = searchable_key or original_key
+        with rt.store.local_path(text_source) as path:
+            text = PAGE_SEPARATOR.join(iter_page_texts(path, on_page=progress.span("extracting_text", 85, 92)))
+        stored = rt.store.put(io.BytesIO(text.encode("utf-8")), "text/plain; charset=utf-8")
+        progress("indexing", 95, force=True)
+        _finish(rt, document_id, text, stored, notes)
+    except DocumentDiscarded:
+        # The clerk deleted the upload while it was processed: drop what we made.
+        for product in (made, stored):
+            if product is not None and product.created:
+                remove_if_unreferenced(rt, product.key)
+    finally:
+        shutil.rmtree(work_dir, ignore_errors=True)
+
+
+class DocumentDiscarded(Exception):
+    """The document was deleted (discarded by a clerk) while being processed."""
+
+
+def _finish(rt: Runtime, document_id: str, text: str, stored: StoredObject, notes: list[str]) -> None:
+    with rt.write() as session:
+        # Locked, so a registration committing meanwhile is either seen here
+        # (and indexed with its fields) or waits and re-indexes after us.
+        document = session.get(Document, document_id, with_for_update=True)
+        if document is None:
+            raise DocumentDiscarded()
         if document.file(FileRole.TEXT) is None:
             document.files.append(
                 DocumentFile(
@@ -74,18 +129,94 @@ def process_document(rt: Runtime, payload: dict) -> None:
                     size=stored.size,
                     media_type="text/plain; charset=utf-8",
                     filename="text.txt",
-                    derived_from_id=original.id,
+                    derived_from_id=(document.file(FileRole.DERIVED) or document.file(FileRole.ORIGINAL)).id,
                 )
             )
+        document.suggestions = suggest_fields(text).as_dict()
         session.flush()
         # Index before the status says "ready", so ready always means searchable.
         rt.index.index([entry_for(document, text)])
         rt.index.refresh()
         document.status = DocumentStatus.READY
-        document.status_message = ""
+        document.status_message = " ".join(notes)
         document.progress_step = "done"
         document.progress_percent = 100
-        audit.record(session, None, "document.processed", "document", document_id, {"characters": len(text)})
+        audit.record(
+            session, None, "document.processed", "document", document_id, {"characters": len(text), "notes": notes}
+        )
+
+
+def _tmp_dir(rt: Runtime) -> Path:
+    path = Path(rt.settings.data_dir) / "tmp"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _make_searchable(
+    rt: Runtime, original_key: str, media_type: str, work_dir: Path, progress: Progress
+) -> tuple[StoredObject | None, list[str]]:
+    """Store the searchable PDF/A of the original; None when the original
+    itself is the PDF to read (OCR switched off)."""
+    notes: list[str] = []
+    with rt.store.local_path(original_key) as original_path:
+        if media_type == "application/pdf":
+            if _every_page_has_text(original_path):
+                # Born digital: nothing to recognise, and a PDF/A rewrite of a
+                # large file would cost minutes for nothing.
+                return None, notes
+            source = original_path
+        else:
+            progress("converting", 0, force=True)
+            source = work_dir / "scan.pdf"
+            image_to_pdf(original_path, source)
+        if not rt.settings.ocr_enabled:
+            if source == original_path:
+                return None, notes
+            return rt.store.put_file(source, "application/pdf"), notes
+        target = work_dir / "ocr.pdf"
+        outcome = ocr_pdf(
+            source,
+            target,
+            languages=rt.settings.ocr_languages,
+            jobs=rt.settings.ocr_jobs,
+            page_timeout=float(rt.settings.ocr_page_timeout_seconds),
+            max_image_mpixels=rt.settings.max_image_pixels / 1_000_000,
+            on_progress=progress.span("ocr", 0, 85),
+        )
+    if outcome.timed_out_pages:
+        pages = ", ".join(str(p) for p in outcome.timed_out_pages)
+        notes.append(f"OCR took too long on page(s) {pages}; those pages have no searchable text.")
+    return rt.store.put_file(target, "application/pdf"), notes
+
+
+def _every_page_has_text(path: Path) -> bool:
+    # Stops at the first page without text: for a scan, that is page one.
+    return all(len(text) >= MIN_PAGE_TEXT for text in iter_page_texts(path))
+
+
+def _attach_searchable(rt: Runtime, document_id: str, stored: StoredObject, original_name: str) -> str:
+    """Record the searchable PDF; the key of the one recorded (a racing
+    attempt's, if it was first)."""
+    with rt.write() as session:
+        document = session.get(Document, document_id)
+        if document is None:
+            raise DocumentDiscarded()
+        existing = document.file(FileRole.DERIVED)
+        if existing is not None:
+            return existing.storage_key
+        original = document.file(FileRole.ORIGINAL)
+        document.files.append(
+            DocumentFile(
+                role=FileRole.DERIVED,
+                storage_key=stored.key,
+                sha256=stored.sha256,
+                size=stored.size,
+                media_type="application/pdf",
+                filename=f"{Path(original_name).stem or 'document'}-ocr.pdf",
+                derived_from_id=original.id,
+            )
+        )
+        return stored.key
 
 
 def _fail_document(rt: Runtime, payload: dict, message: str) -> None:
@@ -101,7 +232,7 @@ def _fail_document(rt: Runtime, payload: dict, message: str) -> None:
             audit.record(session, None, "document.failed", "document", document_id, {"reason": message})
 
 
-HANDLERS: dict[str, Callable[[Runtime, dict], None]] = {
+HANDLERS: dict[str, Callable[[Runtime, dict, int | None], None]] = {
     PROCESS_DOCUMENT: process_document,
 }
 
@@ -115,7 +246,7 @@ def run_entry(rt: Runtime, entry_id: int) -> bool:
         task, payload, attempts = entry.task, dict(entry.payload), entry.attempts
     handler = HANDLERS[task]
     try:
-        handler(rt, payload)
+        handler(rt, payload, entry_id)
     except DocsvcError as exc:
         # The input itself is at fault: retrying cannot help, a person must see it.
         _fail_document(rt, payload, exc.message)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
+from docsvc.incoming import is_overdue
 from docsvc.models import Document, DocumentFile
 from search import SearchResult
 
@@ -41,12 +42,42 @@ def document_json(doc: Document, text: str | None = None) -> dict[str, Any]:
         "status_message": doc.status_message,
         "progress": {"step": doc.progress_step, "percent": doc.progress_percent},
         "page_count": doc.page_count,
+        "doc_type": doc.doc_type,
+        "suggestions": doc.suggestions,
+        "incoming_number": doc.register_number if doc.register_book == "incoming" else None,
+        "register": register_json(doc),
+        "handling": handling_json(doc),
         "created_at": iso_utc(doc.created_at),
         "files": [file_json(f) for f in doc.files],
     }
     if text is not None:
         data["text"] = text
     return data
+
+
+def register_json(doc: Document) -> dict[str, Any] | None:
+    if doc.register_book is None:
+        return None
+    return {
+        "book": doc.register_book,
+        "year": doc.register_year,
+        "number": doc.register_number,
+        "registered_at": iso_utc(doc.registered_at) if doc.registered_at else None,
+    }
+
+
+def handling_json(doc: Document) -> dict[str, Any] | None:
+    if doc.handling_status is None:
+        return None
+    return {
+        "status": doc.handling_status,
+        "assignee": doc.assignee.username if doc.assignee else None,
+        "department": doc.assignee_department,
+        "deadline": doc.deadline.isoformat() if doc.deadline else None,
+        "overdue": is_overdue(doc),
+        "handled_at": iso_utc(doc.handled_at) if doc.handled_at else None,
+        "note": doc.handling_note,
+    }
 
 
 def search_json(result: SearchResult) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-// Uploads each chosen PDF as a raw request body (streams on the server, no
+// Uploads each chosen PDF or scan as a raw request body (streams on the server, no
 // multipart copy) with its own progress bar, then links to the document page.
 (function () {
   const form = document.getElementById("upload-form");
@@ -19,7 +19,8 @@
       const params = new URLSearchParams({filename: file.name});
       if (title) params.set("title", title);
       xhr.open("POST", "/api/v1/documents?" + params.toString());
-      xhr.setRequestHeader("Content-Type", "application/pdf");
+      // The server tells the format from the bytes; the type is only a hint.
+      xhr.setRequestHeader("Content-Type", file.type || "application/octet-stream");
       xhr.setRequestHeader("X-CSRFToken", csrf);
       xhr.upload.onprogress = (e) => { if (e.lengthComputable) bar.value = Math.round(100 * e.loaded / e.total); };
       xhr.onload = () => {

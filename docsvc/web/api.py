@@ -10,7 +10,7 @@ import yaml
 from sqlalchemy import text
 from flask import Blueprint, Response, jsonify, request, stream_with_context
 
-from docsvc import accounts, documents, signatures
+from docsvc import accounts, documents, incoming, signatures
 from docsvc.errors import InvalidInput, NotFound
 from docsvc.indexing import read_text
 from docsvc.presenters import document_json, search_json
@@ -127,6 +127,72 @@ def download_file(document_id: str, role: str):
     response.headers["Content-Length"] = str(size)
     response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename or 'document', safe='')}"
     return response
+
+
+def _json_body() -> dict:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise InvalidInput("Send a JSON object.")
+    return body
+
+
+@blueprint.delete("/documents/<document_id>")
+def discard_document(document_id: str):
+    documents.discard(runtime(), api_user(), document_id)
+    return "", 204
+
+
+@blueprint.post("/documents/<document_id>/register")
+def register_document(document_id: str):
+    user = api_user()
+    body = _json_body()
+    incoming.register_document(runtime(), user, document_id, body, allow_duplicate=body.get("allow_duplicate") is True)
+    return _document_response(user, document_id)
+
+
+@blueprint.post("/documents/<document_id>/assign")
+def assign_document(document_id: str):
+    user = api_user()
+    body = _json_body()
+    with runtime().write() as db:
+        incoming.assign(
+            db, user, document_id,
+            assignee_username=body.get("assignee") or None,
+            department=body.get("department") or None,
+            deadline=incoming.parse_date(body.get("deadline"), "deadline"),
+            note=str(body.get("note") or ""),
+        )
+    return _document_response(user, document_id)
+
+
+@blueprint.post("/documents/<document_id>/handling")
+def move_document(document_id: str):
+    user = api_user()
+    body = _json_body()
+    with runtime().write() as db:
+        incoming.move(db, user, document_id, str(body.get("status", "")), str(body.get("note") or ""))
+    return _document_response(user, document_id)
+
+
+def _document_response(user, document_id: str):
+    with runtime().read() as db:
+        return jsonify(document_json(documents.get_document(db, user, document_id)))
+
+
+@blueprint.get("/queue")
+def my_queue():
+    user = api_user()
+    with runtime().read() as db:
+        rows = incoming.queue(db, user, include_done=request.args.get("done") in ("1", "true"))
+        return jsonify({"documents": [document_json(d) for d in rows]})
+
+
+@blueprint.get("/registers/incoming")
+def incoming_register():
+    user = api_user()
+    with runtime().read() as db:
+        rows = incoming.register_entries(db, user, _int_arg("year", incoming.today().year))
+        return jsonify({"entries": [document_json(d) for d in rows]})
 
 
 @blueprint.post("/verify")

@@ -5,9 +5,12 @@ from functools import wraps
 
 from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 
-from docsvc import accounts, documents, signatures
+from sqlalchemy import select
+
+from docsvc import accounts, documents, incoming, signatures
 from docsvc.errors import DocsvcError, InvalidInput, Unauthorized
 from docsvc.indexing import read_text
+from docsvc.models import FileRole, Role, User
 from docsvc.web.context import runtime, session_user
 
 blueprint = Blueprint("pages", __name__)
@@ -63,13 +66,107 @@ def home():
 @blueprint.get("/documents/<document_id>")
 @login_required
 def document(document_id: str):
+    return _document_page(document_id)
+
+
+def _document_page(document_id: str, error: DocsvcError | None = None, form: dict | None = None):
+    """The document with what the user can do next: confirm the suggested
+    register fields, assign it, or move its handling along."""
     rt = runtime()
+    user = session_user()
     with rt.read() as db:
-        doc = documents.get_document(db, session_user(), document_id)
+        doc = documents.get_document(db, user, document_id)
         text = read_text(rt, doc)
-    return render_template(
-        "document.html", doc=doc, text=text[:TEXT_PREVIEW_CHARS], truncated=len(text) > TEXT_PREVIEW_CHARS
-    )
+        original = doc.file(FileRole.ORIGINAL)
+        duplicate = None
+        if doc.register_book is None and original is not None:
+            duplicate = incoming.find_registered_copy(db, doc.agency_id, original.sha256, exclude_id=doc.id)
+        staff = list(db.scalars(
+            select(User).where(User.agency_id == doc.agency_id, User.active.is_(True), User.role.in_(Role.STAFF))
+            .order_by(User.full_name, User.username)
+        ))
+        html = render_template(
+            "document.html", doc=doc, text=text[:TEXT_PREVIEW_CHARS], truncated=len(text) > TEXT_PREVIEW_CHARS,
+            duplicate=duplicate, staff=staff, departments=sorted({u.department for u in staff if u.department}),
+            can_route=user.role in incoming.ROUTERS, is_handler=incoming.is_handler(user, doc),
+            overdue=incoming.is_overdue(doc), today=incoming.today(), error=error, form=form or {},
+            next_steps=incoming.TRANSITIONS.get(doc.handling_status, ()),
+        )
+    return html, (error.http_status if error else 200)
+
+
+def _act(document_id: str, action):
+    """Run a form's action; back to the document page, with the error on it if it failed."""
+    try:
+        action()
+    except DocsvcError as exc:
+        return _document_page(document_id, exc, request.form.to_dict())
+    return redirect(url_for("pages.document", document_id=document_id))
+
+
+@blueprint.post("/documents/<document_id>/register")
+@login_required
+def register_document(document_id: str):
+    return _act(document_id, lambda: incoming.register_document(
+        runtime(), session_user(), document_id, request.form, allow_duplicate=request.form.get("allow_duplicate") == "1"
+    ))
+
+
+@blueprint.post("/documents/<document_id>/assign")
+@login_required
+def assign_document(document_id: str):
+    def assign():
+        with runtime().write() as db:
+            incoming.assign(
+                db, session_user(), document_id,
+                assignee_username=request.form.get("assignee") or None,
+                department=request.form.get("department") or None,
+                deadline=incoming.parse_date(request.form.get("deadline"), "deadline"),
+                note=request.form.get("note", ""),
+            )
+    return _act(document_id, assign)
+
+
+@blueprint.post("/documents/<document_id>/handling")
+@login_required
+def move_document(document_id: str):
+    def move():
+        with runtime().write() as db:
+            incoming.move(db, session_user(), document_id, request.form.get("status", ""), request.form.get("note", ""))
+    return _act(document_id, move)
+
+
+@blueprint.post("/documents/<document_id>/discard")
+@login_required
+def discard_document(document_id: str):
+    try:
+        documents.discard(runtime(), session_user(), document_id)
+    except DocsvcError as exc:
+        return _document_page(document_id, exc)
+    return redirect(url_for("pages.home"))
+
+
+@blueprint.get("/queue")
+@login_required
+def queue():
+    with runtime().read() as db:
+        rows = incoming.queue(db, session_user(), include_done=request.args.get("done") == "1")
+        return render_template("queue.html", rows=rows, is_overdue=incoming.is_overdue,
+                               include_done=request.args.get("done") == "1")
+
+
+@blueprint.get("/registers/incoming")
+@login_required
+def incoming_register():
+    year_raw = request.args.get("year", "").strip()
+    try:
+        year = int(year_raw) if year_raw else incoming.today().year
+    except ValueError:
+        abort(400)
+    needle = request.args.get("q", "").strip()
+    with runtime().read() as db:
+        rows = incoming.register_entries(db, session_user(), year, text=needle or None)
+        return render_template("register.html", rows=rows, year=year, q=needle, is_overdue=incoming.is_overdue)
 
 
 @blueprint.route("/verify", methods=["GET", "POST"])
