@@ -200,7 +200,10 @@ def _find_symbol(page: _Page) -> tuple[tuple[int, int] | None, tuple[str, str | 
             if line[m.start()] != "S":
                 continue
             colon = m[1] is not None
-            if not colon and folded[: m.start()].strip(" \t|-*"):
+            # Before the label on its line: nothing, or (merged columns) more
+            # of the capitalised header. "Quyết định Số: 12/QĐ-UBND" is a citation.
+            before = line[: m.start()].strip(" \t|-*")
+            if before and not (colon and _is_upper_line(before)):
                 continue
             rest = line[m.end():]
             # "Số:" at the end of a line, or a symbol broken after a separator:

@@ -362,6 +362,18 @@ def test_body_number_mentioned_without_label_in_a_header_is_ignored():
     assert suggest_fields(text).number_symbol is None
 
 
+def test_capitalised_label_in_a_citation_is_not_the_number():
+    text = QD_TEXT.replace("Số: 15/QĐ-UBND", "", 1).replace(
+        "Căn cứ Nghị định số 61/2018/NĐ-CP", "Căn cứ Quyết định Số: 12/QĐ-UBND ngày 5/1/2020 và Nghị định số 61/2018/NĐ-CP", 1)
+    assert suggest_fields(text).number_symbol is None
+    assert suggest_fields("Thực hiện Kế hoạch Số: 6793/KH-UBND của UBND tỉnh").number_symbol is None
+
+
+def test_label_after_the_left_column_on_a_merged_line():
+    text = QD_TEXT.replace("XÃ AN BÌNH\n-------\nSố: 15/QĐ-UBND", "XÃ AN BÌNH Số: 15/QĐ-UBND", 1)
+    assert suggest_fields(text) == QD
+
+
 @pytest.mark.parametrize("printed", [
     "ngày 31 tháng 2 năm 2023", "ngày 29 tháng 2 năm 2023", "ngày 19 tháng 13 năm 2023",
     "ngày 0 tháng 7 năm 2023", "ngày 19 tháng 7 năm 1023", "ngày 31/4/2023", "ngày lO tháng 7 năm 2023",
