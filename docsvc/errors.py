@@ -88,3 +88,43 @@ class StorageFailure(DocsvcError):
     code = "storage_unavailable"
     http_status = 503
     default_message = "Document storage is unavailable; nothing was saved. Try again shortly."
+
+
+# Scans: what the upload check (docsvc.intake) and OCR (docsvc.ocr) refuse.
+
+
+class UnsupportedFormat(DocsvcError):
+    code = "unsupported_format"
+    http_status = 415
+    default_message = "This kind of file is not accepted. Upload a PDF, JPEG, PNG or TIFF."
+
+
+class CorruptImage(DocsvcError):
+    code = "corrupt_image"
+    http_status = 422
+    default_message = "The image is damaged or incomplete and cannot be read; scan it again."
+
+
+class DecompressionBomb(DocsvcError):
+    code = "decompression_bomb"
+    http_status = 422
+    default_message = "The image declares more pixels than docsvc accepts; scan it at a lower resolution."
+
+
+class TooManyPages(DocsvcError):
+    code = "too_many_pages"
+    http_status = 422
+    default_message = "The document has more pages than docsvc accepts."
+
+    def __init__(self, message: str | None = None, *, count: int | None = None, limit: int | None = None) -> None:
+        if message is None and count is not None and limit is not None:
+            message = f"The document has {count} pages; at most {limit} are accepted. Split it into smaller files."
+        super().__init__(message)
+        self.count = count
+        self.limit = limit
+
+
+class OcrInputError(DocsvcError):
+    code = "ocr_failed"
+    http_status = 422
+    default_message = "Text recognition could not process this document; the original is kept."
