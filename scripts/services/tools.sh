@@ -12,6 +12,11 @@
 #   openssl           test certificates for the digital-signature tests
 #   softhsm2, opensc  a real PKCS#11 token (softhsm2-util, pkcs11-tool)
 #   libnss3-tools     certutil: an NSS database trusting the test root for pdfsig
+#   tesseract-ocr, tesseract-ocr-osd, tesseract-ocr-vie, tesseract-ocr-eng
+#                     tesseract: the OCR engine OCRmyPDF drives (docsvc.ocr), its
+#                     page-orientation model (osd, for --rotate-pages) and the
+#                     Vietnamese and English models
+#   ghostscript       gs: OCRmyPDF rasterizes pages and writes PDF/A with it
 #   ca-certificates   TLS trust store for the registries
 # Usage: tools.sh install|status
 set -euo pipefail
@@ -20,13 +25,13 @@ SERVICE_NAME=tools
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 TOOL_PACKAGES=(poppler-utils chromium fonts-dejavu-core fonts-liberation fonts-liberation2 openssl ca-certificates
-    softhsm2 opensc libnss3-tools)
+    softhsm2 opensc libnss3-tools tesseract-ocr tesseract-ocr-osd tesseract-ocr-vie tesseract-ocr-eng ghostscript)
 
 case "${1:-}" in
     install)
         apt_install "${TOOL_PACKAGES[@]}"
         # Fail loudly if a package installed but its command is not there.
-        for cmd in pdftotext pdftoppm pdfsig chromium openssl softhsm2-util pkcs11-tool certutil; do
+        for cmd in pdftotext pdftoppm pdfsig chromium openssl softhsm2-util pkcs11-tool certutil tesseract gs; do
             command -v "$cmd" >/dev/null || die "$cmd missing after installing ${TOOL_PACKAGES[*]}"
         done
         log "installed: ${TOOL_PACKAGES[*]}"
