@@ -54,7 +54,8 @@ def letter_pdf(path: Path, letter: Letter) -> Path:
     pdf.drawCentredString(width / 2, y, letter.summary)
     y -= 30
     pdf.setFont(font, 10)
-    for paragraph in sample_paragraphs(letter.sample)[: letter.paragraphs]:
+    opening = "Căn cứ Luật Tổ chức chính quyền địa phương ngày 19 tháng 6 năm 2015;"
+    for paragraph in [opening, *sample_paragraphs(letter.sample)[: letter.paragraphs]]:
         for line in textwrap.wrap(paragraph, 95):
             if y < 60:
                 break

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import struct
+import zlib
 
 import pikepdf
 import pytest
+from PIL import Image
 
 from docsvc import accounts
 from docsvc.app import create_app
@@ -26,17 +29,35 @@ def _bad_files(tmp_path) -> dict[str, tuple[bytes, str]]:
     encrypted = tmp_path / "encrypted.pdf"
     with pikepdf.open(io.BytesIO(valid)) as pdf:
         pdf.save(encrypted, encryption=pikepdf.Encryption(user="bi-mat", owner="bi-mat"))
+    scan = io.BytesIO()
+    Image.new("L", (600, 800), 255).save(scan, "JPEG", quality=80)
     return {
         "empty": (b"", "empty_file"),
-        "not a pdf": ("Đây là văn bản thuần, không phải PDF.\n".encode() * 50, "not_a_pdf"),
-        "a photo named .pdf": (b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 4000, "not_a_pdf"),
+        "plain text": ("Đây là văn bản thuần, không phải PDF.\n".encode() * 50, "unsupported_format"),
+        "a Word file": (b"PK\x03\x04\x14\x00\x06\x00" + b"[Content_Types].xml" + b"\x00" * 2000, "unsupported_format"),
+        "a photo cut to its header": (b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 4000, "corrupt_image"),
+        "a truncated scan": (scan.getvalue()[: len(scan.getvalue()) // 2], "corrupt_image"),
+        "a decompression bomb": (_png_bomb(), "decompression_bomb"),
         "encrypted": (encrypted.read_bytes(), "encrypted_pdf"),
         "truncated": (valid[: len(valid) // 2], "truncated_pdf"),
         "garbage after a header": (b"%PDF-1.7\n" + b"\x00garbage" * 500 + b"\n%%EOF\n", "corrupt_pdf"),
     }
 
 
-CASES = ["empty", "not a pdf", "a photo named .pdf", "encrypted", "truncated", "garbage after a header"]
+CASES = [
+    "empty", "plain text", "a Word file", "a photo cut to its header", "a truncated scan", "a decompression bomb",
+    "encrypted", "truncated", "garbage after a header",
+]
+
+
+def _png_bomb() -> bytes:
+    """A PNG of a few hundred bytes declaring 100,000 × 100,000 pixels (10 GB
+    decoded): refused from its header, never decoded."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", 100_000, 100_000, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00" * 1000)) + chunk(b"IEND", b"")
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -137,3 +158,17 @@ def test_cli_names_a_file_it_cannot_read(backend, tmp_path):
     result = backend.run("ingest", str(tmp_path / "khong-co.pdf"))
     assert result.returncode == 2
     assert result.stderr.strip() == f"docsvc: error: {tmp_path / 'khong-co.pdf'}: Cannot read the file (No such file or directory). (invalid_input)"
+
+
+def test_a_scan_over_the_page_limit_is_refused_with_the_count(backend, tmp_path):
+    backend.run("db", "upgrade", check=True)
+    long_pdf = make_pdf(tmp_path / "ho-so.pdf", "Hồ sơ", sample_paragraphs("binh-duong-cchc-2020.txt")[:1], pages=6)
+    result = backend.run("ingest", str(long_pdf), extra_env={"DOCSVC_MAX_PAGES": "5"})
+    assert result.returncode == 2
+    line = result.stderr.strip()
+    assert "(too_many_pages)" in line and "6" in line and "5" in line
+    runtime = Runtime(backend.settings())
+    try:
+        assert leftovers(runtime) == NOTHING
+    finally:
+        runtime.close()
