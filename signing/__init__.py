@@ -10,7 +10,14 @@
 Modules: keys (where keys live), appearance (Decree 30 layouts), sign,
 verify, trust (roots, TSA, revocation), errors (user errors with a code),
 pki + devservices (a development CA with TSA/OCSP/CRL on 127.0.0.1).
+
+Importing this package makes asn1crypto's DER encoding of built structures
+linear instead of exponential (same bytes; see _asn1_dump).
 """
+from . import _asn1_dump
+
+_asn1_dump.install()
+
 from .appearance import AgencySeal, Appearance, AttachmentStamp, Box, CopyStamp, PersonSignature
 from .errors import SigningError
 from .keys import KeySource, Pkcs11Key, Pkcs12Key
