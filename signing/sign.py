@@ -12,6 +12,7 @@ by the agency's seal keeps both valid. Levels, in ETSI EN 319 142 terms:
 from __future__ import annotations
 
 import io
+import weakref
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, BinaryIO, Literal, cast, get_args
@@ -22,7 +23,7 @@ from pyhanko.pdf_utils.layout import LayoutError
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.sign.fields import SigFieldSpec, SigSeedSubFilter, enumerate_sig_fields
 from pyhanko.sign.general import SigningError as PyHankoSigningError
-from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner
+from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner, Signer
 from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
 from pyhanko.sign.timestamps import TimestampRequestError
 from pyhanko_certvalidator.errors import (
@@ -53,6 +54,20 @@ from .trust import TrustConfig
 Level = Literal["B-B", "B-T", "B-LT", "B-LTA"]
 LEVELS: tuple[str, ...] = get_args(Level)
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
+
+# How much room to leave in the PDF for the CMS, remembered per signer and
+# per (digest, TSA). pyHanko estimates it by building and signing a whole
+# dummy CMS (plus a dummy time-stamp token) and adding a 50% margin; for a
+# PAdES signature that length depends only on the signer's certificates
+# and key, the digest and the TSA (PAdES puts no signing time and no
+# revocation data in the CMS), so once per key is enough for a batch. If a
+# remembered size ever turns out too small (a TSA whose tokens grew), the
+# document is signed again with a fresh estimate: see sign_pdf.
+_reserved_sizes: "weakref.WeakKeyDictionary[Signer, dict[tuple, int]]" = weakref.WeakKeyDictionary()
+
+
+class _RememberedSizeFailed(Exception):
+    """Signing failed while using a remembered signature size."""
 
 
 @dataclass(frozen=True)
@@ -87,45 +102,60 @@ def sign_pdf(
     if level != "B-B" and (trust is None or trust.get_timestamper() is None):
         raise TimestampUnavailable(f"{level} needs a time-stamping authority: give a TrustConfig with tsa_url.")
 
-    writer = open_for_update(input.read())
+    data = input.read()
     signing_time = datetime.now(VIETNAM).replace(microsecond=0)
     _check_validity_period(key, signing_time)
+    timestamper = trust.get_timestamper() if trust is not None and level != "B-B" else None
+    # The TSA is part of the remembered size: its tokens are in the CMS.
+    size_key = ("sha256", None if timestamper is None else (trust.timestamper or trust.tsa_url))
 
-    placed = place(appearance, writer, signing_time) if appearance is not None else None
-    name = field_name or _next_field_name(writer, placed.field_prefix if placed else "signature")
-    _refuse_signed_field(writer, name)
+    def prepare() -> tuple[IncrementalPdfFileWriter, PdfSigner, str]:
+        writer = open_for_update(data)
+        placed = place(appearance, writer, signing_time) if appearance is not None else None
+        name = field_name or _next_field_name(writer, placed.field_prefix if placed else "signature")
+        _refuse_signed_field(writer, name)
 
-    long_term = level in ("B-LT", "B-LTA")
-    meta = PdfSignatureMetadata(
-        field_name=name,
-        md_algorithm="sha256",
-        subfilter=SigSeedSubFilter.PADES,
-        reason=reason,
-        location=location,
-        embed_validation_info=long_term,
-        use_pades_lta=level == "B-LTA",
-        timestamp_field_name=_next_field_name(writer, "timestamp") if level == "B-LTA" else None,
-        # Checking before signing means nobody signs with a revoked key by
-        # accident; offline (no fetching) we can only check the chain.
-        validation_context=trust.validation_context(check_revocation=trust.allow_fetching or long_term)
-        if trust is not None else None,
-    )
-    field_spec = SigFieldSpec(
-        sig_field_name=name,
-        on_page=placed.page if placed else 0,
-        # pyHanko annotates the box as ints but writes any number; keep
-        # fractions so a seal lands exactly one third into the signature.
-        box=cast(Any, tuple(round(v, 2) for v in placed.rect)) if placed else None,
-    )
-    pdf_signer = PdfSigner(
-        meta, key.signer(),
-        timestamper=trust.get_timestamper() if trust is not None and level != "B-B" else None,
-        stamp_style=placed.style if placed else None,
-        new_field_spec=field_spec,
-    )
+        long_term = level in ("B-LT", "B-LTA")
+        meta = PdfSignatureMetadata(
+            field_name=name,
+            md_algorithm="sha256",
+            subfilter=SigSeedSubFilter.PADES,
+            reason=reason,
+            location=location,
+            embed_validation_info=long_term,
+            use_pades_lta=level == "B-LTA",
+            timestamp_field_name=_next_field_name(writer, "timestamp") if level == "B-LTA" else None,
+            # Checking before signing means nobody signs with a revoked key by
+            # accident; offline (no fetching) we can only check the chain.
+            validation_context=trust.validation_context(check_revocation=trust.allow_fetching or long_term)
+            if trust is not None else None,
+        )
+        field_spec = SigFieldSpec(
+            sig_field_name=name,
+            on_page=placed.page if placed else 0,
+            # pyHanko annotates the box as ints but writes any number; keep
+            # fractions so a seal lands exactly one third into the signature.
+            box=cast(Any, tuple(round(v, 2) for v in placed.rect)) if placed else None,
+        )
+        pdf_signer = PdfSigner(
+            meta, key.signer(),
+            timestamper=timestamper,
+            stamp_style=placed.style if placed else None,
+            new_field_spec=field_spec,
+        )
+        return writer, pdf_signer, name
+
+    writer, pdf_signer, name = prepare()
     buffer = io.BytesIO()
     try:
-        run_sync(_sign(pdf_signer, writer, buffer, signing_time))
+        try:
+            run_sync(_sign(pdf_signer, writer, buffer, signing_time, size_key))
+        except _RememberedSizeFailed:
+            # Once more from the start, with the size estimated afresh.
+            _reserved_sizes.get(key.signer(), {}).pop(size_key, None)
+            writer, pdf_signer, name = prepare()
+            buffer = io.BytesIO()
+            run_sync(_sign(pdf_signer, writer, buffer, signing_time, size_key))
     except PyHankoSigningError as e:
         raise _user_error(e) from e
     except TimestampRequestError as e:
@@ -150,23 +180,46 @@ def open_for_update(data: bytes) -> IncrementalPdfFileWriter:
 
 
 async def _sign(pdf_signer: PdfSigner, writer: IncrementalPdfFileWriter, output: io.BytesIO,
-                signing_time: datetime) -> None:
-    # PdfSigner.async_sign_pdf, step by step, for one reason: the time in the
-    # visible appearance and the CMS signingTime must be the same instant,
-    # and pyHanko would otherwise read the clock for the CMS on its own.
+                signing_time: datetime, size_key: tuple) -> None:
+    """PdfSigner.async_sign_pdf, step by step, for two reasons:
+
+    - the time in the visible appearance and the CMS signingTime must be the
+      same instant, and pyHanko would otherwise read the clock on its own;
+    - the size reserved for the CMS is remembered per signer and
+      `size_key`, estimated only if unknown (_RememberedSizeFailed if
+      signing then fails with a remembered size).
+    """
     session = pdf_signer.init_signing_session(writer)
     session.system_time = signing_time
     validation_info = await session.perform_presign_validation(writer)
-    reserved = await session.estimate_signature_container_size(validation_info, tight=False)
+
+    sizes = _reserved_sizes.setdefault(pdf_signer.signer, {})
+    # pyHanko puts Adobe-style revocation data into the CMS only without
+    # PAdES (never here), and such a size would not be the key's alone.
+    cacheable = validation_info is None or validation_info.adobe_revinfo_attr is None
+    reserved = sizes.get(size_key) if cacheable else None
+    from_memory = reserved is not None
+    if reserved is None:
+        reserved = await session.estimate_signature_container_size(validation_info, tight=False)
+        if cacheable:
+            sizes[size_key] = reserved
+
     tbs = session.prepare_tbs_document(validation_info=validation_info, bytes_reserved=reserved)
     prepared, result = tbs.digest_tbs_document(output=output)
-    post = await tbs.perform_signature(
-        document_digest=prepared.document_digest,
-        pdf_cms_signed_attrs=PdfCMSSignedAttributes(
-            signing_time=signing_time,
-            adobe_revinfo_attr=validation_info.adobe_revinfo_attr if validation_info else None,
-        ),
-    )
+    try:
+        post = await tbs.perform_signature(
+            document_digest=prepared.document_digest,
+            pdf_cms_signed_attrs=PdfCMSSignedAttributes(
+                signing_time=signing_time,
+                adobe_revinfo_attr=validation_info.adobe_revinfo_attr if validation_info else None,
+            ),
+        )
+    except PyHankoSigningError as e:
+        # pyHanko says "Final ByteRange payload larger than expected"; any
+        # failure here with a remembered size gets one fresh attempt.
+        if from_memory:
+            raise _RememberedSizeFailed() from e
+        raise
     await post.post_signature_processing(result)
 
 
