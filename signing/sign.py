@@ -12,6 +12,7 @@ by the agency's seal keeps both valid. Levels, in ETSI EN 319 142 terms:
 from __future__ import annotations
 
 import io
+import logging
 import weakref
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,12 +27,16 @@ from pyhanko.sign.general import SigningError as PyHankoSigningError
 from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner, Signer
 from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
 from pyhanko.sign.timestamps import TimestampRequestError
+from pyhanko.sign.validation import collect_validation_info
+from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.errors import (
     ExpiredError,
     InsufficientRevinfoError,
     NotYetValidError,
     PathBuildingError,
+    PathError,
     RevokedError,
+    ValidationError,
 )
 
 from ._async import run_sync
@@ -54,6 +59,7 @@ from .trust import TrustConfig
 Level = Literal["B-B", "B-T", "B-LT", "B-LTA"]
 LEVELS: tuple[str, ...] = get_args(Level)
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
+log = logging.getLogger(__name__)
 
 # How much room to leave in the PDF for the CMS, remembered per signer and
 # per (digest, TSA). pyHanko estimates it by building and signing a whole
@@ -181,17 +187,22 @@ def open_for_update(data: bytes) -> IncrementalPdfFileWriter:
 
 async def _sign(pdf_signer: PdfSigner, writer: IncrementalPdfFileWriter, output: io.BytesIO,
                 signing_time: datetime, size_key: tuple) -> None:
-    """PdfSigner.async_sign_pdf, step by step, for two reasons:
+    """PdfSigner.async_sign_pdf, step by step, for three reasons:
 
     - the time in the visible appearance and the CMS signingTime must be the
       same instant, and pyHanko would otherwise read the clock on its own;
     - the size reserved for the CMS is remembered per signer and
       `size_key`, estimated only if unknown (_RememberedSizeFailed if
-      signing then fails with a remembered size).
+      signing then fails with a remembered size);
+    - at B-LT/B-LTA the validation data of the signatures already in the
+      document goes into the DSS too, not only our own.
     """
     session = pdf_signer.init_signing_session(writer)
     session.system_time = signing_time
     validation_info = await session.perform_presign_validation(writer)
+    if validation_info is not None and pdf_signer.signature_meta.embed_validation_info:
+        validation_info.validation_paths.extend(
+            await _earlier_signatures_paths(writer, pdf_signer.signature_meta.validation_context))
 
     sizes = _reserved_sizes.setdefault(pdf_signer.signer, {})
     # pyHanko puts Adobe-style revocation data into the CMS only without
@@ -221,6 +232,29 @@ async def _sign(pdf_signer: PdfSigner, writer: IncrementalPdfFileWriter, output:
             raise _RememberedSizeFailed() from e
         raise
     await post.post_signature_processing(result)
+
+
+async def _earlier_signatures_paths(writer: IncrementalPdfFileWriter, context: ValidationContext | None) -> list:
+    """Certificate paths of the signatures and time-stamps already in the
+    document, validated now with `context`, which thereby fetches (and keeps,
+    for the DSS) their OCSP responses and CRLs.
+
+    A chairman's B-T signature followed by the agency's B-LTA seal: without
+    this the document time-stamp covers the chairman's signature but not the
+    data to validate his certificate, and once the CA is unreachable nobody
+    can. A certificate that cannot be validated now (expired, revoked,
+    another CA's) does not stop the seal: its signature is judged on its own
+    at verification; whatever revocation data was found is embedded anyway.
+    """
+    if context is None:
+        return []
+    paths = []
+    for signature in writer.prev.embedded_signatures:
+        try:
+            paths.extend(await collect_validation_info(signature, context))
+        except (ValidationError, PathError) as e:
+            log.warning("validation data for the earlier signature %r is incomplete: %s", signature.field_name, e)
+    return paths
 
 
 def _check_validity_period(key: KeySource, when: datetime) -> None:

@@ -74,6 +74,18 @@ def test_chairman_signs_then_the_agency_seals_and_both_stay_valid(signed_by_chai
         assert "Certificate is Trusted." in blocks[name]
 
 
+def test_the_sealed_document_validates_both_signatures_from_what_it_embeds(signed_by_chairman_and_sealed, pki):
+    """Years later, the CA offline: the seal carried the chairman's
+    certificate status into the document too, not only the agency's."""
+    report = verify_pdf(io.BytesIO(signed_by_chairman_and_sealed), pki.trust_config(allow_fetching=False))
+
+    assert report.verdict == "valid", report.to_json()
+    person, seal = report.signatures
+    for signature in (person, seal):
+        assert signature.revocation.status == "good"
+        assert "embedded" in signature.revocation.source
+
+
 def test_personal_signature_is_the_blue_hand_only(decision_pdf, official, sign, signature_image, tmp_path):
     signed = sign(decision_pdf, official, appearance=PersonSignature(signature_image, SIGNATURE_BOX))
 
