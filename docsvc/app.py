@@ -33,4 +33,6 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     csrf.exempt(api.blueprint)  # the API checks tokens, or CSRF headers for cookie sessions, itself
     app.register_blueprint(api.blueprint)
     app.register_blueprint(pages.blueprint)
+    from docsvc.web.reports import blueprint as reports_blueprint
+    app.register_blueprint(reports_blueprint)
     return app

@@ -15,10 +15,10 @@ from pathlib import Path
 import click
 from sqlalchemy import select
 
-from docsvc import accounts, audit, documents, indexing, migrate, pipeline
+from docsvc import accounts, audit, documents, incoming, indexing, migrate, pipeline
 from docsvc.config import ConfigError, load_settings
 from docsvc.errors import DocsvcError, InvalidInput
-from docsvc.models import Agency, Document, Role, User
+from docsvc.models import Agency, Document, DocumentStatus, Role, User
 from docsvc.presenters import document_json, search_json
 from docsvc.runtime import Runtime
 from signing import SigningError
@@ -167,6 +167,15 @@ def _agency_id(rt: Runtime, code: str | None) -> int:
     return agencies[0].id
 
 
+def _register_processed(rt: Runtime, operator: User, document_id: str, allow_duplicate: bool) -> None:
+    with rt.read() as session:
+        document = session.get(Document, document_id)
+        status, message = document.status, document.status_message
+    if status != DocumentStatus.READY:
+        raise DocsvcError(f"Processing failed ({message}); the file is kept as document {document_id}, not registered.")
+    incoming.register_document(rt, operator, document_id, {}, allow_duplicate=allow_duplicate)
+
+
 def wait_for(rt: Runtime, entry_id: int, timeout: float) -> None:
     """Return once the work is done, doing it here if no worker has taken it."""
     deadline = time.monotonic() + timeout
@@ -190,9 +199,12 @@ def wait_for(rt: Runtime, entry_id: int, timeout: float) -> None:
 @click.option("--wait", is_flag=True, help="Return once each document is processed and searchable.")
 @click.option("--timeout", default=600.0, show_default=True, help="Seconds --wait may take per document.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per document.")
+@click.option("--register", "book", default=None, type=click.Choice(["incoming"]),
+              help="Once processed, register it in this book with the suggested fields (implies --wait).")
+@click.option("--allow-duplicate", is_flag=True, help="Register even if the same file is already registered.")
 @user_errors
-def ingest(files, title, kind, agency_code, wait, timeout, as_json) -> None:
-    """Store PDF files as new documents and process them in the background."""
+def ingest(files, title, kind, agency_code, wait, timeout, as_json, book, allow_duplicate) -> None:
+    """Store PDFs or scans (JPEG, PNG, TIFF) as new documents; OCR runs in the background."""
     from docsvc.tasks import dispatch
 
     rt = _runtime()
@@ -202,10 +214,15 @@ def ingest(files, title, kind, agency_code, wait, timeout, as_json) -> None:
     for path in files:
         try:
             upload = documents.local_file(path, rt)
+            if book and not allow_duplicate:
+                # Asked before anything is stored, so a refused duplicate leaves nothing behind.
+                incoming.refuse_registered_copy(rt, agency_id or operator.agency_id, upload.sha256)
             document_id, entry_id = documents.ingest(rt, operator, upload, title=title, kind=kind, agency_id=agency_id)
             dispatch(rt, [entry_id])
-            if wait:
+            if wait or book:
                 wait_for(rt, entry_id, timeout)
+            if book:
+                _register_processed(rt, operator, document_id, allow_duplicate)
         except DocsvcError as exc:
             failures += 1
             click.echo(f"docsvc: error: {path}: {exc.message} ({exc.code})", err=True)
@@ -270,6 +287,44 @@ def reindex() -> None:
     """Rebuild the search index from the database."""
     count = indexing.reindex(_runtime())
     click.echo(f"indexed {count} document(s)")
+
+
+@main.group()
+def report() -> None:
+    """Reports (incoming register: received, processed, in progress, overdue)."""
+
+
+@report.command("incoming")
+@click.option("--from", "start", required=True, help="First day of the period, YYYY-MM-DD.")
+@click.option("--to", "end", required=True, help="Last day of the period, YYYY-MM-DD.")
+@click.option("--agency", "agency_code", default=None, help="Agency code (needed when there are several).")
+@click.option("--format", "fmt", default="json", type=click.Choice(["json", "csv", "xlsx"]))
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write to this file.")
+@user_errors
+def report_incoming(start, end, agency_code, fmt, out) -> None:
+    """The incoming register report for a period, as JSON, CSV or XLSX."""
+    from docsvc import reports
+
+    if fmt == "xlsx" and out is None:
+        raise InvalidInput("An XLSX report is a file: give --out FILE.")
+    start, end = reports.parse_period(start, end)
+    rt = _runtime()
+    agency_id = _agency_id(rt, agency_code)
+    with rt.read() as session:
+        result = reports.incoming_report(session, cli_operator(), start=start, end=end, agency_id=agency_id)
+    if fmt == "json":
+        data = (json.dumps(result.to_json(), ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    else:
+        data = reports.to_csv(result) if fmt == "csv" else reports.to_xlsx(result)
+    if out is None:
+        sys.stdout.buffer.write(data)
+        return
+    try:
+        out.write_bytes(data)
+    except OSError as exc:
+        raise InvalidInput(f"Cannot write {out} ({exc.strerror}).") from None
+    click.echo(f"wrote {out}: {result.received} received, {result.processed} processed, "
+               f"{result.in_progress_at_end} in progress, {result.overdue_at_end} overdue")
 
 
 # --- people ---------------------------------------------------------------------

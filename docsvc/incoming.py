@@ -100,6 +100,15 @@ def parse_date(value, name: str) -> date | None:
         raise InvalidInput(f"{name} must be a date written YYYY-MM-DD.") from None
 
 
+def _locked(session: Session, actor: User, document_id: str) -> Document:
+    """The document, visible to the actor, with its row locked until commit:
+    two clerks confirming the same scan at once must not both number it."""
+    get_document(session, actor, document_id)
+    return session.execute(
+        select(Document).where(Document.id == document_id).with_for_update().execution_options(populate_existing=True)
+    ).scalar_one()
+
+
 def _require_router(actor: User) -> None:
     require_staff(actor)
     if actor.role not in ROUTERS:
@@ -159,7 +168,7 @@ def register(
 ) -> Document:
     """Give the document the next incoming number of its agency's book."""
     _require_router(actor)
-    document = get_document(session, actor, document_id)
+    document = _locked(session, actor, document_id)
     if document.register_book is not None:
         raise Conflict(
             f"This document is already registered: {document.register_book} number "
@@ -209,7 +218,7 @@ def assign(
 ) -> Document:
     """Route a registered document to a person or a department of the same agency."""
     _require_router(actor)
-    document = get_document(session, actor, document_id)
+    document = _locked(session, actor, document_id)
     if document.register_book != BOOK:
         raise Conflict("Register the document in the incoming book before assigning it.")
     if document.handling_status == Handling.DONE:
@@ -257,12 +266,14 @@ def is_handler(user: User, document: Document) -> bool:
 
 
 def move(session: Session, actor: User, document_id: str, status: str, note: str = "") -> Document:
-    """The handler (or a router) moves the document along its handling."""
+    """The handler moves the document along its handling."""
     require_staff(actor)
-    document = get_document(session, actor, document_id)
+    document = _locked(session, actor, document_id)
     if status not in Handling.ALL:
         raise InvalidInput(f"status must be one of {', '.join(Handling.ALL)}.")
-    if not (is_handler(actor, document) or actor.role in ROUTERS):
+    # Leaders re-assign rather than report someone else's progress; an
+    # administrator may correct a status left wrong.
+    if not (is_handler(actor, document) or actor.role == Role.ADMIN):
         raise Forbidden("Only the person or department handling this document can change its progress.")
     current = document.handling_status
     if current is None:
