@@ -2,8 +2,8 @@
 """Batch signing and verification throughput: docsvc against naive pyHanko use.
 
     .venv/bin/python bench/sign_throughput.py [--docs 200,50] [--repeat 3] [--min-seconds 3]
-                                      [--variants naive,docsvc,proto_reserved,proto_asn1fix,proto_template]
-                                      [--no-profile] [--profile-docs 20]
+                                      [--variants naive,docsvc,proto_asn1fix,proto_template]
+                                      [--levels B-B,B-T,B-LTA] [--no-profile] [--profile-docs 20]
 
 Everything runs in this one process and one thread, so every rate is per core.
 Each repetition signs the same documents, in memory (no file I/O), with:
@@ -13,24 +13,27 @@ Each repetition signs the same documents, in memory (no file I/O), with:
   naive           pyHanko as its documentation shows it: for every document
                   SimpleSigner.load_pkcs12(...), IncrementalPdfFileWriter,
                   signers.sign_pdf(..., PdfSignatureMetadata(field_name=...,
-                  md_algorithm='sha256', subfilter=PADES)): PAdES B-B
-  docsvc          signing.sign_pdf(..., level="B-B") with one Pkcs12Key
-  proto_reserved  PROTOTYPE: docsvc's sign_pdf unchanged, with the signature
-                  size estimated once per key instead of once per document
-                  (see cached_size_estimate below)
-  proto_asn1fix   PROTOTYPE: docsvc's sign_pdf unchanged, with asn1crypto's
-                  re-encoding bug patched for the duration of the run (see
-                  asn1crypto_dump_fix below)
+                  md_algorithm='sha256', subfilter=PADES)): PAdES B-B, with
+                  asn1crypto as released (signing's encoder fix switched off
+                  while naive runs)
+  docsvc          the production code: signing.sign_pdf(..., level="B-B")
+                  with one Pkcs12Key (signature size remembered per key,
+                  asn1crypto's encoder fixed by signing._asn1_dump)
+  proto_asn1fix   PROTOTYPE: docsvc, plus the more aggressive asn1crypto fix
+                  (clear the stuck `_mutated` flag) for the duration of the
+                  run (see asn1crypto_dump_fix below)
   proto_template  PROTOTYPE: docsvc's sign_pdf unchanged, with a key whose
                   pyHanko Signer fills a DER template of the CMS built once
                   (see TemplateKey below)
 
-then verifies docsvc's signed documents with signing.verify_pdf, offline
-(the dev root trusted, nothing fetched) and online (the dev OCSP/CRL served
-on 127.0.0.1 by signing.devservices). Every signed output of the last
-repetition is checked (untimed) with verify_pdf. Prototypes live only in this
-file; nothing in signing/ is changed. A cProfile of docsvc (and naive) shows
-where the time goes.
+then, for each level of --levels other than B-B, docsvc alone at that level
+(trust from the dev PKI; TSA, OCSP and CRL served on 127.0.0.1 by
+signing.devservices, so these rates are mostly waiting for them); then
+verifies docsvc's B-B documents with signing.verify_pdf, offline (the dev
+root trusted, nothing fetched), online (the dev OCSP/CRL), and offline with
+asn1crypto as released. Every signed output of the last repetition is checked
+(untimed) with verify_pdf. Prototypes live only in this file. A cProfile of
+docsvc (and naive) shows where the time goes.
 
 Benchmarks report; they assert nothing about time. The JSON goes to
 bench/results/signing-<timestamp>.json, the generated PDFs are cached in
@@ -74,14 +77,15 @@ from pyhanko.sign.fields import SigSeedSubFilter  # noqa: E402
 from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes  # noqa: E402
 from pyhanko_certvalidator.registry import SimpleCertificateStore  # noqa: E402
 
-from signing import Pkcs12Key, sign_pdf, verify_pdf  # noqa: E402
+from signing import Pkcs12Key, _asn1_dump, sign_pdf, verify_pdf  # noqa: E402
 from signing.devservices import DevServices  # noqa: E402
 from signing.pki import init_pki, load_identity, to_asn1_cert, to_asn1_key  # noqa: E402
 from tests.pdfs import make_pdf, sample_paragraphs  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 DOCS_CACHE = RESULTS / "signing-docs"
-VARIANTS = ("naive", "docsvc", "proto_reserved", "proto_asn1fix", "proto_template")
+VARIANTS = ("naive", "docsvc", "proto_asn1fix", "proto_template")
+LEVELS = ("B-B", "B-T", "B-LT", "B-LTA")
 SIZES = (1, 50)  # pages
 RSA_SIGNS = 2000
 SIGNER = "official"  # the dev PKI's Nguyễn Văn An, RSA-2048
@@ -132,10 +136,21 @@ def naive_sign(pdf: bytes, p12: str, passphrase: bytes) -> bytes:
     return out.getvalue()
 
 
-def docsvc_sign(pdf: bytes, key) -> bytes:
+def docsvc_sign(pdf: bytes, key, level="B-B", trust=None) -> bytes:
     out = io.BytesIO()
-    sign_pdf(io.BytesIO(pdf), out, key, level="B-B")
+    sign_pdf(io.BytesIO(pdf), out, key, level=level, trust=trust)
     return out.getvalue()
+
+
+@contextlib.contextmanager
+def stock_asn1crypto():
+    """asn1crypto as released, for the naive baseline: importing `signing`
+    installed signing._asn1_dump's encoder fix for the whole process."""
+    _asn1_dump.uninstall()
+    try:
+        yield
+    finally:
+        _asn1_dump.install()
 
 
 # --- prototype 1: asn1crypto without its re-encoding blow-up -------------------
@@ -143,7 +158,9 @@ def docsvc_sign(pdf: bytes, key) -> bytes:
 
 @contextlib.contextmanager
 def asn1crypto_dump_fix():
-    """PROTOTYPE, only for the duration of the `with`.
+    """PROTOTYPE, only for the duration of the `with`; on top of
+    signing._asn1_dump (production), which makes dump() read `.contents`
+    once but leaves asn1crypto's caching as it is.
 
     asn1crypto marks a Sequence/SequenceOf it builds (or changes) as
     `_mutated`, and never clears the flag. `.contents` re-encodes a mutated
@@ -182,42 +199,7 @@ def asn1crypto_dump_fix():
             cls._set_contents = original
 
 
-# --- prototype 2: one size estimate per key --------------------------------------
-
-
-@contextlib.contextmanager
-def cached_size_estimate():
-    """PROTOTYPE, only for the duration of the `with`.
-
-    signing.sign._sign calls estimate_signature_container_size for every
-    document, and pyHanko answers it by building (and RSA-signing) a whole
-    CMS for a dummy digest just to measure its length. Without a time-stamp
-    or revocation attributes that length depends only on the signer, the
-    digest algorithm and the subfilter, so it is computed once here and
-    reused: what sign.py could do by keeping `reserved` per key and level.
-    Anything else is estimated as before."""
-    from pyhanko.sign.signers.pdf_signer import PdfSigningSession
-
-    original = PdfSigningSession.estimate_signature_container_size
-    cache: dict = {}
-
-    async def estimate(self, validation_info, tight=False):
-        if self.timestamper is not None or (validation_info is not None
-                                            and validation_info.adobe_revinfo_attr is not None):
-            return await original(self, validation_info, tight=tight)
-        key = (id(self.pdf_signer.signer), self.md_algorithm, self.use_pades, tight)
-        if key not in cache:
-            cache[key] = await original(self, validation_info, tight=tight)
-        return cache[key]
-
-    PdfSigningSession.estimate_signature_container_size = estimate
-    try:
-        yield
-    finally:
-        PdfSigningSession.estimate_signature_container_size = original
-
-
-# --- prototype 3: the CMS as a template -----------------------------------------
+# --- prototype 2: the CMS as a template -----------------------------------------
 
 
 def _unique(haystack: bytes, needle: bytes) -> int:
@@ -525,6 +507,9 @@ def main() -> None:
                     help=f"signing variants to run (default {','.join(VARIANTS)})")
     ap.add_argument("--min-seconds", type=float, default=3.0,
                     help="a run repeats its documents until this many seconds have passed (default 3)")
+    ap.add_argument("--levels", default="B-B,B-T,B-LTA",
+                    help="PAdES levels for docsvc; above B-B docsvc alone, with the dev TSA/OCSP/CRL on "
+                         "127.0.0.1 (default B-B,B-T,B-LTA)")
     ap.add_argument("--no-profile", action="store_true", help="skip the cProfile part")
     ap.add_argument("--profile-docs", type=int, default=20, help="documents per size in the profile (default 20)")
     args = ap.parse_args()
@@ -532,6 +517,12 @@ def main() -> None:
     unknown = set(variants) - set(VARIANTS)
     if unknown:
         ap.error(f"unknown variants: {', '.join(sorted(unknown))}")
+    levels = [v for v in args.levels.split(",") if v]
+    if set(levels) - set(LEVELS):
+        ap.error(f"unknown levels: {', '.join(sorted(set(levels) - set(LEVELS)))}")
+    # docsvc above B-B: rows "docsvc_B-T" etc., timed like the variants
+    level_variants = [f"docsvc_{level}" for level in levels if level != "B-B"]
+    all_variants = variants + level_variants
 
     # pyHanko logs every offline B-B verification's missing revocation info
     # as a WARNING with a traceback; the bench keeps its output readable.
@@ -546,8 +537,13 @@ def main() -> None:
         print(f"note: signing/ has uncommitted changes: {', '.join(info['signing_uncommitted'])}")
 
     workdir = Path(tempfile.mkdtemp(prefix="docsvc-bench-signing-"))
+    services = contextlib.ExitStack()
     try:
         pki = init_pki(workdir / "pki")  # fresh RSA-2048 dev PKI, PKCS#12 with PBES2/AES-256, 2048 KDF rounds
+        # TSA, OCSP, CRL on 127.0.0.1, in a thread of this process: B-T and up
+        # sign against them, online verification fetches from them.
+        services.enter_context(DevServices(pki))
+        trust = pki.trust_config()
         p12, passphrase = str(pki.p12_path(SIGNER)), pki.passphrase
         identity = load_identity(p12, passphrase)
         key = Pkcs12Key(p12, passphrase)
@@ -566,18 +562,22 @@ def main() -> None:
             print("The prototypes' CMS is byte for byte pyHanko's own.", flush=True)
 
         fns: dict[str, tuple[Callable[[bytes], bytes], Callable]] = {
-            "naive": (lambda pdf: naive_sign(pdf, p12, passphrase.encode()), contextlib.nullcontext),
+            "naive": (lambda pdf: naive_sign(pdf, p12, passphrase.encode()), stock_asn1crypto),
             "docsvc": (lambda pdf: docsvc_sign(pdf, key), contextlib.nullcontext),
-            "proto_reserved": (lambda pdf: docsvc_sign(pdf, key), cached_size_estimate),
             "proto_asn1fix": (lambda pdf: docsvc_sign(pdf, key), asn1crypto_dump_fix),
             "proto_template": (lambda pdf: docsvc_sign(pdf, template_key), contextlib.nullcontext),
         }
+        for name in level_variants:
+            fns[name] = (lambda pdf, level=name.split("_", 1)[1], trust=trust: docsvc_sign(pdf, key, level, trust),
+                         contextlib.nullcontext)
         docs = {pages: documents(pages, args.docs[pages]) for pages in SIZES}
         for pages in SIZES:
             sizes = [len(d) for d in docs[pages]]
             print(f"{len(sizes)} documents of {pages} page(s), {statistics.median(sizes) / 1024:.0f} KiB each", flush=True)
-        for variant in variants:  # warm-up: imports, first-use caches
-            fns[variant][0](docs[1][0])
+        for variant in all_variants:  # warm-up: imports, first-use caches
+            fn, context = fns[variant]
+            with context():
+                fn(docs[1][0])
 
         runs: dict[str, list[dict]] = {}
         last_outputs: dict[tuple[str, int], list[bytes]] = {}
@@ -586,7 +586,7 @@ def main() -> None:
             runs.setdefault("rsa", []).append(r)
             print(f"[{rep}/{args.repeat}] rsa: {r['docs_per_s']:.0f} signs/s", flush=True)
             for pages in SIZES:
-                for variant in variants:
+                for variant in all_variants:
                     fn, context = fns[variant]
                     result, outputs = timed(fn, docs[pages], context, args.min_seconds)
                     runs.setdefault(f"{variant}/{pages}", []).append(result)
@@ -599,27 +599,26 @@ def main() -> None:
         source = "docsvc" if "docsvc" in variants else variants[-1]
         offline, online = pki.trust_config(allow_fetching=False), pki.trust_config(allow_fetching=True)
         checks: dict[str, dict] = {}
-        with DevServices(pki):
-            verify_kinds = {
-                "verify_offline": (offline, contextlib.nullcontext),
-                "verify_online": (online, contextlib.nullcontext),
-                "proto_verify_offline_asn1fix": (offline, asn1crypto_dump_fix),
-            }
+        verify_kinds = {
+            "verify_offline": (offline, contextlib.nullcontext),
+            "verify_online": (online, contextlib.nullcontext),
+            "verify_offline_stock_asn1crypto": (offline, stock_asn1crypto),
+        }
+        for pages in SIZES:
+            for kind, (verifier_trust, _) in verify_kinds.items():  # warm-up
+                verify_pdf(io.BytesIO(last_outputs[(source, pages)][0]), verifier_trust)
+        for rep in range(1, args.repeat + 1):
             for pages in SIZES:
-                for kind, (trust, _) in verify_kinds.items():  # warm-up
-                    verify_pdf(io.BytesIO(last_outputs[(source, pages)][0]), trust)
-            for rep in range(1, args.repeat + 1):
-                for pages in SIZES:
-                    for kind, (trust, context) in verify_kinds.items():
-                        result, _ = timed(lambda signed: verify_pdf(io.BytesIO(signed), trust),
-                                          last_outputs[(source, pages)], context, args.min_seconds)
-                        runs.setdefault(f"{kind}/{pages}", []).append(result)
-                        print(f"[{rep}/{args.repeat}] {kind:28s} {pages:2d} p: {result['docs_per_s']:6.1f} docs/s",
-                              flush=True)
-            # correctness, untimed, stock code: every output of the last repetition
-            for (variant, pages), outputs in last_outputs.items():
-                checks[f"{variant}/{pages}"] = {"offline": check_outputs(outputs, offline),
-                                                "online": check_outputs(outputs, online)}
+                for kind, (verifier_trust, context) in verify_kinds.items():
+                    result, _ = timed(lambda signed: verify_pdf(io.BytesIO(signed), verifier_trust),
+                                      last_outputs[(source, pages)], context, args.min_seconds)
+                    runs.setdefault(f"{kind}/{pages}", []).append(result)
+                    print(f"[{rep}/{args.repeat}] {kind:28s} {pages:2d} p: {result['docs_per_s']:6.1f} docs/s",
+                          flush=True)
+        # correctness, untimed: every output of the last repetition
+        for (variant, pages), outputs in last_outputs.items():
+            checks[f"{variant}/{pages}"] = {"offline": check_outputs(outputs, offline),
+                                            "online": check_outputs(outputs, online)}
         info["loadavg_end"] = os.getloadavg()
 
         profiles: dict[str, dict] = {}
@@ -637,23 +636,24 @@ def main() -> None:
                     lambda signed: verify_pdf(io.BytesIO(signed), offline), sample, phases=VERIFY_PHASES)
 
         summary = {name: summarize(rs) for name, rs in runs.items()}
-        report(summary, profiles, checks, variants, args, source)
+        report(summary, profiles, checks, all_variants, args, source)
         RESULTS.mkdir(parents=True, exist_ok=True)
         out = RESULTS / f"signing-{started:%Y%m%dT%H%M%SZ}.json"
         out.write_text(json.dumps({
             "command": " ".join([os.path.relpath(sys.executable, ROOT), *sys.argv]),
             "started": started.isoformat(),
             "machine": info,
-            "settings": {"docs": args.docs, "repeat": args.repeat, "variants": variants, "signer": SIGNER,
-                         "rsa_signs": RSA_SIGNS, "verified": source},
+            "settings": {"docs": args.docs, "repeat": args.repeat, "variants": all_variants, "levels": levels,
+                         "signer": SIGNER, "rsa_signs": RSA_SIGNS, "verified": source},
             "runs": runs,
             "summary": summary,
-            "ratios": ratios(summary, variants),
+            "ratios": ratios(summary, all_variants),
             "checks": checks,
             "profiles": profiles,
         }, indent=2, ensure_ascii=False, default=str))
         print(f"\n{out.relative_to(ROOT)}")
     finally:
+        services.close()
         shutil.rmtree(workdir, ignore_errors=True)
 
 
@@ -691,7 +691,7 @@ def report(summary: dict, profiles: dict, checks: dict, variants: list[str], arg
     print("| verification | pages | docs (verified per run) | docs/s | (min – max) | ms/doc | docs/CPU-s |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for pages in SIZES:
-        for kind in ("verify_offline", "verify_online", "proto_verify_offline_asn1fix"):
+        for kind in ("verify_offline", "verify_online", "verify_offline_stock_asn1crypto"):
             s = summary[f"{kind}/{pages}"]
             print(f"| {kind} | {pages} | {s['docs']} ({s['signed_per_run']:.0f}) | **{s['docs_per_s']:.1f}** | "
                   f"{s['docs_per_s_min']:.1f} – {s['docs_per_s_max']:.1f} | {s['ms_per_doc']:.1f} | "
