@@ -10,6 +10,7 @@ from docsvc.config import Settings
 
 RUN_ENTRY = "docsvc.run_entry"
 RELAY = "docsvc.relay_outbox"
+WATCH_FOLDER = "docsvc.watch_folder"
 
 
 def celery_config(settings: Settings) -> dict:
@@ -27,6 +28,14 @@ def celery_config(settings: Settings) -> dict:
         },
         "beat_schedule_filename": str(Path(settings.data_dir) / "celerybeat-schedule"),
     }
+    if settings.watch_dir:
+        config["beat_schedule"]["watch-folder"] = {
+            "task": WATCH_FOLDER,
+            "schedule": float(settings.watch_interval_seconds),
+            # A round that is still running when the next is due makes the
+            # next one pointless: drop it rather than queue it up.
+            "options": {"expires": float(settings.watch_interval_seconds)},
+        }
     if settings.broker_url.startswith("filesystem://"):
         folder = Path(settings.data_dir) / "broker"
         for sub in ("queue", "processed", "control"):

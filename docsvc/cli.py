@@ -2,6 +2,7 @@
 user errors print one line, "docsvc: error: <message> (<code>)", and exit 2."""
 from __future__ import annotations
 
+import dataclasses
 import functools
 import getpass
 import io
@@ -235,6 +236,26 @@ def ingest(files, title, kind, agency_code, wait, timeout, as_json, book, allow_
                 click.echo(f"{document.id}\t{document.status}\t{document.title}")
     if failures:
         sys.exit(EXIT_USER_ERROR)
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="One round over the folder, then exit.")
+@click.option("--json", "as_json", is_flag=True, help="With --once: print what happened to each file.")
+@user_errors
+def watch(once: bool, as_json: bool) -> None:
+    """Ingest scans a network scanner drops into the watched folder (setting watch_dir)."""
+    from docsvc import watchfolder
+
+    rt = _runtime()
+    if not once:
+        watchfolder.watch(rt, rt.settings.watch_interval_seconds)
+        return
+    outcomes = watchfolder.scan_once(rt)
+    if as_json:
+        click.echo(json.dumps([dataclasses.asdict(o) for o in outcomes], ensure_ascii=False))
+    else:
+        for outcome in outcomes:
+            click.echo(f"{outcome.name}\t{outcome.state}\t{outcome.document_id or outcome.reason}")
 
 
 @main.command()

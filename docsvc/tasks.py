@@ -11,7 +11,7 @@ import logging
 from celery.signals import worker_process_init, worker_ready
 
 from docsvc import outbox, pipeline
-from docsvc.celery_config import RELAY, RUN_ENTRY, make_celery
+from docsvc.celery_config import RELAY, RUN_ENTRY, WATCH_FOLDER, make_celery
 from docsvc.config import load_settings
 from docsvc.runtime import Runtime
 
@@ -44,6 +44,13 @@ def run_entry(entry_id: int) -> bool:
 @celery_app.task(name=RELAY)
 def relay_outbox() -> int:
     return relay(worker_runtime())
+
+
+@celery_app.task(name=WATCH_FOLDER)
+def watch_folder() -> int:
+    from docsvc import watchfolder
+
+    return len(watchfolder.scan_once(worker_runtime()))
 
 
 @worker_ready.connect
