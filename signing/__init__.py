@@ -7,7 +7,7 @@
                  appearance=PersonSignature(png, Box(page=0, x=340, y=120, width=150, height=60)))
     report = verify_pdf(open("signed.pdf", "rb"), trust)   # report.verdict, report.to_json()
 
-Modules: keys (where keys live), appearance (Decree 30 layouts), sign,
+Modules: keys (where keys live), csc (keys at a remote CSC API v2 signing service), appearance (Decree 30 layouts), sign,
 verify, trust (roots, TSA, revocation), errors (user errors with a code),
 pki + devservices (a development CA with TSA/OCSP/CRL on 127.0.0.1).
 
@@ -19,6 +19,7 @@ from . import _asn1_dump
 _asn1_dump.install()
 
 from .appearance import AgencySeal, Appearance, AttachmentStamp, Box, CopyStamp, PersonSignature
+from .csc import CscKey
 from .errors import SigningError
 from .keys import KeySource, Pkcs11Key, Pkcs12Key
 from .sign import LEVELS, Level, SignedDocument, sign_pdf
@@ -27,7 +28,7 @@ from .verify import Revocation, SignatureReport, VerificationReport, verify_pdf
 
 __all__ = [
     "AgencySeal", "Appearance", "AttachmentStamp", "Box", "CopyStamp", "PersonSignature",
-    "SigningError", "KeySource", "Pkcs11Key", "Pkcs12Key",
+    "SigningError", "KeySource", "Pkcs11Key", "Pkcs12Key", "CscKey",
     "LEVELS", "Level", "SignedDocument", "sign_pdf", "TrustConfig",
     "Revocation", "SignatureReport", "VerificationReport", "verify_pdf",
 ]
