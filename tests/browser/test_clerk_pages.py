@@ -93,7 +93,7 @@ def test_clerk_signs_in_uploads_two_pdfs_and_reads_the_text(page: Page, server, 
     page.get_by_role("button", name="Đăng nhập").click()
     expect(page).to_have_url(server.url + "/")
     expect(page.locator("header .who")).to_have_text(server.full_name)
-    expect(page.get_by_role("heading", name="Tải lên văn bản (PDF)")).to_be_visible()
+    expect(page.get_by_role("heading", name="Tải lên văn bản, ảnh quét")).to_be_visible()
     before = recent_count(page)
 
     # Vietnamese file names: the title comes from the name when several files go at once.
@@ -212,7 +212,9 @@ def test_search_without_diacritics_highlights_the_accented_words(page: Page, ser
 # --- 3. files that are not PDFs ----------------------------------------------------
 
 
-VIETNAMESE_ERRORS = {"not_a_pdf": "Tệp không phải là PDF.", "empty_file": "Tệp rỗng."}
+VIETNAMESE_ERRORS = {
+    "unsupported_format": "Định dạng không được hỗ trợ: chỉ nhận PDF, JPEG, PNG, TIFF.", "empty_file": "Tệp rỗng.",
+}
 
 
 def test_bad_files_show_the_error_per_file_and_add_nothing(page: Page, server, tmp_path, artifacts):
@@ -228,7 +230,7 @@ def test_bad_files_show_the_error_per_file_and_add_nothing(page: Page, server, t
                                   path.read_bytes(), token=token, headers={"Content-Type": "application/pdf"})
         assert status in (400, 415), body
         expected[path.name] = body
-    assert expected[not_pdf.name]["code"] == "not_a_pdf"
+    assert expected[not_pdf.name]["code"] == "unsupported_format"
     assert expected[empty.name]["code"] == "empty_file"
     _, listing = server.api("GET", "/api/v1/documents", token=token)
 
@@ -269,7 +271,7 @@ def test_lang_en_shows_english_labels_and_back(page: Page, server):
 
     page.goto("/")  # the choice stays for the session, without ?lang
     expect(page.locator("html")).to_have_attribute("lang", "en")
-    expect(page.get_by_role("heading", name="Upload documents (PDF)")).to_be_visible()
+    expect(page.get_by_role("heading", name="Upload documents and scans")).to_be_visible()
     expect(page.get_by_text("Choose one or more PDF files.")).to_be_visible()
     expect(page.get_by_role("heading", name=re.compile(r"^Recent documents \(\d+\)"))).to_be_visible()
     expect(page.get_by_role("button", name="Upload", exact=True)).to_be_visible()
