@@ -8,7 +8,7 @@
     report = verify_pdf(open("signed.pdf", "rb"), trust)   # report.verdict, report.to_json()
 
 Modules: keys (where keys live), csc (keys at a remote CSC API v2 signing service), appearance (Decree 30 layouts), sign,
-verify, trust (roots, TSA, revocation), errors (user errors with a code),
+verify, archive (renewing B-LTA archive time-stamps), trust (roots, TSA, revocation), errors (user errors with a code),
 pki + devservices (a development CA with TSA/OCSP/CRL on 127.0.0.1).
 
 Importing this package makes asn1crypto's DER encoding of built structures
@@ -19,6 +19,7 @@ from . import _asn1_dump
 _asn1_dump.install()
 
 from .appearance import AgencySeal, Appearance, AttachmentStamp, Box, CopyStamp, PersonSignature
+from .archive import ArchiveStatus, archive_status, needs_renewal, renew_archive_timestamp
 from .csc import CscKey
 from .errors import SigningError
 from .keys import KeySource, Pkcs11Key, Pkcs12Key
@@ -31,4 +32,5 @@ __all__ = [
     "SigningError", "KeySource", "Pkcs11Key", "Pkcs12Key", "CscKey",
     "LEVELS", "Level", "SignedDocument", "sign_pdf", "TrustConfig",
     "Revocation", "SignatureReport", "VerificationReport", "verify_pdf",
+    "ArchiveStatus", "archive_status", "needs_renewal", "renew_archive_timestamp",
 ]
