@@ -19,7 +19,8 @@ MIN_PASSWORD_LENGTH = 8
 
 
 def add_agency(
-    session: Session, code: str, name: str, *, level: str = "other", parent_code: str | None = None, actor: User | None = None
+    session: Session, code: str, name: str, *, level: str = "other", parent_code: str | None = None, actor: User | None = None,
+    symbol: str = "",
 ) -> Agency:
     code = code.strip()
     if not code or not name.strip():
@@ -29,7 +30,8 @@ def add_agency(
     if session.scalar(select(Agency).where(Agency.code == code)):
         raise Conflict(f"Agency {code} already exists.")
     parent = agency_by_code(session, parent_code) if parent_code else None
-    agency = Agency(code=code, name=name.strip(), level=level, parent=parent)
+    # The symbol in its documents' numbers ("UBND" in 15/QĐ-UBND); by default the code's first part.
+    agency = Agency(code=code, name=name.strip(), level=level, parent=parent, symbol=(symbol or code.split("-")[0]).strip())
     session.add(agency)
     session.flush()
     audit.record(session, actor, "agency.add", "agency", code, {"name": agency.name, "parent": parent_code})

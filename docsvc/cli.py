@@ -361,11 +361,50 @@ def agency() -> None:
 @click.argument("name")
 @click.option("--level", default="other", type=click.Choice(accounts.AGENCY_LEVELS))
 @click.option("--parent", "parent_code", default=None, help="Code of the agency above this one.")
+@click.option("--symbol", default="", help="Its part of document numbers, e.g. UBND in 15/QĐ-UBND (default: from the code).")
 @user_errors
-def agency_add(code, name, level, parent_code) -> None:
+def agency_add(code, name, level, parent_code, symbol) -> None:
     with _runtime().write() as session:
-        accounts.add_agency(session, code, name, level=level, parent_code=parent_code, actor=None)
+        accounts.add_agency(session, code, name, level=level, parent_code=parent_code, actor=None, symbol=symbol)
     click.echo(f"agency {code} added")
+
+
+@main.group()
+def key() -> None:
+    """Signing keys of people and agencies."""
+
+
+@key.command("add")
+@click.option("--user", "username", default=None, help="The official whose personal signature this is.")
+@click.option("--agency", "agency_code", default=None, help="The agency whose seal (agency signature) this is.")
+@click.option("--pkcs12", "pkcs12_path", default=None, type=click.Path(dir_okay=False, exists=True))
+@click.option("--pkcs11-module", default=None)
+@click.option("--token-label", default="")
+@click.option("--key-label", default="")
+@click.option("--image", required=True, type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="PNG with a transparent background: the handwritten signature, or the red seal at its real size.")
+@user_errors
+def key_add(username, agency_code, pkcs12_path, pkcs11_module, token_label, key_label, image) -> None:
+    """Say which key signs for a person or an agency (its passphrase or PIN is never stored)."""
+    from docsvc import credentials
+
+    if bool(username) == bool(agency_code) or bool(pkcs12_path) == bool(pkcs11_module):
+        raise InvalidInput("Give one of --user or --agency, and one of --pkcs12 or --pkcs11-module.")
+    rt = _runtime()
+    with rt.read() as session:
+        if username:
+            owner = session.scalar(select(User).where(User.username == username))
+            if owner is None:
+                raise InvalidInput(f"No user {username}.")
+            owner_type, owner_id = "user", owner.id
+        else:
+            owner_type, owner_id = "agency", accounts.agency_by_code(session, agency_code).id
+    credentials.add_credential(
+        rt, cli_operator(), owner_type=owner_type, owner_id=owner_id,
+        source="pkcs12" if pkcs12_path else "pkcs11", location=pkcs12_path or pkcs11_module,
+        token_label=token_label, key_label=key_label, image=image,
+    )
+    click.echo(f"signing key set for {owner_type} {username or agency_code}")
 
 
 @main.group()

@@ -66,6 +66,22 @@ class FileRole:
     ORIGINAL = "original"
     TEXT = "text"
     DERIVED = "derived"
+    # Each signing of an outgoing document adds one: the person's signature,
+    # then the number filled in and the agency's seal. The latest is current.
+    SIGNED = "signed"
+    # The draft with the fields the văn thư fills in later (number, date).
+    PREPARED = "prepared"
+
+
+class Workflow:
+    """An outgoing document (văn bản đi) from draft to issue."""
+
+    DRAFT = "draft"            # uploaded by the drafter
+    SUBMITTED = "submitted"    # waiting for the approver's signature
+    RETURNED = "returned"      # the approver sent it back with a comment
+    SIGNED = "signed"          # signed by the competent person; the văn thư numbers and seals it
+    ISSUED = "issued"          # numbered, sealed, sent to its recipients
+    ALL = (DRAFT, SUBMITTED, RETURNED, SIGNED, ISSUED)
 
 
 class Agency(Base):
@@ -74,6 +90,8 @@ class Agency(Base):
     code: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(255))
     level: Mapped[str] = mapped_column(String(16), default="other")  # commune, district, province, other
+    # The issuing body's part of a number and symbol: "UBND" in 15/QĐ-UBND.
+    symbol: Mapped[str] = mapped_column(String(32), default="")
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
@@ -148,18 +166,32 @@ class Document(Base):
     deadline: Mapped[date | None] = mapped_column(Date)
     handled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     handling_note: Mapped[str] = mapped_column(Text, default="")
+    # Outgoing workflow: who must sign, where, to whom it goes, and its history.
+    workflow_status: Mapped[str | None] = mapped_column(String(16), index=True)
+    approver_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    signature_position: Mapped[dict | None] = mapped_column(JSON)
+    recipients: Mapped[list | None] = mapped_column(JSON)  # agency codes
+    workflow_note: Mapped[str] = mapped_column(Text, default="")
+    signed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    issued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # An incoming copy delivered by docsvc points at the issued document it came from.
+    source_document_id: Mapped[str | None] = mapped_column(String(36))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
     agency: Mapped[Agency] = relationship()
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
+    approver: Mapped[User | None] = relationship(foreign_keys=[approver_id])
     files: Mapped[list["DocumentFile"]] = relationship(
         back_populates="document", order_by="DocumentFile.id", cascade="all, delete-orphan"
     )
 
     def file(self, role: str) -> "DocumentFile | None":
         return next((f for f in self.files if f.role == role), None)
+
+    def latest(self, role: str) -> "DocumentFile | None":
+        return next((f for f in reversed(self.files) if f.role == role), None)
 
 
 class DocumentFile(Base):
@@ -177,6 +209,40 @@ class DocumentFile(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     document: Mapped[Document] = relationship(back_populates="files")
+
+
+class SigningCredential(Base):
+    """Where a person's or an agency's signing key is (a PKCS#12 file or a
+    PKCS#11 token) and the image its signature shows. The key's passphrase
+    or PIN is never stored: the signer types it for each signing session."""
+
+    __tablename__ = "signing_credentials"
+    __table_args__ = (UniqueConstraint("owner_type", "owner_id", name="uq_signing_credential_owner"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    owner_type: Mapped[str] = mapped_column(String(16))  # "user" or "agency"
+    owner_id: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(16))  # "pkcs12" or "pkcs11"
+    location: Mapped[str] = mapped_column(String(500))  # .p12 path, or the PKCS#11 module
+    token_label: Mapped[str] = mapped_column(String(128), default="")
+    key_label: Mapped[str] = mapped_column(String(128), default="")
+    image_key: Mapped[str] = mapped_column(String(128))  # storage key of the signature or seal PNG
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SigningJob(Base):
+    """A batch signing an official started: progress for the page that polls
+    it, and what happened to each document."""
+
+    __tablename__ = "signing_jobs"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    total: Mapped[int] = mapped_column(Integer)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(16), default="running")  # running, finished, failed
+    results: Mapped[list] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class RegisterCounter(Base):

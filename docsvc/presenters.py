@@ -47,6 +47,7 @@ def document_json(doc: Document, text: str | None = None) -> dict[str, Any]:
         "incoming_number": doc.register_number if doc.register_book == "incoming" else None,
         "register": register_json(doc),
         "handling": handling_json(doc),
+        "workflow": workflow_json(doc),
         "created_at": iso_utc(doc.created_at),
         "files": [file_json(f) for f in doc.files],
     }
@@ -77,6 +78,19 @@ def handling_json(doc: Document) -> dict[str, Any] | None:
         "overdue": is_overdue(doc),
         "handled_at": iso_utc(doc.handled_at) if doc.handled_at else None,
         "note": doc.handling_note,
+    }
+
+
+def workflow_json(doc: Document) -> dict[str, Any] | None:
+    if doc.workflow_status is None:
+        return None
+    return {
+        "status": doc.workflow_status,
+        "approver": doc.approver.username if doc.approver else None,
+        "recipients": doc.recipients or [],
+        "note": doc.workflow_note,
+        "signed_at": iso_utc(doc.signed_at) if doc.signed_at else None,
+        "issued_at": iso_utc(doc.issued_at) if doc.issued_at else None,
     }
 
 

@@ -10,12 +10,13 @@ import yaml
 from sqlalchemy import text
 from flask import Blueprint, Response, jsonify, request, stream_with_context
 
-from docsvc import accounts, documents, incoming, signatures
-from docsvc.errors import InvalidInput, NotFound
+from docsvc import accounts, documents, incoming, outgoing, signatures
+from docsvc.errors import DocsvcError, InvalidInput, NotFound
 from docsvc.indexing import read_text
 from docsvc.presenters import document_json, search_json
 from docsvc.tasks import dispatch
 from docsvc.web.context import api_user, runtime
+from docsvc.web.errors import error_response
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
 OPENAPI_FILE = Path(__file__).resolve().parent.parent / "openapi.yaml"
@@ -113,7 +114,7 @@ def download_file(document_id: str, role: str):
     rt = runtime()
     with rt.read() as db:
         document = documents.get_document(db, user, document_id)
-        stored = document.file(role)
+        stored = document.latest(role)  # of signed versions, the current one
         if stored is None:
             raise NotFound(f"This document has no {role} file.")
         key, media_type, filename, size = stored.storage_key, stored.media_type, stored.filename, stored.size
@@ -174,9 +175,9 @@ def move_document(document_id: str):
     return _document_response(user, document_id)
 
 
-def _document_response(user, document_id: str):
+def _document_response(user, document_id: str, status: int = 200):
     with runtime().read() as db:
-        return jsonify(document_json(documents.get_document(db, user, document_id)))
+        return jsonify(document_json(documents.get_document(db, user, document_id))), status
 
 
 @blueprint.get("/queue")
@@ -193,6 +194,88 @@ def incoming_register():
     with runtime().read() as db:
         rows = incoming.register_entries(db, user, _int_arg("year", incoming.today().year))
         return jsonify({"entries": [document_json(d) for d in rows]})
+
+
+@blueprint.post("/outgoing")
+def upload_draft():
+    """A drafter's PDF becomes an outgoing draft (raw body or multipart, like /documents)."""
+    user = api_user()
+    rt = runtime()
+    spooled, form = receive_upload(rt)
+    document_id, entry_id = documents.ingest(rt, user, spooled, title=form.get("title"), kind="outgoing")
+    try:
+        with rt.write() as db:
+            outgoing.start_draft(db, user, document_id)
+    except DocsvcError:
+        documents.discard(rt, user, document_id)
+        raise
+    dispatch(rt, [entry_id])
+    return _document_response(user, document_id, 202)
+
+
+@blueprint.post("/documents/<document_id>/submit")
+def submit_draft(document_id: str):
+    user = api_user()
+    body = _json_body()
+    recipients = body.get("recipients") or []
+    if not isinstance(recipients, list):
+        raise InvalidInput("recipients must be a list of agency codes.")
+    outgoing.submit(runtime(), user, document_id, approver=str(body.get("approver") or ""), recipients=recipients,
+                    position=body.get("position"))
+    return _document_response(user, document_id)
+
+
+@blueprint.post("/documents/<document_id>/return")
+def return_draft(document_id: str):
+    user = api_user()
+    outgoing.return_to_drafter(runtime(), user, document_id, str(_json_body().get("comment") or ""))
+    return _document_response(user, document_id)
+
+
+@blueprint.post("/documents/<document_id>/sign")
+def sign_document(document_id: str):
+    user = api_user()
+    body = _json_body()
+    [outcome] = outgoing.sign_as_approver(runtime(), user, [document_id], _secret(body), position=body.get("position"))
+    if not outcome.ok:
+        status = {"forbidden": 403, "not_found": 404, "conflict": 409}.get(outcome.code, 422)
+        return error_response(outcome.code, outcome.message, status)
+    return _document_response(user, document_id)
+
+
+@blueprint.post("/documents/<document_id>/issue")
+def issue_document(document_id: str):
+    user = api_user()
+    body = _json_body()
+    outgoing.issue(runtime(), user, document_id, type_code=str(body.get("type_code", "")), secret=_secret(body),
+                   issued=incoming.parse_date(body.get("issued_date"), "issued_date"))
+    return _document_response(user, document_id)
+
+
+@blueprint.post("/signing-jobs")
+def start_signing_job():
+    user = api_user()
+    body = _json_body()
+    ids = body.get("document_ids")
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        raise InvalidInput("document_ids must be a list of document ids.")
+    job_id = outgoing.start_batch(runtime(), user, ids, _secret(body))
+    with runtime().read() as db:
+        return jsonify(outgoing.job_json(db, user, job_id)), 202
+
+
+@blueprint.get("/signing-jobs/<job_id>")
+def signing_job(job_id: str):
+    user = api_user()
+    with runtime().read() as db:
+        return jsonify(outgoing.job_json(db, user, job_id))
+
+
+def _secret(body: dict) -> str:
+    secret = body.get("passphrase")
+    if not isinstance(secret, str) or not secret:
+        raise InvalidInput("Type the passphrase or PIN of your signing key.")
+    return secret
 
 
 @blueprint.post("/verify")

@@ -146,7 +146,7 @@ def test_register_assign_and_handle_through_the_api(rt, people, tmp_path):
         "department": "Phòng Tư pháp", "deadline": deadline.isoformat(), "note": "Tham mưu trả lời",
     })
     assert response.status_code == 200, response.get_json()
-    assert response.get_json()["handling"] | {} == {
+    assert response.get_json()["handling"] == {
         "status": "assigned", "assignee": None, "department": "Phòng Tư pháp", "deadline": deadline.isoformat(),
         "overdue": True, "handled_at": None, "note": "Tham mưu trả lời",
     }

@@ -8,7 +8,6 @@ they sign. A second, unrelated PKI plays the stranger's CA.
 from __future__ import annotations
 
 import io
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,7 @@ from signing.pki import DevPki, init_pki
 from signing.sign import sign_pdf
 from signing.trust import TrustConfig
 from tests.pdfs import make_pdf, sample_paragraphs
-from tests.signing.helpers import handwritten_signature_png, seal_png
+from tests.signing.helpers import handwritten_signature_png, make_nssdb, seal_png
 
 
 @pytest.fixture(scope="session")
@@ -83,11 +82,7 @@ def seal_image() -> bytes:
 @pytest.fixture(scope="session")
 def nssdb(tmp_path_factory, pki) -> Path:
     """An NSS database in which pdfsig trusts the development root."""
-    folder = tmp_path_factory.mktemp("nssdb")
-    subprocess.run(["certutil", "-N", "-d", f"sql:{folder}", "--empty-password"], check=True, capture_output=True)
-    subprocess.run(["certutil", "-A", "-d", f"sql:{folder}", "-n", "docsvc-dev-root", "-t", "CT,C,C",
-                    "-i", str(pki.cert_path("root-ca"))], check=True, capture_output=True)
-    return folder
+    return make_nssdb(tmp_path_factory.mktemp("nssdb"), pki.cert_path("root-ca"))
 
 
 @pytest.fixture

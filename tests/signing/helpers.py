@@ -55,6 +55,14 @@ def _png(image: Image.Image) -> bytes:
     return buffer.getvalue()
 
 
+def make_nssdb(folder: Path, root_pem: Path) -> Path:
+    """An NSS database in which pdfsig trusts `root_pem`."""
+    subprocess.run(["certutil", "-N", "-d", f"sql:{folder}", "--empty-password"], check=True, capture_output=True)
+    subprocess.run(["certutil", "-A", "-d", f"sql:{folder}", "-n", "docsvc-dev-root", "-t", "CT,C,C",
+                    "-i", str(root_pem)], check=True, capture_output=True)
+    return folder
+
+
 def pdfsig(path: Path, nssdir: Path | None = None) -> str:
     args = ["pdfsig"] + (["-nssdir", f"sql:{nssdir}"] if nssdir else []) + [str(path)]
     result = subprocess.run(args, capture_output=True, text=True, timeout=60)

@@ -1,0 +1,87 @@
+"""Who signs with which key: a person's or an agency's PKCS#12 file or
+PKCS#11 token, and the image its signature shows (the handwritten signature,
+or the red seal). Passphrases and PINs are never stored; the signer types
+them, and the key is open only while their signing runs."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PIL import Image, UnidentifiedImageError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from docsvc import audit
+from docsvc.errors import InvalidInput, NotFound
+from docsvc.models import SigningCredential, User
+from docsvc.runtime import Runtime
+from signing import Pkcs11Key, Pkcs12Key
+from signing.keys import KeySource
+
+SOURCES = ("pkcs12", "pkcs11")
+
+
+def add_credential(
+    rt: Runtime,
+    actor: User,
+    *,
+    owner_type: str,
+    owner_id: int,
+    source: str,
+    location: str,
+    image: Path,
+    token_label: str = "",
+    key_label: str = "",
+) -> SigningCredential:
+    """Record (or replace) the key and image of a person or agency."""
+    if owner_type not in ("user", "agency") or source not in SOURCES:
+        raise InvalidInput("A credential belongs to a user or an agency and is a pkcs12 file or a pkcs11 token.")
+    if not Path(location).exists():
+        raise InvalidInput(f"{location} does not exist.")
+    try:
+        with Image.open(image) as picture:
+            if picture.format != "PNG":
+                raise InvalidInput("The signature or seal image must be a PNG (with a transparent background).")
+    except (OSError, UnidentifiedImageError):
+        raise InvalidInput(f"Cannot read the image {image}.") from None
+    stored = rt.store.put_file(Path(image), "image/png")
+    with rt.write() as session:
+        credential = session.scalar(
+            select(SigningCredential).where(SigningCredential.owner_type == owner_type, SigningCredential.owner_id == owner_id)
+        ) or SigningCredential(owner_type=owner_type, owner_id=owner_id)
+        credential.source, credential.location = source, str(Path(location).resolve()) if source == "pkcs12" else location
+        credential.token_label, credential.key_label, credential.image_key = token_label, key_label, stored.key
+        session.add(credential)
+        session.flush()
+        audit.record(session, actor, "credential.add", owner_type, str(owner_id), {"source": source})
+        session.expunge(credential)
+        return credential
+
+
+def credential_for(session: Session, owner_type: str, owner_id: int) -> SigningCredential:
+    credential = session.scalar(
+        select(SigningCredential).where(SigningCredential.owner_type == owner_type, SigningCredential.owner_id == owner_id)
+    )
+    if credential is None:
+        whose = "your" if owner_type == "user" else "the agency's"
+        raise NotFound(f"No signing key is set up for {whose} signature; ask the administrator (docsvc key add).")
+    return credential
+
+
+def open_key(credential: SigningCredential, secret: str) -> KeySource:
+    """Unlock the key (a wrong passphrase or PIN raises signing's WrongPassphrase)."""
+    if credential.source == "pkcs12":
+        return Pkcs12Key(credential.location, secret)
+    return Pkcs11Key(credential.location, secret, token_label=credential.token_label or None,
+                     key_label=credential.key_label or None)
+
+
+def image_bytes(rt: Runtime, credential: SigningCredential) -> bytes:
+    with rt.store.open(credential.image_key) as reader:
+        return b"".join(reader.iter_chunks())
+
+
+def has_credential(session: Session, owner_type: str, owner_id: int) -> bool:
+    return session.scalar(
+        select(SigningCredential.id).where(SigningCredential.owner_type == owner_type, SigningCredential.owner_id == owner_id)
+    ) is not None
+

@@ -1,0 +1,409 @@
+"""Outgoing documents (văn bản đi): draft → approver signs → văn thư numbers,
+dates and seals → issued to the recipients' inboxes.
+
+    draft ──submit──▶ submitted ──sign──▶ signed ──issue──▶ issued
+                          │
+                          └──return (with a comment)──▶ returned ──submit──▶ …
+
+Each step is one transaction with its audit event. Signing happens outside
+the database except at issue: the outgoing number is taken, the number and
+date filled in and the agency's seal applied while the counter row is
+locked, so a failed seal gives its number back (no gap, no repeat).
+"""
+from __future__ import annotations
+
+import io
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import date
+from typing import Callable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from docsvc import audit, credentials, registers, signatures
+from docsvc.accounts import agency_by_code, require_staff
+from docsvc.documents import get_document, remove_if_unreferenced
+from docsvc.errors import Conflict, DocsvcError, Forbidden, InvalidInput, NotFound
+from docsvc.incoming import today
+from docsvc.indexing import entry_for, read_text, refresh_entry
+from docsvc.models import (
+    Agency,
+    Document,
+    DocumentFile,
+    DocumentStatus,
+    FileRole,
+    Role,
+    SigningJob,
+    User,
+    Workflow,
+    utcnow,
+)
+from docsvc.runtime import Runtime
+from signing import AgencySeal, Box, PersonSignature, SigningError, sign_pdf
+from signing.fields import TextField, add_text_fields, fill_text_fields
+
+log = logging.getLogger(__name__)
+BOOK = "outgoing"
+PERSON_FIELD, SEAL_FIELD = "nguoi_ky", "co_quan"
+NUMBER_FIELD, DATE_FIELD = "docsvc_so_ky_hieu", "docsvc_ngay_ban_hanh"
+# Document types and their abbreviations (Decree 30, Appendix III); a letter
+# (công văn) has no type part: 123/UBND.
+TYPES = {
+    "QĐ": "Quyết định", "KH": "Kế hoạch", "TB": "Thông báo", "BC": "Báo cáo", "TTr": "Tờ trình",
+    "GM": "Giấy mời", "CT": "Chỉ thị", "HD": "Hướng dẫn", "NQ": "Nghị quyết", "": "Công văn",
+}
+# Where the number and date go on page one (the header's "Số:" line, left and
+# right columns of a Decree 30 layout on A4), and the person's signature by
+# default (bottom right of the last page), in PDF points.
+NUMBER_RECT = (56.0, 684.0, 276.0, 704.0)
+DATE_RECT = (300.0, 684.0, 560.0, 704.0)
+DEFAULT_SIGNATURE = {"page": -1, "x": 340.0, "y": 110.0, "width": 170.0, "height": 68.0}
+PERSON_LEVEL, SEAL_LEVEL = "B-T", "B-LTA"
+
+
+def _locked(session: Session, actor: User, document_id: str) -> Document:
+    get_document(session, actor, document_id)
+    document = session.execute(
+        select(Document).where(Document.id == document_id).with_for_update().execution_options(populate_existing=True)
+    ).scalar_one()
+    if document.workflow_status is None:
+        raise Conflict("This is not an outgoing document.")
+    return document
+
+
+def start_draft(session: Session, actor: User, document_id: str) -> None:
+    """Mark a freshly uploaded PDF as an outgoing draft (called right after ingest)."""
+    document = get_document(session, actor, document_id)
+    original = document.file(FileRole.ORIGINAL)
+    if original.media_type != "application/pdf":
+        raise InvalidInput("An outgoing draft must be a PDF.")
+    document.kind = "outgoing"
+    document.workflow_status = Workflow.DRAFT
+    audit.record(session, actor, "outgoing.draft", "document", document_id, {"title": document.title})
+
+
+def submit(
+    rt: Runtime, actor: User, document_id: str, *, approver: str, recipients: list[str] | None = None,
+    position: dict | None = None,
+) -> None:
+    """Send the draft to the person who must sign it."""
+    require_staff(actor)
+    with rt.read() as session:
+        document = get_document(session, actor, document_id)
+        if document.workflow_status not in (Workflow.DRAFT, Workflow.RETURNED):
+            raise Conflict("Only a draft, or one sent back, can be submitted.")
+        draft_key = document.file(FileRole.ORIGINAL).storage_key
+        prepared = document.latest(FileRole.PREPARED)
+    position = _position(position) if position else None
+    with rt.store.open(draft_key) as reader:
+        draft = b"".join(reader.iter_chunks())
+    stored = None
+    if prepared is None:
+        try:
+            prepared_pdf = add_text_fields(draft, [TextField(NUMBER_FIELD, 0, NUMBER_RECT), TextField(DATE_FIELD, 0, DATE_RECT)])
+        except SigningError as exc:
+            raise InvalidInput(exc.message) from None
+        stored = rt.store.put(io.BytesIO(prepared_pdf), "application/pdf")
+    try:
+        with rt.write() as session:
+            document = _locked(session, actor, document_id)
+            if document.workflow_status not in (Workflow.DRAFT, Workflow.RETURNED):
+                raise Conflict("Only a draft, or one sent back, can be submitted.")
+            signer = session.scalar(select(User).where(User.username == approver, User.active.is_(True)))
+            if signer is None or signer.agency_id != document.agency_id or signer.role not in (Role.OFFICIAL, Role.ADMIN):
+                raise InvalidInput("Choose a leader (official) of this agency to sign the document.")
+            codes = _recipients(session, document, recipients or [])
+            if stored is not None and document.latest(FileRole.PREPARED) is None:
+                document.files.append(_file_row(FileRole.PREPARED, stored, "du-thao.pdf", document.file(FileRole.ORIGINAL).id))
+            document.approver_id = signer.id
+            document.recipients = codes
+            document.signature_position = position
+            document.workflow_status = Workflow.SUBMITTED
+            document.workflow_note = ""
+            audit.record(session, actor, "outgoing.submit", "document", document_id,
+                         {"approver": approver, "recipients": codes})
+    except BaseException:
+        if stored is not None and stored.created:
+            remove_if_unreferenced(rt, stored.key)
+        raise
+
+
+def _recipients(session: Session, document: Document, codes: list[str]) -> list[str]:
+    cleaned = []
+    for code in codes:
+        code = str(code).strip()
+        if not code:
+            continue
+        agency = agency_by_code(session, code)  # NotFound names the unknown code
+        if agency.id == document.agency_id:
+            raise InvalidInput("The issuing agency is not one of its own recipients.")
+        if code not in cleaned:
+            cleaned.append(code)
+    return cleaned
+
+
+def _position(raw: dict) -> dict:
+    try:
+        position = {k: float(raw[k]) for k in ("x", "y", "width", "height")}
+        position["page"] = int(raw.get("page", -1))
+    except (KeyError, TypeError, ValueError):
+        raise InvalidInput("A signature position needs page, x, y, width and height (PDF points).") from None
+    if position["width"] < 40 or position["height"] < 20 or position["x"] < 0 or position["y"] < 0:
+        raise InvalidInput("The signature box is too small or off the page.")
+    return position
+
+
+def return_to_drafter(rt: Runtime, actor: User, document_id: str, comment: str) -> None:
+    comment = (comment or "").strip()
+    if not comment:
+        raise InvalidInput("Say why the draft goes back (the comment is required).")
+    with rt.write() as session:
+        document = _locked(session, actor, document_id)
+        if document.workflow_status != Workflow.SUBMITTED:
+            raise Conflict("Only a submitted draft can be sent back.")
+        if document.approver_id != actor.id:
+            raise Forbidden("Only the leader it was submitted to can send it back.")
+        document.workflow_status = Workflow.RETURNED
+        document.workflow_note = comment[:2000]
+        audit.record(session, actor, "outgoing.return", "document", document_id, {"comment": comment[:2000]})
+
+
+@dataclass(frozen=True)
+class SignOutcome:
+    document_id: str
+    ok: bool
+    message: str = ""
+    code: str = ""
+
+    def as_dict(self) -> dict:
+        return {"document_id": self.document_id, "ok": self.ok, "message": self.message, "code": self.code}
+
+
+def sign_as_approver(
+    rt: Runtime, actor: User, document_ids: list[str], secret: str, *, position: dict | None = None,
+    progress: Callable[[SignOutcome], None] | None = None,
+) -> list[SignOutcome]:
+    """Sign each document with the approver's personal signature; the key is
+    unlocked once for the whole batch. A document that cannot be signed is
+    reported and the others go on."""
+    require_staff(actor)
+    if not document_ids:
+        raise InvalidInput("Choose at least one document to sign.")
+    position = _position(position) if position else None
+    with rt.read() as session:
+        credential = credentials.credential_for(session, "user", actor.id)
+    image = credentials.image_bytes(rt, credential)
+    trust = signatures.trust_config(rt.settings)
+    outcomes = []
+    with credentials.open_key(credential, secret) as key, signatures.dev_services(rt.settings):
+        for document_id in document_ids:
+            try:
+                _sign_one(rt, actor, document_id, key, image, trust, position)
+                outcome = SignOutcome(document_id, True)
+            except (DocsvcError, SigningError) as exc:
+                outcome = SignOutcome(document_id, False, exc.message, exc.code)
+            outcomes.append(outcome)
+            if progress:
+                progress(outcome)
+    return outcomes
+
+
+def _sign_one(rt, actor, document_id, key, image, trust, position) -> None:
+    with rt.read() as session:
+        document = get_document(session, actor, document_id)
+        _check_can_sign(actor, document)
+        source = document.latest(FileRole.PREPARED)
+        box = position or document.signature_position or DEFAULT_SIGNATURE
+    with rt.store.open(source.storage_key) as reader:
+        prepared = b"".join(reader.iter_chunks())
+    signed = io.BytesIO()
+    sign_pdf(io.BytesIO(prepared), signed, key, level=PERSON_LEVEL if trust.tsa_url else "B-B",
+             appearance=PersonSignature(image, Box(**box)), field_name=PERSON_FIELD, trust=trust)
+    stored = rt.store.put(io.BytesIO(signed.getvalue()), "application/pdf")
+    try:
+        with rt.write() as session:
+            document = _locked(session, actor, document_id)
+            _check_can_sign(actor, document)
+            document.files.append(_file_row(FileRole.SIGNED, stored, "da-ky.pdf", source.id))
+            document.workflow_status = Workflow.SIGNED
+            document.signed_at = utcnow()
+            audit.record(session, actor, "outgoing.sign", "document", document_id, {"sha256": stored.sha256})
+    except BaseException:
+        if stored.created:
+            remove_if_unreferenced(rt, stored.key)
+        raise
+
+
+def _check_can_sign(actor: User, document: Document) -> None:
+    if document.workflow_status != Workflow.SUBMITTED:
+        raise Conflict("This document is not waiting for a signature.")
+    if document.approver_id != actor.id:
+        raise Forbidden("This document was submitted to another leader.")
+
+
+def _file_row(role: str, stored, filename: str, derived_from: int | None) -> DocumentFile:
+    return DocumentFile(role=role, storage_key=stored.key, sha256=stored.sha256, size=stored.size,
+                        media_type="application/pdf", filename=filename, derived_from_id=derived_from)
+
+
+def issue(rt: Runtime, actor: User, document_id: str, *, type_code: str, secret: str, issued: date | None = None) -> Document:
+    """Number and date the signed document, apply the agency's seal, and send
+    it to the recipients' inboxes."""
+    require_staff(actor)
+    if actor.role not in (Role.CLERK, Role.SIGNER, Role.ADMIN):
+        raise Forbidden("The văn thư (clerk) or the agency's signer issues documents.")
+    if type_code not in TYPES:
+        raise InvalidInput(f"Unknown document type; use one of {', '.join(repr(t) for t in TYPES)}.")
+    issued = issued or today()
+    if issued > today():
+        raise InvalidInput("The issue date cannot be in the future.")
+    with rt.read() as session:
+        document = get_document(session, actor, document_id)
+        if document.workflow_status != Workflow.SIGNED:
+            raise Conflict("Only a document signed by its leader can be issued.")
+        credential = credentials.credential_for(session, "agency", document.agency_id)
+        agency = session.get(Agency, document.agency_id)
+        agency_name, symbol = agency.name, agency.symbol or agency.code.split("-")[0]
+    image = credentials.image_bytes(rt, credential)
+    trust = signatures.trust_config(rt.settings)
+    stored = None
+    with credentials.open_key(credential, secret) as key, signatures.dev_services(rt.settings):
+        try:
+            with rt.write() as session:
+                document = _locked(session, actor, document_id)
+                if document.workflow_status != Workflow.SIGNED:
+                    raise Conflict("Only a document signed by its leader can be issued.")
+                number = registers.allocate(session, document.agency_id, BOOK, issued)
+                number_symbol = f"{number:02d}/{type_code}-{symbol}" if type_code else f"{number:02d}/{symbol}"
+                signed = document.latest(FileRole.SIGNED)
+                with rt.store.open(signed.storage_key) as reader:
+                    personal = b"".join(reader.iter_chunks())
+                filled = fill_text_fields(personal, {
+                    NUMBER_FIELD: f"Số: {number_symbol}",
+                    DATE_FIELD: f"ngày {issued.day} tháng {issued.month} năm {issued.year}",
+                })
+                sealed = io.BytesIO()
+                sign_pdf(io.BytesIO(filled), sealed, key, level=SEAL_LEVEL if trust.tsa_url else "B-B",
+                         appearance=AgencySeal(image, agency_name, over=PERSON_FIELD), field_name=SEAL_FIELD, trust=trust)
+                stored = rt.store.put(io.BytesIO(sealed.getvalue()), "application/pdf")
+                document.files.append(_file_row(FileRole.SIGNED, stored, "ban-hanh.pdf", signed.id))
+                document.number_symbol = number_symbol
+                document.doc_type = TYPES[type_code]
+                document.issuing_body = agency_name
+                document.issued_date = issued
+                document.register_book, document.register_year, document.register_number = BOOK, issued.year, number
+                document.registered_at = document.issued_at = utcnow()
+                document.registered_by_id = actor.id
+                document.workflow_status = Workflow.ISSUED
+                delivered = _deliver(session, document, stored)
+                audit.record(session, actor, "outgoing.issue", "document", document_id,
+                             {"number_symbol": number_symbol, "recipients": document.recipients or [],
+                              "sha256": stored.sha256})
+        except BaseException:
+            if stored is not None and stored.created:
+                remove_if_unreferenced(rt, stored.key)
+            raise
+    refresh_entry(rt, document_id)
+    _index_copies(rt, delivered)
+    with rt.read() as session:
+        return get_document(session, actor, document_id)
+
+
+def _deliver(session: Session, document: Document, stored) -> list[str]:
+    """An incoming copy in each recipient agency, ready for its văn thư to register."""
+    text_file = document.file(FileRole.TEXT)
+    made = []
+    for code in document.recipients or []:
+        recipient = agency_by_code(session, code)
+        copy = Document(
+            agency_id=recipient.id, kind="incoming", title=document.title, number_symbol=document.number_symbol,
+            issuing_body=document.issuing_body, issued_date=document.issued_date, doc_type=document.doc_type,
+            page_count=document.page_count, status=DocumentStatus.READY, progress_step="done", progress_percent=100,
+            source_document_id=document.id,
+        )
+        copy.files.append(_file_row(FileRole.ORIGINAL, stored, f"{document.number_symbol.replace('/', '-')}.pdf", None))
+        if text_file is not None:
+            copy.files.append(DocumentFile(role=FileRole.TEXT, storage_key=text_file.storage_key, sha256=text_file.sha256,
+                                           size=text_file.size, media_type=text_file.media_type, filename="text.txt"))
+        session.add(copy)
+        session.flush()
+        audit.record(session, None, "outgoing.deliver", "document", copy.id, {"from": document.id, "to": code},
+                     actor_label="docsvc")
+        made.append(copy.id)
+    return made
+
+
+def _index_copies(rt: Runtime, ids: list[str]) -> None:
+    if not ids:
+        return
+    with rt.read() as session:
+        entries = [entry_for(d, read_text(rt, d)) for d in (session.get(Document, i) for i in ids)]
+    rt.index.index(entries)
+    rt.index.refresh()
+
+
+def awaiting_signature(session: Session, user: User) -> list[Document]:
+    return list(session.scalars(
+        select(Document).where(Document.approver_id == user.id, Document.workflow_status == Workflow.SUBMITTED)
+        .order_by(Document.created_at)
+    ))
+
+
+def awaiting_issue(session: Session, user: User) -> list[Document]:
+    require_staff(user)
+    return list(session.scalars(
+        select(Document).where(Document.agency_id == user.agency_id, Document.workflow_status == Workflow.SIGNED)
+        .order_by(Document.signed_at)
+    ))
+
+
+# --- batch signing in the background of the web process -----------------------
+# The key is unlocked in the request's process and never leaves it (a broker
+# would carry the passphrase), so the batch runs in a thread there and writes
+# its progress to the database for the page to poll.
+
+
+def start_batch(rt: Runtime, actor: User, document_ids: list[str], secret: str) -> str:
+    if not document_ids:
+        raise InvalidInput("Choose at least one document to sign.")
+    with rt.read() as session:
+        credential = credentials.credential_for(session, "user", actor.id)
+    # Unlock once now, so a wrong passphrase is an answer to this request.
+    credentials.open_key(credential, secret).close()
+    with rt.write() as session:
+        job = SigningJob(user_id=actor.id, total=len(document_ids), results=[])
+        session.add(job)
+        session.flush()
+        job_id = job.id
+        audit.record(session, actor, "outgoing.batch_sign", "signing_job", job_id, {"documents": document_ids})
+
+    def record(outcome: SignOutcome) -> None:
+        with rt.write() as session:
+            job = session.get(SigningJob, job_id)
+            job.done += 1
+            job.failed += 0 if outcome.ok else 1
+            job.results = [*job.results, outcome.as_dict()]
+
+    def run() -> None:
+        try:
+            sign_as_approver(rt, actor, list(document_ids), secret, progress=record)
+            status = "finished"
+        except Exception:
+            log.exception("batch signing %s failed", job_id)
+            status = "failed"
+        with rt.write() as session:
+            job = session.get(SigningJob, job_id)
+            job.status, job.finished_at = status, utcnow()
+
+    threading.Thread(target=run, name=f"sign-{job_id[:8]}", daemon=True).start()
+    return job_id
+
+
+def job_json(session: Session, user: User, job_id: str) -> dict:
+    job = session.get(SigningJob, job_id)
+    if job is None or job.user_id != user.id:
+        raise NotFound("No such signing job.")
+    return {"id": job.id, "total": job.total, "done": job.done, "failed": job.failed, "status": job.status,
+            "results": job.results}

@@ -1,0 +1,129 @@
+"""An outgoing decision from draft to issue, through the API, on both
+profiles: the drafter submits it to the vice-chairman, who sends it back once,
+then signs; the văn thư numbers, dates and seals it; it lands in the district's
+inbox. The issued PDF is checked by docsvc's verifier and poppler's pdfsig."""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from docsvc import accounts
+from docsvc.models import AuditEvent
+from docsvc.signatures import create_dev_pki, verify
+from signing.fields import field_value
+from tests.integration.test_api_and_permissions import process_all
+from tests.pdfs import make_pdf, sample_paragraphs
+from tests.signing.helpers import handwritten_signature_png, make_nssdb, pdfsig, seal_png
+
+PASSPHRASE = "docsvc-dev"  # the development PKI's
+
+
+@pytest.fixture
+def office(rt, backend, make_user, tmp_path):
+    """A commune office with keys: drafter, leader, văn thư, and a district that receives."""
+    create_dev_pki(rt.settings)
+    with rt.write() as session:
+        accounts.add_agency(session, "UBND-HUYEN", "UBND huyện Quảng Trạch", level="district")
+    drafter = make_user("official", username="chuyen-vien")
+    leader = make_user("official", username="pho-chu-tich")
+    clerk = make_user("clerk", username="van-thu")
+    district = make_user("clerk", agency="UBND-HUYEN", username="van-thu-huyen")
+    (tmp_path / "chu-ky.png").write_bytes(handwritten_signature_png())
+    (tmp_path / "con-dau.png").write_bytes(seal_png())
+    pki = rt.settings.pki_dir
+    backend.run("key", "add", "--user", "pho-chu-tich", "--pkcs12", f"{pki}/official.p12",
+                "--image", str(tmp_path / "chu-ky.png"), check=True)
+    backend.run("key", "add", "--agency", "UBND-XA", "--pkcs12", f"{pki}/agency.p12",
+                "--image", str(tmp_path / "con-dau.png"), check=True)
+    return drafter, leader, clerk, district
+
+
+def _draft(user, tmp_path, title="Quyết định phê duyệt kế hoạch cải cách hành chính năm 2026") -> dict:
+    pdf = make_pdf(tmp_path / "du-thao.pdf", title, sample_paragraphs("quang-trach-cchc-7-thang-2021.txt")[:3])
+    response = user.post("/api/v1/outgoing?filename=du-thao.pdf&title=" + title, data=pdf.read_bytes(),
+                         content_type="application/pdf")
+    assert response.status_code == 202, response.get_json()
+    return response.get_json()
+
+
+def test_draft_to_signed_to_issued_to_the_district(rt, office, tmp_path):
+    drafter, leader, clerk, district = office
+    doc = _draft(drafter, tmp_path)
+    assert doc["workflow"]["status"] == "draft" and doc["kind"] == "outgoing"
+    process_all(rt)
+    url = f"/api/v1/documents/{doc['id']}"
+
+    submitted = drafter.post(f"{url}/submit", json={"approver": "pho-chu-tich", "recipients": ["UBND-HUYEN"]})
+    assert submitted.status_code == 200, submitted.get_json()
+    workflow = submitted.get_json()["workflow"]
+    assert (workflow["status"], workflow["approver"], workflow["recipients"]) == ("submitted", "pho-chu-tich", ["UBND-HUYEN"])
+
+    # Sent back with a comment; the drafter sees it and submits again.
+    assert leader.post(f"{url}/return", json={}).status_code == 400
+    returned = leader.post(f"{url}/return", json={"comment": "Bổ sung căn cứ pháp lý"}).get_json()
+    assert returned["workflow"]["status"] == "returned" and returned["workflow"]["note"] == "Bổ sung căn cứ pháp lý"
+    assert drafter.post(f"{url}/sign", json={"passphrase": PASSPHRASE}).status_code in (403, 409, 404)
+    assert drafter.post(f"{url}/submit", json={"approver": "pho-chu-tich", "recipients": ["UBND-HUYEN"]}).status_code == 200
+
+    # A wrong passphrase changes nothing.
+    files_before = len(leader.get(url).get_json()["files"])
+    wrong = leader.post(f"{url}/sign", json={"passphrase": "sai-mat-khau"})
+    assert wrong.status_code == 422 and wrong.get_json()["code"] == "wrong_passphrase"
+    after = leader.get(url).get_json()
+    assert after["workflow"]["status"] == "submitted" and len(after["files"]) == files_before
+
+    signed = leader.post(f"{url}/sign", json={"passphrase": PASSPHRASE})
+    assert signed.status_code == 200, signed.get_json()
+    assert signed.get_json()["workflow"]["status"] == "signed"
+
+    # Issuing is the văn thư's (or the agency signer's) job, not the drafter's.
+    refused = drafter.post(f"{url}/issue", json={"type_code": "QĐ", "passphrase": PASSPHRASE})
+    assert refused.status_code == 403
+    issued = clerk.post(f"{url}/issue", json={"type_code": "QĐ", "passphrase": PASSPHRASE})
+    assert issued.status_code == 200, issued.get_json()
+    body = issued.get_json()
+    assert body["number_symbol"] == "01/QĐ-UBND" and body["workflow"]["status"] == "issued"
+    assert body["register"]["book"] == "outgoing" and body["doc_type"] == "Quyết định"
+
+    pdf = clerk.get(f"{url}/files/signed").data
+    assert field_value(pdf, "docsvc_so_ky_hieu") == "Số: 01/QĐ-UBND"
+    report = verify(rt.settings, io.BytesIO(pdf))
+    assert report.verdict == "valid", report.to_json()
+    person, seal = report.signatures
+    assert person.verdict == "valid" and person.modifications == "form_filling"
+    assert seal.verdict == "valid" and seal.level == "B-LTA" and seal.modifications == "none"
+    path = tmp_path / "ban-hanh.pdf"
+    path.write_bytes(pdf)
+    (tmp_path / "nss").mkdir()
+    nss = make_nssdb(tmp_path / "nss", Path(rt.settings.pki_dir) / "root-ca.pem")
+    checked = pdfsig(path, nss)
+    assert checked.count("Signature is Valid.") == 2, checked
+
+    # The district's văn thư finds it in its documents, ready to register as incoming.
+    with rt.read() as session:
+        commune = accounts.agency_by_code(session, "UBND-XA").name
+    inbox = district.get("/api/v1/documents").get_json()["documents"]
+    assert [(d["kind"], d["number_symbol"], d["issuing_body"]) for d in inbox] == [("incoming", "01/QĐ-UBND", commune)]
+    copy = district.get(f"/api/v1/documents/{inbox[0]['id']}/files/original").data
+    assert copy == pdf
+    registered = district.post(f"/api/v1/documents/{inbox[0]['id']}/register", json={})
+    assert registered.status_code == 200 and registered.get_json()["incoming_number"] == 1
+
+    # The next decision of the year is 02.
+    second = _draft(drafter, tmp_path, "Quyết định thành lập tổ công tác")
+    process_all(rt)
+    drafter.post(f"/api/v1/documents/{second['id']}/submit", json={"approver": "pho-chu-tich"})
+    leader.post(f"/api/v1/documents/{second['id']}/sign", json={"passphrase": PASSPHRASE})
+    again = clerk.post(f"/api/v1/documents/{second['id']}/issue", json={"type_code": "QĐ", "passphrase": PASSPHRASE})
+    assert again.get_json()["number_symbol"] == "02/QĐ-UBND"
+
+    with rt.read() as session:
+        actions = session.scalars(select(AuditEvent.action).where(AuditEvent.object_id == doc["id"])
+                                  .order_by(AuditEvent.id)).all()
+    assert [a for a in actions if a.startswith("outgoing.")] == [
+        "outgoing.draft", "outgoing.submit", "outgoing.return", "outgoing.submit", "outgoing.sign", "outgoing.issue",
+    ]
+
