@@ -11,6 +11,7 @@ from docsvc.config import Settings
 RUN_ENTRY = "docsvc.run_entry"
 RELAY = "docsvc.relay_outbox"
 WATCH_FOLDER = "docsvc.watch_folder"
+RENEW_ARCHIVES = "docsvc.renew_archive_timestamps"
 
 
 def celery_config(settings: Settings) -> dict:
@@ -25,6 +26,7 @@ def celery_config(settings: Settings) -> dict:
         "worker_hijack_root_logger": False,
         "beat_schedule": {
             "relay-outbox": {"task": RELAY, "schedule": float(settings.outbox_relay_seconds)},
+            "renew-archive-timestamps": {"task": RENEW_ARCHIVES, "schedule": settings.archive_check_hours * 3600.0},
         },
         "beat_schedule_filename": str(Path(settings.data_dir) / "celerybeat-schedule"),
     }

@@ -370,6 +370,31 @@ def agency_add(code, name, level, parent_code, symbol) -> None:
 
 
 @main.group()
+def archive() -> None:
+    """Long-term validity of issued documents (PAdES B-LTA)."""
+
+
+@archive.command("renew")
+@click.option("--as-of", "as_of", default=None, help="Renew what is due at this ISO date-time (default: now).")
+@click.option("--json", "as_json", is_flag=True)
+@user_errors
+def archive_renew(as_of: str | None, as_json: bool) -> None:
+    """Add a fresh archive time-stamp to issued documents that are due (what Celery beat runs daily)."""
+    from datetime import datetime, timezone
+
+    from docsvc import archiving
+
+    try:
+        when = datetime.fromisoformat(as_of) if as_of else None
+    except ValueError:
+        raise InvalidInput("--as-of must be an ISO date-time, e.g. 2030-01-01T00:00:00+07:00.") from None
+    if when is not None and when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    renewed = archiving.renew_due(_runtime(), when)
+    click.echo(json.dumps({"renewed": renewed}) if as_json else f"{len(renewed)} document(s) renewed")
+
+
+@main.group()
 def key() -> None:
     """Signing keys of people and agencies."""
 

@@ -68,6 +68,11 @@ class Settings:
     watch_agency: str = ""
     watch_user: str = ""
     watch_interval_seconds: int = 10
+    # Issued B-LTA documents get a fresh archive time-stamp this many days
+    # before their last time-stamp's TSA certificate expires; the beat task
+    # looks for due ones every archive_check_hours.
+    archive_renewal_margin_days: int = 180
+    archive_check_hours: int = 24
     # How long a task may hold a piece of work before the outbox relay hands
     # it to another worker (the first one is presumed dead).
     task_lease_seconds: int = 300

@@ -176,6 +176,9 @@ class Document(Base):
     issued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # An incoming copy delivered by docsvc points at the issued document it came from.
     source_document_id: Mapped[str | None] = mapped_column(String(36))
+    # When the archive time-stamp of the issued B-LTA file must be renewed
+    # (its TSA certificate's expiry minus a margin); the beat task's index.
+    archive_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)

@@ -22,7 +22,7 @@ from typing import Callable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from docsvc import audit, credentials, registers, signatures
+from docsvc import archiving, audit, credentials, registers, signatures
 from docsvc.accounts import agency_by_code, require_staff
 from docsvc.documents import get_document, remove_if_unreferenced
 from docsvc.errors import Conflict, DocsvcError, Forbidden, InvalidInput, NotFound
@@ -297,6 +297,7 @@ def issue(rt: Runtime, actor: User, document_id: str, *, type_code: str, secret:
                 document.registered_at = document.issued_at = utcnow()
                 document.registered_by_id = actor.id
                 document.workflow_status = Workflow.ISSUED
+                document.archive_due_at = archiving.due_at(rt, sealed.getvalue())
                 delivered = _deliver(session, document, stored)
                 audit.record(session, actor, "outgoing.issue", "document", document_id,
                              {"number_symbol": number_symbol, "recipients": document.recipients or [],

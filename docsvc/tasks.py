@@ -11,7 +11,7 @@ import logging
 from celery.signals import worker_process_init, worker_ready
 
 from docsvc import outbox, pipeline
-from docsvc.celery_config import RELAY, RUN_ENTRY, WATCH_FOLDER, make_celery
+from docsvc.celery_config import RELAY, RENEW_ARCHIVES, RUN_ENTRY, WATCH_FOLDER, make_celery
 from docsvc.config import load_settings
 from docsvc.runtime import Runtime
 
@@ -51,6 +51,13 @@ def watch_folder() -> int:
     from docsvc import watchfolder
 
     return len(watchfolder.scan_once(worker_runtime()))
+
+
+@celery_app.task(name=RENEW_ARCHIVES)
+def renew_archive_timestamps() -> int:
+    from docsvc import archiving
+
+    return len(archiving.renew_due(worker_runtime()))
 
 
 @worker_ready.connect

@@ -5,13 +5,15 @@ inbox. The issued PDF is checked by docsvc's verifier and poppler's pdfsig."""
 from __future__ import annotations
 
 import io
+import json
+from datetime import timedelta, timezone
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from docsvc import accounts
-from docsvc.models import AuditEvent
+from docsvc.models import AuditEvent, Document
 from docsvc.signatures import create_dev_pki, verify
 from signing.fields import field_value
 from tests.integration.test_api_and_permissions import process_all
@@ -49,7 +51,7 @@ def _draft(user, tmp_path, title="Quyết định phê duyệt kế hoạch cả
     return response.get_json()
 
 
-def test_draft_to_signed_to_issued_to_the_district(rt, office, tmp_path):
+def test_draft_to_signed_to_issued_to_the_district(rt, backend, office, tmp_path):
     drafter, leader, clerk, district = office
     doc = _draft(drafter, tmp_path)
     assert doc["workflow"]["status"] == "draft" and doc["kind"] == "outgoing"
@@ -101,6 +103,19 @@ def test_draft_to_signed_to_issued_to_the_district(rt, office, tmp_path):
     nss = make_nssdb(tmp_path / "nss", Path(rt.settings.pki_dir) / "root-ca.pem")
     checked = pdfsig(path, nss)
     assert checked.count("Signature is Valid.") == 2, checked
+
+    # Years later, before the time-stamp's certificate expires, beat renews the archive time-stamp.
+    with rt.read() as session:
+        due = session.get(Document, doc["id"]).archive_due_at
+    assert due is not None
+    later = (due.replace(tzinfo=due.tzinfo or timezone.utc) + timedelta(days=1)).isoformat()
+    renewed = json.loads(backend.run("archive", "renew", "--as-of", later, "--json", check=True).stdout)
+    assert renewed == {"renewed": [doc["id"]]}
+    renewed_pdf = clerk.get(f"{url}/files/signed").data
+    assert renewed_pdf.startswith(pdf) and len(renewed_pdf) > len(pdf)  # an incremental update
+    assert verify(rt.settings, io.BytesIO(renewed_pdf)).verdict == "valid"
+    again = json.loads(backend.run("archive", "renew", "--as-of", later, "--json", check=True).stdout)
+    assert again == {"renewed": []}
 
     # The district's văn thư finds it in its documents, ready to register as incoming.
     with rt.read() as session:

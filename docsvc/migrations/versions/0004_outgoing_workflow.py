@@ -26,6 +26,8 @@ def upgrade() -> None:
         batch.add_column(sa.Column('signed_at', sa.DateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column('issued_at', sa.DateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column('source_document_id', sa.String(length=36), nullable=True))
+        batch.add_column(sa.Column('archive_due_at', sa.DateTime(timezone=True), nullable=True))
+        batch.create_index('ix_documents_archive_due_at', ['archive_due_at'])
         batch.create_foreign_key('fk_documents_approver', 'users', ['approver_id'], ['id'])
         batch.create_index('ix_documents_workflow_status', ['workflow_status'])
         batch.create_index('ix_documents_approver_id', ['approver_id'])
@@ -63,10 +65,11 @@ def downgrade() -> None:
     op.drop_table('signing_jobs')
     op.drop_table('signing_credentials')
     with op.batch_alter_table('documents') as batch:
+        batch.drop_index('ix_documents_archive_due_at')
         batch.drop_index('ix_documents_approver_id')
         batch.drop_index('ix_documents_workflow_status')
         batch.drop_constraint('fk_documents_approver', type_='foreignkey')
-        for column in ('source_document_id', 'issued_at', 'signed_at', 'workflow_note', 'recipients',
+        for column in ('archive_due_at', 'source_document_id', 'issued_at', 'signed_at', 'workflow_note', 'recipients',
                        'signature_position', 'approver_id', 'workflow_status'):
             batch.drop_column(column)
     with op.batch_alter_table('agencies') as batch:
