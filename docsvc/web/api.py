@@ -10,7 +10,7 @@ import yaml
 from sqlalchemy import text
 from flask import Blueprint, Response, jsonify, request, stream_with_context
 
-from docsvc import accounts, documents, incoming, outgoing, signatures
+from docsvc import accounts, documents, incoming, outgoing, report_pdf, signatures
 from docsvc.errors import DocsvcError, InvalidInput, NotFound
 from docsvc.indexing import read_text
 from docsvc.presenters import document_json, search_json
@@ -283,7 +283,16 @@ def verify_signatures():
     """Anyone may ask whether a signed PDF is genuine: no sign-in needed."""
     rt = runtime()
     spooled, _ = receive_upload(rt)
-    return jsonify(signatures.verify_upload(rt.settings, spooled).to_json())
+    filename, sha256 = spooled.filename, spooled.sha256
+    report = signatures.verify_upload(rt.settings, spooled)
+    if request.args.get("format") != "pdf":
+        return jsonify(report.to_json())
+    # The printable report (?format=pdf&lang=vi|en), for a person to file.
+    lang = request.args.get("lang") if request.args.get("lang") in ("vi", "en") else "vi"
+    pdf = report_pdf.render(report, filename=filename, sha256=sha256, lang=lang)
+    response = Response(pdf, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = "attachment; filename=bao-cao-kiem-tra-chu-ky.pdf"
+    return response
 
 
 @blueprint.get("/search")

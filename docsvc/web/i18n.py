@@ -74,6 +74,13 @@ MESSAGES: dict[str, dict[str, str]] = {
     "verify.submit": {"vi": "Kiểm tra", "en": "Verify"},
     "verify.file": {"vi": "Tệp PDF", "en": "PDF file"},
     "verify.print": {"vi": "In kết quả", "en": "Print the report"},
+    "verify.pdf": {"vi": "Kiểm tra và tải báo cáo PDF", "en": "Verify and download a PDF report"},
+    "report_pdf.checked_at": {"vi": "Thời điểm kiểm tra", "en": "Checked at"},
+    "report_pdf.no_signatures": {"vi": "Tệp không có chữ ký số nào.", "en": "The file has no digital signature."},
+    "report_pdf.footer": {
+        "vi": "Báo cáo do hệ thống docsvc lập tự động từ tệp đã tải lên; tệp không được lưu lại.",
+        "en": "Made by docsvc from the uploaded file; the file was not kept.",
+    },
     "verify.verdict": {"vi": "Kết luận", "en": "Verdict"},
     "verdict.valid": {"vi": "Hợp lệ", "en": "Valid"},
     "verdict.invalid": {"vi": "Không hợp lệ", "en": "Invalid"},

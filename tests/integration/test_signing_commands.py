@@ -2,8 +2,10 @@
 line, the API or the public page, without signing in."""
 from __future__ import annotations
 
+import hashlib
 import io
 import json
+import subprocess
 
 import pytest
 
@@ -103,3 +105,25 @@ def test_anyone_verifies_through_the_api_and_the_public_page(signed):
     page = client.post("/verify", data={"file": (io.BytesIO(out.read_bytes()), "qd-da-ky.pdf")},
                        content_type="multipart/form-data").get_data(as_text=True)
     assert 'data-verdict="valid"' in page and "Hợp lệ" in page and "Nguyễn Văn An" in page
+
+
+def test_the_report_prints_as_a_pdf_in_vietnamese(signed, tmp_path):
+    from docsvc.app import create_app
+    from docsvc.runtime import Runtime
+
+    installation, _, out, _ = signed
+    client = create_app(runtime=Runtime(installation.settings())).test_client()
+    response = client.post("/api/v1/verify?format=pdf", data={"file": (io.BytesIO(out.read_bytes()), "qd-da-ky.pdf")},
+                           content_type="multipart/form-data")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    report = tmp_path / "bao-cao.pdf"
+    report.write_bytes(response.data)
+    text = subprocess.run(["pdftotext", str(report), "-"], capture_output=True, text=True, check=True).stdout
+    assert "Kết luận: Hợp lệ" in text and "Nguyễn Văn An" in text and "qd-da-ky.pdf" in text
+    assert hashlib.sha256(out.read_bytes()).hexdigest() in text.replace("\n", "")
+    forged = bytearray(out.read_bytes())
+    forged[len(forged) // 3] ^= 0x01
+    english = client.post("/api/v1/verify?format=pdf&lang=en", data=bytes(forged), content_type="application/pdf")
+    (tmp_path / "report.pdf").write_bytes(english.data)
+    text = subprocess.run(["pdftotext", str(tmp_path / "report.pdf"), "-"], capture_output=True, text=True).stdout
+    assert "Verdict: Invalid" in text
