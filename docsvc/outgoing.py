@@ -219,7 +219,7 @@ def _sign_one(rt, actor, document_id, key, image, trust, position) -> None:
     with rt.store.open(source.storage_key) as reader:
         prepared = b"".join(reader.iter_chunks())
     signed = io.BytesIO()
-    sign_pdf(io.BytesIO(prepared), signed, key, level=PERSON_LEVEL if trust.tsa_url else "B-B",
+    sign_pdf(io.BytesIO(prepared), signed, key, level=PERSON_LEVEL,
              appearance=PersonSignature(image, Box(**box)), field_name=PERSON_FIELD, trust=trust)
     stored = rt.store.put(io.BytesIO(signed.getvalue()), "application/pdf")
     try:
@@ -285,7 +285,7 @@ def issue(rt: Runtime, actor: User, document_id: str, *, type_code: str, secret:
                     DATE_FIELD: f"ngày {issued.day} tháng {issued.month} năm {issued.year}",
                 })
                 sealed = io.BytesIO()
-                sign_pdf(io.BytesIO(filled), sealed, key, level=SEAL_LEVEL if trust.tsa_url else "B-B",
+                sign_pdf(io.BytesIO(filled), sealed, key, level=SEAL_LEVEL,
                          appearance=AgencySeal(image, agency_name, over=PERSON_FIELD), field_name=SEAL_FIELD, trust=trust)
                 stored = rt.store.put(io.BytesIO(sealed.getvalue()), "application/pdf")
                 document.files.append(_file_row(FileRole.SIGNED, stored, "ban-hanh.pdf", signed.id))

@@ -4,6 +4,7 @@ then signs; the văn thư numbers, dates and seals it; it lands in the district'
 inbox. The issued PDF is checked by docsvc's verifier and poppler's pdfsig."""
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 from datetime import timedelta, timezone
@@ -12,8 +13,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from docsvc import accounts
-from docsvc.models import AuditEvent, Document
+from docsvc import accounts, outgoing
+from docsvc.models import AuditEvent, Document, User
+from docsvc.runtime import Runtime
 from docsvc.signatures import create_dev_pki, verify
 from signing.fields import field_value
 from tests.integration.test_api_and_permissions import process_all
@@ -142,3 +144,31 @@ def test_draft_to_signed_to_issued_to_the_district(rt, backend, office, tmp_path
         "outgoing.draft", "outgoing.submit", "outgoing.return", "outgoing.submit", "outgoing.sign", "outgoing.issue",
     ]
 
+
+
+def test_a_revoked_certificate_or_an_unreachable_tsa_is_refused_and_nothing_changes(rt, backend, office, tmp_path):
+    drafter, leader, clerk, _ = office
+    doc = _draft(drafter, tmp_path)
+    process_all(rt)
+    url = f"/api/v1/documents/{doc['id']}"
+    assert drafter.post(f"{url}/submit", json={"approver": "pho-chu-tich"}).status_code == 200
+    before = leader.get(url).get_json()
+
+    # The time-stamping authority is down: no silent fall-back to a signature without time-stamp.
+    unreachable = Runtime(dataclasses.replace(rt.settings, tsa_url="http://127.0.0.1:9/tsa"))
+    try:
+        with rt.read() as session:
+            person = session.scalar(select(User).where(User.username == "pho-chu-tich"))
+            session.expunge(person)
+        [outcome] = outgoing.sign_as_approver(unreachable, person, [doc["id"]], PASSPHRASE)
+    finally:
+        unreachable.close()
+    assert not outcome.ok and outcome.code == "timestamp_unavailable", outcome
+    assert leader.get(url).get_json() == before
+
+    # The leader's certificate was revoked by the CA: refused before anything is written.
+    backend.run("key", "add", "--user", "pho-chu-tich", "--pkcs12", f"{rt.settings.pki_dir}/official-revoked.p12",
+                "--image", str(tmp_path / "chu-ky.png"), check=True)
+    revoked = leader.post(f"{url}/sign", json={"passphrase": PASSPHRASE})
+    assert revoked.status_code == 422 and revoked.get_json()["code"] == "certificate_revoked", revoked.get_json()
+    assert leader.get(url).get_json() == before
