@@ -16,15 +16,16 @@ from sqlalchemy import func, select
 from docsvc.models import AuditEvent, Document, DocumentFile, OutboxEntry
 from docsvc.runtime import Runtime
 from tests.pdfs import make_pdf, sample_paragraphs
+from tests.scans import make_scan
 
 FAST_RECOVERY = {"DOCSVC_TASK_LEASE_SECONDS": "5", "DOCSVC_OUTBOX_RELAY_SECONDS": "1"}
 
 
 @pytest.fixture(scope="module")
-def long_pdf(tmp_path_factory):
-    # About three seconds of text extraction: long enough to be caught mid-way.
-    path = tmp_path_factory.mktemp("pdf") / "bao-cao-dai.pdf"
-    return make_pdf(path, "Báo cáo tổng hợp", sample_paragraphs("ca-mau-hien-dai-hoa-hanh-chinh.txt"), pages=1500)
+def long_scan(tmp_path_factory):
+    # Six scanned pages: tens of seconds of OCR, long enough to be caught mid-way.
+    path = tmp_path_factory.mktemp("scan") / "bao-cao-quet.pdf"
+    return make_scan(path, "pdf", pages=6, sample="ca-mau-hien-dai-hoa-hanh-chinh.txt", paragraphs=3).path
 
 
 def start_worker(backend) -> subprocess.Popen:
@@ -60,22 +61,22 @@ def wait_until(predicate, timeout: float, what: str):
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def test_killed_worker_loses_nothing_and_the_document_is_processed_once(backend, long_pdf):
+def test_worker_killed_during_ocr_loses_nothing_and_the_document_is_processed_once(backend, long_scan):
     backend.run("db", "upgrade", check=True)
     runtime = Runtime(backend.settings())
     worker = start_worker(backend)
     try:
-        document_id = json.loads(backend.run("ingest", str(long_pdf), "--json", check=True).stdout)["id"]
+        document_id = json.loads(backend.run("ingest", str(long_scan), "--json", check=True).stdout)["id"]
         wait_until(
             lambda: document_state(runtime, document_id)[0] == "processing" and document_state(runtime, document_id)[1] >= 5,
-            120, "the worker to start processing",
+            180, "the worker to be part-way through OCR",
         )
         kill(worker)
         status, percent = document_state(runtime, document_id)
         assert status == "processing" and percent < 100, "the kill came too late to test anything"
 
         worker = start_worker(backend)
-        wait_until(lambda: document_state(runtime, document_id)[0] == "ready", 180, "the document to be processed")
+        wait_until(lambda: document_state(runtime, document_id)[0] == "ready", 300, "the document to be processed")
     finally:
         kill(worker, signal.SIGTERM)
 
@@ -87,12 +88,12 @@ def test_killed_worker_loses_nothing_and_the_document_is_processed_once(backend,
                 AuditEvent.object_id == document_id, AuditEvent.action == "document.processed"
             )
         )
-    assert sorted(files) == ["original", "text"]
+    assert sorted(files) == ["derived", "original", "text"]  # one searchable PDF/A, not two
     assert entry.done_at is not None and entry.attempts == 2
     assert processed == 1
     runtime.index.refresh()
     assert runtime.index.count() == 1
-    found = json.loads(backend.run("search", "hien dai hoa hanh chinh", "--json", check=True).stdout)
+    found = json.loads(backend.run("search", "hanh chinh", "--json", check=True).stdout)
     assert [hit["id"] for hit in found["hits"]] == [document_id]
     runtime.close()
 
