@@ -148,22 +148,13 @@ def _open_unsigned(pdf: bytes) -> pikepdf.Pdf:
 
 
 def _visible_box(page: pikepdf.Page) -> tuple[float, float, float, float]:
-    media = [float(v) for v in page.mediabox]
-    crop = [float(v) for v in page.cropbox] if "/CropBox" in page.obj or _inherited(page, "/CropBox") else media
-    x0, y0 = max(min(crop[0], crop[2]), min(media[0], media[2])), max(min(crop[1], crop[3]), min(media[1], media[3]))
-    x1, y1 = min(max(crop[0], crop[2]), max(media[0], media[2])), min(max(crop[1], crop[3]), max(media[1], media[3]))
+    """The CropBox (inherited, else the MediaBox, as pikepdf resolves it) within the MediaBox."""
+    media, crop = pikepdf.Rectangle(page.mediabox), pikepdf.Rectangle(page.cropbox)
+    x0, y0 = max(media.llx, crop.llx), max(media.lly, crop.lly)
+    x1, y1 = min(media.urx, crop.urx), min(media.ury, crop.ury)
     if x1 - x0 < 1 or y1 - y0 < 1:
         raise InvalidAppearance("The first page has no visible area.")
     return x0, y0, x1, y1
-
-
-def _inherited(page: pikepdf.Page, key: str) -> bool:
-    node = page.obj.get("/Parent")
-    while node is not None:
-        if key in node:
-            return True
-        node = node.get("/Parent")
-    return False
 
 
 class _Block:
