@@ -8,6 +8,7 @@ from storage.base import (
     IntegrityError,
     ObjectMissing,
     ObjectStore,
+    RetentionError,
     StoredObject,
     content_key,
 )
@@ -17,6 +18,7 @@ __all__ = [
     "IntegrityError",
     "ObjectMissing",
     "ObjectStore",
+    "RetentionError",
     "StoredObject",
     "content_key",
     "open_store",

@@ -5,6 +5,7 @@ import hashlib
 import re
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import BinaryIO, Iterator, Protocol
 
@@ -18,6 +19,30 @@ class IntegrityError(Exception):
 
 class ObjectMissing(KeyError):
     """No object is stored under that key."""
+
+
+class RetentionError(Exception):
+    """The object is under retention (a signed record): it cannot be deleted yet."""
+
+    def __init__(self, key: str, until: datetime) -> None:
+        self.key = key
+        self.until = until
+        super().__init__(
+            f"stored object {key} is retained until {until:%Y-%m-%d %H:%M:%S} UTC and cannot be deleted before then"
+        )
+
+
+def retention_date(until: datetime) -> datetime:
+    """A retention date as stores keep it: aware, UTC, whole seconds (rounded
+    up, so normalising never shortens it), and in the future."""
+    if until.tzinfo is None:
+        raise ValueError("a retention date must carry its time zone")
+    until = until.astimezone(timezone.utc)
+    if until.microsecond:
+        until = until.replace(microsecond=0) + timedelta(seconds=1)
+    if until <= datetime.now(timezone.utc):
+        raise ValueError(f"a retention date must be in the future, not {until:%Y-%m-%d %H:%M:%S} UTC")
+    return until
 
 
 @dataclass(frozen=True)
@@ -127,7 +152,8 @@ class ObjectStore(Protocol):
     ``put`` streams a file in and returns its key; the same bytes always get
     the same key, so storing twice is harmless. ``open`` streams it back and
     verifies the hash. Objects are never modified, only deleted when the row
-    that referenced them was never committed.
+    that referenced them was never committed. A retained object (a signed
+    record, see docsvc/retention.py) cannot be deleted before its date.
     """
 
     def ensure_ready(self) -> None:
@@ -152,4 +178,13 @@ class ObjectStore(Protocol):
 
     def size(self, key: str) -> int: ...
 
-    def delete(self, key: str) -> None: ...
+    def delete(self, key: str) -> None:
+        """Remove the object; raises RetentionError while it is retained."""
+
+    def retain(self, key: str, until: datetime) -> None:
+        """Keep the object undeletable until ``until`` (aware). Only ever
+        extends: a date earlier than the one in force changes nothing."""
+
+    def retained_until(self, key: str) -> datetime | None:
+        """The retention date in force (UTC; possibly past), or None if the
+        object was never retained or does not exist."""

@@ -1,9 +1,12 @@
 """Blobs in a local folder: the embedded profile's object store."""
 from __future__ import annotations
 
+import fcntl
+import json
 import os
 import tempfile
 from contextlib import contextmanager
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import BinaryIO, Iterator
 
@@ -12,10 +15,12 @@ from storage.base import (
     HashingReader,
     IntegrityError,
     ObjectMissing,
+    RetentionError,
     StoredObject,
     VerifyingReader,
     content_key,
     hash_file,
+    retention_date,
     sha256_of_key,
 )
 
@@ -25,6 +30,10 @@ class FilesystemStore:
         self.root = Path(root)
         # Temporary files live inside the root so the final rename is atomic.
         self._tmp = self.root / ".incoming"
+        # Retention dates, one small JSON sidecar per retained object; the
+        # application refuses the delete (anyone with shell access could
+        # still remove the file: the embedded profile has no WORM storage).
+        self._retention = self.root / ".retention"
 
     def ensure_ready(self) -> None:
         self._tmp.mkdir(parents=True, exist_ok=True)
@@ -93,11 +102,56 @@ class FilesystemStore:
 
     def delete(self, key: str) -> None:
         path = self._path(key)
+        with self._retention_lock():
+            until = self.retained_until(key)
+            if until is not None and until > datetime.now(timezone.utc):
+                raise RetentionError(key, until)
+            try:
+                os.chmod(path, 0o644)
+                path.unlink()
+            except FileNotFoundError:
+                pass
+            if until is not None:
+                self._sidecar(key).unlink(missing_ok=True)
+
+    def _sidecar(self, key: str) -> Path:
+        sha256_of_key(key)
+        return self._retention / f"{key}.json"
+
+    @contextmanager
+    def _retention_lock(self) -> Iterator[None]:
+        # One lock for retain and delete, so a delete cannot slip between a
+        # retention check and a retain, and two retains cannot shorten each other.
+        self._retention.mkdir(parents=True, exist_ok=True)
+        with open(self._retention / ".lock", "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            yield
+
+    def retain(self, key: str, until: datetime) -> None:
+        until = retention_date(until)
+        path = self._path(key)
+        with self._retention_lock():
+            if not path.exists():
+                raise ObjectMissing(key)
+            current = self.retained_until(key)
+            if current is None or current < until:
+                sidecar = self._sidecar(key)
+                sidecar.parent.mkdir(parents=True, exist_ok=True)
+                fd, tmp_name = tempfile.mkstemp(dir=self._retention)
+                with os.fdopen(fd, "w") as out:
+                    json.dump({"key": key, "retain_until": until.isoformat()}, out)
+                    out.flush()
+                    os.fsync(out.fileno())
+                os.chmod(tmp_name, 0o444)
+                os.replace(tmp_name, sidecar)
+            os.chmod(path, 0o444)
+
+    def retained_until(self, key: str) -> datetime | None:
         try:
-            os.chmod(path, 0o644)
-            path.unlink()
+            data = json.loads(self._sidecar(key).read_text())
         except FileNotFoundError:
-            pass
+            return None
+        return datetime.fromisoformat(data["retain_until"])
 
     def usage(self) -> int:
         """Bytes stored, for tests and the admin page."""

@@ -5,12 +5,14 @@ import os
 import tempfile
 import uuid
 from contextlib import contextmanager
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import BinaryIO, Iterator
 
 from minio import Minio
-from minio.commonconfig import ENABLED, CopySource
+from minio.commonconfig import COMPLIANCE, ENABLED, CopySource
 from minio.error import S3Error
+from minio.retention import Retention
 from minio.versioningconfig import VersioningConfig
 
 from storage.base import (
@@ -18,10 +20,12 @@ from storage.base import (
     HashingReader,
     IntegrityError,
     ObjectMissing,
+    RetentionError,
     StoredObject,
     VerifyingReader,
     content_key,
     hash_file,
+    retention_date,
     sha256_of_key,
 )
 
@@ -119,7 +123,54 @@ class MinioStore:
         return stat.size
 
     def delete(self, key: str) -> None:
-        self._remove_all_versions(key)
+        until = self.retained_until(key)
+        if until is not None and until > datetime.now(timezone.utc):
+            raise RetentionError(key, until)
+        try:
+            self._remove_all_versions(key)
+        except S3Error:
+            # MinIO refused a version: one hidden under a delete marker (a
+            # plain remove_object by someone else) can be retained too.
+            until = self._latest_retention(key)
+            if until is not None and until > datetime.now(timezone.utc):
+                raise RetentionError(key, until) from None
+            raise
+
+    def retain(self, key: str, until: datetime) -> None:
+        # Compliance mode: until the date nobody, the root credentials
+        # included, can delete or shorten it; MinIO itself enforces that.
+        until = retention_date(until)
+        stat = self._stat(key)
+        if stat is None:
+            raise ObjectMissing(key)
+        current = self.client.get_object_retention(self.bucket, key, version_id=stat.version_id)
+        if current is not None:
+            if current.mode == COMPLIANCE and current.retain_until_date >= until:
+                return
+            until = max(until, current.retain_until_date)
+        try:
+            self.client.set_object_retention(self.bucket, key, Retention(COMPLIANCE, until), version_id=stat.version_id)
+        except S3Error:
+            # A concurrent retain set a later date first: MinIO refuses to shorten.
+            again = self.client.get_object_retention(self.bucket, key, version_id=stat.version_id)
+            if again is None or again.mode != COMPLIANCE or again.retain_until_date < until:
+                raise
+
+    def retained_until(self, key: str) -> datetime | None:
+        stat = self._stat(key)
+        if stat is None:
+            return None
+        retention = self.client.get_object_retention(self.bucket, key, version_id=stat.version_id)
+        return retention.retain_until_date if retention is not None else None
+
+    def _latest_retention(self, key: str) -> datetime | None:
+        dates = []
+        for obj in self.client.list_objects(self.bucket, prefix=key, include_version=True):
+            if obj.object_name == key and not obj.is_delete_marker:
+                retention = self.client.get_object_retention(self.bucket, key, version_id=obj.version_id)
+                if retention is not None:
+                    dates.append(retention.retain_until_date)
+        return max(dates, default=None)
 
     def _remove_all_versions(self, key: str) -> None:
         # With versioning on, a plain delete only hides an object; rolling back
