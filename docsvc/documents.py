@@ -9,6 +9,7 @@ document already references the same bytes.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import tempfile
 from dataclasses import dataclass
@@ -26,8 +27,10 @@ from docsvc.models import Agency, Document, DocumentFile, FileRole, User
 from docsvc.intake import inspect_upload
 from docsvc.runtime import Runtime
 from search import InvalidQuery as IndexInvalidQuery
-from storage.base import hash_file
+from storage.base import RetentionError, hash_file
 from search import SearchQuery, SearchResult
+
+log = logging.getLogger(__name__)
 
 PROCESS_DOCUMENT = "process_document"
 SPOOL_CHUNK = 1024 * 1024
@@ -190,7 +193,11 @@ def remove_if_unreferenced(rt: Runtime, key: str) -> None:
     with rt.read() as session:
         referenced = session.scalar(select(func.count()).select_from(DocumentFile).where(DocumentFile.storage_key == key))
     if not referenced:
-        rt.store.delete(key)
+        try:
+            rt.store.delete(key)
+        except RetentionError as exc:
+            # A retained record outlives its rows; the cleanup must not fail the caller.
+            log.warning("kept a retained object instead of removing it: %s", exc)
 
 
 def discard(rt: Runtime, actor: User, document_id: str) -> None:
