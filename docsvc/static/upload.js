@@ -18,7 +18,8 @@
       const xhr = new XMLHttpRequest();
       const params = new URLSearchParams({filename: file.name});
       if (title) params.set("title", title);
-      xhr.open("POST", "/api/v1/documents?" + params.toString());
+      // The form says where its files go (outgoing drafts: /api/v1/outgoing).
+      xhr.open("POST", (form.dataset.endpoint || "/api/v1/documents") + "?" + params.toString());
       // The server tells the format from the bytes; the type is only a hint.
       xhr.setRequestHeader("Content-Type", file.type || "application/octet-stream");
       xhr.setRequestHeader("X-CSRFToken", csrf);
