@@ -3,15 +3,17 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, abort, redirect, render_template, request, session, url_for
 
 from sqlalchemy import select
 
-from docsvc import accounts, documents, incoming, signatures
+from docsvc import accounts, documents, incoming, outgoing, signatures
 from docsvc.errors import DocsvcError, InvalidInput, Unauthorized
 from docsvc.indexing import read_text
 from docsvc.models import FileRole, Role, User
+from docsvc.web import outgoing_views
 from docsvc.web.context import runtime, session_user
+from signing import SigningError
 
 blueprint = Blueprint("pages", __name__)
 TEXT_PREVIEW_CHARS = 20_000
@@ -69,7 +71,7 @@ def document(document_id: str):
     return _document_page(document_id)
 
 
-def _document_page(document_id: str, error: DocsvcError | None = None, form: dict | None = None):
+def _document_page(document_id: str, error: DocsvcError | SigningError | None = None, form: dict | None = None):
     """The document with what the user can do next: confirm the suggested
     register fields, assign it, or move its handling along."""
     rt = runtime()
@@ -91,15 +93,16 @@ def _document_page(document_id: str, error: DocsvcError | None = None, form: dic
             can_route=user.role in incoming.ROUTERS, is_handler=incoming.is_handler(user, doc),
             overdue=incoming.is_overdue(doc), today=incoming.today(), error=error, form=form or {},
             next_steps=incoming.TRANSITIONS.get(doc.handling_status, ()),
+            outgoing=outgoing_views.document_context(db, rt, user, doc),
         )
-    return html, (error.http_status if error else 200)
+    return html, (outgoing_views.error_status(error) if error else 200)
 
 
 def _act(document_id: str, action):
     """Run a form's action; back to the document page, with the error on it if it failed."""
     try:
         action()
-    except DocsvcError as exc:
+    except (DocsvcError, SigningError) as exc:  # a wrong passphrase, an expired certificate…
         return _document_page(document_id, exc, request.form.to_dict())
     return redirect(url_for("pages.document", document_id=document_id))
 
@@ -134,6 +137,81 @@ def move_document(document_id: str):
         with runtime().write() as db:
             incoming.move(db, session_user(), document_id, request.form.get("status", ""), request.form.get("note", ""))
     return _act(document_id, move)
+
+
+# --- outgoing documents (văn bản đi) and signing ---------------------------------
+
+
+def _staff_only():
+    if session_user().role not in Role.STAFF:
+        abort(403)
+
+
+@blueprint.get("/outgoing")
+@login_required
+def outgoing_documents():
+    """Upload a draft; my drafts, those waiting for my signature, those to issue."""
+    _staff_only()
+    with runtime().read() as db:
+        return render_template("outgoing.html", max_upload=runtime().settings.max_upload_bytes,
+                               **outgoing_views.lists(db, session_user()))
+
+
+@blueprint.get("/documents/<document_id>/preview.png")
+@login_required
+def signature_preview(document_id: str):
+    """A page (0-based, negative from the end) of the PDF the leader signs."""
+    png = outgoing_views.preview_png(runtime(), session_user(), document_id, request.args.get("page", -1, type=int))
+    return Response(png, mimetype="image/png", headers={"Cache-Control": "private, max-age=300"})
+
+
+@blueprint.post("/documents/<document_id>/submit")
+@login_required
+def submit_draft(document_id: str):
+    return _act(document_id, lambda: outgoing.submit(
+        runtime(), session_user(), document_id, approver=request.form.get("approver", ""),
+        recipients=request.form.getlist("recipients"),
+    ))
+
+
+@blueprint.post("/documents/<document_id>/return")
+@login_required
+def return_draft(document_id: str):
+    return _act(document_id, lambda: outgoing.return_to_drafter(
+        runtime(), session_user(), document_id, request.form.get("comment", "")
+    ))
+
+
+@blueprint.post("/documents/<document_id>/sign")
+@login_required
+def sign_document(document_id: str):
+    def sign():
+        [outcome] = outgoing.sign_as_approver(
+            runtime(), session_user(), [document_id], request.form.get("passphrase", ""),
+            position=outgoing_views.position_from_form(request.form),
+        )
+        if not outcome.ok:
+            raise outgoing_views.outcome_error(outcome)
+    return _act(document_id, sign)
+
+
+@blueprint.post("/documents/<document_id>/issue")
+@login_required
+def issue_document(document_id: str):
+    return _act(document_id, lambda: outgoing.issue(
+        runtime(), session_user(), document_id, type_code=request.form.get("type_code", ""),
+        secret=request.form.get("passphrase", ""),
+        issued=incoming.parse_date(request.form.get("issued_date"), "issued_date"),
+    ))
+
+
+@blueprint.get("/signing")
+@login_required
+def batch_signing():
+    """Sign many documents at once: one passphrase, progress while it runs."""
+    _staff_only()
+    with runtime().read() as db:
+        return render_template("signing.html", rows=outgoing.awaiting_signature(db, session_user()))
 
 
 @blueprint.post("/documents/<document_id>/discard")

@@ -1,0 +1,165 @@
+"""What the pages of the outgoing workflow need beside the service calls: the
+lists of /outgoing, the outgoing part of a document page, the preview of the
+page a leader signs on, and the signature box a click placed."""
+from __future__ import annotations
+
+import io
+import threading
+from dataclasses import dataclass, field
+
+import pypdfium2 as pdfium
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from docsvc import credentials, outgoing
+from docsvc.documents import get_document
+from docsvc.errors import CorruptPdf, DocsvcError, InvalidInput, NotFound
+from docsvc.models import Agency, Document, FileRole, Role, User, Workflow
+from docsvc.runtime import Runtime
+from signing import SigningError
+
+SIGNER_ROLES = (Role.OFFICIAL, Role.ADMIN)  # who may be chosen to sign (outgoing.submit)
+ISSUER_ROLES = (Role.CLERK, Role.SIGNER, Role.ADMIN)  # who numbers, seals and issues (outgoing.issue)
+PREVIEW_SCALE = 1.5  # pixels per PDF point of the preview image (108 dpi)
+LIST_LIMIT = 200
+# pdfium is not thread-safe and the web server runs threads.
+_PDFIUM = threading.Lock()
+
+
+def lists(session: Session, user: User) -> dict:
+    """/outgoing: my drafts, waiting for my signature, waiting to be issued."""
+    mine = list(session.scalars(
+        select(Document).options(selectinload(Document.approver))
+        .where(Document.created_by_id == user.id, Document.workflow_status.is_not(None))
+        .order_by(Document.created_at.desc()).limit(LIST_LIMIT)
+    ))
+    to_issue = outgoing.awaiting_issue(session, user) if user.role in ISSUER_ROLES else []
+    return {"mine": mine, "to_sign": outgoing.awaiting_signature(session, user), "to_issue": to_issue,
+            "can_issue": user.role in ISSUER_ROLES}
+
+
+@dataclass
+class OutgoingView:
+    """The outgoing section of a document page: who the user is to this document
+    and what the forms offer."""
+
+    is_drafter: bool
+    can_submit: bool
+    can_sign: bool
+    can_issue: bool
+    agencies: dict[str, str]  # code → name, of every agency
+    recipients: list[Agency] = field(default_factory=list)  # choosable: the other agencies
+    approvers: list[User] = field(default_factory=list)
+    drafter: User | None = None
+    pages: list[tuple[float, float]] = field(default_factory=list)  # of the prepared PDF, in points
+    box: dict | None = None  # where the signature goes unless the leader clicks elsewhere
+    has_key: bool = True
+    types: dict[str, str] = field(default_factory=lambda: dict(outgoing.TYPES))
+
+
+def document_context(session: Session, rt: Runtime, user: User, doc: Document) -> OutgoingView | None:
+    if doc.workflow_status is None:
+        return None
+    status = doc.workflow_status
+    is_drafter = doc.created_by_id == user.id
+    all_agencies = list(session.scalars(select(Agency).order_by(Agency.code)))
+    view = OutgoingView(
+        is_drafter=is_drafter,
+        can_submit=status in (Workflow.DRAFT, Workflow.RETURNED) and (is_drafter or user.role == Role.ADMIN),
+        can_sign=status == Workflow.SUBMITTED and doc.approver_id == user.id,
+        can_issue=status == Workflow.SIGNED and user.role in ISSUER_ROLES,
+        agencies={a.code: a.name for a in all_agencies},
+        drafter=session.get(User, doc.created_by_id) if doc.created_by_id else None,
+    )
+    if view.can_submit:
+        view.recipients = [a for a in all_agencies if a.id != doc.agency_id]
+        view.approvers = list(session.scalars(
+            select(User).where(User.agency_id == doc.agency_id, User.active.is_(True), User.role.in_(SIGNER_ROLES))
+            .order_by(User.full_name, User.username)
+        ))
+    if view.can_sign:
+        view.pages = page_sizes(read_bytes(rt, _preview_source(doc).storage_key))
+        box = dict(doc.signature_position or outgoing.DEFAULT_SIGNATURE)
+        if box["page"] < 0:
+            box["page"] += len(view.pages)
+        view.box = box
+        view.has_key = credentials.has_credential(session, "user", user.id)
+    if view.can_issue:
+        view.has_key = credentials.has_credential(session, "agency", doc.agency_id)
+    return view
+
+
+def _preview_source(doc: Document):
+    source = doc.latest(FileRole.PREPARED) or doc.file(FileRole.ORIGINAL)
+    if source is None or source.media_type != "application/pdf":
+        raise NotFound("This document has no PDF to preview.")
+    return source
+
+
+def read_bytes(rt: Runtime, key: str) -> bytes:
+    with rt.store.open(key) as reader:
+        return b"".join(reader.iter_chunks())
+
+
+def page_sizes(pdf: bytes) -> list[tuple[float, float]]:
+    with _PDFIUM:
+        document = _open(pdf)
+        try:
+            return [tuple(round(v, 2) for v in document.get_page_size(i)) for i in range(len(document))]
+        finally:
+            document.close()
+
+
+def preview_png(rt: Runtime, user: User, document_id: str, page: int) -> bytes:
+    """One page of the prepared PDF (the one the leader signs) as a PNG."""
+    with rt.read() as session:
+        doc = get_document(session, user, document_id)
+        key = _preview_source(doc).storage_key
+    pdf = read_bytes(rt, key)
+    with _PDFIUM:
+        document = _open(pdf)
+        try:
+            count = len(document)
+            index = page + count if page < 0 else page
+            if not 0 <= index < count:
+                raise NotFound(f"The document has {count} page(s).")
+            pdf_page = document[index]
+            try:
+                image = pdf_page.render(scale=PREVIEW_SCALE).to_pil()
+            finally:
+                pdf_page.close()
+        finally:
+            document.close()
+    out = io.BytesIO()
+    image.convert("RGB").save(out, "PNG", optimize=False)
+    return out.getvalue()
+
+
+def _open(pdf: bytes):
+    try:
+        return pdfium.PdfDocument(pdf)
+    except pdfium.PdfiumError as exc:
+        raise CorruptPdf(f"The PDF cannot be shown ({exc}).") from None
+
+
+def position_from_form(form) -> dict | None:
+    """The box the leader placed on the preview (PDF points), or None to keep
+    the submitted or default place."""
+    if not form.get("pos_x"):
+        return None
+    try:
+        return {"page": int(form.get("pos_page", -1)), **{k: float(form[f"pos_{k}"]) for k in ("x", "y", "width", "height")}}
+    except (KeyError, ValueError):
+        raise InvalidInput("The signature position sent by the page is not valid.") from None
+
+
+def outcome_error(outcome: outgoing.SignOutcome) -> DocsvcError:
+    """A failed signing outcome as an error the document page shows."""
+    error = DocsvcError(outcome.message)
+    error.code = outcome.code or "signing_error"
+    error.http_status = {"forbidden": 403, "not_found": 404, "conflict": 409}.get(outcome.code, 422)
+    return error
+
+
+def error_status(error: DocsvcError | SigningError) -> int:
+    return getattr(error, "http_status", 422)
