@@ -26,12 +26,14 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.extensions["docsvc"] = runtime
     csrf.init_app(app)
 
-    from docsvc.web import api, errors, i18n, pages
+    from docsvc.web import api, ecopy_api, errors, i18n, pages
 
     i18n.init_app(app, settings.default_language)
     errors.init_app(app)
     csrf.exempt(api.blueprint)  # the API checks tokens, or CSRF headers for cookie sessions, itself
+    csrf.exempt(ecopy_api.blueprint)
     app.register_blueprint(api.blueprint)
+    app.register_blueprint(ecopy_api.blueprint)
     app.register_blueprint(pages.blueprint)
     from docsvc.web.reports import blueprint as reports_blueprint
     app.register_blueprint(reports_blueprint)

@@ -370,6 +370,87 @@ def agency_add(code, name, level, parent_code, symbol) -> None:
 
 
 @main.group()
+def ecopy() -> None:
+    """Citizens' certified e-copies and e-results."""
+
+
+@ecopy.command("issue")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--citizen", "citizen_id", required=True, help="The citizen's identity card number (12 digits).")
+@click.option("--title", required=True)
+@click.option("--kind", default="certified_copy", type=click.Choice(["certified_copy", "procedure_result"]))
+@click.option("--agency", "agency_code", default=None)
+@click.option("--passphrase-env", default="DOCSVC_SIGNING_PASSPHRASE", show_default=True,
+              help="Environment variable holding the agency key's passphrase or PIN.")
+@click.option("--timeout", default=600.0, help="Seconds to wait for OCR of a scan.")
+@click.option("--json", "as_json", is_flag=True)
+@user_errors
+def ecopy_issue(path, citizen_id, title, kind, agency_code, passphrase_env, timeout, as_json) -> None:
+    """Scan or PDF → OCR → stamped (certification text, QR, code) → signed B-LTA by the agency → registered."""
+    from docsvc import ecopies
+    from docsvc.tasks import dispatch
+
+    secret = _secret_from_env(passphrase_env, "agency key's passphrase")
+    rt = _runtime()
+    operator = cli_operator()
+    document_id, entry_id = documents.ingest(rt, operator, documents.local_file(path, rt), title=title, kind="ecopy",
+                                             agency_id=_agency_id(rt, agency_code))
+    dispatch(rt, [entry_id])
+    wait_for(rt, entry_id, timeout)
+    issued = ecopies.issue(rt, operator, document_id, citizen_id=citizen_id, secret=secret, kind=kind)
+    data = {"id": document_id, "code": ecopies.format_code(issued.code), "certification_number": issued.certification_number,
+            "sha256": issued.signed_sha256, "verify_url": ecopies.public_url(rt, issued.code)}
+    click.echo(json.dumps(data, ensure_ascii=False) if as_json else f"{data['code']}\t{document_id}")
+
+
+@ecopy.command("status")
+@click.argument("code")
+@click.option("--json", "as_json", is_flag=True)
+@user_errors
+def ecopy_status(code: str, as_json: bool) -> None:
+    """What anyone verifying the code sees: issuer, date, status, signatures."""
+    from docsvc import ecopies
+
+    data = ecopies.lookup(_runtime(), code, client="cli")
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    else:
+        click.echo(f"{data['code']}: {data['status']} — {data['issuer']}, {data['issued_at']}"
+                   + (f" ({data['reason']})" if data["reason"] else ""))
+
+
+@ecopy.command("revoke")
+@click.argument("code")
+@click.option("--reason", required=True)
+@click.option("--superseded-by", default=None, help="The code of the e-copy that replaces it (supersede, not revoke).")
+@user_errors
+def ecopy_revoke(code: str, reason: str, superseded_by: str | None) -> None:
+    """Revoke an e-copy (or supersede it by another); the file stays stored."""
+    from docsvc import ecopies
+
+    status = "superseded" if superseded_by else "revoked"
+    data = ecopies.change_status(_runtime(), cli_operator(), code, status, reason, superseded_by)
+    click.echo(f"{data['code']}: {data['status']}")
+
+
+@ecopy.command("download")
+@click.argument("code")
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@user_errors
+def ecopy_download(code: str, out: Path) -> None:
+    """Write the registered signed file of an e-copy."""
+    from docsvc import ecopies
+
+    rt = _runtime()
+    with rt.read() as session:
+        key = ecopies.signed_file_of(session, ecopies._by_code(session, code)).storage_key
+    with rt.store.open(key) as reader, open(out, "wb") as handle:
+        for chunk in reader.iter_chunks():
+            handle.write(chunk)
+    click.echo(f"{out}")
+
+
+@main.group()
 def archive() -> None:
     """Long-term validity of issued documents (PAdES B-LTA)."""
 
@@ -551,6 +632,9 @@ def verify(path: Path, as_json: bool) -> None:
     with handle:
         report = signatures.verify(load_settings(), handle)
     data = report.to_json()
+    ecopy = _registered_ecopy(path)
+    if ecopy is not None:
+        data["ecopy"] = ecopy
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
     else:
@@ -561,7 +645,36 @@ def verify(path: Path, as_json: bool) -> None:
             click.echo(f"signature {number}: {signature['verdict']} — {signature['signer']} ({signature['level']})")
             for reason in signature["reasons"]:
                 click.echo(f"  {reason}")
-    sys.exit(0 if data["verdict"] == "valid" else 1)
+        if ecopy is not None:
+            click.echo(f"e-copy {ecopy['code']}: {ecopy['status']}, "
+                       f"{'the registered file' if ecopy['matches_registered_file'] else 'NOT the registered file'}")
+    # An e-copy that is revoked, superseded or not the registered file is not genuine, whatever its signatures say.
+    genuine_copy = ecopy is None or (ecopy["status"] == "active" and ecopy["matches_registered_file"])
+    sys.exit(0 if data["verdict"] == "valid" and genuine_copy else 1)
+
+
+def _registered_ecopy(path: Path) -> dict | None:
+    """The e-copy this file is, or claims to be, in this installation's register;
+    None when it is neither, or when there is no installation here to ask."""
+    from sqlalchemy import inspect
+    from sqlalchemy.exc import OperationalError
+
+    from docsvc import ecopies
+    from storage.base import hash_file
+
+    rt = _runtime()
+    try:
+        try:
+            if not inspect(rt.engine).has_table("ecopies"):
+                return None
+        except OperationalError:  # no database here: verification alone
+            return None
+        sha256, _ = hash_file(path)
+        found = ecopies.match_file(rt, path, sha256, client="cli")
+        return None if found is None else {k: found[k] for k in ("code", "status", "matches_registered_file")} | {
+            k: found.get(k) for k in ("issuer", "issued_at", "reason", "superseded_by")}
+    finally:
+        rt.close()
 
 
 @main.group("audit")

@@ -72,6 +72,19 @@ class Settings:
     # before their last time-stamp's TSA certificate expires; the beat task
     # looks for due ones every archive_check_hours.
     archive_renewal_margin_days: int = 180
+    # Signed records (issued outgoing documents, e-copies) are locked against
+    # deletion for their category's period (docsvc/retention.py): MinIO object
+    # lock in compliance mode, or a refusal in the application. Off only for
+    # throwaway installations (test suites must be able to clean up).
+    record_retention: bool = True
+    # The address printed in e-copies' QR codes (default http://host:port).
+    public_url: str = ""
+    # Whose name and title an e-copy's certification shows (default: who issues it).
+    ecopy_certifier: str = ""
+    ecopy_certifier_title: str = ""
+    # Public verification by code: requests per minute per client, and burst.
+    verify_rate_per_minute: int = 30
+    verify_burst: int = 10
     archive_check_hours: int = 24
     # How long a task may hold a piece of work before the outbox relay hands
     # it to another worker (the first one is presumed dead).

@@ -128,3 +128,9 @@ class OcrInputError(DocsvcError):
     code = "ocr_failed"
     http_status = 422
     default_message = "Text recognition could not process this document; the original is kept."
+
+
+class TooManyRequests(DocsvcError):
+    code = "too_many_requests"
+    http_status = 429
+    default_message = "Too many requests from this address; wait a little and try again."

@@ -232,6 +232,62 @@ class SigningCredential(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class Ecopy(Base):
+    """A certified e-copy or an e-result issued to a citizen: the signed
+    file (a document of kind "ecopy"), its public verification code, and
+    whether it still stands."""
+
+    __tablename__ = "ecopies"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    document_id: Mapped[str] = mapped_column(ForeignKey("documents.id"), unique=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)  # canonical, docsvc.ecopy_codes
+    kind: Mapped[str] = mapped_column(String(32))  # certified_copy, procedure_result
+    citizen_id: Mapped[str] = mapped_column(String(32), index=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"))
+    source_document_id: Mapped[str | None] = mapped_column(String(36))
+    certification_number: Mapped[str | None] = mapped_column(String(64))
+    signed_sha256: Mapped[str] = mapped_column(String(64), index=True)  # the registered file
+    status: Mapped[str] = mapped_column(String(16), default="active")  # active, revoked, superseded
+    status_reason: Mapped[str] = mapped_column(Text, default="")
+    superseded_by: Mapped[str | None] = mapped_column(String(32))
+    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    status_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    document: Mapped[Document] = relationship()
+    agency: Mapped[Agency] = relationship()
+
+
+class ShareLink(Base):
+    """A citizen's link giving one agency one e-copy, until it expires, is
+    used up or is withdrawn. Only the token's hash is stored."""
+
+    __tablename__ = "share_links"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ecopy_id: Mapped[int] = mapped_column(ForeignKey("ecopies.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    recipient: Mapped[str] = mapped_column(String(255), default="")
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    max_uses: Mapped[int] = mapped_column(Integer)
+    uses: Mapped[int] = mapped_column(Integer, default=0)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    ecopy: Mapped[Ecopy] = relationship()
+
+
+class ShareAccess(Base):
+    """Each time someone opened a share link, granted or not: the citizen sees these."""
+
+    __tablename__ = "share_accesses"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    share_id: Mapped[int] = mapped_column(ForeignKey("share_links.id"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    client: Mapped[str] = mapped_column(String(64), default="")
+    outcome: Mapped[str] = mapped_column(String(16))  # granted, expired, withdrawn, used_up, revoked
+
+
 class SigningJob(Base):
     """A batch signing an official started: progress for the page that polls
     it, and what happened to each document."""

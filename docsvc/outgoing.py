@@ -40,6 +40,7 @@ from docsvc.models import (
     Workflow,
     utcnow,
 )
+from docsvc.retention import retention_until
 from docsvc.runtime import Runtime
 from signing import AgencySeal, Box, PersonSignature, SigningError, sign_pdf
 from signing.fields import TextField, add_text_fields, fill_text_fields
@@ -288,6 +289,8 @@ def issue(rt: Runtime, actor: User, document_id: str, *, type_code: str, secret:
                 sign_pdf(io.BytesIO(filled), sealed, key, level=SEAL_LEVEL,
                          appearance=AgencySeal(image, agency_name, over=PERSON_FIELD), field_name=SEAL_FIELD, trust=trust)
                 stored = rt.store.put(io.BytesIO(sealed.getvalue()), "application/pdf")
+                if rt.settings.record_retention:
+                    rt.store.retain(stored.key, retention_until("outgoing", issued))
                 document.files.append(_file_row(FileRole.SIGNED, stored, "ban-hanh.pdf", signed.id))
                 document.number_symbol = number_symbol
                 document.doc_type = TYPES[type_code]

@@ -116,6 +116,10 @@ def _scaled_env(tmp_path: Path, suffix: str) -> dict[str, str]:
         "DOCSVC_BROKER_URL": service_env("DOCSVC_TEST_REDIS_URL"),
         # One Redis serves every test (and any server a developer left running).
         "DOCSVC_TASK_QUEUE": f"docsvc-t-{suffix}",
+        # MinIO's compliance lock cannot be lifted by anyone, so a test bucket
+        # holding locked records could never be removed. tests/integration/
+        # test_retention.py shows MinIO refusing deletes with short locks.
+        "DOCSVC_RECORD_RETENTION": "0",
     }
 
 

@@ -10,7 +10,7 @@ import yaml
 from sqlalchemy import text
 from flask import Blueprint, Response, jsonify, request, stream_with_context
 
-from docsvc import accounts, documents, incoming, outgoing, report_pdf, signatures
+from docsvc import accounts, documents, ecopies, incoming, outgoing, report_pdf, signatures
 from docsvc.errors import DocsvcError, InvalidInput, NotFound
 from docsvc.indexing import read_text
 from docsvc.presenters import document_json, search_json
@@ -284,9 +284,13 @@ def verify_signatures():
     rt = runtime()
     spooled, _ = receive_upload(rt)
     filename, sha256 = spooled.filename, spooled.sha256
+    ecopy = ecopies.match_file(rt, spooled.path, sha256, client=request.remote_addr or "")
     report = signatures.verify_upload(rt.settings, spooled)
     if request.args.get("format") != "pdf":
-        return jsonify(report.to_json())
+        data = report.to_json()
+        if ecopy is not None:
+            data["ecopy"] = ecopy
+        return jsonify(data)
     # The printable report (?format=pdf&lang=vi|en), for a person to file.
     lang = request.args.get("lang") if request.args.get("lang") in ("vi", "en") else "vi"
     pdf = report_pdf.render(report, filename=filename, sha256=sha256, lang=lang)

@@ -132,6 +132,18 @@ MESSAGES: dict[str, dict[str, str]] = {
     "error.unauthorized": {"vi": "Sai tên đăng nhập hoặc mật khẩu.", "en": "Wrong username or password."},
     "error.forbidden": {"vi": "Bạn không có quyền thực hiện thao tác này.", "en": "You may not do this."},
     "error.not_found": {"vi": "Không tìm thấy.", "en": "Not found."},
+    "error.too_many_requests": {
+        "vi": "Quá nhiều lượt kiểm tra từ địa chỉ này; vui lòng đợi một lát rồi thử lại.",
+        "en": "Too many requests from this address; wait a little and try again.",
+    },
+    "error.share_refused": {
+        "vi": "Liên kết chia sẻ này không còn hiệu lực (đã hết hạn, đã dùng hết lượt, đã bị thu hồi).",
+        "en": "This share link no longer works (expired, used up or withdrawn).",
+    },
+    "error.invalid_verification_code": {
+        "vi": "Mã kiểm tra không đúng: hãy kiểm tra lại từng ký tự trên bản giấy.",
+        "en": "The verification code is not valid: check each character on the paper.",
+    },
     # Incoming register and handling (clerks, handlers).
     "nav.queue": {"vi": "Việc của tôi", "en": "My queue"},
     "nav.register": {"vi": "Sổ văn bản đến", "en": "Incoming register"},

@@ -1,0 +1,376 @@
+"""Certified e-copies and e-results for citizens: issue, look up, share,
+revoke or supersede, and say whether a file is the registered one.
+
+Issue (one transaction, with the certification number taken from the
+agency's certification book, so a failed signature gives it back):
+
+    scan or PDF ─▶ (OCR: the pipeline) ─▶ first page stamped: certification
+    text, number, date, certifier, QR code and the short verification code
+    ─▶ signed with the agency's key at B-LTA ─▶ stored, retained, registered
+    with the file's SHA-256 ─▶ the citizen's portal lists it
+
+Public verification reveals the issuer, the date, the status and whether the
+signatures hold; never the citizen or the content.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pikepdf
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from docsvc import audit, credentials, registers, signatures
+from docsvc.accounts import require_staff
+from docsvc.documents import get_document, remove_if_unreferenced
+from docsvc.ecopy_codes import InvalidCode, format_code, new_code, normalize
+from docsvc.errors import Conflict, DocsvcError, Forbidden, InvalidInput, NotFound
+from docsvc.incoming import today
+from docsvc.models import Agency, Document, DocumentFile, DocumentStatus, Ecopy, FileRole, Role, ShareAccess, ShareLink, User, utcnow
+from docsvc.pdf import iter_page_texts
+from docsvc.retention import retention_until
+from docsvc.runtime import Runtime
+from signing import sign_pdf
+from signing.ecopy_stamp import StampText, stamp_first_page
+
+KINDS = ("certified_copy", "procedure_result")
+CITIZEN_ID = re.compile(r"^\d{9}(\d{3})?$")  # CMND (9) or CCCD (12 digits)
+# Anything that looks like a printed code, for files that claim to be an e-copy.
+PRINTED_CODE = re.compile(r"\b[0-9A-Za-z]{4}-[0-9A-Za-z]{4}-[0-9A-Za-z]{4}-[0-9A-Za-z]{4}-[0-9A-Za-z]\b")
+MAX_SHARE_DAYS, MAX_SHARE_USES = 90, 100
+
+
+class ShareRefused(DocsvcError):
+    code = "share_refused"
+    http_status = 410
+
+
+def _check_citizen_id(citizen_id: str) -> str:
+    citizen_id = (citizen_id or "").strip()
+    if not CITIZEN_ID.match(citizen_id):
+        raise InvalidInput("The citizen ID must be the 12 digits of the citizen's identity card (or 9 of an old one).")
+    return citizen_id
+
+
+def public_url(rt: Runtime, code: str) -> str:
+    base = rt.settings.public_url or f"http://{rt.settings.host}:{rt.settings.port}"
+    return f"{base.rstrip('/')}/v/{format_code(code)}"
+
+
+def issue(
+    rt: Runtime, actor: User, document_id: str, *, citizen_id: str, secret: str, kind: str = "certified_copy",
+) -> Ecopy:
+    """Make the signed e-copy of a processed document for a citizen."""
+    require_staff(actor)
+    if actor.role not in (Role.CLERK, Role.SIGNER, Role.OFFICIAL, Role.ADMIN):
+        raise Forbidden("Only agency staff issue e-copies.")
+    if kind not in KINDS:
+        raise InvalidInput(f"kind must be one of {', '.join(KINDS)}.")
+    citizen_id = _check_citizen_id(citizen_id)
+    with rt.read() as session:
+        document = get_document(session, actor, document_id)
+        if document.status != DocumentStatus.READY:
+            raise Conflict("The scan is still being processed; issue the e-copy when it is ready.")
+        if session.scalar(select(Ecopy.id).where(Ecopy.document_id == document_id)) is not None:
+            raise Conflict("This document is already an e-copy.")
+        source = document.file(FileRole.DERIVED) or document.file(FileRole.ORIGINAL)
+        if source.media_type != "application/pdf":
+            raise InvalidInput("The document has no PDF to certify.")
+        credential = credentials.credential_for(session, "agency", document.agency_id)
+        agency = session.get(Agency, document.agency_id)
+        certifier = _certifier(session, rt, actor)
+        agency_id, agency_name, source_key = agency.id, agency.name, source.storage_key
+    with rt.store.open(source_key) as reader:
+        base = b"".join(reader.iter_chunks())
+    trust = signatures.trust_config(rt.settings)
+    code = new_code()
+    stored = None
+    with credentials.open_key(credential, secret) as key, signatures.dev_services(rt.settings):
+        try:
+            with rt.write() as session:
+                on = today()
+                book = "certification"
+                number = registers.allocate(session, agency_id, book, on)
+                label = f"{number} quyển số 01/{on.year}-SCT/BS" if kind == "certified_copy" else f"{number}/{on.year}"
+                stamped = stamp_first_page(
+                    base, StampText(kind, label, on, certifier[0], certifier[1] or agency_name),
+                    public_url(rt, code), format_code(code),
+                )
+                stamped = _tag(stamped, code)
+                signed = io.BytesIO()
+                sign_pdf(io.BytesIO(stamped), signed, key, level="B-LTA", trust=trust,
+                         reason="Chứng thực bản sao điện tử" if kind == "certified_copy" else "Kết quả giải quyết TTHC")
+                data = signed.getvalue()
+                stored = rt.store.put(io.BytesIO(data), "application/pdf")
+                if rt.settings.record_retention:
+                    rt.store.retain(stored.key, retention_until("ecopy", on))
+                document = session.get(Document, document_id, with_for_update=True)
+                document.kind = "ecopy"
+                document.files.append(DocumentFile(
+                    role=FileRole.SIGNED, storage_key=stored.key, sha256=stored.sha256, size=stored.size,
+                    media_type="application/pdf", filename=f"ban-sao-{format_code(code)}.pdf",
+                    derived_from_id=(document.file(FileRole.DERIVED) or document.file(FileRole.ORIGINAL)).id,
+                ))
+                document.register_book, document.register_year, document.register_number = book, on.year, number
+                document.registered_at, document.registered_by_id = utcnow(), actor.id
+                ecopy = Ecopy(
+                    document_id=document_id, code=code, kind=kind, citizen_id=citizen_id, agency_id=agency_id,
+                    certification_number=label, signed_sha256=stored.sha256, issued_by_id=actor.id,
+                )
+                session.add(ecopy)
+                session.flush()
+                audit.record(session, actor, "ecopy.issue", "ecopy", code,
+                             {"document": document_id, "kind": kind, "number": label, "sha256": stored.sha256})
+                session.expunge(ecopy)
+                return ecopy
+        except BaseException:
+            if stored is not None and stored.created:
+                remove_if_unreferenced(rt, stored.key)
+            raise
+
+
+def _certifier(session: Session, rt: Runtime, actor: User) -> tuple[str, str]:
+    """Whose name and title the certification shows: the configured certifier, else the actor."""
+    person = actor
+    if rt.settings.ecopy_certifier:
+        person = session.scalar(select(User).where(User.username == rt.settings.ecopy_certifier)) or actor
+    return person.full_name or person.username, rt.settings.ecopy_certifier_title
+
+
+def _by_code(session: Session, code: str) -> Ecopy:
+    canonical = normalize(code)  # InvalidCode (a user error) names what is wrong with it
+    ecopy = session.scalar(select(Ecopy).options(selectinload(Ecopy.agency)).where(Ecopy.code == canonical))
+    if ecopy is None:
+        raise NotFound("No e-copy has this code. Check the code on the paper or scan its QR code.")
+    return ecopy
+
+
+def status_json(ecopy: Ecopy) -> dict:
+    """What anyone may know about an e-copy."""
+    return {
+        "code": format_code(ecopy.code),
+        "kind": ecopy.kind,
+        "issuer": ecopy.agency.name,
+        "issued_at": ecopy.issued_at.isoformat() if ecopy.issued_at.tzinfo else ecopy.issued_at.isoformat() + "+00:00",
+        "status": ecopy.status,
+        "reason": ecopy.status_reason or None,
+        "superseded_by": format_code(ecopy.superseded_by) if ecopy.superseded_by else None,
+        "sha256": ecopy.signed_sha256,
+    }
+
+
+def lookup(rt: Runtime, code: str, *, client: str = "", with_signatures: bool = True) -> dict:
+    """Verification by code (the QR code's link, or typed): status and, for the
+    registered file, the signature report."""
+    with rt.read() as session:
+        ecopy = _by_code(session, code)
+        data = status_json(ecopy)
+        key = ecopy.document.latest(FileRole.SIGNED).storage_key
+    if with_signatures:
+        with rt.store.open(key) as reader:
+            data["signatures"] = signatures.verify(rt.settings, io.BytesIO(b"".join(reader.iter_chunks()))).to_json()
+    with rt.write() as session:
+        audit.record(session, None, "ecopy.verify", "ecopy", data["code"], {"by": "code", "client": client},
+                     actor_label="public")
+    return data
+
+
+def match_file(rt: Runtime, path: Path, sha256: str, *, client: str = "") -> dict | None:
+    """Is this file a registered e-copy, or does it claim to be one? None if neither."""
+    with rt.read() as session:
+        ecopy = session.scalar(select(Ecopy).options(selectinload(Ecopy.agency)).where(Ecopy.signed_sha256 == sha256))
+        matches = ecopy is not None
+        if ecopy is None:
+            claimed = _claimed_code(path)
+            if claimed is None:
+                return None
+            ecopy = session.scalar(select(Ecopy).options(selectinload(Ecopy.agency)).where(Ecopy.code == claimed))
+            if ecopy is None:
+                return {"code": format_code(claimed), "status": "unknown", "matches_registered_file": False}
+        data = status_json(ecopy) | {"matches_registered_file": matches}
+    with rt.write() as session:
+        audit.record(session, None, "ecopy.verify", "ecopy", data["code"],
+                     {"by": "file", "matches": matches, "client": client}, actor_label="public")
+    return data
+
+
+INFO_KEY = "/DocsvcEcopy"
+
+
+def _tag(pdf: bytes, code: str) -> bytes:
+    """Name the code in the document information too (before signing), so a
+    copy whose page was replaced or damaged still says which e-copy it claims to be."""
+    with pikepdf.open(io.BytesIO(pdf)) as document:
+        document.docinfo[INFO_KEY] = format_code(code)
+        out = io.BytesIO()
+        document.save(out)
+        return out.getvalue()
+
+
+def _claimed_code(path: Path) -> str | None:
+    """The code a file names: in its document information, else printed on page one."""
+    candidates = []
+    try:
+        with pikepdf.open(path) as document:
+            # The oldest revision's value is what was signed; an update may add another.
+            candidates.append(str(document.docinfo.get(INFO_KEY, "")))
+    except (pikepdf.PdfError, OSError):
+        pass
+    try:
+        candidates += PRINTED_CODE.findall(next(iter_page_texts(path), ""))
+    except DocsvcError:
+        pass
+    for candidate in candidates:
+        try:
+            return normalize(candidate)
+        except InvalidCode:
+            continue
+    return None
+
+
+def change_status(rt: Runtime, actor: User, code: str, status: str, reason: str, superseded_by: str | None = None) -> dict:
+    """Revoke or supersede; the file stays stored and verification shows why."""
+    require_staff(actor)
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("Give the reason (it is shown to whoever verifies the e-copy).")
+    if status not in ("revoked", "superseded"):
+        raise InvalidInput("status must be revoked or superseded.")
+    with rt.write() as session:
+        ecopy = _by_code(session, code)
+        if actor.role != Role.ADMIN and actor.agency_id != ecopy.agency_id:
+            raise NotFound("No e-copy has this code.")
+        if ecopy.status != "active":
+            raise Conflict(f"This e-copy is already {ecopy.status}.")
+        replacement = None
+        if status == "superseded":
+            replacement = _by_code(session, superseded_by or "")
+            if replacement.id == ecopy.id:
+                raise InvalidInput("An e-copy cannot supersede itself.")
+        ecopy.status, ecopy.status_reason, ecopy.status_changed_at = status, reason[:1000], utcnow()
+        ecopy.superseded_by = replacement.code if replacement else None
+        audit.record(session, actor, f"ecopy.{'revoke' if status == 'revoked' else 'supersede'}", "ecopy",
+                     format_code(ecopy.code), {"reason": reason[:1000], "by": format_code(replacement.code) if replacement else None})
+        return status_json(ecopy)
+
+
+# --- the citizen's side ------------------------------------------------------------
+
+
+def _require_citizen(user: User) -> str:
+    if user.role != Role.CITIZEN or not user.citizen_id:
+        raise Forbidden("Only a signed-in citizen sees their e-copies.")
+    return user.citizen_id
+
+
+def citizen_ecopies(session: Session, user: User) -> list[Ecopy]:
+    citizen_id = _require_citizen(user)
+    return list(session.scalars(
+        select(Ecopy).options(selectinload(Ecopy.agency), selectinload(Ecopy.document))
+        .where(Ecopy.citizen_id == citizen_id).order_by(Ecopy.issued_at.desc())
+    ))
+
+
+def own_ecopy(session: Session, user: User, code: str) -> Ecopy:
+    citizen_id = _require_citizen(user)
+    ecopy = _by_code(session, code)
+    if ecopy.citizen_id != citizen_id:
+        raise NotFound("No e-copy has this code.")  # another citizen's: not even its existence
+    return ecopy
+
+
+def signed_file_of(session: Session, ecopy: Ecopy) -> DocumentFile:
+    return ecopy.document.latest(FileRole.SIGNED)
+
+
+def record_download(rt: Runtime, user: User, code: str) -> None:
+    with rt.write() as session:
+        audit.record(session, user, "ecopy.download", "ecopy", format_code(normalize(code)), {})
+
+
+@dataclass(frozen=True)
+class NewShare:
+    id: int
+    token: str  # shown once; only its hash is kept
+    expires_at: datetime
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_share(rt: Runtime, user: User, code: str, *, recipient: str, days: int, max_uses: int) -> NewShare:
+    if not 1 <= days <= MAX_SHARE_DAYS:
+        raise InvalidInput(f"A share link lasts 1 to {MAX_SHARE_DAYS} days.")
+    if not 1 <= max_uses <= MAX_SHARE_USES:
+        raise InvalidInput(f"A share link may be used 1 to {MAX_SHARE_USES} times.")
+    token = secrets.token_urlsafe(24)
+    with rt.write() as session:
+        ecopy = own_ecopy(session, user, code)
+        if ecopy.status != "active":
+            raise Conflict(f"This e-copy is {ecopy.status}; it cannot be shared.")
+        share = ShareLink(ecopy_id=ecopy.id, token_hash=_token_hash(token), recipient=(recipient or "").strip()[:255],
+                          expires_at=utcnow() + timedelta(days=days), max_uses=max_uses, created_by_id=user.id)
+        session.add(share)
+        session.flush()
+        audit.record(session, user, "ecopy.share", "ecopy", format_code(ecopy.code),
+                     {"share": share.id, "recipient": share.recipient, "days": days, "max_uses": max_uses})
+        return NewShare(share.id, token, share.expires_at)
+
+
+def withdraw_share(rt: Runtime, user: User, share_id: int) -> None:
+    with rt.write() as session:
+        share = session.get(ShareLink, share_id)
+        if share is None or share.ecopy.citizen_id != _require_citizen(user):
+            raise NotFound("No such share link.")
+        if share.withdrawn_at is None:
+            share.withdrawn_at = utcnow()
+            audit.record(session, user, "ecopy.share_withdraw", "ecopy", format_code(share.ecopy.code), {"share": share_id})
+
+
+def shares_of(session: Session, user: User, code: str) -> list[tuple[ShareLink, list[ShareAccess]]]:
+    ecopy = own_ecopy(session, user, code)
+    links = list(session.scalars(select(ShareLink).where(ShareLink.ecopy_id == ecopy.id).order_by(ShareLink.id.desc())))
+    return [(link, list(session.scalars(select(ShareAccess).where(ShareAccess.share_id == link.id)
+                                        .order_by(ShareAccess.id.desc())))) for link in links]
+
+
+def open_share(rt: Runtime, token: str, *, client: str = "") -> tuple[str, str, int]:
+    """The signed file a share link grants: (storage key, file name, size).
+    Every attempt is recorded, granted or refused."""
+    now = utcnow()
+    with rt.write() as session:
+        share = session.scalar(select(ShareLink).where(ShareLink.token_hash == _token_hash(token or "")).with_for_update())
+        if share is None:
+            raise NotFound("This share link does not exist.")
+        ecopy = share.ecopy
+        expires = share.expires_at if share.expires_at.tzinfo else share.expires_at.replace(tzinfo=now.tzinfo)
+        outcome = (
+            "withdrawn" if share.withdrawn_at is not None
+            else "expired" if expires <= now
+            else "used_up" if share.uses >= share.max_uses
+            else "revoked" if ecopy.status != "active"
+            else "granted"
+        )
+        session.add(ShareAccess(share_id=share.id, client=client[:64], outcome=outcome))
+        audit.record(session, None, "ecopy.share_access", "ecopy", format_code(ecopy.code),
+                     {"share": share.id, "outcome": outcome, "client": client[:64]}, actor_label="share-link")
+        if outcome == "granted":
+            share.uses += 1
+            signed = signed_file_of(session, ecopy)
+            return signed.storage_key, signed.filename, signed.size
+    raise ShareRefused(SHARE_MESSAGES[outcome])
+
+
+SHARE_MESSAGES = {
+    "withdrawn": "The citizen has withdrawn this share link.",
+    "expired": "This share link has expired; ask the citizen for a new one.",
+    "used_up": "This share link has been used as many times as the citizen allowed.",
+    "revoked": "The e-copy behind this link has been revoked or superseded by its issuer.",
+}

@@ -1,0 +1,139 @@
+"""The e-copy routes of the JSON API (under /api/v1 like the rest):
+staff issue and revoke, citizens list, download and share, anyone verifies
+by code, a receiving agency opens a share link."""
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from flask import Blueprint, Response, jsonify, request, stream_with_context
+
+from docsvc import ecopies
+from docsvc.errors import InvalidInput, TooManyRequests
+from docsvc.ratelimit import RateLimiter
+from docsvc.web.api import _json_body, _secret
+from docsvc.web.context import api_user, runtime
+
+blueprint = Blueprint("ecopies", __name__, url_prefix="/api/v1")
+
+
+def client_key() -> str:
+    # The direct peer: docsvc does not trust X-Forwarded-For unless a proxy is configured to set it.
+    return request.remote_addr or "unknown"
+
+
+def verify_limiter() -> RateLimiter:
+    rt = runtime()
+    limiter = getattr(rt, "_verify_limiter", None)
+    if limiter is None:
+        limiter = RateLimiter(rt.settings.verify_rate_per_minute / 60.0, rt.settings.verify_burst)
+        rt._verify_limiter = limiter
+    return limiter
+
+
+def check_rate() -> None:
+    limiter, key = verify_limiter(), client_key()
+    if not limiter.allow(key):
+        raise TooManyRequests(f"Too many verifications from this address; try again in {limiter.retry_after(key):.0f} s.")
+
+
+@blueprint.post("/ecopies")
+def issue_ecopy():
+    user = api_user()
+    body = _json_body()
+    issued = ecopies.issue(runtime(), user, str(body.get("document_id") or ""), citizen_id=str(body.get("citizen_id") or ""),
+                           secret=_secret(body), kind=str(body.get("kind") or "certified_copy"))
+    return jsonify({"document_id": issued.document_id, "code": ecopies.format_code(issued.code),
+                    "certification_number": issued.certification_number, "sha256": issued.signed_sha256,
+                    "verify_url": ecopies.public_url(runtime(), issued.code)}), 201
+
+
+@blueprint.get("/ecopies/<code>")
+def ecopy_status(code: str):
+    """Verification by code: no sign-in, limited per client."""
+    check_rate()
+    return jsonify(ecopies.lookup(runtime(), code, client=client_key()))
+
+
+@blueprint.post("/ecopies/<code>/revoke")
+def revoke_ecopy(code: str):
+    body = _json_body()
+    return jsonify(ecopies.change_status(runtime(), api_user(), code, "revoked", str(body.get("reason") or "")))
+
+
+@blueprint.post("/ecopies/<code>/supersede")
+def supersede_ecopy(code: str):
+    body = _json_body()
+    return jsonify(ecopies.change_status(runtime(), api_user(), code, "superseded", str(body.get("reason") or ""),
+                                         str(body.get("superseded_by") or "")))
+
+
+@blueprint.get("/my/ecopies")
+def my_ecopies():
+    user = api_user()
+    with runtime().read() as db:
+        return jsonify({"ecopies": [ecopies.status_json(e) | {"title": e.document.title} for e in ecopies.citizen_ecopies(db, user)]})
+
+
+@blueprint.get("/my/ecopies/<code>/file")
+def my_ecopy_file(code: str):
+    user = api_user()
+    rt = runtime()
+    with rt.read() as db:
+        signed = ecopies.signed_file_of(db, ecopies.own_ecopy(db, user, code))
+        key, name, size = signed.storage_key, signed.filename, signed.size
+    ecopies.record_download(rt, user, code)
+    return stream_file(key, name, size)
+
+
+@blueprint.post("/my/ecopies/<code>/shares")
+def share_ecopy(code: str):
+    user = api_user()
+    body = _json_body()
+    days, uses = body.get("days", 7), body.get("max_uses", 1)
+    if not isinstance(days, int) or not isinstance(uses, int):
+        raise InvalidInput("days and max_uses are whole numbers.")
+    share = ecopies.create_share(runtime(), user, code, recipient=str(body.get("recipient") or ""), days=days, max_uses=uses)
+    return jsonify({"id": share.id, "token": share.token, "url": f"{request.host_url.rstrip('/')}/s/{share.token}",
+                    "expires_at": share.expires_at.isoformat()}), 201
+
+
+@blueprint.get("/my/ecopies/<code>/shares")
+def list_shares(code: str):
+    user = api_user()
+    with runtime().read() as db:
+        return jsonify({"shares": [
+            {"id": link.id, "recipient": link.recipient, "expires_at": link.expires_at.isoformat(),
+             "max_uses": link.max_uses, "uses": link.uses,
+             "withdrawn_at": link.withdrawn_at.isoformat() if link.withdrawn_at else None,
+             "accesses": [{"at": a.at.isoformat(), "client": a.client, "outcome": a.outcome} for a in accesses]}
+            for link, accesses in ecopies.shares_of(db, user, code)
+        ]})
+
+
+@blueprint.delete("/my/shares/<share_id>")
+def withdraw_share(share_id: str):
+    if not share_id.isdigit():
+        raise InvalidInput("No such share link.")
+    ecopies.withdraw_share(runtime(), api_user(), int(share_id))
+    return "", 204
+
+
+@blueprint.get("/shares/<token>/file")
+def open_share(token: str):
+    """What a receiving agency's link gives: the signed file, if the link still stands."""
+    key, name, size = ecopies.open_share(runtime(), token, client=client_key())
+    return stream_file(key, name, size)
+
+
+def stream_file(key: str, filename: str, size: int) -> Response:
+    reader = runtime().store.open(key)
+
+    def body():
+        with reader:
+            yield from reader.iter_chunks()
+
+    response = Response(stream_with_context(body()), mimetype="application/pdf")
+    response.headers["Content-Length"] = str(size)
+    response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename or 'ban-sao.pdf', safe='')}"
+    return response
+
