@@ -272,7 +272,7 @@ def test_lang_en_shows_english_labels_and_back(page: Page, server):
     page.goto("/")  # the choice stays for the session, without ?lang
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(page.get_by_role("heading", name="Upload documents and scans")).to_be_visible()
-    expect(page.get_by_text("Choose one or more PDF files.")).to_be_visible()
+    expect(page.get_by_text("Choose one or more PDFs or scans (JPEG, PNG, TIFF).")).to_be_visible()
     expect(page.get_by_role("heading", name=re.compile(r"^Recent documents \(\d+\)"))).to_be_visible()
     expect(page.get_by_role("button", name="Upload", exact=True)).to_be_visible()
     expect(page.get_by_role("link", name="Search", exact=True)).to_be_visible()
