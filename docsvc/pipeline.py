@@ -10,6 +10,7 @@ import io
 import logging
 import shutil
 import tempfile
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Callable
@@ -144,6 +145,21 @@ def _finish(rt: Runtime, document_id: str, text: str, stored: StoredObject, note
         audit.record(
             session, None, "document.processed", "document", document_id, {"characters": len(text), "notes": notes}
         )
+
+
+def sweep_work_dirs(rt: Runtime, older_than: timedelta = timedelta(days=1)) -> int:
+    """Remove work folders a killed worker left behind (at worker start): any
+    task still using one renews its lease far more often than this."""
+    cutoff = time.time() - older_than.total_seconds()
+    removed = 0
+    for folder in _tmp_dir(rt).glob("process-*"):
+        try:
+            if folder.stat().st_mtime < cutoff:
+                shutil.rmtree(folder, ignore_errors=True)
+                removed += 1
+        except FileNotFoundError:
+            continue
+    return removed
 
 
 def _tmp_dir(rt: Runtime) -> Path:

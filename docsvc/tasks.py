@@ -67,6 +67,7 @@ def _relay_on_start(**_kwargs) -> None:
         relay(worker_runtime())
     except Exception:
         log.exception("outbox relay at worker start failed")
+    pipeline.sweep_work_dirs(worker_runtime())
 
 
 def dispatch(rt: Runtime, entry_ids: list[int]) -> bool:

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -134,3 +135,24 @@ def test_work_accepted_while_the_broker_is_down_is_done_when_it_is_back(backend,
     finally:
         kill(worker, signal.SIGTERM)
     runtime.close()
+
+
+def test_work_folders_a_killed_worker_left_are_swept(backend, tmp_path):
+    from datetime import timedelta
+
+    from docsvc import pipeline
+
+    backend.run("db", "upgrade", check=True)
+    runtime = Runtime(backend.settings())
+    try:
+        work = Path(runtime.settings.data_dir) / "tmp"
+        old, fresh = work / "process-old", work / "process-fresh"
+        for folder in (old, fresh):
+            folder.mkdir(parents=True)
+            (folder / "scan.pdf").write_bytes(b"%PDF-1.7 half-written")
+        two_days_ago = time.time() - 2 * 86400
+        os.utime(old, (two_days_ago, two_days_ago))
+        assert pipeline.sweep_work_dirs(runtime, timedelta(days=1)) == 1
+        assert not old.exists() and fresh.exists()
+    finally:
+        runtime.close()
