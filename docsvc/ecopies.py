@@ -350,14 +350,7 @@ def open_share(rt: Runtime, token: str, *, client: str = "") -> tuple[str, str, 
         if share is None:
             raise NotFound("This share link does not exist.")
         ecopy = share.ecopy
-        expires = share.expires_at if share.expires_at.tzinfo else share.expires_at.replace(tzinfo=now.tzinfo)
-        outcome = (
-            "withdrawn" if share.withdrawn_at is not None
-            else "expired" if expires <= now
-            else "used_up" if share.uses >= share.max_uses
-            else "revoked" if ecopy.status != "active"
-            else "granted"
-        )
+        outcome = share_state(share, now)
         session.add(ShareAccess(share_id=share.id, client=client[:64], outcome=outcome))
         audit.record(session, None, "ecopy.share_access", "ecopy", format_code(ecopy.code),
                      {"share": share.id, "outcome": outcome, "client": client[:64]}, actor_label="share-link")
@@ -366,6 +359,30 @@ def open_share(rt: Runtime, token: str, *, client: str = "") -> tuple[str, str, 
             signed = signed_file_of(session, ecopy)
             return signed.storage_key, signed.filename, signed.size
     raise ShareRefused(SHARE_MESSAGES[outcome])
+
+
+def share_state(share: ShareLink, now: datetime | None = None) -> str:
+    """What opening the link would give now: granted, or why not
+    (withdrawn, expired, used_up, revoked)."""
+    now = now or utcnow()
+    expires = share.expires_at if share.expires_at.tzinfo else share.expires_at.replace(tzinfo=now.tzinfo)
+    return (
+        "withdrawn" if share.withdrawn_at is not None
+        else "expired" if expires <= now
+        else "used_up" if share.uses >= share.max_uses
+        else "revoked" if share.ecopy.status != "active"
+        else "granted"
+    )
+
+
+def peek_share(rt: Runtime, token: str) -> tuple[dict, str]:
+    """What a share link's landing page shows, without using the link or
+    recording an access: the e-copy's public status and the link's state."""
+    with rt.read() as session:
+        share = session.scalar(select(ShareLink).where(ShareLink.token_hash == _token_hash(token or "")))
+        if share is None:
+            raise NotFound("This share link does not exist.")
+        return status_json(share.ecopy), share_state(share)
 
 
 SHARE_MESSAGES = {
