@@ -26,7 +26,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.extensions["docsvc"] = runtime
     csrf.init_app(app)
 
-    from docsvc.web import api, ecopy_api, errors, i18n, pages
+    from docsvc.web import api, ecopy_api, ecopy_views, errors, i18n, pages
 
     i18n.init_app(app, settings.default_language)
     errors.init_app(app)
@@ -35,6 +35,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.register_blueprint(api.blueprint)
     app.register_blueprint(ecopy_api.blueprint)
     app.register_blueprint(pages.blueprint)
+    app.register_blueprint(ecopy_views.blueprint)
     from docsvc.web.reports import blueprint as reports_blueprint
     app.register_blueprint(reports_blueprint)
     return app

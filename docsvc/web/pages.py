@@ -7,7 +7,7 @@ from flask import Blueprint, Response, abort, redirect, render_template, request
 
 from sqlalchemy import select
 
-from docsvc import accounts, documents, incoming, outgoing, signatures
+from docsvc import accounts, documents, ecopies, incoming, outgoing, signatures
 from docsvc.errors import DocsvcError, InvalidInput, Unauthorized
 from docsvc.indexing import read_text
 from docsvc.models import FileRole, Role, User
@@ -60,6 +60,8 @@ def logout():
 @blueprint.get("/")
 @login_required
 def home():
+    if session_user().role == Role.CITIZEN:  # a citizen's start page is their e-copies
+        return redirect(url_for("ecopy_pages.portal"))
     with runtime().read() as db:
         total, rows = documents.list_documents(db, session_user(), page=1, per_page=50)
     return render_template("home.html", documents=rows, total=total, max_upload=runtime().settings.max_upload_bytes)
@@ -74,6 +76,8 @@ def document(document_id: str):
 def _document_page(document_id: str, error: DocsvcError | SigningError | None = None, form: dict | None = None):
     """The document with what the user can do next: confirm the suggested
     register fields, assign it, or move its handling along."""
+    from docsvc.web import ecopy_views  # it builds on this module's login_required and _act
+
     rt = runtime()
     user = session_user()
     with rt.read() as db:
@@ -94,6 +98,7 @@ def _document_page(document_id: str, error: DocsvcError | SigningError | None = 
             overdue=incoming.is_overdue(doc), today=incoming.today(), error=error, form=form or {},
             next_steps=incoming.TRANSITIONS.get(doc.handling_status, ()),
             outgoing=outgoing_views.document_context(db, rt, user, doc),
+            ecopy_view=ecopy_views.document_context(db, rt, user, doc),
         )
     return html, (outgoing_views.error_status(error) if error else 200)
 
@@ -250,7 +255,7 @@ def incoming_register():
 @blueprint.route("/verify", methods=["GET", "POST"])
 def verify():
     """The public page: anyone uploads a signed PDF and reads the report."""
-    report, error, filename = None, None, None
+    report, error, filename, ecopy = None, None, None, None
     if request.method == "POST":
         upload = request.files.get("file")
         if upload is None or not upload.filename:
@@ -259,10 +264,15 @@ def verify():
             filename = upload.filename
             rt = runtime()
             try:
-                report = signatures.verify_upload(rt.settings, documents.spool(upload.stream, filename, rt))
+                spooled = documents.spool(upload.stream, filename, rt)
+                try:  # is it, or does it claim to be, a registered e-copy? (before the spool goes)
+                    ecopy = ecopies.match_file(rt, spooled.path, spooled.sha256, client=request.remote_addr or "")
+                finally:
+                    report = signatures.verify_upload(rt.settings, spooled)
             except DocsvcError as exc:
                 error = exc
-    return render_template("verify.html", report=report, error=error, filename=filename), (400 if error else 200)
+    return (render_template("verify.html", report=report, error=error, filename=filename, ecopy=ecopy),
+            (400 if error else 200))
 
 
 @blueprint.get("/search")
