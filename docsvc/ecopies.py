@@ -32,7 +32,20 @@ from docsvc.documents import get_document, remove_if_unreferenced
 from docsvc.ecopy_codes import InvalidCode, format_code, new_code, normalize
 from docsvc.errors import Conflict, DocsvcError, Forbidden, InvalidInput, NotFound
 from docsvc.incoming import today
-from docsvc.models import Agency, Document, DocumentFile, DocumentStatus, Ecopy, FileRole, Role, ShareAccess, ShareLink, User, utcnow
+from docsvc.models import (
+    Agency,
+    Document,
+    DocumentFile,
+    DocumentStatus,
+    Ecopy,
+    FileRole,
+    Role,
+    ShareAccess,
+    ShareLink,
+    User,
+    Workflow,
+    utcnow,
+)
 from docsvc.pdf import iter_page_texts
 from docsvc.retention import retention_until
 from docsvc.runtime import Runtime
@@ -75,6 +88,8 @@ def issue(
     citizen_id = _check_citizen_id(citizen_id)
     with rt.read() as session:
         document = get_document(session, actor, document_id)
+        if document.workflow_status == Workflow.ISSUED:
+            return _register_issued_result(rt, actor, document_id, citizen_id)
         if document.status != DocumentStatus.READY:
             raise Conflict("The scan is still being processed; issue the e-copy when it is ready.")
         if session.scalar(select(Ecopy.id).where(Ecopy.document_id == document_id)) is not None:
@@ -133,6 +148,28 @@ def issue(
             if stored is not None and stored.created:
                 remove_if_unreferenced(rt, stored.key)
             raise
+
+
+def _register_issued_result(rt: Runtime, actor: User, document_id: str, citizen_id: str) -> Ecopy:
+    """An issued outgoing document given to a citizen as their procedure
+    result: its signed file is already final (stamping it now would break
+    its signatures), so it is registered as it is, with a code the citizen
+    and anyone can verify; the code is not printed on it."""
+    with rt.write() as session:
+        document = session.get(Document, document_id, with_for_update=True)
+        if session.scalar(select(Ecopy.id).where(Ecopy.document_id == document_id)) is not None:
+            raise Conflict("This document is already registered as an e-result.")
+        signed = document.latest(FileRole.SIGNED)
+        ecopy = Ecopy(document_id=document_id, code=new_code(), kind="procedure_result", citizen_id=citizen_id,
+                      agency_id=document.agency_id, certification_number=document.number_symbol,
+                      signed_sha256=signed.sha256, issued_by_id=actor.id)
+        session.add(ecopy)
+        session.flush()
+        audit.record(session, actor, "ecopy.issue", "ecopy", format_code(ecopy.code),
+                     {"document": document_id, "kind": "procedure_result", "number": document.number_symbol,
+                      "sha256": signed.sha256, "from": "issued outgoing document"})
+        session.expunge(ecopy)
+        return ecopy
 
 
 def _certifier(session: Session, rt: Runtime, actor: User) -> tuple[str, str]:

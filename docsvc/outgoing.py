@@ -16,7 +16,7 @@ import io
 import logging
 import threading
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta, timezone
 from typing import Callable
 
 from sqlalchemy import select
@@ -62,6 +62,7 @@ NUMBER_RECT = (56.0, 684.0, 276.0, 704.0)
 DATE_RECT = (300.0, 684.0, 560.0, 704.0)
 DEFAULT_SIGNATURE = {"page": -1, "x": 340.0, "y": 110.0, "width": 170.0, "height": 68.0}
 PERSON_LEVEL, SEAL_LEVEL = "B-T", "B-LTA"
+JOB_STALE_AFTER = timedelta(minutes=10)
 
 
 def _locked(session: Session, actor: User, document_id: str) -> Document:
@@ -409,5 +410,11 @@ def job_json(session: Session, user: User, job_id: str) -> dict:
     job = session.get(SigningJob, job_id)
     if job is None or job.user_id != user.id:
         raise NotFound("No such signing job.")
-    return {"id": job.id, "total": job.total, "done": job.done, "failed": job.failed, "status": job.status,
+    status = job.status
+    started = job.created_at if job.created_at.tzinfo else job.created_at.replace(tzinfo=timezone.utc)
+    if status == "running" and utcnow() - started > JOB_STALE_AFTER + timedelta(seconds=30 * job.total):
+        # The web process that held the key stopped mid-batch: the documents not
+        # signed are still waiting for a signature; say so rather than spin forever.
+        status = "interrupted"
+    return {"id": job.id, "total": job.total, "done": job.done, "failed": job.failed, "status": status,
             "results": job.results}

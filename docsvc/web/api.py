@@ -114,7 +114,11 @@ def download_file(document_id: str, role: str):
     rt = runtime()
     with rt.read() as db:
         document = documents.get_document(db, user, document_id)
-        stored = document.latest(role)  # of signed versions, the current one
+        # Of several versions (signed, then sealed, then renewed) the current
+        # one, unless ?version= names a file of this role by its id.
+        version = _int_arg("version", None)
+        stored = (next((f for f in document.files if f.role == role and f.id == version), None)
+                  if version is not None else document.latest(role))
         if stored is None:
             raise NotFound(f"This document has no {role} file.")
         key, media_type, filename, size = stored.storage_key, stored.media_type, stored.filename, stored.size

@@ -5,6 +5,7 @@ inbox. The issued PDF is checked by docsvc's verifier and poppler's pdfsig."""
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import io
 import json
 from datetime import timedelta, timezone
@@ -128,6 +129,14 @@ def test_draft_to_signed_to_issued_to_the_district(rt, backend, office, tmp_path
     assert copy == pdf
     registered = district.post(f"/api/v1/documents/{inbox[0]['id']}/register", json={})
     assert registered.status_code == 200 and registered.get_json()["incoming_number"] == 1
+
+    # Given to a citizen as their procedure result: registered as it is, verifiable by code and by file.
+    result = clerk.post("/api/v1/ecopies", json={"document_id": doc["id"], "citizen_id": "001203004567",
+                                                 "passphrase": PASSPHRASE})
+    assert result.status_code == 201, result.get_json()
+    assert result.get_json()["sha256"] == hashlib.sha256(renewed_pdf).hexdigest()  # the current version
+    by_code = clerk.get(f"/api/v1/ecopies/{result.get_json()['code']}").get_json()
+    assert (by_code["kind"], by_code["status"], by_code["signatures"]["verdict"]) == ("procedure_result", "active", "valid")
 
     # The next decision of the year is 02.
     second = _draft(drafter, tmp_path, "Quyết định thành lập tổ công tác")
