@@ -20,6 +20,10 @@ from signing.keys import KeySource
 SOURCES = ("pkcs12", "pkcs11")
 
 
+class NoSigningKey(NotFound):
+    code = "no_signing_key"
+
+
 def add_credential(
     rt: Runtime,
     actor: User,
@@ -63,7 +67,7 @@ def credential_for(session: Session, owner_type: str, owner_id: int) -> SigningC
     )
     if credential is None:
         whose = "your" if owner_type == "user" else "the agency's"
-        raise NotFound(f"No signing key is set up for {whose} signature; ask the administrator (docsvc key add).")
+        raise NoSigningKey(f"No signing key is set up for {whose} signature; ask the administrator (docsvc key add).")
     return credential
 
 

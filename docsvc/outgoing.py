@@ -65,13 +65,24 @@ PERSON_LEVEL, SEAL_LEVEL = "B-T", "B-LTA"
 JOB_STALE_AFTER = timedelta(minutes=10)
 
 
+class WrongStep(Conflict):
+    """The document is not at the step this action belongs to."""
+
+    code = "wrong_workflow_step"
+
+
+class CommentRequired(InvalidInput):
+    code = "comment_required"
+    default_message = "Say why the draft goes back (the comment is required)."
+
+
 def _locked(session: Session, actor: User, document_id: str) -> Document:
     get_document(session, actor, document_id)
     document = session.execute(
         select(Document).where(Document.id == document_id).with_for_update().execution_options(populate_existing=True)
     ).scalar_one()
     if document.workflow_status is None:
-        raise Conflict("This is not an outgoing document.")
+        raise WrongStep("This is not an outgoing document.")
     return document
 
 
@@ -95,7 +106,7 @@ def submit(
     with rt.read() as session:
         document = get_document(session, actor, document_id)
         if document.workflow_status not in (Workflow.DRAFT, Workflow.RETURNED):
-            raise Conflict("Only a draft, or one sent back, can be submitted.")
+            raise WrongStep("Only a draft, or one sent back, can be submitted.")
         draft_key = document.file(FileRole.ORIGINAL).storage_key
         prepared = document.latest(FileRole.PREPARED)
     position = _position(position) if position else None
@@ -112,7 +123,7 @@ def submit(
         with rt.write() as session:
             document = _locked(session, actor, document_id)
             if document.workflow_status not in (Workflow.DRAFT, Workflow.RETURNED):
-                raise Conflict("Only a draft, or one sent back, can be submitted.")
+                raise WrongStep("Only a draft, or one sent back, can be submitted.")
             signer = session.scalar(select(User).where(User.username == approver, User.active.is_(True)))
             if signer is None or signer.agency_id != document.agency_id or signer.role not in (Role.OFFICIAL, Role.ADMIN):
                 raise InvalidInput("Choose a leader (official) of this agency to sign the document.")
@@ -160,11 +171,11 @@ def _position(raw: dict) -> dict:
 def return_to_drafter(rt: Runtime, actor: User, document_id: str, comment: str) -> None:
     comment = (comment or "").strip()
     if not comment:
-        raise InvalidInput("Say why the draft goes back (the comment is required).")
+        raise CommentRequired()
     with rt.write() as session:
         document = _locked(session, actor, document_id)
         if document.workflow_status != Workflow.SUBMITTED:
-            raise Conflict("Only a submitted draft can be sent back.")
+            raise WrongStep("Only a submitted draft can be sent back.")
         if document.approver_id != actor.id:
             raise Forbidden("Only the leader it was submitted to can send it back.")
         document.workflow_status = Workflow.RETURNED
@@ -178,6 +189,7 @@ class SignOutcome:
     ok: bool
     message: str = ""
     code: str = ""
+    http_status: int = 200  # what an API answering for this one document says
 
     def as_dict(self) -> dict:
         return {"document_id": self.document_id, "ok": self.ok, "message": self.message, "code": self.code}
@@ -205,7 +217,7 @@ def sign_as_approver(
                 _sign_one(rt, actor, document_id, key, image, trust, position)
                 outcome = SignOutcome(document_id, True)
             except (DocsvcError, SigningError) as exc:
-                outcome = SignOutcome(document_id, False, exc.message, exc.code)
+                outcome = SignOutcome(document_id, False, exc.message, exc.code, getattr(exc, "http_status", 422))
             outcomes.append(outcome)
             if progress:
                 progress(outcome)
@@ -240,7 +252,7 @@ def _sign_one(rt, actor, document_id, key, image, trust, position) -> None:
 
 def _check_can_sign(actor: User, document: Document) -> None:
     if document.workflow_status != Workflow.SUBMITTED:
-        raise Conflict("This document is not waiting for a signature.")
+        raise WrongStep("This document is not waiting for a signature.")
     if document.approver_id != actor.id:
         raise Forbidden("This document was submitted to another leader.")
 
@@ -264,7 +276,7 @@ def issue(rt: Runtime, actor: User, document_id: str, *, type_code: str, secret:
     with rt.read() as session:
         document = get_document(session, actor, document_id)
         if document.workflow_status != Workflow.SIGNED:
-            raise Conflict("Only a document signed by its leader can be issued.")
+            raise WrongStep("Only a document signed by its leader can be issued.")
         credential = credentials.credential_for(session, "agency", document.agency_id)
         agency = session.get(Agency, document.agency_id)
         agency_name, symbol = agency.name, agency.symbol or agency.code.split("-")[0]
@@ -276,7 +288,7 @@ def issue(rt: Runtime, actor: User, document_id: str, *, type_code: str, secret:
             with rt.write() as session:
                 document = _locked(session, actor, document_id)
                 if document.workflow_status != Workflow.SIGNED:
-                    raise Conflict("Only a document signed by its leader can be issued.")
+                    raise WrongStep("Only a document signed by its leader can be issued.")
                 number = registers.allocate(session, document.agency_id, BOOK, issued)
                 number_symbol = f"{number:02d}/{type_code}-{symbol}" if type_code else f"{number:02d}/{symbol}"
                 signed = document.latest(FileRole.SIGNED)

@@ -242,8 +242,7 @@ def sign_document(document_id: str):
     body = _json_body()
     [outcome] = outgoing.sign_as_approver(runtime(), user, [document_id], _secret(body), position=body.get("position"))
     if not outcome.ok:
-        status = {"forbidden": 403, "not_found": 404, "conflict": 409}.get(outcome.code, 422)
-        return error_response(outcome.code, outcome.message, status)
+        return error_response(outcome.code, outcome.message, outcome.http_status)
     return _document_response(user, document_id)
 
 

@@ -132,6 +132,15 @@ MESSAGES: dict[str, dict[str, str]] = {
     "error.unauthorized": {"vi": "Sai tên đăng nhập hoặc mật khẩu.", "en": "Wrong username or password."},
     "error.forbidden": {"vi": "Bạn không có quyền thực hiện thao tác này.", "en": "You may not do this."},
     "error.not_found": {"vi": "Không tìm thấy.", "en": "Not found."},
+    "error.wrong_workflow_step": {
+        "vi": "Văn bản không ở bước cho phép thao tác này (có thể người khác vừa xử lý); hãy tải lại trang.",
+        "en": "The document is not at the step this action belongs to; reload the page.",
+    },
+    "error.comment_required": {"vi": "Hãy ghi rõ lý do trả lại dự thảo.", "en": "Say why the draft goes back."},
+    "error.no_signing_key": {
+        "vi": "Chưa có khóa ký số cho chữ ký này; đề nghị quản trị viên cấu hình (docsvc key add).",
+        "en": "No signing key is set up for this signature; ask the administrator.",
+    },
     "error.too_many_requests": {
         "vi": "Quá nhiều lượt kiểm tra từ địa chỉ này; vui lòng đợi một lát rồi thử lại.",
         "en": "Too many requests from this address; wait a little and try again.",

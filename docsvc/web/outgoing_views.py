@@ -157,7 +157,7 @@ def outcome_error(outcome: outgoing.SignOutcome) -> DocsvcError:
     """A failed signing outcome as an error the document page shows."""
     error = DocsvcError(outcome.message)
     error.code = outcome.code or "signing_error"
-    error.http_status = {"forbidden": 403, "not_found": 404, "conflict": 409}.get(outcome.code, 422)
+    error.http_status = outcome.http_status
     return error
 
 
