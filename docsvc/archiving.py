@@ -69,10 +69,8 @@ def _renew(rt: Runtime, document_id: str, now: datetime) -> bool:
             document = session.get(Document, document_id, with_for_update=True)
             if document.latest(FileRole.SIGNED).id != current_id:
                 return False  # renewed meanwhile by another worker
-            document.files.append(DocumentFile(
-                role=FileRole.SIGNED, storage_key=stored.key, sha256=stored.sha256, size=stored.size,
-                media_type="application/pdf", filename=f"luu-tru-{utcnow():%Y%m%d}.pdf", derived_from_id=current_id,
-            ))
+            document.files.append(DocumentFile.of(FileRole.SIGNED, stored, f"luu-tru-{utcnow():%Y%m%d}.pdf",
+                                                  derived_from_id=current_id))
             # A TSA whose own certificate is about to expire would make the
             # document due again at once: try again tomorrow, not every round.
             document.archive_due_at = max(

@@ -161,16 +161,7 @@ def ingest(
                 page_count=info.page_count,
                 created_by_id=actor.id,
             )
-            document.files.append(
-                DocumentFile(
-                    role=FileRole.ORIGINAL,
-                    storage_key=stored.key,
-                    sha256=stored.sha256,
-                    size=stored.size,
-                    media_type=info.media_type,
-                    filename=upload.filename,
-                )
-            )
+            document.files.append(DocumentFile.of(FileRole.ORIGINAL, stored, upload.filename, media_type=info.media_type))
             session.add(document)
             session.flush()
             entry = outbox.enqueue(session, PROCESS_DOCUMENT, {"document_id": document.id})

@@ -127,11 +127,9 @@ def issue(
                     rt.store.retain(stored.key, retention_until("ecopy", on))
                 document = session.get(Document, document_id, with_for_update=True)
                 document.kind = "ecopy"
-                document.files.append(DocumentFile(
-                    role=FileRole.SIGNED, storage_key=stored.key, sha256=stored.sha256, size=stored.size,
-                    media_type="application/pdf", filename=f"ban-sao-{format_code(code)}.pdf",
-                    derived_from_id=(document.file(FileRole.DERIVED) or document.file(FileRole.ORIGINAL)).id,
-                ))
+                source_file = document.file(FileRole.DERIVED) or document.file(FileRole.ORIGINAL)
+                document.files.append(DocumentFile.of(FileRole.SIGNED, stored, f"ban-sao-{format_code(code)}.pdf",
+                                                      derived_from_id=source_file.id))
                 document.register_book, document.register_year, document.register_number = book, on.year, number
                 document.registered_at, document.registered_by_id = utcnow(), actor.id
                 ecopy = Ecopy(

@@ -213,6 +213,13 @@ class DocumentFile(Base):
 
     document: Mapped[Document] = relationship(back_populates="files")
 
+    @classmethod
+    def of(cls, role: str, stored, filename: str, *, media_type: str = "application/pdf",
+           derived_from_id: int | None = None) -> "DocumentFile":
+        """The row for an object just stored (a storage.base.StoredObject)."""
+        return cls(role=role, storage_key=stored.key, sha256=stored.sha256, size=stored.size,
+                   media_type=media_type, filename=filename, derived_from_id=derived_from_id)
+
 
 class SigningCredential(Base):
     """Where a person's or an agency's signing key is (a PKCS#12 file or a

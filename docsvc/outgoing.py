@@ -258,8 +258,7 @@ def _check_can_sign(actor: User, document: Document) -> None:
 
 
 def _file_row(role: str, stored, filename: str, derived_from: int | None) -> DocumentFile:
-    return DocumentFile(role=role, storage_key=stored.key, sha256=stored.sha256, size=stored.size,
-                        media_type="application/pdf", filename=filename, derived_from_id=derived_from)
+    return DocumentFile.of(role, stored, filename, derived_from_id=derived_from)
 
 
 def issue(rt: Runtime, actor: User, document_id: str, *, type_code: str, secret: str, issued: date | None = None) -> Document:

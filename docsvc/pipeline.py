@@ -122,17 +122,9 @@ def _finish(rt: Runtime, document_id: str, text: str, stored: StoredObject, note
         if document is None:
             raise DocumentDiscarded()
         if document.file(FileRole.TEXT) is None:
-            document.files.append(
-                DocumentFile(
-                    role=FileRole.TEXT,
-                    storage_key=stored.key,
-                    sha256=stored.sha256,
-                    size=stored.size,
-                    media_type="text/plain; charset=utf-8",
-                    filename="text.txt",
-                    derived_from_id=(document.file(FileRole.DERIVED) or document.file(FileRole.ORIGINAL)).id,
-                )
-            )
+            source = document.file(FileRole.DERIVED) or document.file(FileRole.ORIGINAL)
+            document.files.append(DocumentFile.of(FileRole.TEXT, stored, "text.txt", media_type="text/plain; charset=utf-8",
+                                                  derived_from_id=source.id))
         document.suggestions = suggest_fields(text).as_dict()
         session.flush()
         # Index before the status says "ready", so ready always means searchable.
@@ -221,17 +213,8 @@ def _attach_searchable(rt: Runtime, document_id: str, stored: StoredObject, orig
         if existing is not None:
             return existing.storage_key
         original = document.file(FileRole.ORIGINAL)
-        document.files.append(
-            DocumentFile(
-                role=FileRole.DERIVED,
-                storage_key=stored.key,
-                sha256=stored.sha256,
-                size=stored.size,
-                media_type="application/pdf",
-                filename=f"{Path(original_name).stem or 'document'}-ocr.pdf",
-                derived_from_id=original.id,
-            )
-        )
+        document.files.append(DocumentFile.of(FileRole.DERIVED, stored, f"{Path(original_name).stem or 'document'}-ocr.pdf",
+                                              derived_from_id=original.id))
         return stored.key
 
 

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import random
 import tempfile
-import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen import canvas
 
-from tests.pdfs import _font, sample_paragraphs
+from tests.pdfs import _font, draw_paragraphs, sample_paragraphs
 from tests.scans import Scan, _render, _scanner, save_scan
 
 
@@ -55,13 +54,7 @@ def letter_pdf(path: Path, letter: Letter) -> Path:
     y -= 30
     pdf.setFont(font, 10)
     opening = "Căn cứ Luật Tổ chức chính quyền địa phương ngày 19 tháng 6 năm 2015;"
-    for paragraph in [opening, *sample_paragraphs(letter.sample)[: letter.paragraphs]]:
-        for line in textwrap.wrap(paragraph, 95):
-            if y < 60:
-                break
-            pdf.drawString(50, y, line)
-            y -= 14
-        y -= 6
+    draw_paragraphs(pdf, [opening, *sample_paragraphs(letter.sample)[: letter.paragraphs]], y, bottom=60)
     pdf.showPage()
     pdf.save()
     return path

@@ -31,6 +31,18 @@ def sample_paragraphs(name: str) -> list[str]:
     return [p.strip() for p in text.splitlines() if len(p.strip()) > 40]
 
 
+def draw_paragraphs(pdf: canvas.Canvas, paragraphs: list[str], y: float, bottom: float = 50) -> float:
+    """Wrapped body text from `y` down, stopping at `bottom`; returns where it ended."""
+    for paragraph in paragraphs:
+        for line in textwrap.wrap(paragraph, 95):
+            if y < bottom:
+                return y
+            pdf.drawString(50, y, line)
+            y -= 14
+        y -= 6
+    return y
+
+
 def make_pdf(path: Path, title: str, paragraphs: list[str], pages: int = 1) -> Path:
     """A born-digital A4 PDF: a title, then the paragraphs, wrapped, over `pages` pages."""
     font = _font()
@@ -42,13 +54,7 @@ def make_pdf(path: Path, title: str, paragraphs: list[str], pages: int = 1) -> P
         pdf.drawString(50, y, title if page == 0 else f"{title} (trang {page + 1})")
         y -= 30
         pdf.setFont(font, 10)
-        for paragraph in paragraphs:
-            for line in textwrap.wrap(paragraph, 95):
-                if y < 50:
-                    break
-                pdf.drawString(50, y, line)
-                y -= 14
-            y -= 6
+        draw_paragraphs(pdf, paragraphs, y)
         pdf.showPage()
     pdf.save()
     return path

@@ -63,7 +63,8 @@ def stored_objects(rt) -> list[str]:
     if hasattr(store, "client"):
         return [o.object_name for o in store.client.list_objects(store.bucket, recursive=True, include_version=True)]
     root = Path(store.root)
-    return [str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()]
+    # .retention/ holds the filesystem store's retention dates and lock, not objects.
+    return [str(p.relative_to(root)) for p in root.rglob("*") if p.is_file() and p.relative_to(root).parts[0] != ".retention"]
 
 
 def row_counts(rt) -> dict[str, int]:
