@@ -85,6 +85,8 @@ class Settings:
     # Public verification by code: requests per minute per client, and burst.
     verify_rate_per_minute: int = 30
     verify_burst: int = 10
+    # How long an e-copy's signature report is reused for verification by code.
+    verify_cache_seconds: int = 600
     archive_check_hours: int = 24
     # How long a task may hold a piece of work before the outbox relay hands
     # it to another worker (the first one is presumed dead).

@@ -18,6 +18,8 @@ import hashlib
 import io
 import re
 import secrets
+import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -26,7 +28,7 @@ import pikepdf
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from docsvc import audit, credentials, registers, signatures
+from docsvc import archiving, audit, credentials, registers, signatures
 from docsvc.accounts import require_staff
 from docsvc.documents import get_document, remove_if_unreferenced
 from docsvc.ecopy_codes import InvalidCode, format_code, new_code, normalize
@@ -131,6 +133,7 @@ def issue(
                 document.files.append(DocumentFile.of(FileRole.SIGNED, stored, f"ban-sao-{format_code(code)}.pdf",
                                                       derived_from_id=source_file.id))
                 document.register_book, document.register_year, document.register_number = book, on.year, number
+                document.archive_due_at = archiving.due_at(rt, data)
                 document.registered_at, document.registered_by_id = utcnow(), actor.id
                 ecopy = Ecopy(
                     document_id=document_id, code=code, kind=kind, citizen_id=citizen_id, agency_id=agency_id,
@@ -206,20 +209,51 @@ def lookup(rt: Runtime, code: str, *, client: str = "", with_signatures: bool = 
     with rt.read() as session:
         ecopy = _by_code(session, code)
         data = status_json(ecopy)
-        key = ecopy.document.latest(FileRole.SIGNED).storage_key
+        current = ecopy.document.latest(FileRole.SIGNED)
+        key, sha256 = current.storage_key, current.sha256
     if with_signatures:
-        with rt.store.open(key) as reader:
-            data["signatures"] = signatures.verify(rt.settings, io.BytesIO(b"".join(reader.iter_chunks()))).to_json()
+        data["signatures"] = _signature_report(rt, key, sha256)
     with rt.write() as session:
         audit.record(session, None, "ecopy.verify", "ecopy", data["code"], {"by": "code", "client": client},
                      actor_label="public")
     return data
 
 
+_REPORTS: dict[str, tuple[float, dict]] = {}
+_REPORTS_LOCK = threading.Lock()
+REPORT_CACHE_SIZE = 1000
+
+
+def _signature_report(rt: Runtime, key: str, sha256: str) -> dict:
+    """The signature report of a stored file, kept for verify_cache_seconds:
+    the file never changes (a new version has a new hash), and validating a
+    B-LTA file is ~150 ms of CPU; the cache is short so that a root added to
+    or removed from the trust store shows soon."""
+    now = time.monotonic()
+    with _REPORTS_LOCK:
+        cached = _REPORTS.get(sha256)
+        if cached is not None and now - cached[0] < rt.settings.verify_cache_seconds:
+            return cached[1]
+    with rt.store.open(key) as reader:
+        report = signatures.verify(rt.settings, io.BytesIO(b"".join(reader.iter_chunks()))).to_json()
+    with _REPORTS_LOCK:
+        if len(_REPORTS) >= REPORT_CACHE_SIZE:
+            _REPORTS.pop(min(_REPORTS, key=lambda k: _REPORTS[k][0]))
+        _REPORTS[sha256] = (now, report)
+    return report
+
+
 def match_file(rt: Runtime, path: Path, sha256: str, *, client: str = "") -> dict | None:
     """Is this file a registered e-copy, or does it claim to be one? None if neither."""
     with rt.read() as session:
+        # The registered file, or a later version of it (its archive time-stamp renewed).
         ecopy = session.scalar(select(Ecopy).options(selectinload(Ecopy.agency)).where(Ecopy.signed_sha256 == sha256))
+        if ecopy is None:
+            ecopy = session.scalar(
+                select(Ecopy).options(selectinload(Ecopy.agency))
+                .join(DocumentFile, DocumentFile.document_id == Ecopy.document_id)
+                .where(DocumentFile.role == FileRole.SIGNED, DocumentFile.sha256 == sha256).limit(1)
+            )
         matches = ecopy is not None
         if ecopy is None:
             claimed = _claimed_code(path)

@@ -137,6 +137,10 @@ def test_draft_to_signed_to_issued_to_the_district(rt, backend, office, tmp_path
     assert result.get_json()["sha256"] == hashlib.sha256(renewed_pdf).hexdigest()  # the current version
     by_code = clerk.get(f"/api/v1/ecopies/{result.get_json()['code']}").get_json()
     assert (by_code["kind"], by_code["status"], by_code["signatures"]["verdict"]) == ("procedure_result", "active", "valid")
+    # Verification by file knows the issued version as well as the renewed one.
+    for version in (pdf, renewed_pdf):
+        by_file = clerk.post("/api/v1/verify", data=version, content_type="application/pdf").get_json()
+        assert by_file["ecopy"]["matches_registered_file"] is True and by_file["verdict"] == "valid"
 
     # The next decision of the year is 02.
     second = _draft(drafter, tmp_path, "Quyết định thành lập tổ công tác")
