@@ -123,11 +123,14 @@ def serve(host: str | None, port: int | None, no_worker: bool) -> None:
     if supervisor:
         supervisor.start()
     click.echo(f"docsvc is running at http://{host}:{port}/  (Ctrl+C to stop)")
+    serving_pid = os.getpid()
     try:
         with signatures.dev_services(rt.settings):
             run_web(rt, host, port)
     finally:
-        if supervisor:
+        # gunicorn's forked web worker leaves through here too when it exits;
+        # only the process that started the worker may stop it.
+        if supervisor and os.getpid() == serving_pid:
             supervisor.stop()
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import os
 import threading
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -185,9 +186,11 @@ class DevServices:
         self._server: ThreadingHTTPServer | None = None
         self._responder: _Responder | None = None
         self._thread: threading.Thread | None = None
+        self._pid: int | None = None
 
     def start(self) -> "DevServices":
         if self._server is None:
+            self._pid = os.getpid()
             self._responder = _Responder(self.pki)
             server = ThreadingHTTPServer(("127.0.0.1", self.pki.port), _handler(self._responder))
             server.daemon_threads = True
@@ -206,7 +209,9 @@ class DevServices:
         return when
 
     def stop(self) -> None:
-        if self._server is not None:
+        # A process forked while the services ran (a gunicorn worker) has the
+        # server object but not its thread: shutdown() would wait forever.
+        if self._server is not None and self._pid == os.getpid():
             self._server.shutdown()
             self._server.server_close()
             self._server = self._responder = None
