@@ -243,6 +243,17 @@ def _signature_report(rt: Runtime, key: str, sha256: str) -> dict:
     return report
 
 
+def registered_report(rt: Runtime, sha256: str) -> dict | None:
+    """The (cached) signature report of a registered e-copy file with these
+    exact bytes; None for any other file."""
+    with rt.read() as session:
+        key = session.scalar(
+            select(DocumentFile.storage_key).join(Ecopy, Ecopy.document_id == DocumentFile.document_id)
+            .where(DocumentFile.role == FileRole.SIGNED, DocumentFile.sha256 == sha256).limit(1)
+        )
+    return None if key is None else _signature_report(rt, key, sha256)
+
+
 def match_file(rt: Runtime, path: Path, sha256: str, *, client: str = "") -> dict | None:
     """Is this file a registered e-copy, or does it claim to be one? None if neither."""
     with rt.read() as session:
