@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from docsvc import credentials, ecopies
 from docsvc.ecopy_codes import format_code
 from docsvc.errors import DocsvcError, InvalidInput
-from docsvc.models import Document, DocumentStatus, Ecopy, Role, User
+from docsvc.models import Document, DocumentStatus, Ecopy, Role, User, Workflow
 from docsvc.runtime import Runtime
 from docsvc.web import ecopy_api
 from docsvc.web.context import runtime, session_user
@@ -37,6 +37,9 @@ class EcopyView:
     can_issue: bool = False
     ecopy: dict | None = None  # ecopies.status_json + what staff see
     can_change: bool = False
+    # An issued outgoing document given as a procedure result: registered as
+    # it is (already signed), so neither a kind nor a key passphrase is asked.
+    issued_result: bool = False
 
 
 def document_context(session: Session, rt: Runtime, user: User, doc: Document) -> EcopyView | None:
@@ -50,8 +53,11 @@ def document_context(session: Session, rt: Runtime, user: User, doc: Document) -
         }
         same_agency = user.role == Role.ADMIN or user.agency_id == ecopy.agency_id
         return EcopyView(ecopy=data, can_change=same_agency and ecopy.status == "active")
+    if user.role != Role.ADMIN and user.agency_id != doc.agency_id:
+        return None
+    if doc.workflow_status == Workflow.ISSUED:
+        return EcopyView(can_issue=True, issued_result=True)
     if (doc.status != DocumentStatus.READY or doc.workflow_status is not None
-            or (user.role != Role.ADMIN and user.agency_id != doc.agency_id)
             or not credentials.has_credential(session, "agency", doc.agency_id)):
         return None
     return EcopyView(can_issue=True)
@@ -62,7 +68,8 @@ def document_context(session: Session, rt: Runtime, user: User, doc: Document) -
 def issue(document_id: str):
     return _act(document_id, lambda: ecopies.issue(
         runtime(), session_user(), document_id, citizen_id=request.form.get("citizen_id", ""),
-        secret=request.form.get("passphrase", ""), kind=request.form.get("kind", "certified_copy"),
+        # An issued document is registered as it is: no key is opened for it.
+        secret=request.form.get("passphrase", "") or "-", kind=request.form.get("kind", "certified_copy"),
     ))
 
 

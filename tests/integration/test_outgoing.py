@@ -19,6 +19,7 @@ from docsvc.models import AuditEvent, Document, User
 from docsvc.runtime import Runtime
 from docsvc.signatures import create_dev_pki, verify
 from signing.fields import field_value
+from tests.integration.conftest import PASSWORD
 from tests.integration.test_api_and_permissions import process_all
 from tests.pdfs import make_pdf, sample_paragraphs
 from tests.signing.helpers import handwritten_signature_png, make_nssdb, pdfsig, seal_png
@@ -54,7 +55,7 @@ def _draft(user, tmp_path, title="Quyết định phê duyệt kế hoạch cả
     return response.get_json()
 
 
-def test_draft_to_signed_to_issued_to_the_district(rt, backend, office, tmp_path):
+def test_draft_to_signed_to_issued_to_the_district(rt, backend, app, office, tmp_path):
     drafter, leader, clerk, district = office
     doc = _draft(drafter, tmp_path)
     assert doc["workflow"]["status"] == "draft" and doc["kind"] == "outgoing"
@@ -129,6 +130,13 @@ def test_draft_to_signed_to_issued_to_the_district(rt, backend, office, tmp_path
     assert copy == pdf
     registered = district.post(f"/api/v1/documents/{inbox[0]['id']}/register", json={})
     assert registered.status_code == 200 and registered.get_json()["incoming_number"] == 1
+
+    # The văn thư's page offers to give the issued document to a citizen as it is: no key passphrase asked.
+    app.config["WTF_CSRF_ENABLED"] = False  # the form's token is tested in the browser suite
+    browser = app.test_client()
+    assert browser.post("/login", data={"username": "van-thu", "password": PASSWORD}).status_code == 302
+    page = browser.get(f"/documents/{doc['id']}").get_data(as_text=True)
+    assert 'id="ecopy-issue-form"' in page and 'id="ecopy-passphrase"' not in page
 
     # Given to a citizen as their procedure result: registered as it is, verifiable by code and by file.
     result = clerk.post("/api/v1/ecopies", json={"document_id": doc["id"], "citizen_id": "001203004567",
