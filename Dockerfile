@@ -1,7 +1,8 @@
 # The docsvc image used by docker-compose.yml for web, worker and beat.
 FROM python:3.11-slim-bookworm
 RUN apt-get update \
- && apt-get install -y --no-install-recommends poppler-utils fonts-dejavu-core curl \
+ && apt-get install -y --no-install-recommends poppler-utils fonts-dejavu-core fonts-liberation2 curl \
+      tesseract-ocr tesseract-ocr-osd tesseract-ocr-vie tesseract-ocr-eng ghostscript \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY pyproject.toml README.md ./

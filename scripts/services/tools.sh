@@ -18,7 +18,9 @@
 #                     Vietnamese and English models
 #   ghostscript       gs: OCRmyPDF rasterizes pages and writes PDF/A with it
 #   ca-certificates   TLS trust store for the registries
-# Usage: tools.sh install|status
+# `install-runtime` installs only what the running service needs (OCR and
+# the fonts its signatures and stamps embed): what ./scripts/serve runs.
+# Usage: tools.sh install|install-runtime|status
 set -euo pipefail
 SERVICE_NAME=tools
 # shellcheck source=lib.sh
@@ -27,7 +29,16 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 TOOL_PACKAGES=(poppler-utils chromium fonts-dejavu-core fonts-liberation fonts-liberation2 openssl ca-certificates
     softhsm2 opensc libnss3-tools tesseract-ocr tesseract-ocr-osd tesseract-ocr-vie tesseract-ocr-eng ghostscript)
 
+RUNTIME_PACKAGES=(tesseract-ocr tesseract-ocr-osd tesseract-ocr-vie tesseract-ocr-eng ghostscript
+    fonts-dejavu-core fonts-liberation2)
+
 case "${1:-}" in
+    install-runtime)
+        apt_install "${RUNTIME_PACKAGES[@]}"
+        for cmd in tesseract gs; do
+            command -v "$cmd" >/dev/null || die "$cmd missing after installing ${RUNTIME_PACKAGES[*]}"
+        done
+        ;;
     install)
         apt_install "${TOOL_PACKAGES[@]}"
         # Fail loudly if a package installed but its command is not there.
@@ -45,7 +56,7 @@ case "${1:-}" in
         fi
         ;;
     *)
-        echo "usage: $(basename "$0") install|status" >&2
+        echo "usage: $(basename "$0") install|install-runtime|status" >&2
         exit 2
         ;;
 esac
