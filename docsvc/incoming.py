@@ -9,9 +9,8 @@ fails gives its number back and numbers stay 1..N without gaps.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Mapping
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
@@ -21,11 +20,11 @@ from docsvc.accounts import require_staff
 from docsvc.documents import get_document
 from docsvc.errors import Conflict, Forbidden, InvalidInput, NotFound
 from docsvc.indexing import refresh_entry
+from docsvc.localtime import today
 from docsvc.models import Document, DocumentFile, FileRole, Handling, Role, User, utcnow
 from docsvc.runtime import Runtime
 from search.folding import fold
 
-VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 BOOK = "incoming"
 # Who may register and route incoming paperwork: the văn thư / one-stop clerk,
 # leaders (who often re-assign) and administrators.
@@ -41,12 +40,6 @@ MAX_TEXT = {"issuing_body": 255, "number_symbol": 128, "doc_type": 64, "title": 
 
 class DuplicateDocument(Conflict):
     code = "duplicate_document"
-
-
-def today() -> date:
-    """The calendar day in Vietnam: a document received at 06:30 on 1 January
-    (23:30 UTC the day before) is the first of the new year."""
-    return datetime.now(VIETNAM).date()
 
 
 @dataclass(frozen=True)

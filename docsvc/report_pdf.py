@@ -16,7 +16,8 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from docsvc.web.i18n import VIETNAM, translate
+from docsvc.localtime import VIETNAM
+from docsvc.web.i18n import translate
 from signing import VerificationReport
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"

@@ -31,6 +31,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from docsvc import incoming
 from docsvc.accounts import can_see_agency, require_staff
 from docsvc.errors import InvalidInput, NotFound
+from docsvc.localtime import VIETNAM
 from docsvc.models import Agency, Document, Handling, User
 
 MAX_PERIOD_DAYS = 5 * 366  # about five years
@@ -175,7 +176,7 @@ def parse_period(start, end) -> tuple[date, date]:
 
 
 def _vietnam_midnight_utc(day: date) -> datetime:
-    return datetime.combine(day, time.min, incoming.VIETNAM).astimezone(timezone.utc)
+    return datetime.combine(day, time.min, VIETNAM).astimezone(timezone.utc)
 
 
 def incoming_report(session: Session, user: User, *, start: date, end: date, agency_id: int | None = None) -> IncomingReport:

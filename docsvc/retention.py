@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone
 
-VIETNAM = timezone(timedelta(hours=7), "ICT")
+from docsvc.localtime import VIETNAM
+
 
 # Retention policy, in years from the day of issue. CONFIGURABLE POLICY, not
 # law: the values are this project's reading of the Vietnamese archive rules

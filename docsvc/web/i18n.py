@@ -3,13 +3,12 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from flask import Flask, g, request, session
 
+from docsvc.localtime import VIETNAM  # people read times in Vietnam's time; the database keeps UTC
+
 LANGUAGES = ("vi", "en")
-# People read times in Vietnam's time; the database keeps UTC.
-VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 
 MESSAGES: dict[str, dict[str, str]] = {
     "app.name": {"vi": "Hệ thống quản lý văn bản docsvc", "en": "docsvc document service"},
