@@ -214,10 +214,14 @@ def discard(rt: Runtime, actor: User, document_id: str) -> None:
         remove_if_unreferenced(rt, key)
 
 
-def get_document(session: Session, user: User, document_id: str) -> Document:
-    document = session.scalar(
-        select(Document).options(selectinload(Document.files)).where(Document.id == document_id)
-    )
+def get_document(session: Session, user: User, document_id: str, *, for_update: bool = False) -> Document:
+    """The document if the user may see it. `for_update`: its row locked until
+    the transaction ends (and re-read), for changes that must not interleave,
+    such as two clerks giving one scan a register number at once."""
+    query = select(Document).options(selectinload(Document.files)).where(Document.id == document_id)
+    if for_update:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    document = session.scalar(query)
     # "Not found" also for documents of other agencies: their existence is not the user's business.
     if document is None or not can_see_agency(user, document.agency_id):
         raise NotFound("No such document.")

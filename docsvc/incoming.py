@@ -93,15 +93,6 @@ def parse_date(value, name: str) -> date | None:
         raise InvalidInput(f"{name} must be a date written YYYY-MM-DD.") from None
 
 
-def _locked(session: Session, actor: User, document_id: str) -> Document:
-    """The document, visible to the actor, with its row locked until commit:
-    two clerks confirming the same scan at once must not both number it."""
-    get_document(session, actor, document_id)
-    return session.execute(
-        select(Document).where(Document.id == document_id).with_for_update().execution_options(populate_existing=True)
-    ).scalar_one()
-
-
 def _require_router(actor: User) -> None:
     require_staff(actor)
     if actor.role not in ROUTERS:
@@ -161,7 +152,7 @@ def register(
 ) -> Document:
     """Give the document the next incoming number of its agency's book."""
     _require_router(actor)
-    document = _locked(session, actor, document_id)
+    document = get_document(session, actor, document_id, for_update=True)
     if document.register_book is not None:
         raise Conflict(
             f"This document is already registered: {document.register_book} number "
@@ -211,7 +202,7 @@ def assign(
 ) -> Document:
     """Route a registered document to a person or a department of the same agency."""
     _require_router(actor)
-    document = _locked(session, actor, document_id)
+    document = get_document(session, actor, document_id, for_update=True)
     if document.register_book != BOOK:
         raise Conflict("Register the document in the incoming book before assigning it.")
     if document.handling_status == Handling.DONE:
@@ -261,7 +252,7 @@ def is_handler(user: User, document: Document) -> bool:
 def move(session: Session, actor: User, document_id: str, status: str, note: str = "") -> Document:
     """The handler moves the document along its handling."""
     require_staff(actor)
-    document = _locked(session, actor, document_id)
+    document = get_document(session, actor, document_id, for_update=True)
     if status not in Handling.ALL:
         raise InvalidInput(f"status must be one of {', '.join(Handling.ALL)}.")
     # Leaders re-assign rather than report someone else's progress; an

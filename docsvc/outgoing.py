@@ -77,10 +77,8 @@ class CommentRequired(InvalidInput):
 
 
 def _locked(session: Session, actor: User, document_id: str) -> Document:
-    get_document(session, actor, document_id)
-    document = session.execute(
-        select(Document).where(Document.id == document_id).with_for_update().execution_options(populate_existing=True)
-    ).scalar_one()
+    """The outgoing document, its row locked for this step."""
+    document = get_document(session, actor, document_id, for_update=True)
     if document.workflow_status is None:
         raise WrongStep("This is not an outgoing document.")
     return document

@@ -122,7 +122,12 @@ def download_file(document_id: str, role: str):
         if stored is None:
             raise NotFound(f"This document has no {role} file.")
         key, media_type, filename, size = stored.storage_key, stored.media_type, stored.filename, stored.size
-    reader = rt.store.open(key)
+    return stream_file(key, filename or "document", size, media_type)
+
+
+def stream_file(key: str, filename: str, size: int, media_type: str = "application/pdf") -> Response:
+    """A stored object as a download, streamed (never whole in memory)."""
+    reader = runtime().store.open(key)
 
     def body():
         with reader:
@@ -130,7 +135,7 @@ def download_file(document_id: str, role: str):
 
     response = Response(stream_with_context(body()), mimetype=media_type.split(";")[0])
     response.headers["Content-Length"] = str(size)
-    response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename or 'document', safe='')}"
+    response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename, safe='')}"
     return response
 
 

@@ -3,14 +3,12 @@ staff issue and revoke, citizens list, download and share, anyone verifies
 by code, a receiving agency opens a share link."""
 from __future__ import annotations
 
-from urllib.parse import quote
-
-from flask import Blueprint, Response, jsonify, request, stream_with_context
+from flask import Blueprint, jsonify, request
 
 from docsvc import ecopies
 from docsvc.errors import InvalidInput, TooManyRequests
 from docsvc.ratelimit import RateLimiter
-from docsvc.web.api import _json_body, _secret
+from docsvc.web.api import _json_body, _secret, stream_file
 from docsvc.web.context import api_user, runtime
 
 blueprint = Blueprint("ecopies", __name__, url_prefix="/api/v1")
@@ -82,7 +80,7 @@ def my_ecopy_file(code: str):
         signed = ecopies.signed_file_of(db, ecopies.own_ecopy(db, user, code))
         key, name, size = signed.storage_key, signed.filename, signed.size
     ecopies.record_download(rt, user, code)
-    return stream_file(key, name, size)
+    return stream_file(key, name or "ban-sao.pdf", size)
 
 
 @blueprint.post("/my/ecopies/<code>/shares")
@@ -122,18 +120,4 @@ def withdraw_share(share_id: str):
 def open_share(token: str):
     """What a receiving agency's link gives: the signed file, if the link still stands."""
     key, name, size = ecopies.open_share(runtime(), token, client=client_key())
-    return stream_file(key, name, size)
-
-
-def stream_file(key: str, filename: str, size: int) -> Response:
-    reader = runtime().store.open(key)
-
-    def body():
-        with reader:
-            yield from reader.iter_chunks()
-
-    response = Response(stream_with_context(body()), mimetype="application/pdf")
-    response.headers["Content-Length"] = str(size)
-    response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename or 'ban-sao.pdf', safe='')}"
-    return response
-
+    return stream_file(key, name or "ban-sao.pdf", size)
