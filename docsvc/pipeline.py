@@ -88,16 +88,17 @@ def process_document(rt: Runtime, payload: dict, entry_id: int | None = None) ->
     progress("ocr" if rt.settings.ocr_enabled else "extracting_text", 0, force=True)
 
     notes: list[str] = []
-    made = stored = None
+    made = stored = texts = None
     work_dir = Path(tempfile.mkdtemp(prefix="process-", dir=_tmp_dir(rt)))
     try:
         if searchable_key is None:
-            made, notes = _make_searchable(rt, original_key, original_media, work_dir, progress)
+            made, notes, texts = _make_searchable(rt, original_key, original_media, work_dir, progress)
             if made is not None:
                 searchable_key = _attach_searchable(rt, document_id, made, original_name)
-        text_source = searchable_key or original_key
-        with rt.store.local_path(text_source) as path:
-            text = PAGE_SEPARATOR.join(iter_page_texts(path, on_page=progress.span("extracting_text", 85, 92)))
+        if texts is None:  # not already read while deciding whether to OCR
+            with rt.store.local_path(searchable_key or original_key) as path:
+                texts = list(iter_page_texts(path, on_page=progress.span("extracting_text", 85, 92)))
+        text = PAGE_SEPARATOR.join(texts)
         stored = rt.store.put(io.BytesIO(text.encode("utf-8")), "text/plain; charset=utf-8")
         progress("indexing", 95, force=True)
         _finish(rt, document_id, text, stored, notes)
@@ -162,16 +163,19 @@ def _tmp_dir(rt: Runtime) -> Path:
 
 def _make_searchable(
     rt: Runtime, original_key: str, media_type: str, work_dir: Path, progress: Progress
-) -> tuple[StoredObject | None, list[str]]:
-    """Store the searchable PDF/A of the original; None when the original
-    itself is the PDF to read (OCR switched off)."""
+) -> tuple[StoredObject | None, list[str], list[str] | None]:
+    """Store the searchable PDF/A of the original: (it, notes, None). For a
+    born-digital PDF nothing is made and its page texts, already read, come
+    back: (None, notes, texts). With OCR switched off: (None or the scan as
+    a PDF, notes, None)."""
     notes: list[str] = []
     with rt.store.local_path(original_key) as original_path:
         if media_type == "application/pdf":
-            if _every_page_has_text(original_path):
-                # Born digital: nothing to recognise, and a PDF/A rewrite of a
-                # large file would cost minutes for nothing.
-                return None, notes
+            texts = _born_digital_texts(original_path, progress)
+            if texts is not None:
+                # Nothing to recognise, and a PDF/A rewrite of a large file
+                # would cost minutes for nothing.
+                return None, notes, texts
             source = original_path
         else:
             progress("converting", 0, force=True)
@@ -179,8 +183,8 @@ def _make_searchable(
             image_to_pdf(original_path, source)
         if not rt.settings.ocr_enabled:
             if source == original_path:
-                return None, notes
-            return rt.store.put_file(source, "application/pdf"), notes
+                return None, notes, None
+            return rt.store.put_file(source, "application/pdf"), notes, None
         target = work_dir / "ocr.pdf"
         outcome = ocr_pdf(
             source,
@@ -194,12 +198,18 @@ def _make_searchable(
     if outcome.timed_out_pages:
         pages = ", ".join(str(p) for p in outcome.timed_out_pages)
         notes.append(f"OCR took too long on page(s) {pages}; those pages have no searchable text.")
-    return rt.store.put_file(target, "application/pdf"), notes
+    return rt.store.put_file(target, "application/pdf"), notes, None
 
 
-def _every_page_has_text(path: Path) -> bool:
-    # Stops at the first page without text: for a scan, that is page one.
-    return all(len(text) >= MIN_PAGE_TEXT for text in iter_page_texts(path))
+def _born_digital_texts(path: Path, progress: Progress) -> list[str] | None:
+    """Every page's text if every page has some, else None. Stops at the
+    first page without text: for a scan, that is page one."""
+    texts = []
+    for text in iter_page_texts(path, on_page=progress.span("extracting_text", 0, 92)):
+        if len(text) < MIN_PAGE_TEXT:
+            return None
+        texts.append(text)
+    return texts
 
 
 def _attach_searchable(rt: Runtime, document_id: str, stored: StoredObject, original_name: str) -> str:
