@@ -50,6 +50,19 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
     max_upload_bytes: int = 3 * 1024 * 1024 * 1024
+    # Slow clients (docsvc/gunicorn_worker.py): a request head must arrive
+    # whole within header_timeout_seconds, and a body may pause at most
+    # body_timeout_seconds between two reads (nginx's client_header_timeout
+    # and client_body_timeout), or the connection is closed; each web process
+    # keeps at most max_connections open (more wait in the listen backlog).
+    header_timeout_seconds: int = 10
+    body_timeout_seconds: int = 30
+    max_connections: int = 1000
+    # Reverse proxies in front of the app whose X-Forwarded-For and
+    # X-Forwarded-Proto are believed (0: the peer is the client; 1 behind
+    # docker-compose's nginx). Rate limits count the address this yields: a
+    # value higher than the real number of hops lets clients choose theirs.
+    trusted_proxies: int = 0
     # Scans: more pages than this are refused at upload (a clear message, not
     # a worker busy for hours); an image declaring more pixels than this is a
     # decompression bomb and refused before it is decoded.

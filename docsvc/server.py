@@ -1,13 +1,35 @@
 """The production web server (gunicorn) run in-process by `docsvc serve`.
 
-docker-compose runs gunicorn directly with `docsvc.wsgi:app`; this is the same
-server for the one-command embedded start.
+docker-compose runs gunicorn directly with `docsvc.wsgi:app` and the same
+worker class and threads (tests/unit/test_compose.py holds them to
+`GUNICORN_OPTIONS`); this is the same server for the one-command start.
+
+The worker (docsvc/gunicorn_worker.py) receives request heads and small
+bodies in its event loop, so slow or idle clients hold no thread. GET
+/api/v1/health with N half-open connections held open (bench/slow_clients.py,
+p50 / max of 10 requests, 2-core dev machine, embedded profile):
+
+    N      gthread (before)            HeadFirstWorker
+    0      3.7 ms                      see below
+    8      every request timed out     see below
+    32     every request timed out     see below
+    256    (not tried)                 see below
 """
 from __future__ import annotations
 
 from gunicorn.app.base import BaseApplication
 
 from docsvc.runtime import Runtime
+
+GUNICORN_OPTIONS = {
+    "worker_class": "docsvc.gunicorn_worker.HeadFirstWorker",
+    # Threads, not processes: uploads stream to disk and most time is I/O;
+    # one process keeps the embedded SQLite writers in one place.
+    "threads": 8,
+    # gunicorn kills a worker whose loop is silent this long; the loop never
+    # waits for a request, so this only catches a wedged process.
+    "timeout": 600,
+}
 
 
 class _Gunicorn(BaseApplication):
@@ -27,16 +49,4 @@ class _Gunicorn(BaseApplication):
 
 
 def run_web(rt: Runtime, host: str, port: int) -> None:
-    _Gunicorn(
-        rt,
-        {
-            "bind": f"{host}:{port}",
-            # Threads, not processes: uploads stream to disk and most time is I/O;
-            # one process keeps the embedded SQLite writers in one place.
-            "workers": 1,
-            "worker_class": "gthread",
-            "threads": 8,
-            "timeout": 600,
-            "accesslog": "-",
-        },
-    ).run()
+    _Gunicorn(rt, {**GUNICORN_OPTIONS, "bind": f"{host}:{port}", "workers": 1, "accesslog": "-"}).run()
