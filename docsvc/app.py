@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from docsvc.config import Settings, ensure_secret_key, load_settings
 from docsvc.runtime import Runtime
@@ -24,6 +25,11 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         WTF_CSRF_TIME_LIMIT=None,
     )
     app.extensions["docsvc"] = runtime
+    if settings.trusted_proxies:
+        # The client's address (rate limits, audit) and scheme as the proxies
+        # saw them; never the Host: public addresses come from public_url.
+        hops = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_port=0, x_prefix=0)
     csrf.init_app(app)
 
     from docsvc.web import api, ecopy_api, ecopy_views, errors, i18n, pages
