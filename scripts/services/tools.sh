@@ -18,6 +18,9 @@
 #                     Vietnamese and English models
 #   ghostscript       gs: OCRmyPDF rasterizes pages and writes PDF/A with it
 #   ca-certificates   TLS trust store for the registries
+#   nginx             tests/server/test_nginx_front.py runs the production
+#                     front's config (config/nginx/docsvc.conf) in front of a real
+#                     docsvc serve (proxy, limit_conn and ssl are in the core package)
 # `install-runtime` installs only what the running service needs (OCR and
 # the fonts its signatures and stamps embed): what ./scripts/serve runs.
 # Usage: tools.sh install|install-runtime|status
@@ -27,7 +30,8 @@ SERVICE_NAME=tools
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 TOOL_PACKAGES=(poppler-utils chromium fonts-dejavu-core fonts-liberation fonts-liberation2 openssl ca-certificates
-    softhsm2 opensc libnss3-tools tesseract-ocr tesseract-ocr-osd tesseract-ocr-vie tesseract-ocr-eng ghostscript)
+    softhsm2 opensc libnss3-tools tesseract-ocr tesseract-ocr-osd tesseract-ocr-vie tesseract-ocr-eng ghostscript
+    nginx)
 
 RUNTIME_PACKAGES=(tesseract-ocr tesseract-ocr-osd tesseract-ocr-vie tesseract-ocr-eng ghostscript
     fonts-dejavu-core fonts-liberation2)
@@ -42,7 +46,7 @@ case "${1:-}" in
     install)
         apt_install "${TOOL_PACKAGES[@]}"
         # Fail loudly if a package installed but its command is not there.
-        for cmd in pdftotext pdftoppm pdfsig chromium openssl softhsm2-util pkcs11-tool certutil tesseract gs; do
+        for cmd in pdftotext pdftoppm pdfsig chromium openssl softhsm2-util pkcs11-tool certutil tesseract gs nginx; do
             command -v "$cmd" >/dev/null || die "$cmd missing after installing ${TOOL_PACKAGES[*]}"
         done
         log "installed: ${TOOL_PACKAGES[*]}"
