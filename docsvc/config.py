@@ -47,9 +47,6 @@ class Settings:
     trust_store_dir: str = ""
     # A time-stamping authority; empty means the development PKI's, if any.
     tsa_url: str = ""
-    host: str = "127.0.0.1"
-    port: int = 8080
-    max_upload_bytes: int = 3 * 1024 * 1024 * 1024
     # Slow clients (docsvc/gunicorn_worker.py): a request head must arrive
     # whole within header_timeout_seconds, and a body may pause at most
     # body_timeout_seconds between two reads (nginx's client_header_timeout
@@ -63,6 +60,9 @@ class Settings:
     # docker-compose's nginx). Rate limits count the address this yields: a
     # value higher than the real number of hops lets clients choose theirs.
     trusted_proxies: int = 0
+    host: str = "127.0.0.1"
+    port: int = 8080
+    max_upload_bytes: int = 3 * 1024 * 1024 * 1024
     # Scans: more pages than this are refused at upload (a clear message, not
     # a worker busy for hours); an image declaring more pixels than this is a
     # decompression bomb and refused before it is decoded.

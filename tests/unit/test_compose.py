@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from docsvc.config import ENV_PREFIX, SETTING_NAMES, load_settings, read_toml
+from docsvc.server import GUNICORN_OPTIONS
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
@@ -24,7 +25,7 @@ def resolved_env(service: str) -> dict[str, str]:
 
 
 def test_all_parts_of_the_scaled_profile_are_there():
-    assert set(SERVICES) >= {"web", "worker", "beat", "postgres", "redis", "minio", "elasticsearch"}
+    assert set(SERVICES) >= {"nginx", "web", "worker", "beat", "postgres", "redis", "minio", "elasticsearch"}
 
 
 def test_app_services_share_one_image_and_environment():
@@ -58,8 +59,16 @@ def test_settings_point_at_the_services_of_this_file():
     assert set(read_toml(config_path)) <= SETTING_NAMES
 
 
+def _option(command: list[str], flag: str) -> str:
+    return command[command.index(flag) + 1]
+
+
 def test_web_runs_gunicorn_on_the_wsgi_app_and_the_worker_runs_celery():
-    assert SERVICES["web"]["command"][0] == "gunicorn" and "docsvc.wsgi:app" in SERVICES["web"]["command"]
+    command = SERVICES["web"]["command"]
+    assert command[0] == "gunicorn" and "docsvc.wsgi:app" in command
+    # The same server as `docsvc serve`: slow clients hold no thread in either.
+    assert _option(command, "--worker-class") == GUNICORN_OPTIONS["worker_class"]
+    assert int(_option(command, "--threads")) == GUNICORN_OPTIONS["threads"]
     assert SERVICES["worker"]["command"] == ["docsvc", "worker"]
     assert SERVICES["beat"]["command"] == ["docsvc", "beat"]
 
@@ -69,8 +78,28 @@ def test_health_checks_and_named_volumes():
         if name != "migrate":
             assert "healthcheck" in service, name
         for volume in service.get("volumes", []):
-            assert volume.split(":")[0] in COMPOSE["volumes"], (name, volume)
+            source = volume.split(":")[0]
+            if source.startswith("./"):  # a file of this repository, read-only
+                assert (ROOT / source).is_file() and volume.endswith(":ro"), (name, volume)
+            else:
+                assert source in COMPOSE["volumes"], (name, volume)
     for name in ("web", "worker", "beat"):
         assert SERVICES[name]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
     for name in ("postgres", "minio", "elasticsearch"):
         assert SERVICES["migrate"]["depends_on"][name]["condition"] == "service_healthy"
+
+
+def test_only_nginx_is_reachable_from_outside_and_it_proxies_to_web():
+    published = {name for name, service in SERVICES.items() if service.get("ports")}
+    assert published == {"nginx"}
+    assert SERVICES["nginx"]["image"].split(":")[0] == "nginx"
+    mounted = {v.split(":")[1]: ROOT / v.split(":")[0] for v in SERVICES["nginx"]["volumes"]}
+    nginx_conf = mounted["/etc/nginx/conf.d/default.conf"].read_text()
+    web_port = _option(SERVICES["web"]["command"], "--bind").rsplit(":", 1)[1]
+    assert re.search(rf"^\s*server web:{web_port};", nginx_conf, re.M)
+    assert SERVICES["nginx"]["depends_on"]["web"]["condition"] == "service_healthy"
+
+
+def test_the_app_trusts_exactly_the_one_proxy_hop_of_nginx():
+    env = resolved_env("web")
+    assert load_settings({**env, "DOCSVC_CONFIG": str(ROOT / "config" / "scaled.toml")}).trusted_proxies == 1
