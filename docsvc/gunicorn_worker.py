@@ -121,6 +121,8 @@ class _StallGuardUnreader(SocketUnreader):
             return super().chunk(size_hint)
         except TimeoutError:
             self._conn.stalled = True
+            if self._conn.parser.mesg is not None:
+                self._conn.parser.mesg.force_close()  # the 408 says "Connection: close"
             raise BodyStalled() from None
 
 
