@@ -24,6 +24,7 @@ from typing import Callable, Iterator
 import pytest
 
 TESTS = Path(__file__).resolve().parent.parent
+ROOT_CONFIG = TESTS.parent / "config"
 CLERK = ("lan.nguyen", "Mat-khau-van-thu-2024")
 START_TIMEOUT = 120
 # Every request a test makes has this client timeout: a server that hangs
