@@ -3,6 +3,7 @@ settings it gives the app are ones the app reads, they point at the services
 the file defines, and every service can be told healthy."""
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -69,6 +70,9 @@ def test_web_runs_gunicorn_on_the_wsgi_app_and_the_worker_runs_celery():
     # The same server as `docsvc serve`: slow clients hold no thread in either.
     assert _option(command, "--worker-class") == GUNICORN_OPTIONS["worker_class"]
     assert int(_option(command, "--threads")) == GUNICORN_OPTIONS["threads"]
+    # The image's own command (docker run without compose) too.
+    image_command = json.loads((ROOT / "Dockerfile").read_text().rsplit("\nCMD ", 1)[1].splitlines()[0])
+    assert _option(image_command, "--worker-class") == GUNICORN_OPTIONS["worker_class"]
     assert SERVICES["worker"]["command"] == ["docsvc", "worker"]
     assert SERVICES["beat"]["command"] == ["docsvc", "beat"]
 
