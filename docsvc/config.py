@@ -104,6 +104,11 @@ class Settings:
     # How long a task may hold a piece of work before the outbox relay hands
     # it to another worker (the first one is presumed dead).
     task_lease_seconds: int = 300
+    # How many times one piece of work is started before its document is
+    # marked failed. Counted when a worker takes the work, so a file that
+    # kills its worker (out of memory, a crash in a parser) is given up on
+    # too, not only one whose processing raised.
+    task_max_attempts: int = 8
     outbox_relay_seconds: int = 15
     worker_concurrency: int = 2
     default_language: str = "vi"

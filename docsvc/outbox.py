@@ -4,8 +4,10 @@ Life of an entry:
   enqueue()   same transaction as the row the work is about
   due()       the relay (after commit, and periodically) publishes entries that
               are not done and not leased
-  claim()     a task takes a lease; a second delivery of the same entry finds
-              it leased or done and does nothing
+  claim()     a task takes a lease and counts the attempt (a worker that dies
+              mid-task never reports, so attempts are counted here, not on
+              failure); a second delivery of the same entry finds it leased
+              or done and does nothing
   complete()  only a task that finished marks the entry done
 A worker killed mid-task leaves its lease to expire; the relay then publishes
 the entry again and another worker finishes it. Handlers are idempotent.
@@ -86,9 +88,11 @@ def extend(session: Session, entry_id: int, lease_seconds: int) -> None:
     )
 
 
-def complete(session: Session, entry_id: int) -> None:
+def complete(session: Session, entry_id: int, *, error: str = "") -> None:
+    """Done for good: finished, or given up on (`error` says why)."""
     session.execute(
-        update(OutboxEntry).where(OutboxEntry.id == entry_id).values(done_at=utcnow(), locked_until=None, last_error="")
+        update(OutboxEntry).where(OutboxEntry.id == entry_id)
+        .values(done_at=utcnow(), locked_until=None, last_error=error[:2000])
     )
 
 

@@ -32,8 +32,16 @@ from storage.base import StoredObject
 log = logging.getLogger(__name__)
 
 # A failure that may pass (storage or index down) is retried with a growing
-# delay; after this many attempts the document is marked failed for a person.
-MAX_ATTEMPTS = 8
+# delay; after settings.task_max_attempts attempts the document is marked
+# failed for a person. What a clerk reads when the file itself killed every
+# worker that took it (the page shows status_message as it is).
+WORKER_DIED = (
+    "Tệp này đã làm bộ xử lý nền dừng đột ngột {attempts} lần (hết bộ nhớ hoặc lỗi khi đọc tệp), nên docsvc "
+    "ngừng xử lý. Bản gốc vẫn được giữ nguyên: hãy tải xuống để kiểm tra, hoặc quét lại, tải lên bản nhỏ hơn. "
+    "— This file stopped the background worker {attempts} times (out of memory, or a crash while reading it), "
+    "so docsvc stopped trying. The original is kept unchanged: download it to check it, or scan it again or "
+    "upload a smaller copy."
+)
 PAGE_SEPARATOR = "\n\f\n"
 # A page with fewer characters than this is treated as a scan needing OCR
 # (a scanner's stamped page number is not text).
@@ -253,6 +261,15 @@ def run_entry(rt: Runtime, entry_id: int) -> bool:
         if entry is None:
             return False
         task, payload, attempts = entry.task, dict(entry.payload), entry.attempts
+    cap = rt.settings.task_max_attempts
+    if attempts > cap:
+        # Taken again after the last allowed attempt, which never reported
+        # back: its worker died on it. Another try would kill this one too.
+        log.error("outbox entry %s (%s): %s attempts ended without a result; giving up", entry_id, task, cap)
+        _fail_document(rt, payload, WORKER_DIED.format(attempts=cap))
+        with rt.write() as session:
+            outbox.complete(session, entry_id, error=f"worker died on each of {cap} attempts")
+        return True
     handler = HANDLERS[task]
     try:
         handler(rt, payload, entry_id)
@@ -264,10 +281,10 @@ def run_entry(rt: Runtime, entry_id: int) -> bool:
         return True
     except Exception as exc:
         log.exception("outbox entry %s (%s) failed on attempt %s", entry_id, task, attempts)
-        if attempts >= MAX_ATTEMPTS:
+        if attempts >= cap:
             _fail_document(rt, payload, f"Processing failed after {attempts} attempts: {exc}")
             with rt.write() as session:
-                outbox.complete(session, entry_id)
+                outbox.complete(session, entry_id, error=repr(exc))
         else:
             with rt.write() as session:
                 outbox.release(session, entry_id, repr(exc), timedelta(seconds=min(300, 2**attempts)))

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 
@@ -306,11 +307,35 @@ def _cells(entry: Entry) -> list:
     return [values[key] if values[key] is not None else "" for key, _, _ in COLUMNS]
 
 
+# A spreadsheet reads a cell starting with one of these as a formula (or, for
+# tab and carriage return, as the start of one after trimming); register
+# fields can come from another party's document (OWASP "CSV injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+PLAIN_NUMBER = re.compile(r"^[+-]?\d+([.,]\d+)?$")
+
+
+def starts_formula(value: object) -> bool:
+    """Would a spreadsheet run this cell? Text only: numbers and dates are
+    data, and so is text that is just a (negative) number such as "-5"."""
+    return isinstance(value, str) and value.startswith(FORMULA_STARTS) and not PLAIN_NUMBER.match(value)
+
+
+class _SafeCsvWriter:
+    """csv.writer whose text cells never start a formula: an apostrophe in
+    front, as OWASP advises (Excel and LibreOffice show the text as it is)."""
+
+    def __init__(self, out: io.StringIO) -> None:
+        self._writer = csv.writer(out, lineterminator="\r\n")
+
+    def writerow(self, row: list) -> None:
+        self._writer.writerow(["'" + v if starts_formula(v) else v for v in row])
+
+
 def to_csv(report: IncomingReport) -> bytes:
     """Two blocks a person reads in Excel: the counts, then (after an empty
     line) the register of the period with its own header row. Dates dd/mm/yyyy."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = _SafeCsvWriter(out)
     writer.writerow(["Chỉ tiêu", "Số văn bản"])
     writer.writerow(["Cơ quan", report.agency_name])
     writer.writerow(["Kỳ báo cáo", period_text(report)])
@@ -340,9 +365,12 @@ def to_xlsx(report: IncomingReport) -> bytes:
     wrap = Alignment(wrap_text=True, vertical="top")
     centre = Alignment(horizontal="center", vertical="center", wrap_text=True)
 
+    def put(row: int, column: int, value):
+        return _put(sheet.cell(row=row, column=column), value)
+
     def banner(row: int, text: str, font: Font) -> None:
         sheet.merge_cells(f"A{row}:{last}{row}")
-        cell = sheet.cell(row=row, column=1, value=text)
+        cell = put(row, 1, text)
         cell.font, cell.alignment = font, centre
 
     banner(1, report.agency_name.upper(), Font(name="Times New Roman", bold=True, size=12))
@@ -350,16 +378,16 @@ def to_xlsx(report: IncomingReport) -> bytes:
     banner(3, period_text(report), Font(name="Times New Roman", italic=True, size=12))
     row = 5
     for name in COUNTS:
-        label = sheet.cell(row=row, column=1, value=COUNT_LABELS[name].strip())
+        label = put(row, 1, COUNT_LABELS[name].strip())
         sheet.merge_cells(start_row=row, start_column=1, end_row=row, end_column=3)
-        value = sheet.cell(row=row, column=4, value=getattr(report, name))
+        value = put(row, 4, getattr(report, name))
         label.font = Font(name="Times New Roman", size=12, bold=not COUNT_LABELS[name].startswith(" "))
         value.font = Font(name="Times New Roman", size=12, bold=True)
         row += 1
     row += 1
     header_row = row
     for column, (_, label, chars) in enumerate(COLUMNS, start=1):
-        cell = sheet.cell(row=row, column=column, value=label)
+        cell = put(row, column, label)
         cell.font = Font(name="Times New Roman", bold=True, size=11)
         cell.alignment, cell.border = centre, box
         cell.fill = PatternFill("solid", fgColor="DDDDDD")
@@ -368,7 +396,7 @@ def to_xlsx(report: IncomingReport) -> bytes:
     for entry in report.entries:
         row += 1
         for column, value in enumerate(_cells(entry), start=1):
-            cell = sheet.cell(row=row, column=column, value=value)
+            cell = put(row, column, value)
             cell.font = Font(name="Times New Roman", size=11)
             cell.alignment, cell.border = wrap, box
             if isinstance(value, date):
@@ -388,6 +416,19 @@ def to_xlsx(report: IncomingReport) -> bytes:
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
+
+
+def _put(cell, value):
+    """Write a value so that text stays text: openpyxl turns any string
+    starting with "=" into a live formula, so text is typed as a string
+    cell, and text a spreadsheet would read as a formula gets the quote
+    prefix (Excel keeps it text when someone edits the cell)."""
+    cell.value = value
+    if isinstance(value, str):
+        cell.data_type = "s"
+        if starts_formula(value):
+            cell.quotePrefix = True
+    return cell
 
 
 def filename(report: IncomingReport, extension: str) -> str:
