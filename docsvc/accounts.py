@@ -7,9 +7,10 @@ import secrets
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from docsvc import audit
+from docsvc import audit, validation
 from docsvc.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from docsvc.models import Agency, ApiToken, Role, User, utcnow
 
@@ -18,12 +19,21 @@ AGENCY_LEVELS = ("commune", "district", "province", "other")
 MIN_PASSWORD_LENGTH = 8
 
 
+class CitizenIdTaken(Conflict):
+    """One citizen, one account: the ID is what their e-copies are matched on."""
+
+    code = "citizen_id_taken"
+    default_message = "Another account already has this citizen ID."
+
+
 def add_agency(
     session: Session, code: str, name: str, *, level: str = "other", parent_code: str | None = None, actor: User | None = None,
     symbol: str = "",
 ) -> Agency:
-    code = code.strip()
-    if not code or not name.strip():
+    code = validation.text(code, "code", validation.AGENCY_CODE)
+    name = validation.text(name, "name", validation.AGENCY_NAME)
+    symbol = validation.text(symbol, "symbol", validation.AGENCY_SYMBOL)
+    if not code or not name:
         raise InvalidInput("An agency needs a code and a name.")
     if level not in AGENCY_LEVELS:
         raise InvalidInput(f"Agency level must be one of {', '.join(AGENCY_LEVELS)}.")
@@ -31,7 +41,7 @@ def add_agency(
         raise Conflict(f"Agency {code} already exists.")
     parent = agency_by_code(session, parent_code) if parent_code else None
     # The symbol in its documents' numbers ("UBND" in 15/QĐ-UBND); by default the code's first part.
-    agency = Agency(code=code, name=name.strip(), level=level, parent=parent, symbol=(symbol or code.split("-")[0]).strip())
+    agency = Agency(code=code, name=name, level=level, parent=parent, symbol=symbol or code.split("-")[0])
     session.add(agency)
     session.flush()
     audit.record(session, actor, "agency.add", "agency", code, {"name": agency.name, "parent": parent_code})
@@ -56,7 +66,8 @@ def add_user(
     citizen_id: str | None = None,
     actor: User | None = None,
 ) -> User:
-    username = username.strip()
+    username = validation.text(username, "username", validation.USERNAME)
+    full_name = validation.text(full_name, "full_name", validation.FULL_NAME)
     if not username:
         raise InvalidInput("A user needs a username.")
     if role not in Role.ALL:
@@ -67,6 +78,7 @@ def add_user(
         raise InvalidInput("Staff users belong to an agency: give --agency.")
     if session.scalar(select(User).where(User.username == username)):
         raise Conflict(f"User {username} already exists.")
+    citizen_id = _citizen_id_for(session, role, citizen_id)
     agency = agency_by_code(session, agency_code) if agency_code else None
     user = User(
         username=username,
@@ -77,9 +89,26 @@ def add_user(
         citizen_id=citizen_id,
     )
     session.add(user)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:
+        # Another account took the same username or citizen ID in between (the unique indexes decide).
+        raise Conflict(f"User {username} or this citizen ID already exists.") from None
     audit.record(session, actor, "user.add", "user", username, {"role": role, "agency": agency_code})
     return user
+
+
+def _citizen_id_for(session: Session, role: str, citizen_id: str | None) -> str | None:
+    """A citizen's account carries their ID (checked, and no other account's);
+    staff accounts carry none."""
+    if citizen_id in (None, ""):
+        return None
+    if role != Role.CITIZEN:
+        raise InvalidInput("Only citizen accounts carry a citizen ID.")
+    citizen_id = validation.citizen_id(citizen_id)
+    if session.scalar(select(User.id).where(User.citizen_id == citizen_id)) is not None:
+        raise CitizenIdTaken()
+    return citizen_id
 
 
 def authenticate(session: Session, username: str, password: str) -> User:

@@ -25,6 +25,7 @@ from docsvc.runtime import Runtime
 from signing import SigningError
 
 EXIT_USER_ERROR = 2
+PRIVATE_UMASK = 0o077
 
 
 def fail(message: str, code: str = "error") -> None:
@@ -62,6 +63,10 @@ def cli_operator() -> User:
 @click.group()
 def main() -> None:
     """docsvc: documents, signatures and e-copies for public administration."""
+    # Everything docsvc writes (the database, objects, keys, the spool, the
+    # broker's folder) is for this account alone: other local users must not
+    # read citizens' files or the keys.
+    os.umask(PRIVATE_UMASK)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     # Libraries that narrate routine events (font subsetting, validation steps
     # that our reports already explain) would bury our one-line errors.
@@ -107,10 +112,13 @@ def prepare(rt: Runtime) -> None:
 @user_errors
 def serve(host: str | None, port: int | None, no_worker: bool) -> None:
     """Run the web server (and, unless --no-worker, a worker beside it)."""
-    rt = _runtime()
+    settings = load_settings()
+    host = host or settings.host
+    port = port or settings.port
+    # The address served is the one e-copies' QR codes and share links name
+    # when public_url is not set, so the settings follow --host and --port.
+    rt = Runtime(dataclasses.replace(settings, host=host, port=port))
     prepare(rt)
-    host = host or rt.settings.host
-    port = port or rt.settings.port
     from docsvc import signatures
     from docsvc.server import run_web
     from docsvc.supervisor import WorkerSupervisor
@@ -514,6 +522,9 @@ def key_add(username, agency_code, pkcs12_path, pkcs11_module, token_label, key_
         token_label=token_label, key_label=key_label, image=image,
     )
     click.echo(f"signing key set for {owner_type} {username or agency_code}")
+    if pkcs12_path and credentials.readable_by_others(pkcs12_path):
+        click.echo(f"docsvc: warning: other users of this machine can read {pkcs12_path}; "
+                   f"make it readable by docsvc's account only (chmod 600).", err=True)
 
 
 @main.group()

@@ -4,13 +4,14 @@ or the red seal). Passphrases and PINs are never stored; the signer types
 them, and the key is open only while their signing runs."""
 from __future__ import annotations
 
+import stat
 from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from docsvc import audit
+from docsvc import audit, validation
 from docsvc.errors import InvalidInput, NotFound
 from docsvc.models import SigningCredential, User
 from docsvc.runtime import Runtime
@@ -39,6 +40,9 @@ def add_credential(
     """Record (or replace) the key and image of a person or agency."""
     if owner_type not in ("user", "agency") or source not in SOURCES:
         raise InvalidInput("A credential belongs to a user or an agency and is a pkcs12 file or a pkcs11 token.")
+    location = validation.text(location, "location", validation.PATH)
+    token_label = validation.text(token_label, "token_label", validation.LABEL)
+    key_label = validation.text(key_label, "key_label", validation.LABEL)
     if not Path(location).exists():
         raise InvalidInput(f"{location} does not exist.")
     try:
@@ -59,6 +63,15 @@ def add_credential(
         audit.record(session, actor, "credential.add", owner_type, str(owner_id), {"source": source})
         session.expunge(credential)
         return credential
+
+
+def readable_by_others(path: str | Path) -> bool:
+    """A key file that other local users can read (group or world bits): its
+    passphrase is then all that protects it."""
+    try:
+        return bool(Path(path).stat().st_mode & (stat.S_IRGRP | stat.S_IROTH))
+    except OSError:
+        return False
 
 
 def credential_for(session: Session, owner_type: str, owner_id: int) -> SigningCredential:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 import tempfile
 from dataclasses import dataclass
 from datetime import date
@@ -20,10 +21,10 @@ from typing import BinaryIO
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from docsvc import audit, outbox
+from docsvc import audit, outbox, validation
 from docsvc.accounts import can_see_agency, require_staff, visible_agency_ids
 from docsvc.errors import Conflict, EmptyFile, Forbidden, InvalidInput, InvalidQuery, NotFound, StorageFailure, UploadTooLarge
-from docsvc.models import Agency, Document, DocumentFile, FileRole, User
+from docsvc.models import Agency, Document, DocumentFile, FileRole, User, Workflow
 from docsvc.intake import inspect_upload
 from docsvc.runtime import Runtime
 from search import InvalidQuery as IndexInvalidQuery
@@ -35,6 +36,14 @@ log = logging.getLogger(__name__)
 PROCESS_DOCUMENT = "process_document"
 SPOOL_CHUNK = 1024 * 1024
 KINDS = ("upload", "incoming", "outgoing", "ecopy")
+# Document ids are UUIDs (models.new_id); anything else in a URL names nothing.
+DOCUMENT_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.ASCII)
+
+
+class RecordNotDeletable(Conflict):
+    """A registered or signed document is a record: it stays."""
+
+    code = "record_not_deletable"
 
 
 @dataclass
@@ -133,6 +142,10 @@ def ingest(
         require_staff(actor)
         if kind not in KINDS:
             raise InvalidInput(f"Kind must be one of {', '.join(KINDS)}.")
+        title = validation.text(title, "title", validation.TITLE)
+        filename = validation.text(upload.filename, "filename", validation.FILENAME)
+        number_symbol = validation.optional_text(number_symbol, "number_symbol", validation.NUMBER_SYMBOL)
+        issuing_body = validation.optional_text(issuing_body, "issuing_body", validation.ISSUING_BODY)
         agency_id = agency_id or actor.agency_id
         if agency_id is None:
             raise InvalidInput("Choose the agency the document belongs to.")
@@ -154,14 +167,14 @@ def ingest(
             document = Document(
                 agency_id=agency_id,
                 kind=kind,
-                title=(title or "").strip() or default_title(upload.filename),
+                title=title or default_title(filename),
                 number_symbol=number_symbol,
                 issuing_body=issuing_body,
                 issued_date=issued_date,
                 page_count=info.page_count,
                 created_by_id=actor.id,
             )
-            document.files.append(DocumentFile.of(FileRole.ORIGINAL, stored, upload.filename, media_type=info.media_type))
+            document.files.append(DocumentFile.of(FileRole.ORIGINAL, stored, filename, media_type=info.media_type))
             session.add(document)
             session.flush()
             entry = outbox.enqueue(session, PROCESS_DOCUMENT, {"document_id": document.id})
@@ -171,7 +184,7 @@ def ingest(
                 "document.ingest",
                 "document",
                 document.id,
-                {"sha256": stored.sha256, "size": stored.size, "filename": upload.filename},
+                {"sha256": stored.sha256, "size": stored.size, "filename": filename},
             )
             return document.id, entry.id
     except BaseException:
@@ -194,12 +207,11 @@ def remove_if_unreferenced(rt: Runtime, key: str) -> None:
 def discard(rt: Runtime, actor: User, document_id: str) -> None:
     """Remove an upload the clerk does not want (a duplicate scan, the wrong
     file) before it enters a register: registered documents are records and
-    are never deleted."""
+    are never deleted, nor are signed ones (issued or still to be issued)."""
     require_staff(actor)
     with rt.write() as session:
-        document = get_document(session, actor, document_id)
-        if document.register_book is not None:
-            raise Conflict("A registered document is a record and cannot be deleted.")
+        document = get_document(session, actor, document_id, for_update=True)
+        refuse_if_record(document)
         keys = {f.storage_key for f in document.files}
         # Files point at the file they were made from: unlink before deleting,
         # or PostgreSQL may see a derived file outlive its original.
@@ -214,10 +226,19 @@ def discard(rt: Runtime, actor: User, document_id: str) -> None:
         remove_if_unreferenced(rt, key)
 
 
+def refuse_if_record(document: Document) -> None:
+    if document.register_book is not None:
+        raise RecordNotDeletable("A registered document is a record and cannot be deleted.")
+    if document.workflow_status in (Workflow.SIGNED, Workflow.ISSUED) or document.latest(FileRole.SIGNED) is not None:
+        raise RecordNotDeletable("A signed document is a record and cannot be deleted, even before it is issued.")
+
+
 def get_document(session: Session, user: User, document_id: str, *, for_update: bool = False) -> Document:
     """The document if the user may see it. `for_update`: its row locked until
     the transaction ends (and re-read), for changes that must not interleave,
     such as two clerks giving one scan a register number at once."""
+    if not isinstance(document_id, str) or not DOCUMENT_ID.fullmatch(document_id):
+        raise NotFound("No such document.")
     query = select(Document).options(selectinload(Document.files)).where(Document.id == document_id)
     if for_update:
         query = query.with_for_update().execution_options(populate_existing=True)
@@ -229,8 +250,8 @@ def get_document(session: Session, user: User, document_id: str, *, for_update: 
 
 
 def list_documents(session: Session, user: User, *, page: int = 1, per_page: int = 20) -> tuple[int, list[Document]]:
-    if page < 1 or not 1 <= per_page <= 100:
-        raise InvalidInput("page must be 1 or more and per_page between 1 and 100.")
+    validation.in_range(page, "page", 1, validation.MAX_PAGE)
+    validation.in_range(per_page, "per_page", 1, validation.MAX_PER_PAGE)
     query = select(Document)
     allowed = visible_agency_ids(user)
     if allowed is not None:
@@ -249,6 +270,8 @@ def search(
     rt: Runtime, user: User, text: str, *, kind: str | None = None, year: int | None = None, page: int = 1, per_page: int = 20
 ) -> SearchResult:
     """Full-text search, limited to what the user may see (the index filters, not the page)."""
+    if year is not None:
+        validation.in_range(year, "year", validation.MIN_YEAR, validation.MAX_YEAR)
     try:
         query = SearchQuery(
             text=text, kind=kind or None, year=year, agency_ids=visible_agency_ids(user), page=page, per_page=per_page

@@ -28,12 +28,12 @@ import pikepdf
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from docsvc import archiving, audit, credentials, registers, signatures
+from docsvc import archiving, audit, credentials, registers, signatures, validation
 from docsvc.accounts import require_staff
 from docsvc.documents import get_document, remove_if_unreferenced
 from docsvc.ecopy_codes import InvalidCode, format_code, new_code, normalize
 from docsvc.errors import Conflict, DocsvcError, Forbidden, InvalidInput, NotFound
-from docsvc.incoming import today
+from docsvc.incoming import WrongRegister, today
 from docsvc.models import (
     Agency,
     Document,
@@ -55,7 +55,6 @@ from signing import sign_pdf
 from signing.ecopy_stamp import StampText, stamp_first_page
 
 KINDS = ("certified_copy", "procedure_result")
-CITIZEN_ID = re.compile(r"^\d{9}(\d{3})?$")  # CMND (9) or CCCD (12 digits)
 # Anything that looks like a printed code, for files that claim to be an e-copy.
 PRINTED_CODE = re.compile(r"\b[0-9A-Za-z]{4}-[0-9A-Za-z]{4}-[0-9A-Za-z]{4}-[0-9A-Za-z]{4}-[0-9A-Za-z]\b")
 MAX_SHARE_DAYS, MAX_SHARE_USES = 90, 100
@@ -66,16 +65,36 @@ class ShareRefused(DocsvcError):
     http_status = 410
 
 
-def _check_citizen_id(citizen_id: str) -> str:
-    citizen_id = (citizen_id or "").strip()
-    if not CITIZEN_ID.match(citizen_id):
-        raise InvalidInput("The citizen ID must be the 12 digits of the citizen's identity card (or 9 of an old one).")
-    return citizen_id
+class InvalidReplacement(Conflict):
+    """Superseding names an e-copy that cannot take the old one's place."""
+
+    code = "invalid_replacement"
+
+
+def base_url(rt: Runtime) -> str:
+    """Where people reach this installation: the public_url setting, never the
+    Host header of a request (anyone can send any Host, and the address ends
+    up printed on paper and in links given to other agencies)."""
+    return (rt.settings.public_url or default_public_url(rt.settings.host, rt.settings.port)).rstrip("/")
+
+
+def default_public_url(host: str, port: int) -> str:
+    """The address served when public_url is not set: a wildcard bind is
+    reached on this machine at 127.0.0.1."""
+    if host in ("", "0.0.0.0", "::", "[::]"):
+        host = "127.0.0.1"
+    elif ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
 
 
 def public_url(rt: Runtime, code: str) -> str:
-    base = rt.settings.public_url or f"http://{rt.settings.host}:{rt.settings.port}"
-    return f"{base.rstrip('/')}/v/{format_code(code)}"
+    """The verification address of an e-copy (its QR code)."""
+    return f"{base_url(rt)}/v/{format_code(code)}"
+
+
+def share_url(rt: Runtime, token: str) -> str:
+    return f"{base_url(rt)}/s/{token}"
 
 
 def issue(
@@ -87,11 +106,13 @@ def issue(
         raise Forbidden("Only agency staff issue e-copies.")
     if kind not in KINDS:
         raise InvalidInput(f"kind must be one of {', '.join(KINDS)}.")
-    citizen_id = _check_citizen_id(citizen_id)
+    citizen_id = validation.citizen_id(citizen_id)
     with rt.read() as session:
         document = get_document(session, actor, document_id)
         if document.workflow_status == Workflow.ISSUED:
             return _register_issued_result(rt, actor, document_id, citizen_id)
+        if document.workflow_status is not None:
+            raise WrongRegister("An outgoing document becomes a citizen's e-result once it is issued, not before.")
         if document.status != DocumentStatus.READY:
             raise Conflict("The scan is still being processed; issue the e-copy when it is ready.")
         if session.scalar(select(Ecopy.id).where(Ecopy.document_id == document_id)) is not None:
@@ -317,7 +338,7 @@ def _claimed_code(path: Path) -> str | None:
 def change_status(rt: Runtime, actor: User, code: str, status: str, reason: str, superseded_by: str | None = None) -> dict:
     """Revoke or supersede; the file stays stored and verification shows why."""
     require_staff(actor)
-    reason = (reason or "").strip()
+    reason = validation.text(reason, "reason", validation.REASON, multiline=True)
     if not reason:
         raise InvalidInput("Give the reason (it is shown to whoever verifies the e-copy).")
     if status not in ("revoked", "superseded"):
@@ -328,16 +349,25 @@ def change_status(rt: Runtime, actor: User, code: str, status: str, reason: str,
             raise NotFound("No e-copy has this code.")
         if ecopy.status != "active":
             raise Conflict(f"This e-copy is already {ecopy.status}.")
-        replacement = None
-        if status == "superseded":
-            replacement = _by_code(session, superseded_by or "")
-            if replacement.id == ecopy.id:
-                raise InvalidInput("An e-copy cannot supersede itself.")
-        ecopy.status, ecopy.status_reason, ecopy.status_changed_at = status, reason[:1000], utcnow()
+        replacement = _replacement(session, ecopy, superseded_by) if status == "superseded" else None
+        ecopy.status, ecopy.status_reason, ecopy.status_changed_at = status, reason, utcnow()
         ecopy.superseded_by = replacement.code if replacement else None
         audit.record(session, actor, f"ecopy.{'revoke' if status == 'revoked' else 'supersede'}", "ecopy",
-                     format_code(ecopy.code), {"reason": reason[:1000], "by": format_code(replacement.code) if replacement else None})
+                     format_code(ecopy.code), {"reason": reason, "by": format_code(replacement.code) if replacement else None})
         return status_json(ecopy)
+
+
+def _replacement(session: Session, ecopy: Ecopy, code: str | None) -> Ecopy:
+    """The e-copy that takes this one's place: another one, active, of the same agency
+    (what verification then points to must itself be valid and the issuer's own)."""
+    replacement = _by_code(session, code or "")
+    if replacement.id == ecopy.id:
+        raise InvalidReplacement("An e-copy cannot supersede itself.")
+    if replacement.agency_id != ecopy.agency_id:
+        raise InvalidReplacement("The replacing e-copy must be one issued by the same agency.")
+    if replacement.status != "active":
+        raise InvalidReplacement(f"The replacing e-copy is {replacement.status}; only an active e-copy can replace another.")
+    return replacement
 
 
 # --- the citizen's side ------------------------------------------------------------
@@ -390,12 +420,13 @@ def create_share(rt: Runtime, user: User, code: str, *, recipient: str, days: in
         raise InvalidInput(f"A share link lasts 1 to {MAX_SHARE_DAYS} days.")
     if not 1 <= max_uses <= MAX_SHARE_USES:
         raise InvalidInput(f"A share link may be used 1 to {MAX_SHARE_USES} times.")
+    recipient = validation.text(recipient, "recipient", validation.RECIPIENT)
     token = secrets.token_urlsafe(24)
     with rt.write() as session:
         ecopy = own_ecopy(session, user, code)
         if ecopy.status != "active":
             raise Conflict(f"This e-copy is {ecopy.status}; it cannot be shared.")
-        share = ShareLink(ecopy_id=ecopy.id, token_hash=_token_hash(token), recipient=(recipient or "").strip()[:255],
+        share = ShareLink(ecopy_id=ecopy.id, token_hash=_token_hash(token), recipient=recipient,
                           expires_at=utcnow() + timedelta(days=days), max_uses=max_uses, created_by_id=user.id)
         session.add(share)
         session.flush()
@@ -406,7 +437,7 @@ def create_share(rt: Runtime, user: User, code: str, *, recipient: str, days: in
 
 def withdraw_share(rt: Runtime, user: User, share_id: int) -> None:
     with rt.write() as session:
-        share = session.get(ShareLink, share_id)
+        share = session.get(ShareLink, share_id) if 1 <= share_id <= validation.MAX_ID else None
         if share is None or share.ecopy.citizen_id != _require_citizen(user):
             raise NotFound("No such share link.")
         if share.withdrawn_at is None:

@@ -23,6 +23,27 @@ class InvalidInput(DocsvcError):
     code = "invalid_input"
 
 
+# Fields checked by docsvc.validation.
+
+
+class InvalidCharacters(InvalidInput):
+    code = "invalid_characters"
+    default_message = "The text contains a character that cannot be stored (a NUL byte or another control character)."
+
+
+class TextTooLong(InvalidInput):
+    code = "text_too_long"
+
+
+class OutOfRange(InvalidInput):
+    code = "out_of_range"
+
+
+class InvalidCitizenId(InvalidInput):
+    code = "invalid_citizen_id"
+    default_message = "The citizen ID must be the 12 digits of the citizen's identity card (CCCD)."
+
+
 class EmptyFile(DocsvcError):
     code = "empty_file"
     default_message = "The file is empty."

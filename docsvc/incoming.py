@@ -15,7 +15,7 @@ from typing import Mapping
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from docsvc import audit, registers
+from docsvc import audit, registers, validation
 from docsvc.accounts import require_staff
 from docsvc.documents import get_document
 from docsvc.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -35,11 +35,20 @@ TRANSITIONS = {
     Handling.IN_PROGRESS: (Handling.DONE,),
     Handling.DONE: (Handling.IN_PROGRESS,),  # reopened: the answer was not enough
 }
-MAX_TEXT = {"issuing_body": 255, "number_symbol": 128, "doc_type": 64, "title": 500, "handling_note": 2000}
+MAX_TEXT = {"issuing_body": validation.ISSUING_BODY, "number_symbol": validation.NUMBER_SYMBOL,
+            "doc_type": validation.DOC_TYPE, "title": validation.TITLE, "handling_note": validation.NOTE}
 
 
 class DuplicateDocument(Conflict):
     code = "duplicate_document"
+
+
+class WrongRegister(Conflict):
+    """A document of the outgoing workflow offered to another book (incoming,
+    certification): it is the agency's own draft, not something received."""
+
+    code = "wrong_register"
+    default_message = "An outgoing document cannot be registered in the incoming book."
 
 
 @dataclass(frozen=True)
@@ -61,16 +70,10 @@ class Registration:
         def text(name: str, fallback_name: str | None = None) -> str | None:
             value = data.get(name)
             if value is None or (isinstance(value, str) and not value.strip()):
+                # Read from the document by docsvc, not typed: cleaned, not refused.
                 value = fallback.get(fallback_name or name)
-            if value is None:
-                return None
-            if not isinstance(value, str):
-                raise InvalidInput(f"{name} must be text.")
-            value = " ".join(value.split())
-            limit = MAX_TEXT.get(name, 255)
-            if len(value) > limit:
-                raise InvalidInput(f"{name} is longer than {limit} characters.")
-            return value or None
+                value = validation.cleaned(value) if isinstance(value, str) else value
+            return validation.optional_text(value, name, MAX_TEXT.get(name, 255))
 
         return cls(
             title=text("title", "summary") or "",
@@ -83,14 +86,7 @@ class Registration:
 
 
 def parse_date(value, name: str) -> date | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value).strip())
-    except ValueError:
-        raise InvalidInput(f"{name} must be a date written YYYY-MM-DD.") from None
+    return validation.parse_date(value, name)
 
 
 def _require_router(actor: User) -> None:
@@ -158,6 +154,8 @@ def register(
             f"This document is already registered: {document.register_book} number "
             f"{document.register_number}/{document.register_year}."
         )
+    if document.workflow_status is not None:
+        raise WrongRegister("An outgoing draft is the agency's own document: it cannot be registered in the incoming book.")
     if not fields.title:
         raise InvalidInput("Write the summary (trích yếu) of the document.")
     received = fields.received_date or today()
@@ -207,7 +205,8 @@ def assign(
         raise Conflict("Register the document in the incoming book before assigning it.")
     if document.handling_status == Handling.DONE:
         raise Conflict("This document is already handled; reopen it before assigning it again.")
-    department = " ".join((department or "").split()) or None
+    department = validation.optional_text(department, "department", validation.DEPARTMENT)
+    assignee_username = validation.optional_text(assignee_username, "assignee", validation.USERNAME)
     assignee = None
     if assignee_username:
         assignee = session.scalar(select(User).where(User.username == assignee_username, User.active.is_(True)))
@@ -232,10 +231,7 @@ def assign(
 
 
 def _note(note: str | None) -> str:
-    note = (note or "").strip()
-    if len(note) > MAX_TEXT["handling_note"]:
-        raise InvalidInput(f"The note is longer than {MAX_TEXT['handling_note']} characters.")
-    return note
+    return validation.text(note, "note", validation.NOTE, multiline=True)
 
 
 def is_handler(user: User, document: Document) -> bool:
@@ -266,8 +262,9 @@ def move(session: Session, actor: User, document_id: str, status: str, note: str
         raise Conflict(f"A document that is {current} cannot become {status}.")
     document.handling_status = status
     document.handled_at = utcnow() if status == Handling.DONE else None
+    note = _note(note)
     if note:
-        document.handling_note = _note(note)
+        document.handling_note = note
     session.flush()
     audit.record(session, actor, "incoming.move", "document", document.id, {"from": current, "to": status, "note": note})
     return document
@@ -312,11 +309,11 @@ def register_entries(
         .where(Document.agency_id == agency_id, Document.register_book == BOOK, Document.register_year == year)
         .order_by(Document.register_number)
     )
+    validation.in_range(year, "year", validation.MIN_YEAR, validation.MAX_YEAR)
+    text = validation.text(text, "filter", validation.FILTER)
     rows = list(session.scalars(query))
     if not text:
         return rows
-    if len(text) > 200:
-        raise InvalidInput("The filter is longer than 200 characters.")
     if text.isdigit():
         return [d for d in rows if d.register_number == int(text)]
     # Filtered here rather than in SQL so that "uy ban" finds "ỦY BAN" on

@@ -106,7 +106,9 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16))
     agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"))
-    citizen_id: Mapped[str | None] = mapped_column(String(32))
+    # A citizen's CCCD, what their e-copies are matched on: one account per
+    # ID (a unique index; staff have none, and NULLs never collide).
+    citizen_id: Mapped[str | None] = mapped_column(String(32), unique=True, index=True)
     # Phòng ban within the agency: documents assigned to a department land in
     # the queue of every member.
     department: Mapped[str] = mapped_column(String(128), default="")

@@ -22,7 +22,7 @@ from typing import Callable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from docsvc import archiving, audit, credentials, registers, signatures
+from docsvc import archiving, audit, credentials, registers, signatures, validation
 from docsvc.accounts import agency_by_code, require_staff
 from docsvc.documents import get_document, remove_if_unreferenced
 from docsvc.errors import Conflict, DocsvcError, Forbidden, InvalidInput, NotFound
@@ -63,12 +63,20 @@ DATE_RECT = (300.0, 684.0, 560.0, 704.0)
 DEFAULT_SIGNATURE = {"page": -1, "x": 340.0, "y": 110.0, "width": 170.0, "height": 68.0}
 PERSON_LEVEL, SEAL_LEVEL = "B-T", "B-LTA"
 JOB_STALE_AFTER = timedelta(minutes=10)
+# More recipients than there are agencies in a province would be a mistake;
+# the bound keeps one request's agency lookups few.
+MAX_RECIPIENTS = 200
 
 
 class WrongStep(Conflict):
     """The document is not at the step this action belongs to."""
 
     code = "wrong_workflow_step"
+
+
+class NotTheDrafter(Forbidden):
+    code = "not_the_drafter"
+    default_message = "Only the person who drafted this document can submit it."
 
 
 class CommentRequired(InvalidInput):
@@ -101,10 +109,11 @@ def submit(
 ) -> None:
     """Send the draft to the person who must sign it."""
     require_staff(actor)
+    approver = validation.text(approver, "approver", validation.USERNAME)
+    recipients = _recipient_codes(recipients or [])
     with rt.read() as session:
         document = get_document(session, actor, document_id)
-        if document.workflow_status not in (Workflow.DRAFT, Workflow.RETURNED):
-            raise WrongStep("Only a draft, or one sent back, can be submitted.")
+        _check_can_submit(actor, document)
         draft_key = document.file(FileRole.ORIGINAL).storage_key
         prepared = document.latest(FileRole.PREPARED)
     position = _position(position) if position else None
@@ -120,12 +129,11 @@ def submit(
     try:
         with rt.write() as session:
             document = _locked(session, actor, document_id)
-            if document.workflow_status not in (Workflow.DRAFT, Workflow.RETURNED):
-                raise WrongStep("Only a draft, or one sent back, can be submitted.")
+            _check_can_submit(actor, document)
             signer = session.scalar(select(User).where(User.username == approver, User.active.is_(True)))
             if signer is None or signer.agency_id != document.agency_id or signer.role not in (Role.OFFICIAL, Role.ADMIN):
                 raise InvalidInput("Choose a leader (official) of this agency to sign the document.")
-            codes = _recipients(session, document, recipients or [])
+            codes = _recipients(session, document, recipients)
             if stored is not None and document.latest(FileRole.PREPARED) is None:
                 document.files.append(_file_row(FileRole.PREPARED, stored, "du-thao.pdf", document.file(FileRole.ORIGINAL).id))
             document.approver_id = signer.id
@@ -141,18 +149,36 @@ def submit(
         raise
 
 
+def may_submit(user: User, document: Document) -> bool:
+    """The one rule: the drafter, and only the drafter, submits their draft."""
+    return document.created_by_id is not None and document.created_by_id == user.id
+
+
+def _check_can_submit(actor: User, document: Document) -> None:
+    if document.workflow_status not in (Workflow.DRAFT, Workflow.RETURNED):
+        raise WrongStep("Only a draft, or one sent back, can be submitted.")
+    if not may_submit(actor, document):
+        raise NotTheDrafter()
+
+
+def _recipient_codes(raw: list) -> list[str]:
+    """The agency codes as typed, checked and without repeats or blanks."""
+    if len(raw) > MAX_RECIPIENTS:
+        raise InvalidInput(f"A document goes to at most {MAX_RECIPIENTS} agencies.")
+    codes = []
+    for code in raw:
+        code = validation.text(code, "recipient", validation.AGENCY_CODE)
+        if code and code not in codes:
+            codes.append(code)
+    return codes
+
+
 def _recipients(session: Session, document: Document, codes: list[str]) -> list[str]:
-    cleaned = []
     for code in codes:
-        code = str(code).strip()
-        if not code:
-            continue
         agency = agency_by_code(session, code)  # NotFound names the unknown code
         if agency.id == document.agency_id:
             raise InvalidInput("The issuing agency is not one of its own recipients.")
-        if code not in cleaned:
-            cleaned.append(code)
-    return cleaned
+    return codes
 
 
 def _position(raw: dict) -> dict:
@@ -167,7 +193,7 @@ def _position(raw: dict) -> dict:
 
 
 def return_to_drafter(rt: Runtime, actor: User, document_id: str, comment: str) -> None:
-    comment = (comment or "").strip()
+    comment = validation.text(comment, "comment", validation.NOTE, multiline=True)
     if not comment:
         raise CommentRequired()
     with rt.write() as session:
@@ -177,8 +203,8 @@ def return_to_drafter(rt: Runtime, actor: User, document_id: str, comment: str) 
         if document.approver_id != actor.id:
             raise Forbidden("Only the leader it was submitted to can send it back.")
         document.workflow_status = Workflow.RETURNED
-        document.workflow_note = comment[:2000]
-        audit.record(session, actor, "outgoing.return", "document", document_id, {"comment": comment[:2000]})
+        document.workflow_note = comment
+        audit.record(session, actor, "outgoing.return", "document", document_id, {"comment": comment})
 
 
 @dataclass(frozen=True)
@@ -416,7 +442,7 @@ def start_batch(rt: Runtime, actor: User, document_ids: list[str], secret: str) 
 
 
 def job_json(session: Session, user: User, job_id: str) -> dict:
-    job = session.get(SigningJob, job_id)
+    job = session.get(SigningJob, job_id) if len(job_id) <= 36 and validation.is_storable(job_id) else None
     if job is None or job.user_id != user.id:
         raise NotFound("No such signing job.")
     status = job.status

@@ -15,6 +15,7 @@ the certificates.
 from __future__ import annotations
 
 import json
+import os
 import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -143,7 +144,9 @@ def init_pki(
     folder = Path(folder)
     if (folder / MANIFEST).exists():
         return load_pki(folder, passphrase=passphrase)
-    folder.mkdir(parents=True, exist_ok=True)
+    # The private keys are for this account alone, whatever the process umask.
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    folder.chmod(0o700)
     now = (now or datetime.now(timezone.utc)).replace(microsecond=0)
     base_url = f"http://127.0.0.1:{port or free_port()}"
     day = timedelta(days=1)
@@ -284,8 +287,16 @@ def _write(folder: Path, name: str, key, cert, chain, passphrase: str) -> None:
         .build(passphrase.encode())
     )
     p12 = pkcs12.serialize_key_and_certificates(name.encode(), key, cert, list(chain), encryption)
-    (folder / f"{name}.p12").write_bytes(p12)
+    _write_private(folder / f"{name}.p12", p12)
     (folder / f"{name}.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """A file only its owner can read (0600), created so from the start."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
 
 
 def _load_cert(path: Path) -> x509.Certificate:

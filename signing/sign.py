@@ -163,7 +163,12 @@ def sign_pdf(
             buffer = io.BytesIO()
             run_sync(_sign(pdf_signer, writer, buffer, signing_time, size_key))
     except PyHankoSigningError as e:
-        raise _user_error(e) from e
+        raise _user_error(e.__cause__, e) from e
+    except (ValidationError, PathError) as e:
+        # pyHanko's pre-signing check of the signer's certificate raises
+        # certvalidator's verdict unwrapped (a self-signed certificate:
+        # InvalidCertificateError), so it is the same user error.
+        raise _user_error(e, e) from e
     except TimestampRequestError as e:
         raise TimestampUnavailable(f"The time-stamping authority did not answer: {e}") from e
     except LayoutError as e:
@@ -280,9 +285,8 @@ def _refuse_signed_field(writer: IncrementalPdfFileWriter, name: str) -> None:
             raise FieldAlreadySigned(f"The field {existing!r} is already signed; choose another name.")
 
 
-def _user_error(error: PyHankoSigningError) -> SigningError:
-    """pyHanko wraps certvalidator's verdict on the signer; unwrap it."""
-    cause = error.__cause__
+def _user_error(cause: BaseException | None, error: Exception) -> SigningError:
+    """certvalidator's verdict on the signer (`cause`; pyHanko wraps it in `error`) as a user error."""
     if isinstance(cause, RevokedError):
         return CertificateRevoked(f"The signing certificate was revoked on {cause.revocation_dt:%Y-%m-%d %H:%M}.")
     if isinstance(cause, (ExpiredError, NotYetValidError)):
@@ -293,4 +297,6 @@ def _user_error(error: PyHankoSigningError) -> SigningError:
         return CertificateUntrusted()
     if isinstance(cause, TimestampRequestError):
         return TimestampUnavailable(f"The time-stamping authority did not answer: {cause}")
+    if isinstance(cause, (ValidationError, PathError)):
+        return CertificateUntrusted(f"The signing certificate cannot be used: {cause}")
     return SigningError(f"Signing failed: {error}")

@@ -10,7 +10,7 @@ import yaml
 from sqlalchemy import text
 from flask import Blueprint, Response, jsonify, request, stream_with_context
 
-from docsvc import accounts, documents, ecopies, incoming, outgoing, report_pdf, signatures
+from docsvc import accounts, documents, ecopies, incoming, outgoing, report_pdf, signatures, validation
 from docsvc.errors import DocsvcError, InvalidInput, NotFound
 from docsvc.indexing import read_text
 from docsvc.presenters import document_json, search_json
@@ -22,14 +22,18 @@ blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
 OPENAPI_FILE = Path(__file__).resolve().parent.parent / "openapi.yaml"
 
 
+# What each whole number in a query string may be (docsvc.validation).
+INT_ARGS = {
+    "page": (1, validation.MAX_PAGE),
+    "per_page": (1, validation.MAX_PER_PAGE),
+    "year": (validation.MIN_YEAR, validation.MAX_YEAR),
+    "version": (1, validation.MAX_ID),
+}
+
+
 def _int_arg(name: str, default: int | None) -> int | None:
-    raw = request.args.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise InvalidInput(f"{name} must be a whole number.") from None
+    minimum, maximum = INT_ARGS[name]
+    return validation.whole_number(request.args.get(name), name, minimum, maximum, default)
 
 
 def receive_upload(rt) -> tuple[documents.Spooled, Mapping[str, str]]:

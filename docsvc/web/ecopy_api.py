@@ -91,7 +91,7 @@ def share_ecopy(code: str):
     if not isinstance(days, int) or not isinstance(uses, int):
         raise InvalidInput("days and max_uses are whole numbers.")
     share = ecopies.create_share(runtime(), user, code, recipient=str(body.get("recipient") or ""), days=days, max_uses=uses)
-    return jsonify({"id": share.id, "token": share.token, "url": f"{request.host_url.rstrip('/')}/s/{share.token}",
+    return jsonify({"id": share.id, "token": share.token, "url": ecopies.share_url(runtime(), share.token),
                     "expires_at": share.expires_at.isoformat()}), 201
 
 

@@ -119,7 +119,7 @@ def create_share(code: str):
     except DocsvcError as exc:
         return _portal(error=exc, form=request.form.to_dict() | {"code": code})
     return _portal(new_share={"code": format_code(code), "expires_at": share.expires_at,
-                              "url": url_for("ecopy_pages.share_landing", token=share.token, _external=True)})
+                              "url": ecopies.share_url(runtime(), share.token)})
 
 
 def _whole(value: str) -> int:

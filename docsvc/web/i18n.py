@@ -152,6 +152,40 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "Mã kiểm tra không đúng: hãy kiểm tra lại từng ký tự trên bản giấy.",
         "en": "The verification code is not valid: check each character on the paper.",
     },
+    # Fields checked by docsvc.validation, and the rules of the workflows.
+    "error.invalid_characters": {
+        "vi": "Nội dung có ký tự không lưu được (ký tự NUL hoặc ký tự điều khiển); hãy gõ lại hoặc dán lại văn bản thuần.",
+        "en": "The text has a character that cannot be stored (a NUL byte or another control character); type or paste it again as plain text.",
+    },
+    "error.text_too_long": {"vi": "Nội dung dài quá mức cho phép của ô này.", "en": "The text is longer than this field allows."},
+    "error.out_of_range": {
+        "vi": "Giá trị nằm ngoài khoảng cho phép (số trang, năm hoặc ngày).",
+        "en": "The value is outside the allowed range (page, year or date).",
+    },
+    "error.invalid_citizen_id": {
+        "vi": "Số định danh cá nhân phải gồm đúng 12 chữ số của thẻ căn cước công dân.",
+        "en": "The citizen ID must be the 12 digits of the citizen's identity card (CCCD).",
+    },
+    "error.citizen_id_taken": {
+        "vi": "Số định danh cá nhân này đã thuộc về một tài khoản khác.",
+        "en": "Another account already has this citizen ID.",
+    },
+    "error.not_the_drafter": {
+        "vi": "Chỉ người soạn thảo mới được trình ký dự thảo của mình.",
+        "en": "Only the person who drafted this document can submit it.",
+    },
+    "error.record_not_deletable": {
+        "vi": "Văn bản đã vào sổ hoặc đã được ký là hồ sơ lưu trữ, không thể xóa (kể cả khi chưa ban hành).",
+        "en": "A registered or signed document is a record and cannot be deleted, even before it is issued.",
+    },
+    "error.wrong_register": {
+        "vi": "Văn bản đi (dự thảo của cơ quan) không thể vào sổ văn bản đến hoặc cấp bản sao trước khi ban hành.",
+        "en": "An outgoing document cannot be registered in the incoming book, nor certified before it is issued.",
+    },
+    "error.invalid_replacement": {
+        "vi": "Bản sao thay thế phải là một bản sao khác, còn hiệu lực, do cùng cơ quan cấp.",
+        "en": "The replacing e-copy must be another active e-copy issued by the same agency.",
+    },
     # Incoming register and handling (clerks, handlers).
     "nav.queue": {"vi": "Việc của tôi", "en": "My queue"},
     "nav.register": {"vi": "Sổ văn bản đến", "en": "Incoming register"},

@@ -65,7 +65,7 @@ def document_context(session: Session, rt: Runtime, user: User, doc: Document) -
     all_agencies = list(session.scalars(select(Agency).order_by(Agency.code)))
     view = OutgoingView(
         is_drafter=is_drafter,
-        can_submit=status in (Workflow.DRAFT, Workflow.RETURNED) and (is_drafter or user.role == Role.ADMIN),
+        can_submit=status in (Workflow.DRAFT, Workflow.RETURNED) and outgoing.may_submit(user, doc),
         can_sign=status == Workflow.SUBMITTED and doc.approver_id == user.id,
         can_issue=status == Workflow.SIGNED and user.role in ISSUER_ROLES,
         agencies={a.code: a.name for a in all_agencies},

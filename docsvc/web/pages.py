@@ -7,7 +7,7 @@ from flask import Blueprint, Response, abort, redirect, render_template, request
 
 from sqlalchemy import select
 
-from docsvc import accounts, documents, ecopies, incoming, outgoing, signatures
+from docsvc import accounts, documents, ecopies, incoming, outgoing, signatures, validation
 from docsvc.errors import DocsvcError, InvalidInput, Unauthorized
 from docsvc.indexing import read_text
 from docsvc.models import FileRole, Role, User
@@ -166,7 +166,8 @@ def outgoing_documents():
 @login_required
 def signature_preview(document_id: str):
     """A page (0-based, negative from the end) of the PDF the leader signs."""
-    png = outgoing_views.preview_png(runtime(), session_user(), document_id, request.args.get("page", -1, type=int))
+    page = validation.whole_number(request.args.get("page"), "page", -validation.MAX_PAGE, validation.MAX_PAGE, -1)
+    png = outgoing_views.preview_png(runtime(), session_user(), document_id, page)
     return Response(png, mimetype="image/png", headers={"Cache-Control": "private, max-age=300"})
 
 
@@ -241,11 +242,8 @@ def queue():
 @blueprint.get("/registers/incoming")
 @login_required
 def incoming_register():
-    year_raw = request.args.get("year", "").strip()
-    try:
-        year = int(year_raw) if year_raw else incoming.today().year
-    except ValueError:
-        abort(400)
+    year = validation.whole_number(request.args.get("year"), "year", validation.MIN_YEAR, validation.MAX_YEAR,
+                                   incoming.today().year)
     needle = request.args.get("q", "").strip()
     with runtime().read() as db:
         rows = incoming.register_entries(db, session_user(), year, text=needle or None)
@@ -281,17 +279,18 @@ def search():
     query = request.args.get("q", "").strip()
     kind = request.args.get("kind") or None
     year_raw = request.args.get("year", "").strip()
-    page = request.args.get("page", "1")
-    result, error = None, None
-    if query:
+    result, error, status, page = None, None, 200, 1
+    try:
+        page = validation.whole_number(request.args.get("page"), "page", 1, validation.MAX_PAGE, 1)
+        year = validation.whole_number(year_raw, "year", validation.MIN_YEAR, validation.MAX_YEAR)
+    except DocsvcError as exc:  # a hand-made address: the form sends neither
+        error, status = exc, exc.http_status
+    if query and error is None:
         try:
-            year = int(year_raw) if year_raw else None
-            result = documents.search(runtime(), session_user(), query, kind=kind, year=year, page=max(1, int(page)))
-        except ValueError:
-            abort(400)
-        except DocsvcError as exc:
+            result = documents.search(runtime(), session_user(), query, kind=kind, year=year, page=page)
+        except DocsvcError as exc:  # what the person typed: shown on the search page itself
             error = exc
     return render_template(
-        "search.html", query=query, kind=kind, year=year_raw, page=int(page), result=result, error=error,
+        "search.html", query=query, kind=kind, year=year_raw, page=page, result=result, error=error,
         kinds=documents.KINDS,
-    )
+    ), status

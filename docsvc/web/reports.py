@@ -7,7 +7,7 @@ from urllib.parse import quote
 from flask import Blueprint, Response, jsonify, render_template, request
 from sqlalchemy import select
 
-from docsvc import incoming, reports
+from docsvc import incoming, reports, validation
 from docsvc.errors import DocsvcError, InvalidInput
 from docsvc.models import Agency, Role, User
 from docsvc.web.context import api_user, runtime, session_user
@@ -21,13 +21,7 @@ FORMATS = {
 
 
 def _agency_arg() -> int | None:
-    raw = request.args.get("agency_id", "").strip()
-    if not raw:
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        raise InvalidInput("agency_id must be a whole number.") from None
+    return validation.whole_number(request.args.get("agency_id"), "agency_id", 1, validation.MAX_ID)
 
 
 def _report(user: User, start, end) -> reports.IncomingReport:

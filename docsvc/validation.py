@@ -1,0 +1,150 @@
+"""What comes from outside (API JSON, forms, query strings, the command line),
+checked once, here, before any of it reaches the database or a file.
+
+Text: PostgreSQL refuses a NUL character in any text value, parameters of a
+lookup included (psycopg's DataError, which was a 500 on the scaled profile),
+openpyxl refuses the other C0 control characters in an XLSX cell, and a lone
+surrogate (JSON allows "\\ud800") cannot be encoded as UTF-8 by either
+database driver. So text fields refuse those characters, whichever profile
+runs, and have a length limit no larger than their column (PostgreSQL
+refuses an over-long VARCHAR; SQLite would silently keep it).
+
+Numbers: a page or year like 10**30 overflows SQLite's 64-bit integers and
+Python's date arithmetic; each number has the range it means.
+"""
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+from docsvc.errors import InvalidCharacters, InvalidCitizenId, InvalidInput, OutOfRange, TextTooLong
+
+# Tab, newline and carriage return are text; the other C0 controls, lone
+# surrogates and the two XML non-characters are not.
+_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+# Column sizes (docsvc/models.py) and the limits of free-text columns.
+TITLE = 500
+FILENAME = 255
+NUMBER_SYMBOL = 128
+ISSUING_BODY = 255
+DOC_TYPE = 64
+DEPARTMENT = 128
+USERNAME = 128
+FULL_NAME = 255
+AGENCY_CODE = 64
+AGENCY_NAME = 255
+AGENCY_SYMBOL = 32
+RECIPIENT = 255
+LABEL = 128
+PATH = 500
+NOTE = 2000  # handling notes, return comments
+REASON = 1000  # why an e-copy was revoked or superseded
+FILTER = 200
+
+# Dates a register can hold: from the first documents of the state (1945) with
+# a margin, to a far future; outside this, Python's date arithmetic (the day
+# after 9999-12-31, Vietnam midnight of 0001-01-01 in UTC) overflows.
+MIN_DATE, MAX_DATE = date(1900, 1, 1), date(2999, 12, 31)
+MIN_YEAR, MAX_YEAR = MIN_DATE.year, MAX_DATE.year
+MAX_PAGE = 1_000_000
+MAX_PER_PAGE = 100
+# Database ids are 64-bit on both profiles; a larger number names nothing.
+MAX_ID = 2**63 - 1
+
+# The 12 digits of a citizen identity card (căn cước công dân, CCCD): the
+# 9-digit identity cards (CMND) stopped being valid at the end of 2024.
+_CITIZEN_ID = re.compile(r"[0-9]{12}", re.ASCII)
+_WHOLE = re.compile(r"[+-]?[0-9]+", re.ASCII)
+
+
+def text(value: Any, field: str, limit: int, *, multiline: bool = False) -> str:
+    """The text of a field, trimmed: single-line fields have their runs of
+    white space made one space; multi-line ones keep their lines."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise InvalidInput(f"{field} must be text.")
+    check_characters(value, field)
+    value = value.strip() if multiline else " ".join(value.split())
+    if len(value) > limit:
+        raise TextTooLong(f"{field} is longer than {limit} characters.")
+    return value
+
+
+def optional_text(value: Any, field: str, limit: int, *, multiline: bool = False) -> str | None:
+    """As text(), with a blank value as None."""
+    return text(value, field, limit, multiline=multiline) or None
+
+
+def check_characters(value: str, field: str) -> str:
+    if _FORBIDDEN.search(value):
+        raise InvalidCharacters(
+            f"{field} contains a character that cannot be stored (a NUL byte or another control character)."
+        )
+    return value
+
+
+def is_storable(value: str) -> bool:
+    """Whether the database can take this text at all (for lookups by a key
+    from a URL: one it cannot take names nothing)."""
+    return not _FORBIDDEN.search(value)
+
+
+def cleaned(value: str | None) -> str | None:
+    """Text docsvc itself read from a document (suggested register fields):
+    the characters that cannot be stored become spaces rather than refusing
+    the clerk's registration for something they did not type."""
+    return None if value is None else _FORBIDDEN.sub(" ", value)
+
+
+def citizen_id(value: Any) -> str:
+    """The 12 digits of a CCCD; spaces and dots people type between groups are dropped."""
+    if not isinstance(value, str):
+        raise InvalidCitizenId("The citizen ID must be the 12 digits of the citizen's identity card (CCCD).")
+    digits = re.sub(r"[\s.]", "", value)
+    if not _CITIZEN_ID.fullmatch(digits):
+        raise InvalidCitizenId("The citizen ID must be the 12 digits of the citizen's identity card (CCCD).")
+    return digits
+
+
+def whole_number(raw: Any, field: str, minimum: int, maximum: int, default: int | None = None) -> int | None:
+    """A whole number written in a query string or form (blank: the default), within its range."""
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return default
+    if isinstance(raw, bool):
+        raise InvalidInput(f"{field} must be a whole number.")
+    if isinstance(raw, str):
+        raw = raw.strip()
+        if not _WHOLE.fullmatch(raw):
+            raise InvalidInput(f"{field} must be a whole number.")
+        # Never parsed: nothing in any range has 20 digits (10**30 is just too large).
+        if len(raw.lstrip("+-").lstrip("0")) > 19:
+            raise OutOfRange(f"{field} must be between {minimum} and {maximum}.")
+        raw = int(raw)
+    if not isinstance(raw, int):
+        raise InvalidInput(f"{field} must be a whole number.")
+    return in_range(raw, field, minimum, maximum)
+
+
+def in_range(value: int, field: str, minimum: int, maximum: int) -> int:
+    if not minimum <= value <= maximum:
+        raise OutOfRange(f"{field} must be between {minimum} and {maximum}.")
+    return value
+
+
+def parse_date(value: Any, field: str) -> date | None:
+    """A date given as YYYY-MM-DD (or a date), between MIN_DATE and MAX_DATE; blank is None."""
+    if value in (None, ""):
+        return None
+    if not isinstance(value, date):
+        if not isinstance(value, str) or len(value) > 32:
+            raise InvalidInput(f"{field} must be a date written YYYY-MM-DD.")
+        try:
+            value = date.fromisoformat(value.strip())
+        except ValueError:
+            raise InvalidInput(f"{field} must be a date written YYYY-MM-DD.") from None
+    if not MIN_DATE <= value <= MAX_DATE:
+        raise OutOfRange(f"{field} must be a date between {MIN_DATE.isoformat()} and {MAX_DATE.isoformat()}.")
+    return value
