@@ -1,0 +1,48 @@
+"""An installation's settings, its development PKI with the TSA/OCSP/CRL
+answering on 127.0.0.1, the seed corpus, and the loopback-only guard."""
+from __future__ import annotations
+
+import pytest
+
+from docsvc.config import Settings, load_settings
+from docsvc.signatures import create_dev_pki
+from signing.devservices import DevServices
+from tests.fuzz import corpus, targets
+from tests.fuzz.netguard import NetGuard, loopback_only
+
+
+@pytest.fixture(scope="session")
+def fuzz_settings(tmp_path_factory) -> Settings:
+    return load_settings({}, data_dir=str(tmp_path_factory.mktemp("fuzz-installation")))
+
+
+@pytest.fixture(scope="session")
+def fuzz_pki(fuzz_settings):
+    pki = create_dev_pki(fuzz_settings)
+    with DevServices(pki):
+        yield pki
+
+
+@pytest.fixture(scope="session")
+def seeds(fuzz_pki, tmp_path_factory) -> corpus.Corpus:
+    return corpus.build(tmp_path_factory.mktemp("fuzz-seeds"), fuzz_pki)
+
+
+@pytest.fixture(scope="session")
+def netguard(fuzz_pki, seeds) -> NetGuard:
+    """After the seeds are signed: from here on, only the PKI's own port."""
+    with loopback_only({fuzz_pki.port}) as guard:
+        yield guard
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    """Inputs that met a finding of tests/fuzz/findings.py were counted, not
+    failed; a test that met any ends as xfail naming them (and passes once
+    they are fixed). Any other broken promise still fails it."""
+    before = targets.KNOWN_MET.copy()
+    outcome = yield
+    met = targets.KNOWN_MET - before
+    if met and outcome.excinfo is None:
+        outcome.force_exception(pytest.xfail.Exception(
+            "known findings, to be fixed elsewhere: " + ", ".join(f"{k} ({n} inputs)" for k, n in met.items())))
