@@ -1,22 +1,25 @@
 """Agencies, users, passwords, API tokens and who may see what."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
+from datetime import datetime, timedelta, timezone
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from docsvc import audit, validation
 from docsvc.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
-from docsvc.models import Agency, ApiToken, Role, User, utcnow
+from docsvc.models import Agency, ApiToken, Role, User, UserSession, utcnow
 
 _hasher = PasswordHasher()
 AGENCY_LEVELS = ("commune", "district", "province", "other")
 MIN_PASSWORD_LENGTH = 8
+DEFAULT_TOKEN_DAYS = 90  # Settings.token_days; callers without settings (tests, scripts) get the same
 
 
 class CitizenIdTaken(Conflict):
@@ -72,8 +75,7 @@ def add_user(
         raise InvalidInput("A user needs a username.")
     if role not in Role.ALL:
         raise InvalidInput(f"Role must be one of {', '.join(Role.ALL)}.")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput(f"Passwords must have at least {MIN_PASSWORD_LENGTH} characters.")
+    check_password(password)
     if role in Role.STAFF and role != Role.ADMIN and not agency_code:
         raise InvalidInput("Staff users belong to an agency: give --agency.")
     if session.scalar(select(User).where(User.username == username)):
@@ -109,41 +111,171 @@ def _citizen_id_for(session: Session, role: str, citizen_id: str | None) -> str 
     if session.scalar(select(User.id).where(User.citizen_id == citizen_id)) is not None:
         raise CitizenIdTaken()
     return citizen_id
+def check_password(password: str) -> None:
+    """Refuse a password too weak to be set."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(f"Passwords must have at least {MIN_PASSWORD_LENGTH} characters.")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash no password matches, made with the same parameters as real ones."""
+    return _hasher.hash(secrets.token_urlsafe(32))
+
+
+def prepare_sign_in() -> None:
+    """Make the dummy hash now (0.2 s), not during the first unknown user's sign-in."""
+    _dummy_hash()
 
 
 def authenticate(session: Session, username: str, password: str) -> User:
+    """The user with this username and password, or Unauthorized.
+
+    An unknown or disabled user costs one argon2 verification too (against a
+    dummy hash): the answer's time does not tell which usernames exist.
+    """
     user = session.scalar(select(User).where(User.username == username.strip()))
+    usable = user is not None and user.active
     try:
-        if user is None or not user.active:
-            raise VerificationError()
-        _hasher.verify(user.password_hash, password)
+        _hasher.verify(user.password_hash if usable else _dummy_hash(), password)
     except (VerificationError, InvalidHashError):
-        raise Unauthorized("Wrong username or password.") from None
+        usable = False
+    if not usable:
+        raise Unauthorized("Wrong username or password.")
     return user
 
 
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+def user_by_username(session: Session, username: str) -> User:
+    user = session.scalar(select(User).where(User.username == username.strip()))
+    if user is None:
+        raise NotFound(f"No user named {username}.")
+    return user
 
 
-def issue_token(session: Session, user: User, name: str = "") -> str:
-    token = "dsv_" + secrets.token_urlsafe(32)
-    session.add(ApiToken(user_id=user.id, token_hash=_token_hash(token), name=name))
-    audit.record(session, user, "token.issue", "user", user.username, {"name": name})
-    return token
+def set_password(session: Session, username: str, password: str, *, actor: User | None = None) -> User:
+    """An administrator's reset: the new password, and every browser session
+    and API token of the user ended (whoever knew the old one is out)."""
+    check_password(password)
+    user = user_by_username(session, username)
+    user.password_hash = _hasher.hash(password)
+    end_sessions(session, user)
+    revoked = revoke_tokens(session, user)
+    audit.record(session, actor, "user.password", "user", user.username, {"tokens_revoked": revoked})
+    return user
 
 
-def user_for_token(session: Session, token: str) -> User:
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
-    if row is None or row.revoked_at is not None or not row.user.active:
-        raise Unauthorized("The API token is not valid.")
+def set_active(session: Session, username: str, active: bool, *, actor: User | None = None) -> User:
+    """Disable (or enable again) a user. A disabled user cannot sign in, their
+    sessions end, and their tokens are refused while they stay disabled."""
+    user = user_by_username(session, username)
+    user.active = active
+    if not active:
+        end_sessions(session, user)
+    audit.record(session, actor, "user.enable" if active else "user.disable", "user", user.username)
+    return user
+
+
+# --- browser sessions -------------------------------------------------------------
+
+
+def _secret_hash(secret: str) -> str:
+    # The secrets are 256 random bits: a fast hash is enough, and a leaked
+    # database does not leak usable sessions or tokens.
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def as_utc(moment: datetime) -> datetime:
+    """SQLite gives back naive UTC datetimes; PostgreSQL aware ones."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def start_session(session: Session, user: User, hours: int) -> str:
+    """A new browser session for a signed-in user: the random id its cookie carries."""
+    now = utcnow()
+    # Expired sessions are nobody's: forgetting them here keeps the table
+    # as small as the number of people signed in.
+    session.execute(delete(UserSession).where(UserSession.expires_at < now))
+    session_id = secrets.token_urlsafe(32)
+    session.add(UserSession(user_id=user.id, id_hash=_secret_hash(session_id), created_at=now,
+                            expires_at=now + timedelta(hours=hours)))
+    return session_id
+
+
+def user_for_session(session: Session, session_id: str) -> User | None:
+    """The user of a live session, or None (unknown, ended, expired or disabled)."""
+    row = session.scalar(select(UserSession).where(UserSession.id_hash == _secret_hash(session_id)))
+    if row is None or as_utc(row.expires_at) <= utcnow() or not row.user.active:
+        return None
     return row.user
 
 
-def revoke_token(session: Session, token: str) -> None:
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
-    if row is not None and row.revoked_at is None:
+def end_session(session: Session, session_id: str) -> None:
+    session.execute(delete(UserSession).where(UserSession.id_hash == _secret_hash(session_id)))
+
+
+def end_sessions(session: Session, user: User) -> int:
+    """End every browser session of a user; how many there were."""
+    return session.execute(delete(UserSession).where(UserSession.user_id == user.id)).rowcount
+
+
+# --- API tokens -------------------------------------------------------------------
+
+
+def issue_token_record(session: Session, user: User, name: str = "", *, days: int = DEFAULT_TOKEN_DAYS) -> tuple[str, ApiToken]:
+    """A new API token (shown once) and its row (id, expiry)."""
+    token = "dsv_" + secrets.token_urlsafe(32)
+    now = utcnow()
+    row = ApiToken(user_id=user.id, token_hash=_secret_hash(token), name=name, created_at=now,
+                   expires_at=now + timedelta(days=days))
+    session.add(row)
+    session.flush()
+    audit.record(session, user, "token.issue", "user", user.username, {"name": name, "token_id": row.id})
+    return token, row
+
+
+def issue_token(session: Session, user: User, name: str = "", *, days: int = DEFAULT_TOKEN_DAYS) -> str:
+    return issue_token_record(session, user, name, days=days)[0]
+
+
+def token_expiry(row: ApiToken, token_days: int) -> datetime:
+    return as_utc(row.expires_at or row.created_at + timedelta(days=token_days))
+
+
+def user_for_token(session: Session, token: str, *, token_days: int = DEFAULT_TOKEN_DAYS) -> User:
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _secret_hash(token)))
+    if (row is None or row.revoked_at is not None or token_expiry(row, token_days) <= utcnow()
+            or not row.user.active):
+        raise Unauthorized("The API token is not valid (unknown, expired or revoked).")
+    return row.user
+
+
+def list_tokens(session: Session, actor: User, username: str | None = None) -> list[ApiToken]:
+    """The API tokens of the actor, or of any user for an administrator."""
+    owner = actor
+    if username is not None and username != actor.username:
+        if actor.role != Role.ADMIN:
+            raise Forbidden("Only an administrator can see another user's tokens.")
+        owner = user_by_username(session, username)
+    return list(session.scalars(select(ApiToken).where(ApiToken.user_id == owner.id).order_by(ApiToken.id)))
+
+
+def revoke_token_id(session: Session, actor: User, token_id: int) -> ApiToken:
+    """Revoke one token: its owner or an administrator may (the CLI operator is one)."""
+    row = session.get(ApiToken, token_id)
+    if row is None or (actor.role != Role.ADMIN and row.user_id != actor.id):
+        raise NotFound(f"No API token {token_id} of yours.")
+    if row.revoked_at is None:
         row.revoked_at = utcnow()
+        audit.record(session, actor, "token.revoke", "user", row.user.username, {"token_id": row.id})
+    return row
+
+
+def revoke_tokens(session: Session, user: User) -> int:
+    """Revoke every live token of a user; how many there were."""
+    rows = list(session.scalars(select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))))
+    for row in rows:
+        row.revoked_at = utcnow()
+    return len(rows)
 
 
 def visible_agency_ids(user: User) -> frozenset[int] | None:

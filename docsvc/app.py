@@ -5,6 +5,7 @@ from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from docsvc import accounts
 from docsvc.config import Settings, ensure_secret_key, load_settings
 from docsvc.runtime import Runtime
 
@@ -20,8 +21,6 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         # Werkzeug refuses a declared body over the limit before reading it;
         # bodies without a length are cut off by the streaming spool instead.
         MAX_CONTENT_LENGTH=settings.max_upload_bytes + 1024 * 1024,
-        SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SAMESITE="Lax",
         WTF_CSRF_TIME_LIMIT=None,
     )
     app.extensions["docsvc"] = runtime
@@ -32,8 +31,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_port=0, x_prefix=0)
     csrf.init_app(app)
 
-    from docsvc.web import api, ecopy_api, ecopy_views, errors, i18n, pages
+    from docsvc.web import api, ecopy_api, ecopy_views, errors, i18n, pages, security_headers
 
+    security_headers.init_app(app, settings)
+    accounts.prepare_sign_in()
     i18n.init_app(app, settings.default_language)
     errors.init_app(app)
     csrf.exempt(api.blueprint)  # the API checks tokens, or CSRF headers for cookie sessions, itself

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from docsvc import accounts, audit, documents, incoming, indexing, migrate, pipeline
 from docsvc.config import ConfigError, load_settings
 from docsvc.errors import DocsvcError, InvalidInput
-from docsvc.models import Agency, Document, DocumentStatus, Role, User
+from docsvc.models import Agency, ApiToken, Document, DocumentStatus, Role, User
 from docsvc.presenters import document_json, search_json
 from docsvc.runtime import Runtime
 from signing import SigningError
@@ -532,28 +532,124 @@ def user() -> None:
     """User accounts."""
 
 
+def _new_password(password_env: str | None, password_stdin: bool) -> str:
+    """A password from an environment variable, the first line of stdin, or a prompt."""
+    if password_env:
+        password = os.environ.get(password_env)
+        if password is None:
+            raise InvalidInput(f"Environment variable {password_env} is not set.")
+        return password
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if sys.stdin.isatty():
+        return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    raise InvalidInput("No terminal to ask for the password: use --password-env VAR or --password-stdin.")
+
+
+def password_options(command):
+    """--password-env VAR and --password-stdin, for the commands that set a password."""
+    command = click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")(command)
+    return click.option("--password-env", default=None, help="Read the password from this environment variable.")(command)
+
+
 @user.command("add")
 @click.argument("username")
 @click.option("--role", required=True, type=click.Choice(Role.ALL))
 @click.option("--agency", "agency_code", default=None)
 @click.option("--full-name", default="")
 @click.option("--citizen-id", default=None)
-@click.option("--password-env", default=None, help="Read the password from this environment variable.")
+@password_options
 @user_errors
-def user_add(username, role, agency_code, full_name, citizen_id, password_env) -> None:
-    if password_env:
-        password = os.environ.get(password_env)
-        if password is None:
-            raise InvalidInput(f"Environment variable {password_env} is not set.")
-    elif sys.stdin.isatty():
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    else:
-        raise InvalidInput("No terminal to ask for the password: use --password-env VAR.")
+def user_add(username, role, agency_code, full_name, citizen_id, password_env, password_stdin) -> None:
+    password = _new_password(password_env, password_stdin)
     with _runtime().write() as session:
         accounts.add_user(
             session, username, password, role, agency_code=agency_code, full_name=full_name, citizen_id=citizen_id
         )
     click.echo(f"user {username} added")
+
+
+@user.command("password")
+@click.argument("username")
+@password_options
+@user_errors
+def user_password(username, password_env, password_stdin) -> None:
+    """Set a new password; the user's browser sessions end and their API tokens are revoked."""
+    password = _new_password(password_env, password_stdin)
+    with _runtime().write() as session:
+        accounts.set_password(session, username, password, actor=cli_operator())
+    click.echo(f"password of {username} changed; their sessions ended and their API tokens were revoked")
+
+
+@user.command("disable")
+@click.argument("username")
+@user_errors
+def user_disable(username) -> None:
+    """The user can no longer sign in; their sessions end, their API tokens are refused."""
+    _set_active(username, False)
+
+
+def _set_active(username: str, active: bool) -> None:
+    with _runtime().write() as session:
+        accounts.set_active(session, username, active, actor=cli_operator())
+    click.echo(f"user {username} {'enabled' if active else 'disabled'}")
+
+
+@user.command("enable")
+@click.argument("username")
+@user_errors
+def user_enable(username) -> None:
+    """Let a disabled user sign in again (their unexpired, unrevoked tokens work again)."""
+    _set_active(username, True)
+
+
+@main.group()
+def token() -> None:
+    """API tokens."""
+
+
+@token.command("list")
+@click.option("--user", "username", default=None, help="Only this user's tokens.")
+@click.option("--json", "as_json", is_flag=True)
+@user_errors
+def token_list(username, as_json) -> None:
+    """Every API token (id, owner, name, issued, expires, revoked); never the secrets."""
+    rt = _runtime()
+    with rt.read() as session:
+        query = select(ApiToken).order_by(ApiToken.id)
+        if username:
+            query = query.where(ApiToken.user_id == accounts.user_by_username(session, username).id)
+        rows = [{"id": row.id, "user": row.user.username, "name": row.name,
+                 "created_at": accounts.as_utc(row.created_at).isoformat(),
+                 "expires_at": accounts.token_expiry(row, rt.settings.token_days).isoformat(),
+                 "revoked": row.revoked_at is not None} for row in session.scalars(query)]
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for row in rows:
+        state = "revoked" if row["revoked"] else f"expires {row['expires_at'][:16]}"
+        click.echo(f"{row['id']:>6}  {row['user']:<24} {row['name'] or '-':<24} {state}")
+
+
+@token.command("revoke")
+@click.argument("token_ids", nargs=-1, type=int)
+@click.option("--user", "username", default=None, help="Revoke every token of this user.")
+@user_errors
+def token_revoke(token_ids, username) -> None:
+    """Revoke API tokens by id (see `docsvc token list`), or all of a user's."""
+    if not token_ids and not username:
+        raise InvalidInput("Name the tokens to revoke (their ids) or a user (--user).")
+    operator = cli_operator()
+    with _runtime().write() as session:
+        for token_id in token_ids:
+            accounts.revoke_token_id(session, operator, token_id)
+        count = len(token_ids)
+        if username:
+            owner = accounts.user_by_username(session, username)
+            revoked = accounts.revoke_tokens(session, owner)
+            audit.record(session, operator, "token.revoke", "user", owner.username, {"all": True, "count": revoked})
+            count += revoked
+    click.echo(f"{count} API token(s) revoked")
 
 
 # --- signatures -------------------------------------------------------------------

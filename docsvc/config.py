@@ -101,6 +101,24 @@ class Settings:
     # How long an e-copy's signature report is reused for verification by code.
     verify_cache_seconds: int = 600
     archive_check_hours: int = 24
+    # Sign-in (the /login page and POST /api/v1/tokens) is a token bucket per
+    # account and one per client address; every attempt takes a token, so a
+    # throttled answer (429) tells nothing about whether the account exists.
+    # Per account: 10 at once, then one every 3 minutes: a person who mistypes
+    # never meets it, a guesser gets 10 + 480 a day. Per client: 30 at once,
+    # then 5 a minute: an office behind one NAT address signs in at 8:00, and
+    # an address cannot keep the argon2 checks busy (64 MiB and 0.22 s each,
+    # measured on the 2-core development machine).
+    sign_in_account_per_hour: int = 20
+    sign_in_account_burst: int = 10
+    sign_in_client_per_hour: int = 300
+    sign_in_client_burst: int = 30
+    # A browser session ends after this long even if the user never signs out.
+    session_hours: int = 12
+    # An API token stops working this many days after it was issued.
+    token_days: int = 90
+    # Behind TLS (a proxy terminating https): cookies are sent only over https.
+    secure_cookies: bool = False
     # How long a task may hold a piece of work before the outbox relay hands
     # it to another worker (the first one is presumed dead).
     task_lease_seconds: int = 300

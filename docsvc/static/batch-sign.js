@@ -5,7 +5,7 @@
 (function () {
   const form = document.getElementById("batch-form");
   if (!form) return;
-  const text = window.DOCSVC_SIGNING;
+  const text = JSON.parse(document.getElementById("page-texts").textContent);
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
   const errorBox = document.getElementById("batch-error");
   const progress = document.getElementById("batch-progress");

@@ -5,12 +5,13 @@
   if (!card || ["ready", "failed"].includes(card.dataset.status)) return;
   const bar = document.querySelector("#progress progress");
   const step = document.querySelector("#progress .step");
+  const steps = JSON.parse(document.getElementById("page-texts").textContent);
   async function poll() {
     try {
       const response = await fetch("/api/v1/documents/" + card.dataset.id, {credentials: "same-origin"});
       const doc = await response.json();
       bar.value = doc.progress.percent;
-      step.textContent = window.DOCSVC_STEPS[doc.progress.step] || "";
+      step.textContent = steps[doc.progress.step] || "";
       if (doc.status === "ready" || doc.status === "failed") { window.location.reload(); return; }
     } catch (e) { /* transient: try again */ }
     setTimeout(poll, 1000);

@@ -5,6 +5,7 @@
   if (!form) return;
   const list = document.getElementById("upload-list");
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  const pageText = JSON.parse(document.getElementById("page-texts").textContent);
 
   function uploadOne(file, title) {
     const item = document.createElement("li");
@@ -32,19 +33,19 @@
           item.classList.add("ok");
           const link = document.createElement("a");
           link.href = "/documents/" + body.id;
-          link.textContent = window.DOCSVC_TEXT.done;
+          link.textContent = pageText.done;
           state.appendChild(link);
         } else {
           item.classList.add("failed");
           bar.hidden = true;
           // The page's own words for a known error code; the API's message otherwise.
-          const text = window.DOCSVC_TEXT.errors[body.code] || body.message || xhr.statusText;
-          state.textContent = window.DOCSVC_TEXT.failed + ": " + text;
+          const text = pageText.errors[body.code] || body.message || xhr.statusText;
+          state.textContent = pageText.failed + ": " + text;
           state.dataset.code = body.code || "";
         }
         resolve();
       };
-      xhr.onerror = () => { item.classList.add("failed"); state.textContent = window.DOCSVC_TEXT.failed; resolve(); };
+      xhr.onerror = () => { item.classList.add("failed"); state.textContent = pageText.failed; resolve(); };
       xhr.send(file);
     });
   }

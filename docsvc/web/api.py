@@ -15,6 +15,7 @@ from docsvc.errors import DocsvcError, InvalidInput, NotFound
 from docsvc.indexing import read_text
 from docsvc.presenters import document_json, search_json
 from docsvc.tasks import dispatch
+from docsvc.web import signin
 from docsvc.web.context import api_user, runtime
 from docsvc.web.errors import error_response
 
@@ -72,10 +73,43 @@ def create_token():
     username, password = body.get("username"), body.get("password")
     if not isinstance(username, str) or not isinstance(password, str):
         raise InvalidInput("Send a JSON body with username and password.")
+    rt = runtime()
+    try:
+        with rt.read() as db:  # argon2 outside the write transaction, as on /login
+            user = signin.sign_in(rt, db, username, password)
+    except signin.SignInThrottled as exc:
+        response, status = error_response(exc.code, exc.message, exc.http_status)
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response, status
+    with rt.write() as db:
+        token, row = accounts.issue_token_record(db, user, str(body.get("name", "")), days=rt.settings.token_days)
+        return jsonify({"token": token, **_token_json(row), "username": user.username, "role": user.role}), 201
+
+
+def _token_json(row) -> dict:
+    return {"id": row.id, "name": row.name, "created_at": accounts.as_utc(row.created_at).isoformat(),
+            "expires_at": accounts.token_expiry(row, runtime().settings.token_days).isoformat(),
+            "revoked": row.revoked_at is not None}
+
+
+@blueprint.get("/tokens")
+def list_tokens():
+    """The caller's API tokens (an administrator: anyone's, with ?username=); never the secrets."""
+    user = api_user()
+    with runtime().read() as db:
+        rows = accounts.list_tokens(db, user, request.args.get("username") or None)
+        return jsonify({"tokens": [_token_json(row) for row in rows]})
+
+
+@blueprint.delete("/tokens/<token_id>")
+def revoke_token(token_id: str):
+    """Revoke a token: its owner or an administrator."""
+    user = api_user()
+    if not token_id.isdigit() or len(token_id) > 18:
+        raise NotFound(f"No API token {token_id} of yours.")
     with runtime().write() as db:
-        user = accounts.authenticate(db, username, password)
-        token = accounts.issue_token(db, user, str(body.get("name", "")))
-    return jsonify({"token": token, "username": user.username, "role": user.role}), 201
+        accounts.revoke_token_id(db, user, int(token_id))
+    return "", 204
 
 
 @blueprint.post("/documents")

@@ -144,6 +144,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "Quá nhiều lượt kiểm tra từ địa chỉ này; vui lòng đợi một lát rồi thử lại.",
         "en": "Too many requests from this address; wait a little and try again.",
     },
+    "error.too_many_sign_ins": {
+        "vi": "Quá nhiều lần đăng nhập vào tài khoản này hoặc từ địa chỉ này; vui lòng đợi rồi thử lại.",
+        "en": "Too many sign-in attempts for this account or from this address; wait and try again.",
+    },
+    "login.retry_after": {"vi": "Có thể thử lại sau {seconds} giây.", "en": "You may try again in {seconds} seconds."},
     "error.share_refused": {
         "vi": "Liên kết chia sẻ này không còn hiệu lực (đã hết hạn, đã dùng hết lượt, đã bị thu hồi).",
         "en": "This share link no longer works (expired, used up or withdrawn).",
