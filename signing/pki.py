@@ -31,6 +31,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from .errors import KeyNotFound, WrongPassphrase
+from .outbound import FetchPolicy
 from .trust import TrustConfig
 
 DEFAULT_PASSPHRASE = "docsvc-dev"
@@ -117,12 +118,15 @@ class DevPki:
         return load_identity(self.p12_path(name), self.passphrase)
 
     def trust_config(self, *, allow_fetching: bool = True) -> TrustConfig:
-        """Trust this PKI's root only, time-stamp at its TSA over HTTP."""
+        """Trust this PKI's root only, time-stamp at its TSA over HTTP, and
+        fetch revocation data from its own services on 127.0.0.1 (the one
+        private origin allowed: whoever made this PKI chose it)."""
         return TrustConfig(
             trust_roots=(self.certificate("root-ca"),),
             extra_certs=(self.certificate("issuing-ca"),),
             tsa_url=self.tsa_url,
             allow_fetching=allow_fetching,
+            fetch_policy=FetchPolicy(allowed_origins=(self.base_url,)),
         )
 
 
