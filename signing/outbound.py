@@ -171,8 +171,7 @@ class Outbound:
             if problem is None:
                 return str(ip)
             problems.append(f"{ip} is {problem}")
-        raise self._refuse(target.url, "; ".join(problems) + " (not fetched: only public addresses are, unless "
-                                                              "the administrator allows private ones)")
+        raise self._refuse(target.url, ", ".join(problems) + ", and only public addresses are fetched")
 
     def _resolve(self, target: _Target) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
         lookup = _resolver.submit(socket.getaddrinfo, target.host, target.port, type=socket.SOCK_STREAM)

@@ -67,16 +67,17 @@ def _name(common_name: str, *, organization: str = "UBND xã Mẫu", person: boo
     return x509.Name(attrs)
 
 
-SUBJECTS = {
-    "root-ca": _name("docsvc Dev Root CA", organization="docsvc (phát triển)"),
-    "issuing-ca": _name("docsvc Dev Issuing CA", organization="docsvc (phát triển)"),
-    "official": _name("Nguyễn Văn An", person=True),
-    "agency": _name("UBND xã Mẫu"),
-    "tsa": _name("docsvc Dev TSA", organization="docsvc (phát triển)"),
-    "ocsp": _name("docsvc Dev OCSP Responder", organization="docsvc (phát triển)"),
-    "official-revoked": _name("Trần Thị Bình", person=True),
-    "official-expired": _name("Lê Văn Cường", person=True),
-}
+def _subjects(ca: str) -> dict[str, x509.Name]:
+    return {
+        "root-ca": _name(f"{ca} Root CA", organization="docsvc (phát triển)"),
+        "issuing-ca": _name(f"{ca} Issuing CA", organization="docsvc (phát triển)"),
+        "official": _name("Nguyễn Văn An", person=True),
+        "agency": _name("UBND xã Mẫu"),
+        "tsa": _name(f"{ca} TSA", organization="docsvc (phát triển)"),
+        "ocsp": _name(f"{ca} OCSP Responder", organization="docsvc (phát triển)"),
+        "official-revoked": _name("Trần Thị Bình", person=True),
+        "official-expired": _name("Lê Văn Cường", person=True),
+    }
 
 
 @dataclass(frozen=True)
@@ -142,21 +143,27 @@ def init_pki(
     passphrase: str = DEFAULT_PASSPHRASE,
     port: int | None = None,
     now: datetime | None = None,
+    ca_name: str = "docsvc Dev",
 ) -> DevPki:
-    """Create the PKI in `folder` (idempotent: an existing one is loaded)."""
+    """Create the PKI in `folder` (idempotent: an existing one is loaded).
+
+    `ca_name` begins its CAs', TSA's and OCSP responder's names: a second
+    PKI trusted beside the first needs its own (certificate paths are built
+    by issuer name, and two CAs of one name confuse them)."""
     folder = Path(folder)
     if (folder / MANIFEST).exists():
         return load_pki(folder, passphrase=passphrase)
     folder.mkdir(parents=True, exist_ok=True)
     now = (now or datetime.now(timezone.utc)).replace(microsecond=0)
+    subjects = _subjects(ca_name)
     base_url = f"http://127.0.0.1:{port or free_port()}"
     day = timedelta(days=1)
 
     root_key = _new_key()
-    root = _issue(SUBJECTS["root-ca"], root_key.public_key(), SUBJECTS["root-ca"], root_key,
+    root = _issue(subjects["root-ca"], root_key.public_key(), subjects["root-ca"], root_key,
                   SERIALS["root-ca"], now - day, now + 20 * 365 * day, ca=True)
     issuing_key = _new_key()
-    issuing = _issue(SUBJECTS["issuing-ca"], issuing_key.public_key(), root.subject, root_key,
+    issuing = _issue(subjects["issuing-ca"], issuing_key.public_key(), root.subject, root_key,
                      SERIALS["issuing-ca"], now - day, now + 10 * 365 * day, ca=True, issuer_cert=root,
                      crl_url=f"{base_url}/crl/root-ca.crl", ca_issuers_url=f"{base_url}/certs/root-ca.cer")
     _write(folder, "root-ca", root_key, root, (), passphrase)
@@ -178,7 +185,7 @@ def init_pki(
         # The OCSP responder's own certificate carries id-pkix-ocsp-nocheck
         # and no revocation pointers, or checking it would recurse.
         urls = {} if spec["usage"] == "ocsp" else leaf_urls
-        cert = _issue(SUBJECTS[name], key.public_key(), issuing.subject, issuing_key, SERIALS[name],
+        cert = _issue(subjects[name], key.public_key(), issuing.subject, issuing_key, SERIALS[name],
                       not_before, not_after, usage=spec["usage"], issuer_cert=issuing, **urls)
         _write(folder, name, key, cert, (issuing, root), passphrase)
 

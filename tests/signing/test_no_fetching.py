@@ -8,30 +8,22 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import ipaddress
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 
 import pytest
 
-from signing import Pkcs12Key, TrustConfig, VerificationReport, sign_pdf, verify_pdf
+from signing import TrustConfig, VerificationReport, verify_pdf
 from signing.devservices import DevServices
 from signing.outbound import FetchPolicy, FetchRefused, Outbound, non_public
 from signing.pki import DevPki, free_port, init_pki
 from tests.listeners import Listener
+from tests.signing.helpers import signed_while_online
 
 # Generous: a verifier that waits on a silent server fails the test, but no
 # performance is asserted.
 CLIENT_TIMEOUT = 60
-
-
-def signed_while_online(pki: DevPki, pdf: bytes, level: str) -> bytes:
-    """`pdf` signed by the PKI's official at `level`, its services up (and
-    gone afterwards: the port is free for a listener)."""
-    with DevServices(pki):
-        out = io.BytesIO()
-        sign_pdf(io.BytesIO(pdf), out, Pkcs12Key(pki.p12_path("official"), pki.passphrase), level=level,
-                 trust=pki.trust_config())
-        return out.getvalue()
 
 
 def trusting(pki: DevPki, **policy) -> TrustConfig:
@@ -53,7 +45,8 @@ def verify_within_timeout(pdf: bytes, trust: TrustConfig) -> VerificationReport:
 def stranger(tmp_path_factory, decision_pdf) -> tuple[DevPki, dict[str, bytes]]:
     """A CA nobody here configured, whose certificates (signer, TSA, issuing
     CA) name 127.0.0.1:<its port>, and what it signed: B-T, and B-LTA with a
-    DSS and a document time-stamp from its own TSA."""
+    DSS and a document time-stamp from its own TSA. Its CAs bear the trusted
+    development CAs' very names: only signatures tell them apart."""
     pki = init_pki(tmp_path_factory.mktemp("stranger-ca"), port=free_port())
     return pki, {level: signed_while_online(pki, decision_pdf, level) for level in ("B-T", "B-LTA")}
 
@@ -62,7 +55,7 @@ def stranger(tmp_path_factory, decision_pdf) -> tuple[DevPki, dict[str, bytes]]:
 def inhouse(tmp_path_factory, decision_pdf) -> tuple[DevPki, bytes]:
     """An in-house CA on a private address (127.0.0.1, not the development
     PKI's port) that the administrator trusts, and a B-T document it signed."""
-    pki = init_pki(tmp_path_factory.mktemp("inhouse-ca"), port=free_port())
+    pki = init_pki(tmp_path_factory.mktemp("inhouse-ca"), port=free_port(), ca_name="CA nội bộ Sở TT&TT")
     return pki, signed_while_online(pki, decision_pdf, "B-T")
 
 
@@ -166,14 +159,10 @@ def test_an_allowed_origin_is_fetched_and_the_document_verifies_valid(inhouse):
     ("100.64.0.1", "not a public address"),
 ])
 def test_non_public_addresses_are_named(address, kind):
-    import ipaddress
-
     assert kind in non_public(ipaddress.ip_address(address))
 
 
 def test_public_addresses_pass():
-    import ipaddress
-
     assert non_public(ipaddress.ip_address("203.162.4.190")) is None  # a VNNIC address
     assert non_public(ipaddress.ip_address("2001:4860:4860::8888")) is None
 
