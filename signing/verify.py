@@ -46,7 +46,7 @@ from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko.sign.validation.errors import NoDSSFoundError
 from pyhanko.sign.validation.ltv import retrieve_adobe_revocation_info
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
-from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverageLevel
+from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverageLevel, TimestampSignatureStatus
 
 from ._async import run_sync
 from .fetching import FetchSession
@@ -234,6 +234,9 @@ async def _check_signature(sig: EmbeddedPdfSignature, reader: PdfFileReader, rev
     timestamp = ts.timestamp if ts is not None and ts.intact and ts.valid else None
     if ts is not None and not (ts.intact and ts.valid):
         reasons.append("The signature time-stamp is broken.")
+    elif ts is not None and not ts.trusted and _revinfo_missing(ts):
+        reasons.append("The signature time-stamp's authority could not be confirmed: the revocation status of its "
+                       "certificate could not be obtained.")
     elif ts is not None and not ts.trusted:
         reasons.append("The signature time-stamp comes from a time-stamping authority that is not trusted.")
 
@@ -374,7 +377,7 @@ def _with_trust_of(integrity: PdfSignatureStatus, other: PdfSignatureStatus) -> 
                    valid=integrity.valid and other.valid)
 
 
-def _revinfo_missing(status: PdfSignatureStatus) -> bool:
+def _revinfo_missing(status: PdfSignatureStatus | TimestampSignatureStatus) -> bool:
     # certvalidator reports "no usable OCSP/CRL" as a general chain failure
     # or as TRY_LATER (stale data); other indications are real verdicts.
     return status.trust_problem_indic in (

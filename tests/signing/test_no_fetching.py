@@ -114,6 +114,8 @@ def test_a_trusted_ca_on_a_private_address_is_not_asked_unless_allowed(inhouse):
     assert report.verdict == "indeterminate"
     [reason] = [r for r in signature.reasons if "revocation status could not be obtained" in r]
     assert "not allowed by the verification policy" in reason and "loopback" in reason
+    # Its TSA is trusted too, but equally unconfirmed; the report says so rather than "untrusted".
+    assert any("time-stamp's authority could not be confirmed" in r for r in signature.reasons), signature.reasons
 
 
 def test_with_private_addresses_allowed_the_ca_is_asked_but_a_redirect_is_not_followed(inhouse):
