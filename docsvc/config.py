@@ -13,6 +13,7 @@ import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Mapping
+from urllib.parse import urlsplit
 
 ENV_PREFIX = "DOCSVC_"
 
@@ -60,6 +61,16 @@ class Settings:
     # docker-compose's nginx). Rate limits count the address this yields: a
     # value higher than the real number of hops lets clients choose theirs.
     trusted_proxies: int = 0
+    # Public verification fetches revocation data (OCSP, CRL) only for
+    # certificates that chain to the trust store, only from public addresses
+    # over http(s), never following redirects, and for at most this long per
+    # verification in total (a URL that never answers held a request thread
+    # 10 s per time-stamp before). An in-house CA on a private network: list
+    # its origins (comma-separated "http://ca.internal:80") or allow all
+    # private addresses. The development PKI's own origin is always allowed.
+    fetch_budget_seconds: int = 5
+    fetch_allow_private: bool = False
+    fetch_allowed_origins: str = ""
     host: str = "127.0.0.1"
     port: int = 8080
     max_upload_bytes: int = 3 * 1024 * 1024 * 1024
@@ -209,11 +220,25 @@ def _derive(settings: Settings) -> Settings:
         raise ConfigError(f"storage_backend must be 'filesystem' or 'minio', not {settings.storage_backend!r}")
     if settings.search_backend not in {"sqlite", "elasticsearch"}:
         raise ConfigError(f"search_backend must be 'sqlite' or 'elasticsearch', not {settings.search_backend!r}")
+    for origin in filter(None, (o.strip() for o in settings.fetch_allowed_origins.split(","))):
+        if not _is_origin(origin):
+            raise ConfigError(f"fetch_allowed_origins: {origin!r} is not an origin like http://ca.internal:8080")
+    if settings.fetch_budget_seconds < 0:
+        raise ConfigError("fetch_budget_seconds cannot be negative")
     if settings.storage_backend == "minio" and not settings.minio_endpoint:
         raise ConfigError("storage_backend is 'minio' but minio_endpoint is not set")
     if settings.search_backend == "elasticsearch" and not settings.elasticsearch_url:
         raise ConfigError("search_backend is 'elasticsearch' but elasticsearch_url is not set")
     return dataclasses.replace(settings, **derived)
+
+
+def _is_origin(text: str) -> bool:
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        return False
+    return parts.scheme in {"http", "https"} and bool(parts.hostname) and parts.path in {"", "/"} and not parts.query
 
 
 def ensure_secret_key(settings: Settings) -> str:

@@ -11,6 +11,7 @@ from typing import BinaryIO, Iterator
 
 from signing import TrustConfig, VerificationReport, verify_pdf
 from signing.devservices import DevServices
+from signing.outbound import FetchPolicy
 from signing.pki import MANIFEST, DevPki, init_pki, load_pki
 
 from docsvc.config import Settings
@@ -35,13 +36,22 @@ def create_dev_pki(settings: Settings) -> DevPki:
 
 def trust_config(settings: Settings) -> TrustConfig:
     """Roots from the trust store folder; the development PKI's issuing CA and
-    TSA when there is one. The operating system's store is never used."""
+    TSA when there is one. The operating system's store is never used.
+
+    What verification may fetch (signing/fetching.py): revocation data of
+    certificates that chain to these roots, within fetch_budget_seconds, from
+    public addresses, or private ones if fetch_allow_private or listed in
+    fetch_allowed_origins. The development PKI's own origin (127.0.0.1) is
+    allowed too: the administrator chose it by creating the PKI."""
     trust_dir = Path(settings.trust_store_dir)
     roots = sorted(p for p in trust_dir.glob("*") if p.suffix.lower() in CERTIFICATE_SUFFIXES) if trust_dir.is_dir() else []
     pki = dev_pki(settings)
     extra = [pki.cert_path("issuing-ca")] if pki else []
     tsa_url = settings.tsa_url or (pki.tsa_url if pki else None)
-    return TrustConfig.from_pem_files(roots, extra_certs=extra, tsa_url=tsa_url)
+    origins = [o for o in settings.fetch_allowed_origins.split(",") if o.strip()] + ([pki.base_url] if pki else [])
+    policy = FetchPolicy(budget_seconds=settings.fetch_budget_seconds, allow_private=settings.fetch_allow_private,
+                         allowed_origins=tuple(origins))
+    return TrustConfig.from_pem_files(roots, extra_certs=extra, tsa_url=tsa_url, fetch_policy=policy)
 
 
 def _answering(port: int) -> bool:

@@ -32,6 +32,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from .errors import KeyNotFound, WrongPassphrase
+from .outbound import FetchPolicy
 from .trust import TrustConfig
 
 DEFAULT_PASSPHRASE = "docsvc-dev"
@@ -67,16 +68,17 @@ def _name(common_name: str, *, organization: str = "UBND xã Mẫu", person: boo
     return x509.Name(attrs)
 
 
-SUBJECTS = {
-    "root-ca": _name("docsvc Dev Root CA", organization="docsvc (phát triển)"),
-    "issuing-ca": _name("docsvc Dev Issuing CA", organization="docsvc (phát triển)"),
-    "official": _name("Nguyễn Văn An", person=True),
-    "agency": _name("UBND xã Mẫu"),
-    "tsa": _name("docsvc Dev TSA", organization="docsvc (phát triển)"),
-    "ocsp": _name("docsvc Dev OCSP Responder", organization="docsvc (phát triển)"),
-    "official-revoked": _name("Trần Thị Bình", person=True),
-    "official-expired": _name("Lê Văn Cường", person=True),
-}
+def _subjects(ca: str) -> dict[str, x509.Name]:
+    return {
+        "root-ca": _name(f"{ca} Root CA", organization="docsvc (phát triển)"),
+        "issuing-ca": _name(f"{ca} Issuing CA", organization="docsvc (phát triển)"),
+        "official": _name("Nguyễn Văn An", person=True),
+        "agency": _name("UBND xã Mẫu"),
+        "tsa": _name(f"{ca} TSA", organization="docsvc (phát triển)"),
+        "ocsp": _name(f"{ca} OCSP Responder", organization="docsvc (phát triển)"),
+        "official-revoked": _name("Trần Thị Bình", person=True),
+        "official-expired": _name("Lê Văn Cường", person=True),
+    }
 
 
 @dataclass(frozen=True)
@@ -118,12 +120,15 @@ class DevPki:
         return load_identity(self.p12_path(name), self.passphrase)
 
     def trust_config(self, *, allow_fetching: bool = True) -> TrustConfig:
-        """Trust this PKI's root only, time-stamp at its TSA over HTTP."""
+        """Trust this PKI's root only, time-stamp at its TSA over HTTP, and
+        fetch revocation data from its own services on 127.0.0.1 (the one
+        private origin allowed: whoever made this PKI chose it)."""
         return TrustConfig(
             trust_roots=(self.certificate("root-ca"),),
             extra_certs=(self.certificate("issuing-ca"),),
             tsa_url=self.tsa_url,
             allow_fetching=allow_fetching,
+            fetch_policy=FetchPolicy(allowed_origins=(self.base_url,)),
         )
 
 
@@ -139,8 +144,13 @@ def init_pki(
     passphrase: str = DEFAULT_PASSPHRASE,
     port: int | None = None,
     now: datetime | None = None,
+    ca_name: str = "docsvc Dev",
 ) -> DevPki:
-    """Create the PKI in `folder` (idempotent: an existing one is loaded)."""
+    """Create the PKI in `folder` (idempotent: an existing one is loaded).
+
+    `ca_name` begins its CAs', TSA's and OCSP responder's names: a second
+    PKI trusted beside the first needs its own (certificate paths are built
+    by issuer name, and two CAs of one name confuse them)."""
     folder = Path(folder)
     if (folder / MANIFEST).exists():
         return load_pki(folder, passphrase=passphrase)
@@ -148,14 +158,15 @@ def init_pki(
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     folder.chmod(0o700)
     now = (now or datetime.now(timezone.utc)).replace(microsecond=0)
+    subjects = _subjects(ca_name)
     base_url = f"http://127.0.0.1:{port or free_port()}"
     day = timedelta(days=1)
 
     root_key = _new_key()
-    root = _issue(SUBJECTS["root-ca"], root_key.public_key(), SUBJECTS["root-ca"], root_key,
+    root = _issue(subjects["root-ca"], root_key.public_key(), subjects["root-ca"], root_key,
                   SERIALS["root-ca"], now - day, now + 20 * 365 * day, ca=True)
     issuing_key = _new_key()
-    issuing = _issue(SUBJECTS["issuing-ca"], issuing_key.public_key(), root.subject, root_key,
+    issuing = _issue(subjects["issuing-ca"], issuing_key.public_key(), root.subject, root_key,
                      SERIALS["issuing-ca"], now - day, now + 10 * 365 * day, ca=True, issuer_cert=root,
                      crl_url=f"{base_url}/crl/root-ca.crl", ca_issuers_url=f"{base_url}/certs/root-ca.cer")
     _write(folder, "root-ca", root_key, root, (), passphrase)
@@ -177,7 +188,7 @@ def init_pki(
         # The OCSP responder's own certificate carries id-pkix-ocsp-nocheck
         # and no revocation pointers, or checking it would recurse.
         urls = {} if spec["usage"] == "ocsp" else leaf_urls
-        cert = _issue(SUBJECTS[name], key.public_key(), issuing.subject, issuing_key, SERIALS[name],
+        cert = _issue(subjects[name], key.public_key(), issuing.subject, issuing_key, SERIALS[name],
                       not_before, not_after, usage=spec["usage"], issuer_cert=issuing, **urls)
         _write(folder, name, key, cert, (issuing, root), passphrase)
 

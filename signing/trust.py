@@ -22,6 +22,9 @@ from pyhanko_certvalidator.policy_decl import (
     RevocationCheckingRule,
 )
 
+from .fetching import FetchSession
+from .outbound import FetchPolicy
+
 # Revocation is checked wherever a certificate says where to check it
 # (AIA OCSP / CRL distribution point); a certificate that declares a source
 # which cannot be reached is a failure, not a silent pass.
@@ -48,7 +51,10 @@ class TrustConfig:
     store is never consulted, so a verdict does not depend on the machine.
     `allow_fetching` lets verification fetch OCSP/CRL online when the
     document does not embed them (B-B, B-T); B-LT/B-LTA documents are
-    verified from what they embed.
+    verified from what they embed. What may be fetched, from where and for
+    how long is `fetch_policy`'s, and only for certificates that chain to
+    `trust_roots` (signing/fetching.py). `http_timeout` is the TSA's: the
+    administrator configured it, no file names it.
     """
 
     trust_roots: tuple[x509.Certificate, ...]
@@ -57,6 +63,7 @@ class TrustConfig:
     timestamper: TimeStamper | None = field(default=None, repr=False)
     allow_fetching: bool = True
     http_timeout: float = 10.0
+    fetch_policy: FetchPolicy = FetchPolicy()
 
     @classmethod
     def from_pem_files(
@@ -66,12 +73,14 @@ class TrustConfig:
         extra_certs: Iterable[str | Path] = (),
         tsa_url: str | None = None,
         allow_fetching: bool = True,
+        fetch_policy: FetchPolicy = FetchPolicy(),
     ) -> "TrustConfig":
         return cls(
             trust_roots=tuple(load_certs_from_pemder([str(p) for p in roots])),
             extra_certs=tuple(load_certs_from_pemder([str(p) for p in extra_certs])),
             tsa_url=tsa_url,
             allow_fetching=allow_fetching,
+            fetch_policy=fetch_policy,
         )
 
     def get_timestamper(self) -> TimeStamper | None:
@@ -82,6 +91,15 @@ class TrustConfig:
             return HTTPTimeStamper(self.tsa_url, timeout=int(self.http_timeout))
         return None
 
+    def fetch_session(self) -> FetchSession | None:
+        """What one verification may fetch (one time budget for all of it);
+        None when this configuration fetches nothing."""
+        return self._new_session() if self.allow_fetching else None
+
+    def _new_session(self) -> FetchSession:
+        return FetchSession(self.fetch_policy, lambda held: self.validation_context(
+            allow_fetching=False, check_revocation=False, other_certs=held))
+
     def validation_context(
         self,
         *,
@@ -91,12 +109,21 @@ class TrustConfig:
         ocsps: Sequence[asn1_ocsp.OCSPResponse] = (),
         crls: Sequence[asn1_crl.CertificateList] = (),
         moment: datetime | None = None,
+        session: FetchSession | None = None,
     ) -> ValidationContext:
-        fetching = self.allow_fetching if allow_fetching is None else allow_fetching
-        return ValidationContext(
+        """A context for validating now (or at `moment`, never fetching).
+        A fetching context fetches through `session` (a new one if none is
+        given): a verification passes its own, so that its passes share one
+        time budget."""
+        fetching = (self.allow_fetching if allow_fetching is None else allow_fetching) and moment is None
+        if fetching:
+            session = session or self._new_session()
+            session.know(other_certs)
+        context = ValidationContext(
             trust_roots=list(self.trust_roots),
             other_certs=[*self.extra_certs, *other_certs],
-            allow_fetching=fetching and moment is None,
+            allow_fetching=fetching,
+            fetcher_backend=session if fetching else None,
             # Lists, never None: certvalidator refuses a context with
             # mandatory revocation, no fetching and "no data at all".
             ocsps=list(ocsps),
@@ -104,12 +131,19 @@ class TrustConfig:
             revinfo_policy=REVOCATION_REQUIRED if check_revocation else REVOCATION_IGNORED,
             moment=moment,
         )
+        if fetching and session is not None:
+            session.watch(context.certificate_registry)
+        return context
 
-    def validation_context_kwargs(self) -> dict:
+    def validation_context_kwargs(self, session: FetchSession | None) -> dict:
         """The same settings as keyword arguments, for pyHanko's LTV validator,
-        which builds its own contexts (one per point in time)."""
-        return {
+        which builds its own contexts (one per point in time); only the
+        first, at the present time, may fetch, through `session`."""
+        kwargs: dict = {
             "trust_roots": list(self.trust_roots),
             "other_certs": list(self.extra_certs),
-            "allow_fetching": self.allow_fetching,
+            "allow_fetching": session is not None,
         }
+        if session is not None:
+            kwargs["fetcher_backend"] = session
+        return kwargs

@@ -9,7 +9,10 @@ certificate. The verdict therefore combines, per signature:
   analysis: more signatures, form filling, annotations, DSS/time-stamps);
 - trust: the certificate chains to a root in the TrustConfig, was within its
   validity period, and is not revoked (revocation from what the document
-  embeds, or fetched online when the TrustConfig allows it).
+  embeds, or fetched online when the TrustConfig allows it, and only for a
+  certificate whose chain to a root is established first from what is at
+  hand: the roots and the certificates the file carries. A stranger's
+  certificate never makes the verifier fetch anything; signing/fetching.py).
 
     valid          every signature intact, trusted, not revoked, followed
                    only by allowed changes
@@ -43,9 +46,10 @@ from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko.sign.validation.errors import NoDSSFoundError
 from pyhanko.sign.validation.ltv import retrieve_adobe_revocation_info
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
-from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverageLevel
+from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverageLevel, TimestampSignatureStatus
 
 from ._async import run_sync
+from .fetching import FetchSession
 from .keys import signer_name
 from .sign import VIETNAM
 from .trust import TrustConfig
@@ -124,20 +128,26 @@ def verify_pdf(input: BinaryIO, trust: TrustConfig) -> VerificationReport:
         log.info("unreadable signature: %s", e)
         return VerificationReport("invalid", [], [f"A signature in the document is damaged and cannot be read "
                                                   f"({type(e).__name__})."])
+    session = trust.fetch_session()
+    if session is not None:
+        session.know(_carried_certificates(embedded))
     try:
-        return run_sync(_verify(reader, embedded, trust))
+        return run_sync(_verify(reader, embedded, trust, session))
     except Exception as e:  # a bug or an exotic file must not take the caller down
         log.exception("verification failed")
         return VerificationReport("indeterminate", [], [f"The document could not be checked ({type(e).__name__}: {e})."])
 
 
-async def _verify(reader: PdfFileReader, embedded: list[EmbeddedPdfSignature], trust: TrustConfig) -> VerificationReport:
+async def _verify(reader: PdfFileReader, embedded: list[EmbeddedPdfSignature], trust: TrustConfig,
+                  session: FetchSession | None) -> VerificationReport:
     signatures = [s for s in embedded if s.sig_object_type == "/Sig"]
     doc_timestamps = [s for s in embedded if s.sig_object_type == "/DocTimeStamp"]
     if not signatures:
         return VerificationReport("invalid", [], ["The document carries no digital signature."])
     revinfo = _embedded_revinfo(reader)
-    reports = [await _check_signature(sig, reader, revinfo, doc_timestamps, trust) for sig in signatures]
+    if session is not None:
+        session.know(revinfo.certs)
+    reports = [await _check_signature(sig, reader, revinfo, doc_timestamps, trust, session) for sig in signatures]
     reasons = [r for ts in doc_timestamps for r in await _check_doc_timestamp(ts, trust, revinfo)]
     verdicts = [r.verdict for r in reports]
     if "invalid" in verdicts or any(r.startswith("BROKEN") for r in reasons):
@@ -156,6 +166,21 @@ class _Revinfo:
     certs: list
 
 
+def _carried_certificates(embedded: list[EmbeddedPdfSignature]) -> list:
+    """Every certificate in the signatures' and their time-stamp tokens' CMS:
+    what the file offers to build chains with, without the network."""
+    certs = []
+    for sig in embedded:
+        try:
+            for signed_data in (sig.signed_data, sig.attached_timestamp_data):
+                for choice in (signed_data["certificates"] if signed_data is not None else None) or ():
+                    if choice.name == "certificate":
+                        certs.append(choice.chosen)
+        except Exception:
+            continue  # a damaged signature carries nothing usable; it is reported on its own
+    return certs
+
+
 def _embedded_revinfo(reader: PdfFileReader) -> _Revinfo:
     try:
         dss = DocumentSecurityStore.read_dss(reader)
@@ -167,7 +192,8 @@ def _embedded_revinfo(reader: PdfFileReader) -> _Revinfo:
 
 
 async def _check_signature(sig: EmbeddedPdfSignature, reader: PdfFileReader, revinfo: _Revinfo,
-                           doc_timestamps: list[EmbeddedPdfSignature], trust: TrustConfig) -> SignatureReport:
+                           doc_timestamps: list[EmbeddedPdfSignature], trust: TrustConfig,
+                           session: FetchSession | None) -> SignatureReport:
     reasons: list[str] = []
     try:
         signer = signer_name(sig.signer_cert)
@@ -200,7 +226,7 @@ async def _check_signature(sig: EmbeddedPdfSignature, reader: PdfFileReader, rev
     elif modifications == "form_filling":
         reasons.append("Form fields were filled or further signatures added after this signature (allowed).")
 
-    status, revocation, source_note = await _establish_trust(sig, status, revinfo, level, trust)
+    status, revocation, source_note = await _establish_trust(sig, status, revinfo, level, trust, session)
     if source_note:
         reasons.append(source_note)
 
@@ -208,6 +234,9 @@ async def _check_signature(sig: EmbeddedPdfSignature, reader: PdfFileReader, rev
     timestamp = ts.timestamp if ts is not None and ts.intact and ts.valid else None
     if ts is not None and not (ts.intact and ts.valid):
         reasons.append("The signature time-stamp is broken.")
+    elif ts is not None and not ts.trusted and _revinfo_missing(ts):
+        reasons.append("The signature time-stamp's authority could not be confirmed: the revocation status of its "
+                       "certificate could not be obtained.")
     elif ts is not None and not ts.trusted:
         reasons.append("The signature time-stamp comes from a time-stamping authority that is not trusted.")
 
@@ -259,17 +288,19 @@ def _signature_verdict(status: PdfSignatureStatus, intact: bool, modifications: 
 
 
 async def _establish_trust(sig: EmbeddedPdfSignature, status: PdfSignatureStatus, revinfo: _Revinfo, level: str | None,
-                           trust: TrustConfig) -> tuple[PdfSignatureStatus, Revocation, str | None]:
+                           trust: TrustConfig, session: FetchSession | None
+                           ) -> tuple[PdfSignatureStatus, Revocation, str | None]:
     """Trust and revocation, trying the sources in order of strength:
     long-term validation at the time-stamp's time (B-LT/B-LTA), then data
-    embedded in the document now, then fetching online; finally, with
-    revocation switched off, to tell "untrusted" from "revocation unknown"."""
+    embedded in the document now; then, only if the certificate chains to a
+    trusted root from what is at hand (revocation switched off, nothing
+    fetched), fetching its revocation online."""
     if level in ("B-LT", "B-LTA"):
         try:
             ltv = await async_validate_pdf_ltv_signature(
                 sig,
                 RevocationInfoValidationType.PADES_LTA if level == "B-LTA" else RevocationInfoValidationType.PADES_LT,
-                validation_context_kwargs=trust.validation_context_kwargs(),
+                validation_context_kwargs=trust.validation_context_kwargs(session),
                 skip_diff=True,
             )
             if ltv.trusted or ltv.revoked:
@@ -283,25 +314,37 @@ async def _establish_trust(sig: EmbeddedPdfSignature, status: PdfSignatureStatus
         return status, _revocation(status, sig, revinfo, "embedded in the document"), None
     if status.revoked:
         return await _revoked(sig, status, revinfo, trust, "embedded in the document")
-    if trust.allow_fetching and _revinfo_missing(status):
+    if not _revinfo_missing(status):
+        return status, Revocation("unknown", None), None
+    relaxed = await async_validate_pdf_signature(
+        sig, signer_validation_context=_context(trust, sig, revinfo, fetch=False, check_revocation=False),
+        skip_diff=True)
+    if not relaxed.trusted:
+        # Untrusted whatever its revocation (unknown CA, expired): nothing is
+        # fetched for it, and the reason is the one found without revocation.
+        return _with_trust_of(status, relaxed), Revocation("unknown", None), None
+    if session is not None:
         online = await async_validate_pdf_signature(
-            sig, signer_validation_context=_context(trust, sig, revinfo, fetch=True), skip_diff=True)
+            sig, signer_validation_context=_context(trust, sig, revinfo, fetch=True, session=session), skip_diff=True)
         merged = _with_trust_of(status, online)
         if online.trusted:
             return merged, _revocation(online, sig, revinfo, "fetched online"), None
         if online.revoked:
             return await _revoked(sig, merged, revinfo, trust, "fetched online")
         status = merged
-    if _revinfo_missing(status):
-        relaxed = await async_validate_pdf_signature(
-            sig, signer_validation_context=_context(trust, sig, revinfo, fetch=False, check_revocation=False),
-            skip_diff=True)
-        if relaxed.trusted:
-            return status, Revocation("unknown", None), (
-                "The certificate chains to a trusted root, but its revocation status could not be obtained "
-                "(not embedded in the document" + (", and the CA could not be reached)." if trust.allow_fetching
-                                                   else "; online checking is off)."))
-    return status, Revocation("unknown", None), None
+    return status, Revocation("unknown", None), _revocation_unobtainable(session)
+
+
+def _revocation_unobtainable(session: FetchSession | None) -> str:
+    why = "not embedded in the document"
+    if session is None:
+        why += "; online checking is off"
+    elif session.refusals:
+        refused = "; ".join(dict.fromkeys(str(r) for r in session.refusals[:3]))
+        why += f"; fetching it was not allowed by the verification policy: {refused}"
+    else:
+        why += ", and the CA could not be reached"
+    return f"The certificate chains to a trusted root, but its revocation status could not be obtained ({why})."
 
 
 async def _revoked(sig: EmbeddedPdfSignature, status: PdfSignatureStatus, revinfo: _Revinfo, trust: TrustConfig,
@@ -334,7 +377,7 @@ def _with_trust_of(integrity: PdfSignatureStatus, other: PdfSignatureStatus) -> 
                    valid=integrity.valid and other.valid)
 
 
-def _revinfo_missing(status: PdfSignatureStatus) -> bool:
+def _revinfo_missing(status: PdfSignatureStatus | TimestampSignatureStatus) -> bool:
     # certvalidator reports "no usable OCSP/CRL" as a general chain failure
     # or as TRY_LATER (stale data); other indications are real verdicts.
     return status.trust_problem_indic in (
@@ -363,10 +406,10 @@ def _adobe_revinfo(sig: EmbeddedPdfSignature) -> tuple[list, list]:
 
 
 def _context(trust: TrustConfig, sig: EmbeddedPdfSignature, revinfo: _Revinfo, *, fetch: bool,
-             check_revocation: bool = True):
+             check_revocation: bool = True, session: FetchSession | None = None):
     adobe_ocsps, adobe_crls = _adobe_revinfo(sig)
     return trust.validation_context(
-        allow_fetching=fetch, check_revocation=check_revocation,
+        allow_fetching=fetch, check_revocation=check_revocation, session=session,
         other_certs=[*revinfo.certs, *sig.other_embedded_certs],
         ocsps=[*revinfo.ocsps, *adobe_ocsps], crls=[*revinfo.crls, *adobe_crls],
     )
@@ -408,10 +451,12 @@ def _ocsp_serials(responses: list) -> set[int]:
 
 
 async def _check_doc_timestamp(ts: EmbeddedPdfSignature, trust: TrustConfig, revinfo: _Revinfo) -> list[str]:
-    """Document time-stamps (B-LTA): a broken one invalidates the document."""
+    """Document time-stamps (B-LTA): a broken one invalidates the document.
+    Only integrity is judged here (their trust is long-term validation's),
+    so nothing is fetched: before, each one's TSA URLs were, 10 s apiece."""
     try:
         status = await async_validate_pdf_timestamp(ts, validation_context=trust.validation_context(
-            allow_fetching=trust.allow_fetching, other_certs=revinfo.certs, ocsps=revinfo.ocsps, crls=revinfo.crls))
+            allow_fetching=False, check_revocation=False, other_certs=revinfo.certs))
     except Exception as e:
         return [f"BROKEN: The document time-stamp {ts.field_name!r} cannot be checked: {e}"]
     if not (status.intact and status.valid):

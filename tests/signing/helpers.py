@@ -12,6 +12,10 @@ from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.generic import pdf_name
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 
+from signing import Pkcs12Key, sign_pdf
+from signing.devservices import DevServices
+from signing.pki import DevPki
+
 DEJAVU = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 DEJAVU_BOLD = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
 BLUE = (20, 40, 170, 255)
@@ -53,6 +57,16 @@ def _png(image: Image.Image) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+def signed_while_online(pki: DevPki, pdf: bytes, level: str) -> bytes:
+    """`pdf` signed by the PKI's official at `level` while its services run;
+    they are gone afterwards, so a listener can take their port."""
+    with DevServices(pki):
+        out = io.BytesIO()
+        sign_pdf(io.BytesIO(pdf), out, Pkcs12Key(pki.p12_path("official"), pki.passphrase), level=level,
+                 trust=pki.trust_config())
+        return out.getvalue()
 
 
 def make_nssdb(folder: Path, root_pem: Path) -> Path:

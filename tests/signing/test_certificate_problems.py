@@ -10,6 +10,7 @@ from pyhanko.sign.fields import SigSeedSubFilter
 
 from signing import Pkcs12Key, TrustConfig, verify_pdf
 from signing.errors import CertificateExpired, CertificateRevoked
+from signing.outbound import FetchPolicy
 from tests.signing.helpers import pdfsig, pdfsig_blocks
 
 
@@ -116,6 +117,8 @@ def test_offline_verification_of_a_b_t_document_cannot_confirm_revocation(decisi
 
 
 def test_a_trust_config_can_be_loaded_from_pem_files(decision_pdf, official, sign, pki):
-    trust = TrustConfig.from_pem_files([pki.cert_path("root-ca")], tsa_url=pki.tsa_url)
+    # The development CA answers on 127.0.0.1: its origin must be allowed.
+    trust = TrustConfig.from_pem_files([pki.cert_path("root-ca")], tsa_url=pki.tsa_url,
+                                       fetch_policy=FetchPolicy(allowed_origins=(pki.base_url,)))
 
     assert verify_pdf(io.BytesIO(sign(decision_pdf, official, level="B-T", trust=trust)), trust).verdict == "valid"
