@@ -28,13 +28,15 @@ handling, and changes what reaches a thread:
   without a body (health checks, pages, downloads).
 - Connections are closed on the event loop without blocking it (half-close,
   then drain for at most `LINGER_SECONDS`).
-- At most `max_connections` connections per process are open; more wait in
-  the listen backlog.
+- At most `max_connections` connections per process are open. At the
+  limit, a connection nobody is being served on (closing, idle kept-alive,
+  or waiting longest for its head) is closed to let a new one in; only
+  when all are being served do new ones wait in the listen backlog.
 
-Measured with bench/slow_clients.py (GET /api/v1/health, p50 of 10, on the
-2-core dev machine): gthread answered in 3.7 ms unloaded and not at all
-(every request timed out after 10 s) with 8 or 32 half-open connections;
-this worker: see `docsvc/server.py`.
+Measured with bench/slow_clients.py (GET /api/v1/health, p50 of 10): gthread
+answered in 3.7 ms unloaded and not at all (every request timed out after
+10 s) with 8, 32 or 256 half-open connections; this worker in 2-3 ms with
+each of them (the table is in docsvc/server.py).
 
 HTTP/1.1 without TLS only: TLS ends at the production front (nginx,
 docker-compose.yml), and gunicorn's HTTP/2 would read its preface in a thread.
@@ -56,8 +58,9 @@ from docsvc.errors import DocsvcError
 # nginx's default large_client_header_buffers is 4 × 8 KiB; docsvc's own pages
 # and API send heads of well under 2 KiB.
 MAX_HEAD_BYTES = 64 * 1024
-# Bodies up to this size are received before a thread is involved. Memory
-# for them is bounded by max_connections × this (64 MiB at 1000 connections).
+# Bodies up to this size are received before a thread is involved. What the
+# event loop holds is bounded by max_connections × (MAX_HEAD_BYTES + this):
+# 128 MiB at 1000 connections, reached only if all of them send that much.
 BUFFERED_BODY_BYTES = 64 * 1024
 # Threads that never read a body from the network: what keeps /api/v1/health
 # and the pages answering while every other thread streams a slow upload.
@@ -218,7 +221,7 @@ class HeadFirstWorker(ThreadWorker):
 
     def _on_readable(self, conn: _Conn, _sock) -> None:
         try:
-            data = conn.sock.recv(RECV_BYTES)
+            data = conn.sock.recv(self._wanted(conn))
         except (BlockingIOError, InterruptedError):
             return
         except OSError:
@@ -232,6 +235,16 @@ class HeadFirstWorker(ThreadWorker):
             if conn.phase == _Phase.BODY:
                 conn.deadline = time.monotonic() + self.body_timeout
             self._advance(conn)
+
+    @staticmethod
+    def _wanted(conn: _Conn) -> int:
+        """No more than the head (or the small body) still missing: what a
+        connection holds in memory stays within MAX_HEAD_BYTES + BUFFERED_BODY_BYTES."""
+        if conn.phase == _Phase.LINGER:
+            return RECV_BYTES
+        if conn.head_length is None:
+            return MAX_HEAD_BYTES + 1 - len(conn.received)
+        return conn.head_length + (conn.body_in_memory or 0) - len(conn.received)
 
     def _advance(self, conn: _Conn) -> None:
         if conn.head_length is None:
@@ -291,6 +304,35 @@ class HeadFirstWorker(ThreadWorker):
         except BodyStalled:
             return False
 
+    def set_accept_enabled(self, enabled: bool) -> None:
+        """gthread stops accepting at max_connections; first, make room by closing a
+        connection that is not being served (see `_make_room`), so that holding
+        max_connections half-open connections does not lock everyone else out
+        until their header deadline."""
+        if not enabled and self.alive and self._make_room():
+            enabled = True
+        super().set_accept_enabled(enabled)
+
+    def _make_room(self) -> bool:
+        """Close one connection nobody is being served on: one already closing, else
+        the longest idle kept-alive one, else the one waiting longest for its head
+        (an honest client sends its head in milliseconds)."""
+        lingering = next((c for c in self.receiving if c.phase == _Phase.LINGER), None)
+        if lingering is not None:
+            self._drop(lingering)
+            return True
+        if self.keepalived_conns:
+            conn = self.keepalived_conns.popleft()
+            self.poller.unregister(conn.sock)
+            self.nr_conns -= 1
+            conn.close()
+            return True
+        waiting = next((c for c in self.receiving if c.phase == _Phase.HEAD), None)
+        if waiting is not None:
+            self._drop(waiting)
+            return True
+        return False
+
     # --- deadlines and closing -----------------------------------------------------
 
     def murder_pending(self) -> None:
@@ -308,8 +350,9 @@ class HeadFirstWorker(ThreadWorker):
         try:
             conn.sock.send(b"HTTP/1.1 " + status + b"\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
         except OSError:
-            pass
-        self._drop(conn)
+            self._drop(conn)
+            return
+        self._close_lingering(conn)
 
     def _close_lingering(self, conn: _Conn) -> None:
         try:

@@ -129,6 +129,19 @@ def test_a_head_sent_byte_by_byte_must_still_arrive_within_the_deadline(server):
         sock.close()
 
 
+def test_an_endless_head_is_refused_once_it_passes_64_kib(server):
+    sock = connect(server, b"GET / HTTP/1.1\r\nHost: docsvc\r\n")
+    try:
+        try:
+            for _ in range(100):
+                sock.sendall(b"X-Filler: " + b"a" * 1000 + b"\r\n")
+        except OSError:
+            pass  # refused and closed while we were still sending
+        assert until_closed(sock, within=CLIENT_TIMEOUT).startswith(b"HTTP/1.1 431 ")
+    finally:
+        sock.close()
+
+
 def test_idle_kept_alive_connections_hold_no_thread(server):
     kept = []
     try:
@@ -186,3 +199,19 @@ def test_a_slow_but_steady_upload_goes_through(server, tmp_path):
         assert answer.startswith(b"HTTP/1.1 202 "), answer[:300]
     finally:
         sock.close()
+
+
+def test_past_max_connections_half_open_ones_make_room_for_new_clients(start_server):
+    """At the connection limit, the connections waiting longest for their head are
+    closed to let new ones in; the service goes on answering at once, not after
+    the header deadline."""
+    limited = start_server(max_connections=40)
+    held = [connect(limited, PARTIAL_HEAD) for _ in range(60)]
+    try:
+        assert all(health_is_ok(limited) for _ in range(5))
+        closed = [sock for sock in held if not still_open(sock)]
+        assert len(closed) >= 20
+        assert closed[0] is held[0]  # the oldest first
+    finally:
+        for sock in held:
+            sock.close()
