@@ -290,10 +290,15 @@ class HeadFirstWorker(ThreadWorker):
         if conn.received:  # the client pipelined its next request
             self._receive_head(conn)
             return
-        conn.sock.setblocking(False)
+        try:
+            conn.sock.setblocking(False)
+            self.poller.register(conn.sock, selectors.EVENT_READ, partial(self.on_client_socket_readable, conn))
+        except (OSError, ValueError):  # the thread's error handling closed the socket
+            self.nr_conns -= 1
+            conn.close()
+            return
         conn.set_timeout()
         self.keepalived_conns.append(conn)
-        self.poller.register(conn.sock, selectors.EVENT_READ, partial(self.on_client_socket_readable, conn))
 
     def _keepalive_after(self, conn: _Conn, keepalive) -> bool:
         """A stalled body leaves the connection at an unknown place in the stream: close it."""

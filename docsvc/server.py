@@ -33,6 +33,10 @@ GUNICORN_OPTIONS = {
     # gunicorn kills a worker whose loop is silent this long; the loop never
     # waits for a request, so this only catches a wedged process.
     "timeout": 600,
+    # gunicorn 25+ opens a control socket at one path per user
+    # (~/.gunicorn/gunicorn.ctl), which every `docsvc serve` of that user would
+    # take from the previous one; docsvc is run and stopped by its signals.
+    "control_socket_disable": True,
 }
 
 
