@@ -30,8 +30,9 @@ handling, and changes what reaches a thread:
   then drain for at most `LINGER_SECONDS`).
 - At most `max_connections` connections per process are open. At the
   limit, a connection nobody is being served on (closing, idle kept-alive,
-  or waiting longest for its head) is closed to let a new one in; only
-  when all are being served do new ones wait in the listen backlog.
+  waiting longest for its head, or queued for a body slot) is closed to let
+  a new one in; only when all are being served do new ones wait in the
+  listen backlog.
 
 Measured with bench/slow_clients.py (GET /api/v1/health, p50 of 10): gthread
 answered in 3.7 ms unloaded and not at all (every request timed out after
@@ -47,6 +48,7 @@ import errno
 import selectors
 import socket
 import time
+from collections import deque
 from functools import partial
 
 from gunicorn.http.unreader import SocketUnreader
@@ -176,7 +178,7 @@ class HeadFirstWorker(ThreadWorker):
         self.max_keepalived = max(settings.max_connections - self.cfg.threads, 0)
         self.body_slots = max(self.cfg.threads - RESERVED_THREADS, 1)
         self.bodies_streaming = 0
-        self.waiting_for_body_slot: list[_Conn] = []
+        self.waiting_for_body_slot: deque[_Conn] = deque()
         self.receiving: dict[_Conn, None] = {}  # insertion-ordered set
         super().run()
 
@@ -278,7 +280,7 @@ class HeadFirstWorker(ThreadWorker):
             conn.holds_body_slot = False
             self.bodies_streaming -= 1
             if self.waiting_for_body_slot:
-                self._run_when_body_slot_free(self.waiting_for_body_slot.pop(0))
+                self._run_when_body_slot_free(self.waiting_for_body_slot.popleft())
         try:
             keep_alive = not fs.cancelled() and bool(fs.result())
         except Exception:
@@ -321,7 +323,8 @@ class HeadFirstWorker(ThreadWorker):
     def _make_room(self) -> bool:
         """Close one connection nobody is being served on: one already closing, else
         the longest idle kept-alive one, else the one waiting longest for its head
-        (an honest client sends its head in milliseconds)."""
+        or small body (an honest client sends them in milliseconds), else the
+        last one queued for a body slot (told 503)."""
         lingering = next((c for c in self.receiving if c.phase == _Phase.LINGER), None)
         if lingering is not None:
             self._drop(lingering)
@@ -332,9 +335,12 @@ class HeadFirstWorker(ThreadWorker):
             self.nr_conns -= 1
             conn.close()
             return True
-        waiting = next((c for c in self.receiving if c.phase == _Phase.HEAD), None)
+        waiting = next((c for c in self.receiving if c.phase in (_Phase.HEAD, _Phase.BODY)), None)
         if waiting is not None:
             self._drop(waiting)
+            return True
+        if self.waiting_for_body_slot:
+            self._refuse(self.waiting_for_body_slot.pop(), b"503 Service Unavailable")
             return True
         return False
 
