@@ -51,6 +51,7 @@ import time
 from collections import deque
 from functools import partial
 
+from gunicorn.http.body import ChunkedReader, LengthReader
 from gunicorn.http.unreader import SocketUnreader
 from gunicorn.workers.gthread import ThreadWorker, TConn
 
@@ -74,10 +75,19 @@ RECV_BYTES = 64 * 1024
 HEAD_END = b"\r\n\r\n"
 
 
-class BodyStalled(DocsvcError):
+class BodyNotReceived(DocsvcError):
+    """The request body did not arrive whole; the connection is closed after the answer."""
+
+
+class BodyStalled(BodyNotReceived):
     code = "request_timeout"
     http_status = 408
     default_message = "The request body stopped arriving; send it again."
+
+
+class BodyIncomplete(BodyNotReceived):
+    code = "incomplete_body"
+    default_message = "The request body ended before the length it announced; nothing was kept."
 
 
 class _Phase:
@@ -115,7 +125,11 @@ class _Conn(TConn):
 
 
 class _StallGuardUnreader(SocketUnreader):
-    """A socket read that times out becomes a 408 for the application to answer."""
+    """A body read that times out, or meets the end of the connection before the
+    body's end, is an error for the application to answer (408 or 400).
+
+    gunicorn's LengthReader returns a short body as if it were whole, so an
+    upload cut off by a disconnect would otherwise be stored cut off."""
 
     def __init__(self, sock: socket.socket, conn: _Conn) -> None:
         super().__init__(sock)
@@ -123,12 +137,23 @@ class _StallGuardUnreader(SocketUnreader):
 
     def chunk(self, size_hint=None):
         try:
-            return super().chunk(size_hint)
+            data = super().chunk(size_hint)
         except TimeoutError:
-            self._conn.stalled = True
-            if self._conn.parser.mesg is not None:
-                self._conn.parser.mesg.force_close()  # the 408 says "Connection: close"
-            raise BodyStalled() from None
+            raise self._failed(BodyStalled()) from None
+        if not data and self._reading_a_body():
+            raise self._failed(BodyIncomplete())
+        return data
+
+    def _reading_a_body(self) -> bool:
+        message = self._conn.parser.mesg
+        reader = getattr(getattr(message, "body", None), "reader", None)
+        return isinstance(reader, ChunkedReader) or isinstance(reader, LengthReader) and reader.length > 0
+
+    def _failed(self, error: BodyNotReceived) -> BodyNotReceived:
+        self._conn.stalled = True
+        if self._conn.parser.mesg is not None:
+            self._conn.parser.mesg.force_close()  # the answer says "Connection: close"
+        return error
 
 
 def head_length(received: bytes | bytearray) -> int | None:
@@ -303,12 +328,12 @@ class HeadFirstWorker(ThreadWorker):
         self.keepalived_conns.append(conn)
 
     def _keepalive_after(self, conn: _Conn, keepalive) -> bool:
-        """A stalled body leaves the connection at an unknown place in the stream: close it."""
+        """A body not received whole leaves the connection at an unknown place in the stream: close it."""
         if conn.stalled:
             return False
         try:
             return super()._keepalive_after(conn, keepalive)
-        except BodyStalled:
+        except BodyNotReceived:
             return False
 
     def set_accept_enabled(self, enabled: bool) -> None:

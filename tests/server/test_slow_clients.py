@@ -182,6 +182,26 @@ def test_stalled_bodies_end_in_408_and_hold_no_thread_meanwhile(server):
             sock.close()
 
 
+def test_an_upload_cut_off_before_its_announced_length_is_not_kept(server, tmp_path):
+    """The client sends a whole PDF but announced more, then stops sending: the
+    server must not take what came for the upload."""
+    pdf = make_pdf(tmp_path / "to-trinh.pdf", "Tờ trình", ["Kính gửi Ủy ban nhân dân xã."]).read_bytes()
+    token = server.token()
+    head = (f"POST /api/v1/documents?filename=to-trinh.pdf HTTP/1.1\r\nHost: docsvc\r\n"
+            f"Authorization: Bearer {token}\r\nContent-Type: application/pdf\r\n"
+            f"Content-Length: {len(pdf) + 100_000}\r\n\r\n").encode()  # streamed by a thread
+    sock = connect(server, head + pdf)
+    try:
+        sock.shutdown(socket.SHUT_WR)
+        answer = until_closed(sock, within=CLIENT_TIMEOUT)
+    finally:
+        sock.close()
+    assert answer.startswith(b"HTTP/1.1 400 "), answer[:300]
+    assert json.loads(answer.split(b"\r\n\r\n", 1)[1])["code"] == "incomplete_body"
+    status, _, body = server.request("GET", "/api/v1/documents", headers={"Authorization": f"Bearer {token}"})
+    assert status == 200 and "to-trinh.pdf" not in body.decode()
+
+
 def test_a_slow_but_steady_upload_goes_through(server, tmp_path):
     """Pauses shorter than body_timeout_seconds are a slow network, not an attack."""
     pdf = make_pdf(tmp_path / "bien-ban.pdf", "Biên bản họp", ["Nội dung cuộc họp."]).read_bytes()
