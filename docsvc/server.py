@@ -39,6 +39,10 @@ GUNICORN_OPTIONS = {
     # gunicorn kills a worker whose loop is silent this long; the loop never
     # waits for a request, so this only catches a wedged process.
     "timeout": 600,
+    # Seconds a kept-alive connection may idle (held by the event loop, not a
+    # thread); longer than nginx's upstream keepalive_timeout (4 s), so nginx
+    # never reuses a connection gunicorn is closing (a POST would get a 502).
+    "keepalive": 5,
     # gunicorn 25+ opens a control socket at one path per user
     # (~/.gunicorn/gunicorn.ctl), which every `docsvc serve` of that user would
     # take from the previous one; docsvc is run and stopped by its signals.
