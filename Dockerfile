@@ -16,4 +16,4 @@ RUN pip install --no-cache-dir -e . && useradd --system --home /app docsvc && mk
 USER docsvc
 ENV DOCSVC_CONFIG=/app/config/scaled.toml DOCSVC_DATA_DIR=/data
 EXPOSE 8080
-CMD ["gunicorn", "--bind", "0.0.0.0:8080", "--worker-class", "docsvc.gunicorn_worker.HeadFirstWorker", "--workers", "2", "--threads", "8", "--timeout", "600", "docsvc.wsgi:app"]
+CMD ["gunicorn", "--bind", "0.0.0.0:8080", "--worker-class", "docsvc.gunicorn_worker.HeadFirstWorker", "--workers", "2", "--threads", "8", "--timeout", "600", "--keep-alive", "5", "docsvc.wsgi:app"]

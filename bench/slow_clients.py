@@ -2,10 +2,12 @@
 
 Starts `docsvc serve --no-worker` on a fresh embedded installation (a
 temporary folder) on a free port, measures /api/v1/health unloaded, then
-with N half-open connections held open (each sends part of a request head,
-`GET / HTTP/1.1\\r\\nHost: x\\r\\n`, then nothing), for each N given.
+with N slow connections held open, for each N given: `--kind head` (each
+sends part of a request head, `GET / HTTP/1.1\\r\\nHost: x\\r\\n`, then
+nothing) or `--kind body` (a POST /api/v1/verify announcing 5 MB that sends
+100 KB, then nothing).
 
-    PYTHONPATH=$PWD .venv/bin/python bench/slow_clients.py --connections 8,32,256
+    PYTHONPATH=$PWD .venv/bin/python bench/slow_clients.py --connections 8,32,256 [--kind body]
 
 Each health request has a client timeout (--timeout, default 15 s); a request
 that times out is counted as such, not as a latency. Half-open connections a
@@ -25,7 +27,11 @@ import time
 import urllib.request
 from pathlib import Path
 
-PARTIAL_HEAD = b"GET / HTTP/1.1\r\nHost: x\r\n"
+SLOW_REQUESTS = {
+    "head": b"GET / HTTP/1.1\r\nHost: x\r\n",
+    "body": (b"POST /api/v1/verify HTTP/1.1\r\nHost: x\r\nContent-Type: application/pdf\r\n"
+             b"Content-Length: 5000000\r\n\r\n%PDF-1.7\n" + b"x" * 100_000),
+}
 
 
 def free_port() -> int:
@@ -75,11 +81,11 @@ def health_latency(port: int, timeout: float) -> float | None:
     return time.perf_counter() - started
 
 
-def open_half_open(port: int, count: int) -> list[socket.socket]:
+def open_slow(port: int, count: int, kind: str) -> list[socket.socket]:
     sockets = []
     for _ in range(count):
         sock = socket.create_connection(("127.0.0.1", port), timeout=5)
-        sock.sendall(PARTIAL_HEAD)
+        sock.sendall(SLOW_REQUESTS[kind])
         sockets.append(sock)
     return sockets
 
@@ -114,6 +120,7 @@ def main() -> None:
     parser.add_argument("--connections", default="8,32,256")
     parser.add_argument("--samples", type=int, default=10)
     parser.add_argument("--timeout", type=float, default=15.0)
+    parser.add_argument("--kind", choices=sorted(SLOW_REQUESTS), default="head")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="docsvc-slow-clients-") as tmp:
         port = free_port()
@@ -121,10 +128,10 @@ def main() -> None:
         try:
             print(f"unloaded: {measure(port, args.samples, args.timeout)}")
             for count in (int(n) for n in args.connections.split(",")):
-                held = open_half_open(port, count)
+                held = open_slow(port, count, args.kind)
                 try:
                     time.sleep(0.5)
-                    print(f"{count} half-open: {measure(port, args.samples, args.timeout)}; "
+                    print(f"{count} slow ({args.kind}): {measure(port, args.samples, args.timeout)}; "
                           f"cut by the server meanwhile: {cut_count(held)} of {count}", flush=True)
                 finally:
                     for sock in held:

@@ -52,7 +52,8 @@ class Settings:
     # whole within header_timeout_seconds, and a body may pause at most
     # body_timeout_seconds between two reads (nginx's client_header_timeout
     # and client_body_timeout), or the connection is closed; each web process
-    # keeps at most max_connections open (more wait in the listen backlog).
+    # keeps at most max_connections open (at the limit, one that is waiting
+    # for its head or idle is closed to let a new one in).
     header_timeout_seconds: int = 10
     body_timeout_seconds: int = 30
     max_connections: int = 1000

@@ -28,13 +28,16 @@ handling, and changes what reaches a thread:
   without a body (health checks, pages, downloads).
 - Connections are closed on the event loop without blocking it (half-close,
   then drain for at most `LINGER_SECONDS`).
-- At most `max_connections` connections per process are open; more wait in
-  the listen backlog.
+- At most `max_connections` connections per process are open. At the
+  limit, a connection nobody is being served on (closing, idle kept-alive,
+  waiting longest for its head, or queued for a body slot) is closed to let
+  a new one in; only when all are being served do new ones wait in the
+  listen backlog.
 
-Measured with bench/slow_clients.py (GET /api/v1/health, p50 of 10, on the
-2-core dev machine): gthread answered in 3.7 ms unloaded and not at all
-(every request timed out after 10 s) with 8 or 32 half-open connections;
-this worker: see `docsvc/server.py`.
+Measured with bench/slow_clients.py (GET /api/v1/health, p50 of 10): gthread
+answered in 3.7 ms unloaded and not at all (every request timed out after
+10 s) with 8, 32 or 256 half-open connections; this worker in 2-3 ms with
+each of them (the table is in docsvc/server.py).
 
 HTTP/1.1 without TLS only: TLS ends at the production front (nginx,
 docker-compose.yml), and gunicorn's HTTP/2 would read its preface in a thread.
@@ -45,8 +48,10 @@ import errno
 import selectors
 import socket
 import time
+from collections import deque
 from functools import partial
 
+from gunicorn.http.body import ChunkedReader, LengthReader
 from gunicorn.http.unreader import SocketUnreader
 from gunicorn.workers.gthread import ThreadWorker, TConn
 
@@ -56,8 +61,9 @@ from docsvc.errors import DocsvcError
 # nginx's default large_client_header_buffers is 4 × 8 KiB; docsvc's own pages
 # and API send heads of well under 2 KiB.
 MAX_HEAD_BYTES = 64 * 1024
-# Bodies up to this size are received before a thread is involved. Memory
-# for them is bounded by max_connections × this (64 MiB at 1000 connections).
+# Bodies up to this size are received before a thread is involved. What the
+# event loop holds is bounded by max_connections × (MAX_HEAD_BYTES + this):
+# 128 MiB at 1000 connections, reached only if all of them send that much.
 BUFFERED_BODY_BYTES = 64 * 1024
 # Threads that never read a body from the network: what keeps /api/v1/health
 # and the pages answering while every other thread streams a slow upload.
@@ -69,10 +75,19 @@ RECV_BYTES = 64 * 1024
 HEAD_END = b"\r\n\r\n"
 
 
-class BodyStalled(DocsvcError):
+class BodyNotReceived(DocsvcError):
+    """The request body did not arrive whole; the connection is closed after the answer."""
+
+
+class BodyStalled(BodyNotReceived):
     code = "request_timeout"
     http_status = 408
     default_message = "The request body stopped arriving; send it again."
+
+
+class BodyIncomplete(BodyNotReceived):
+    code = "incomplete_body"
+    default_message = "The request body ended before the length it announced; nothing was kept."
 
 
 class _Phase:
@@ -110,7 +125,11 @@ class _Conn(TConn):
 
 
 class _StallGuardUnreader(SocketUnreader):
-    """A socket read that times out becomes a 408 for the application to answer."""
+    """A body read that times out, or meets the end of the connection before the
+    body's end, is an error for the application to answer (408 or 400).
+
+    gunicorn's LengthReader returns a short body as if it were whole, so an
+    upload cut off by a disconnect would otherwise be stored cut off."""
 
     def __init__(self, sock: socket.socket, conn: _Conn) -> None:
         super().__init__(sock)
@@ -118,12 +137,23 @@ class _StallGuardUnreader(SocketUnreader):
 
     def chunk(self, size_hint=None):
         try:
-            return super().chunk(size_hint)
+            data = super().chunk(size_hint)
         except TimeoutError:
-            self._conn.stalled = True
-            if self._conn.parser.mesg is not None:
-                self._conn.parser.mesg.force_close()  # the 408 says "Connection: close"
-            raise BodyStalled() from None
+            raise self._failed(BodyStalled()) from None
+        if not data and self._reading_a_body():
+            raise self._failed(BodyIncomplete())
+        return data
+
+    def _reading_a_body(self) -> bool:
+        message = self._conn.parser.mesg
+        reader = getattr(getattr(message, "body", None), "reader", None)
+        return isinstance(reader, ChunkedReader) or isinstance(reader, LengthReader) and reader.length > 0
+
+    def _failed(self, error: BodyNotReceived) -> BodyNotReceived:
+        self._conn.stalled = True
+        if self._conn.parser.mesg is not None:
+            self._conn.parser.mesg.force_close()  # the answer says "Connection: close"
+        return error
 
 
 def head_length(received: bytes | bytearray) -> int | None:
@@ -173,7 +203,7 @@ class HeadFirstWorker(ThreadWorker):
         self.max_keepalived = max(settings.max_connections - self.cfg.threads, 0)
         self.body_slots = max(self.cfg.threads - RESERVED_THREADS, 1)
         self.bodies_streaming = 0
-        self.waiting_for_body_slot: list[_Conn] = []
+        self.waiting_for_body_slot: deque[_Conn] = deque()
         self.receiving: dict[_Conn, None] = {}  # insertion-ordered set
         super().run()
 
@@ -218,7 +248,7 @@ class HeadFirstWorker(ThreadWorker):
 
     def _on_readable(self, conn: _Conn, _sock) -> None:
         try:
-            data = conn.sock.recv(RECV_BYTES)
+            data = conn.sock.recv(self._wanted(conn))
         except (BlockingIOError, InterruptedError):
             return
         except OSError:
@@ -232,6 +262,16 @@ class HeadFirstWorker(ThreadWorker):
             if conn.phase == _Phase.BODY:
                 conn.deadline = time.monotonic() + self.body_timeout
             self._advance(conn)
+
+    @staticmethod
+    def _wanted(conn: _Conn) -> int:
+        """No more than the head (or the small body) still missing: what a
+        connection holds in memory stays within MAX_HEAD_BYTES + BUFFERED_BODY_BYTES."""
+        if conn.phase == _Phase.LINGER:
+            return RECV_BYTES
+        if conn.head_length is None:
+            return MAX_HEAD_BYTES + 1 - len(conn.received)
+        return conn.head_length + (conn.body_in_memory or 0) - len(conn.received)
 
     def _advance(self, conn: _Conn) -> None:
         if conn.head_length is None:
@@ -265,7 +305,7 @@ class HeadFirstWorker(ThreadWorker):
             conn.holds_body_slot = False
             self.bodies_streaming -= 1
             if self.waiting_for_body_slot:
-                self._run_when_body_slot_free(self.waiting_for_body_slot.pop(0))
+                self._run_when_body_slot_free(self.waiting_for_body_slot.popleft())
         try:
             keep_alive = not fs.cancelled() and bool(fs.result())
         except Exception:
@@ -277,19 +317,57 @@ class HeadFirstWorker(ThreadWorker):
         if conn.received:  # the client pipelined its next request
             self._receive_head(conn)
             return
-        conn.sock.setblocking(False)
+        try:
+            conn.sock.setblocking(False)
+            self.poller.register(conn.sock, selectors.EVENT_READ, partial(self.on_client_socket_readable, conn))
+        except (OSError, ValueError):  # the thread's error handling closed the socket
+            self.nr_conns -= 1
+            conn.close()
+            return
         conn.set_timeout()
         self.keepalived_conns.append(conn)
-        self.poller.register(conn.sock, selectors.EVENT_READ, partial(self.on_client_socket_readable, conn))
 
     def _keepalive_after(self, conn: _Conn, keepalive) -> bool:
-        """A stalled body leaves the connection at an unknown place in the stream: close it."""
+        """A body not received whole leaves the connection at an unknown place in the stream: close it."""
         if conn.stalled:
             return False
         try:
             return super()._keepalive_after(conn, keepalive)
-        except BodyStalled:
+        except BodyNotReceived:
             return False
+
+    def set_accept_enabled(self, enabled: bool) -> None:
+        """gthread stops accepting at max_connections; first, make room by closing a
+        connection that is not being served (see `_make_room`), so that holding
+        max_connections half-open connections does not lock everyone else out
+        until their header deadline."""
+        if not enabled and self.alive and self._make_room():
+            enabled = True
+        super().set_accept_enabled(enabled)
+
+    def _make_room(self) -> bool:
+        """Close one connection nobody is being served on: one already closing, else
+        the longest idle kept-alive one, else the one waiting longest for its head
+        or small body (an honest client sends them in milliseconds), else the
+        last one queued for a body slot (told 503)."""
+        lingering = next((c for c in self.receiving if c.phase == _Phase.LINGER), None)
+        if lingering is not None:
+            self._drop(lingering)
+            return True
+        if self.keepalived_conns:
+            conn = self.keepalived_conns.popleft()
+            self.poller.unregister(conn.sock)
+            self.nr_conns -= 1
+            conn.close()
+            return True
+        waiting = next((c for c in self.receiving if c.phase in (_Phase.HEAD, _Phase.BODY)), None)
+        if waiting is not None:
+            self._drop(waiting)
+            return True
+        if self.waiting_for_body_slot:
+            self._refuse(self.waiting_for_body_slot.pop(), b"503 Service Unavailable")
+            return True
+        return False
 
     # --- deadlines and closing -----------------------------------------------------
 
@@ -308,8 +386,9 @@ class HeadFirstWorker(ThreadWorker):
         try:
             conn.sock.send(b"HTTP/1.1 " + status + b"\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
         except OSError:
-            pass
-        self._drop(conn)
+            self._drop(conn)
+            return
+        self._close_lingering(conn)
 
     def _close_lingering(self, conn: _Conn) -> None:
         try:

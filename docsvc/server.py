@@ -6,14 +6,24 @@ worker class and threads (tests/unit/test_compose.py holds them to
 
 The worker (docsvc/gunicorn_worker.py) receives request heads and small
 bodies in its event loop, so slow or idle clients hold no thread. GET
-/api/v1/health with N half-open connections held open (bench/slow_clients.py,
-p50 / max of 10 requests, 2-core dev machine, embedded profile):
+/api/v1/health while N half-open connections (half a request head, then
+silence) are held open, 2-core machine shared with other work, embedded
+profile (bench/slow_clients.py: p50 / max of 10 requests, 10 s client timeout):
 
-    N      gthread (before)            HeadFirstWorker
-    0      3.7 ms                      see below
-    8      every request timed out     see below
-    32     every request timed out     see below
-    256    (not tried)                 see below
+    N       gthread, 8 threads (before)    HeadFirstWorker, 8 threads
+    0       3.7 ms                         2.0 / 2.6 ms
+    8       every request timed out        2.1 / 3.2 ms
+    32      every request timed out        1.7 / 3.3 ms
+    256     every request timed out        2.9 / 4.1 ms
+    1200    -                              13.7 / 27.7 ms (load 14; 1000 = max_connections:
+                                           the oldest half-open ones make room)
+    3000    -                              6.9 / 1332 ms (the accept burst)
+
+The same with N slow POSTs (`--kind body`: 5 MB announced to /api/v1/verify,
+100 KB sent, then silence): gthread, 32: every request timed out;
+HeadFirstWorker, 32: 3.7 / 21 ms, 256: 5.3 / 333 ms (load 14 on 2 cores; up
+to 200 ms p50 while the 250 queued bodies of a previous batch, closed by
+their clients, are being failed 6 threads at a time).
 """
 from __future__ import annotations
 
@@ -29,6 +39,14 @@ GUNICORN_OPTIONS = {
     # gunicorn kills a worker whose loop is silent this long; the loop never
     # waits for a request, so this only catches a wedged process.
     "timeout": 600,
+    # Seconds a kept-alive connection may idle (held by the event loop, not a
+    # thread); longer than nginx's upstream keepalive_timeout (4 s), so nginx
+    # never reuses a connection gunicorn is closing (a POST would get a 502).
+    "keepalive": 5,
+    # gunicorn 25+ opens a control socket at one path per user
+    # (~/.gunicorn/gunicorn.ctl), which every `docsvc serve` of that user would
+    # take from the previous one; docsvc is run and stopped by its signals.
+    "control_socket_disable": True,
 }
 
 

@@ -129,6 +129,19 @@ def test_a_head_sent_byte_by_byte_must_still_arrive_within_the_deadline(server):
         sock.close()
 
 
+def test_an_endless_head_is_refused_once_it_passes_64_kib(server):
+    sock = connect(server, b"GET / HTTP/1.1\r\nHost: docsvc\r\n")
+    try:
+        try:
+            for _ in range(100):
+                sock.sendall(b"X-Filler: " + b"a" * 1000 + b"\r\n")
+        except OSError:
+            pass  # refused and closed while we were still sending
+        assert until_closed(sock, within=CLIENT_TIMEOUT).startswith(b"HTTP/1.1 431 ")
+    finally:
+        sock.close()
+
+
 def test_idle_kept_alive_connections_hold_no_thread(server):
     kept = []
     try:
@@ -169,6 +182,26 @@ def test_stalled_bodies_end_in_408_and_hold_no_thread_meanwhile(server):
             sock.close()
 
 
+def test_an_upload_cut_off_before_its_announced_length_is_not_kept(server, tmp_path):
+    """The client sends a whole PDF but announced more, then stops sending: the
+    server must not take what came for the upload."""
+    pdf = make_pdf(tmp_path / "to-trinh.pdf", "Tờ trình", ["Kính gửi Ủy ban nhân dân xã."]).read_bytes()
+    token = server.token()
+    head = (f"POST /api/v1/documents?filename=to-trinh.pdf HTTP/1.1\r\nHost: docsvc\r\n"
+            f"Authorization: Bearer {token}\r\nContent-Type: application/pdf\r\n"
+            f"Content-Length: {len(pdf) + 100_000}\r\n\r\n").encode()  # streamed by a thread
+    sock = connect(server, head + pdf)
+    try:
+        sock.shutdown(socket.SHUT_WR)
+        answer = until_closed(sock, within=CLIENT_TIMEOUT)
+    finally:
+        sock.close()
+    assert answer.startswith(b"HTTP/1.1 400 "), answer[:300]
+    assert json.loads(answer.split(b"\r\n\r\n", 1)[1])["code"] == "incomplete_body"
+    status, _, body = server.request("GET", "/api/v1/documents", headers={"Authorization": f"Bearer {token}"})
+    assert status == 200 and "to-trinh.pdf" not in body.decode()
+
+
 def test_a_slow_but_steady_upload_goes_through(server, tmp_path):
     """Pauses shorter than body_timeout_seconds are a slow network, not an attack."""
     pdf = make_pdf(tmp_path / "bien-ban.pdf", "Biên bản họp", ["Nội dung cuộc họp."]).read_bytes()
@@ -186,3 +219,19 @@ def test_a_slow_but_steady_upload_goes_through(server, tmp_path):
         assert answer.startswith(b"HTTP/1.1 202 "), answer[:300]
     finally:
         sock.close()
+
+
+def test_past_max_connections_half_open_ones_make_room_for_new_clients(start_server):
+    """At the connection limit, the connections waiting longest for their head are
+    closed to let new ones in; the service goes on answering at once, not after
+    the header deadline."""
+    limited = start_server(max_connections=40)
+    held = [connect(limited, PARTIAL_HEAD) for _ in range(60)]
+    try:
+        assert all(health_is_ok(limited) for _ in range(5))
+        closed = [sock for sock in held if not still_open(sock)]
+        assert len(closed) >= 20
+        assert closed[0] is held[0]  # the oldest first
+    finally:
+        for sock in held:
+            sock.close()

@@ -70,6 +70,7 @@ def test_web_runs_gunicorn_on_the_wsgi_app_and_the_worker_runs_celery():
     # The same server as `docsvc serve`: slow clients hold no thread in either.
     assert _option(command, "--worker-class") == GUNICORN_OPTIONS["worker_class"]
     assert int(_option(command, "--threads")) == GUNICORN_OPTIONS["threads"]
+    assert int(_option(command, "--keep-alive")) == GUNICORN_OPTIONS["keepalive"]
     # The image's own command (docker run without compose) too.
     image_command = json.loads((ROOT / "Dockerfile").read_text().rsplit("\nCMD ", 1)[1].splitlines()[0])
     assert _option(image_command, "--worker-class") == GUNICORN_OPTIONS["worker_class"]
@@ -101,6 +102,9 @@ def test_only_nginx_is_reachable_from_outside_and_it_proxies_to_web():
     nginx_conf = mounted["/etc/nginx/conf.d/default.conf"].read_text()
     web_port = _option(SERVICES["web"]["command"], "--bind").rsplit(":", 1)[1]
     assert re.search(rf"^\s*server web:{web_port};", nginx_conf, re.M)
+    # nginx drops an idle upstream connection before gunicorn does.
+    upstream_idle = int(re.search(r"^\s*keepalive_timeout (\d+)s;\n\}", nginx_conf, re.M).group(1))
+    assert upstream_idle < int(_option(SERVICES["web"]["command"], "--keep-alive"))
     assert SERVICES["nginx"]["depends_on"]["web"]["condition"] == "service_healthy"
 
 
