@@ -16,17 +16,19 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app = Flask(__name__)
     app.config.update(
         SECRET_KEY=ensure_secret_key(settings),
-        # Werkzeug refuses a declared body over the limit before reading it;
-        # bodies without a length are cut off by the streaming spool instead.
+        # The largest body of any endpoint; each request gets its own, smaller
+        # limit from docsvc/web/request_limits.py.
         MAX_CONTENT_LENGTH=settings.max_upload_bytes + 1024 * 1024,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         WTF_CSRF_TIME_LIMIT=None,
     )
     app.extensions["docsvc"] = runtime
-    csrf.init_app(app)
 
-    from docsvc.web import api, ecopy_api, ecopy_views, errors, i18n, pages
+    from docsvc.web import api, ecopy_api, ecopy_views, errors, i18n, pages, request_limits
+
+    request_limits.init_app(app)  # first: the CSRF check below reads the form, within the limit
+    csrf.init_app(app)
 
     i18n.init_app(app, settings.default_language)
     errors.init_app(app)

@@ -1,0 +1,73 @@
+"""What each endpoint may receive, and which public ones are rate-limited per
+client: one table, applied before any view runs (and before the CSRF check
+parses a page's form), so no view has to remember.
+
+Body size: Flask 3.1 lets a request carry its own `max_content_length`.
+Werkzeug then refuses a declared Content-Length over it before reading, and
+wraps a body without one (chunked; gunicorn says so with
+`wsgi.input_terminated`) in a `LimitedStream` that raises 413 as soon as
+more than the limit has been read. JSON parsing, the form parser and the
+upload spool all read through that stream, so no endpoint reads more than
+its limit plus one read's chunk. (After the answer gunicorn drains at most
+64 KiB of what the client still sends, then closes the connection.)
+
+Before the limits (measured): every endpoint accepted 3 GiB, and a 100 MB
+JSON body on /api/v1/tokens cost the server +260 MiB.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Flask, g, request
+
+from docsvc.config import Settings
+from docsvc.web import ecopy_api
+from docsvc.web.context import runtime
+from docsvc.web.errors import body_too_large
+
+# Endpoints that receive a file, and the setting that bounds it. Every other
+# endpoint takes JSON (under /api/) or a page's form.
+FILE_LIMITS = {
+    "api.upload_document": "max_upload_bytes",
+    "api.upload_draft": "max_upload_bytes",
+    "api.verify_signatures": "verify_max_bytes",
+    "pages.verify": "verify_max_bytes",
+}
+# A multipart form carries boundaries, part headers and small fields around
+# the file: the body may exceed the file's limit by this much (the spool
+# still holds the file itself to max_upload_bytes).
+MULTIPART_ENVELOPE = 1024 * 1024
+# Anonymous verification by file: each costs a full validation, so a client
+# is limited before its upload is even read (a refused request reads, parses
+# and writes nothing). Verification by code is limited in its views, which
+# show the refusal on their own page.
+FILE_VERIFICATION = frozenset({"api.verify_signatures", "pages.verify"})
+
+
+@dataclass(frozen=True)
+class BodyLimit:
+    limit: int  # what the user is told: the setting's value
+    body_bytes: int  # what the request body may carry, envelope included
+
+
+def body_limit(endpoint: str | None, path: str, settings: Settings) -> BodyLimit:
+    setting = FILE_LIMITS.get(endpoint or "")
+    if setting is not None:
+        limit = getattr(settings, setting)
+        return BodyLimit(limit, limit + MULTIPART_ENVELOPE)
+    limit = settings.json_max_bytes if path.startswith("/api/") else settings.form_max_bytes
+    return BodyLimit(limit, limit)
+
+
+def init_app(app: Flask) -> None:
+    """Register the hook; call before anything else registers a hook that reads the body."""
+
+    @app.before_request
+    def _limit_request() -> None:
+        if request.method == "POST" and request.endpoint in FILE_VERIFICATION:
+            ecopy_api.check_rate(ecopy_api.verify_file_limiter())
+        limit = body_limit(request.endpoint, request.path, runtime().settings)
+        g.body_limit = limit
+        request.max_content_length = limit.body_bytes
+        if request.content_length is not None and request.content_length > limit.body_bytes:
+            raise body_too_large(limit.limit)
