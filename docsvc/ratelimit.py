@@ -29,10 +29,9 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from typing import TYPE_CHECKING, Callable, Hashable, Protocol
+from typing import Callable, Hashable, Protocol
 
-if TYPE_CHECKING:
-    import redis
+import redis
 
 log = logging.getLogger(__name__)
 
@@ -151,7 +150,7 @@ class RedisRateLimiter:
     bucket (and logs it): public verification stays up and is still limited
     per process, rather than refused to everyone or left unlimited."""
 
-    def __init__(self, client: "redis.Redis", prefix: str, rate: float, burst: int) -> None:
+    def __init__(self, client: redis.Redis, prefix: str, rate: float, burst: int) -> None:
         """`client`: a redis-py client; `prefix`: this limiter's keys, e.g.
         "docsvc:limit:verify_file:" (one installation, one limiter name)."""
         _check_parameters(rate, burst)
@@ -170,8 +169,6 @@ class RedisRateLimiter:
         return self._fallback.retry_after(client_key) if result is None else result[1]
 
     def _run(self, client_key: str, *, take: bool) -> tuple[bool, float] | None:
-        import redis
-
         try:
             allowed, wait = self._script(keys=[self.prefix + str(client_key)],
                                          args=[repr(self.rate), self.burst, "1" if take else "0"])

@@ -16,10 +16,9 @@ import json
 import logging
 import threading
 import time
-from typing import TYPE_CHECKING, Callable, Protocol
+from typing import Callable, Protocol
 
-if TYPE_CHECKING:
-    import redis
+import redis
 
 log = logging.getLogger(__name__)
 
@@ -64,14 +63,12 @@ class RedisReportCache:
     Redis itself. A Redis that cannot be reached is a cache miss (logged):
     the report is then made again, never refused."""
 
-    def __init__(self, client: "redis.Redis", prefix: str, ttl_seconds: int) -> None:
+    def __init__(self, client: redis.Redis, prefix: str, ttl_seconds: int) -> None:
         self._client = client
         self.prefix = prefix
         self.ttl_seconds = int(ttl_seconds)
 
     def get(self, sha256: str) -> dict | None:
-        import redis
-
         try:
             raw = self._client.get(self.prefix + sha256)
         except redis.RedisError as exc:
@@ -80,8 +77,6 @@ class RedisReportCache:
         return None if raw is None else json.loads(raw)
 
     def put(self, sha256: str, report: dict) -> None:
-        import redis
-
         if self.ttl_seconds <= 0:
             return
         try:

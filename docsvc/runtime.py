@@ -10,8 +10,9 @@ import threading
 from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import Iterator
 
+import redis
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -24,9 +25,6 @@ from docsvc.ratelimit import Limiter, RateLimiter, RedisRateLimiter
 from docsvc.report_cache import LocalReportCache, RedisReportCache, ReportCache
 from search import SearchIndex, open_index
 from storage import ObjectStore, open_store
-
-if TYPE_CHECKING:
-    import redis
 
 # A Redis that stops answering must not hold a request thread for long: the
 # limiter and the report cache then carry on without it (see their modules).
@@ -87,14 +85,12 @@ class Runtime:
         return make_celery(self.settings)
 
     @cached_property
-    def shared_state(self) -> "redis.Redis | None":
+    def shared_state(self) -> redis.Redis | None:
         """The Redis that the processes of a scaled installation share rate
         limits and cached reports through (`shared_state_url`); None on the
         embedded profile, whose one web process keeps them itself."""
         if not self.settings.shared_state_url:
             return None
-        import redis
-
         return redis.Redis.from_url(self.settings.shared_state_url, socket_timeout=SHARED_STATE_TIMEOUT_SECONDS,
                                     socket_connect_timeout=SHARED_STATE_TIMEOUT_SECONDS)
 
