@@ -492,7 +492,10 @@ def main() -> None:
         print(f"  setup took {time.perf_counter() - setup_started:.0f} s", flush=True)
 
         bench_env = {**env, "DOCSVC_VERIFY_RATE_PER_MINUTE": str(BENCH_RATE_PER_MINUTE),
-                     "DOCSVC_VERIFY_BURST": str(BENCH_BURST)}
+                     "DOCSVC_VERIFY_BURST": str(BENCH_BURST),
+                     # Verification by file has its own per-client budget since the limits of issue 9.
+                     "DOCSVC_VERIFY_FILE_RATE_PER_MINUTE": str(BENCH_RATE_PER_MINUTE),
+                     "DOCSVC_VERIFY_FILE_BURST": str(BENCH_BURST)}
         phase("starting docsvc serve")
         server, url = shared.start_server(bench_env, server_log)
         phase(f"docsvc serve --no-worker at {url} (gunicorn, 1 process, gthread 8 threads), "

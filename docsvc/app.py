@@ -18,8 +18,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app = Flask(__name__)
     app.config.update(
         SECRET_KEY=ensure_secret_key(settings),
-        # Werkzeug refuses a declared body over the limit before reading it;
-        # bodies without a length are cut off by the streaming spool instead.
+        # The largest body of any endpoint; each request gets its own, smaller
+        # limit from docsvc/web/request_limits.py.
         MAX_CONTENT_LENGTH=settings.max_upload_bytes + 1024 * 1024,
         WTF_CSRF_TIME_LIMIT=None,
     )
@@ -29,9 +29,11 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         # saw them; never the Host: public addresses come from public_url.
         hops = settings.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_port=0, x_prefix=0)
-    csrf.init_app(app)
 
-    from docsvc.web import api, ecopy_api, ecopy_views, errors, i18n, pages, security_headers
+    from docsvc.web import api, ecopy_api, ecopy_views, errors, i18n, pages, request_limits, security_headers
+
+    request_limits.init_app(app)  # first: the CSRF check below reads the form, within the limit
+    csrf.init_app(app)
 
     security_headers.init_app(app, settings)
     accounts.prepare_sign_in()

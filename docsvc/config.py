@@ -75,6 +75,13 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
     max_upload_bytes: int = 3 * 1024 * 1024 * 1024
+    # What other requests may send (docsvc/web/request_limits.py): public
+    # verification takes a signed PDF, not a 3 GiB scan; an API call's JSON
+    # and a page's form are small. Over the limit: 413, refused while the
+    # body streams (a 100 MB JSON body on /api/v1/tokens cost +260 MiB).
+    verify_max_bytes: int = 32 * 1024 * 1024
+    json_max_bytes: int = 1024 * 1024
+    form_max_bytes: int = 256 * 1024
     # Scans: more pages than this are refused at upload (a clear message, not
     # a worker busy for hours); an image declaring more pixels than this is a
     # decompression bomb and refused before it is decoded.
@@ -110,8 +117,18 @@ class Settings:
     # Public verification by code: requests per minute per client, and burst.
     verify_rate_per_minute: int = 30
     verify_burst: int = 10
-    # How long an e-copy's signature report is reused for verification by code.
+    # Public verification by file, per client: a file costs a full validation
+    # (~150 ms of CPU, up to verify_max_bytes received), a code a cached lookup
+    # (~4 ms), so files have their own, lower budget.
+    verify_file_rate_per_minute: int = 10
+    verify_file_burst: int = 10
+    # How long an e-copy's signature report is reused for verification.
     verify_cache_seconds: int = 600
+    # The Redis through which a scaled installation's web processes share
+    # rate limits and cached reports (else each process gives a client the
+    # full rate). Default: broker_url when that is Redis; empty otherwise,
+    # and then each process keeps its own (right for the embedded profile).
+    shared_state_url: str = ""
     archive_check_hours: int = 24
     # Sign-in (the /login page and POST /api/v1/tokens) is a token bucket per
     # account and one per client address; every attempt takes a token, so a
@@ -217,6 +234,8 @@ def _derive(settings: Settings) -> Settings:
         derived["trust_store_dir"] = str(data_dir / "trust")
     if not settings.broker_url:
         derived["broker_url"] = "filesystem://"
+    if not settings.shared_state_url and settings.broker_url.startswith(("redis://", "rediss://")):
+        derived["shared_state_url"] = settings.broker_url
     if settings.storage_backend not in {"filesystem", "minio"}:
         raise ConfigError(f"storage_backend must be 'filesystem' or 'minio', not {settings.storage_backend!r}")
     if settings.search_backend not in {"sqlite", "elasticsearch"}:

@@ -18,8 +18,6 @@ import hashlib
 import io
 import re
 import secrets
-import threading
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -240,27 +238,14 @@ def lookup(rt: Runtime, code: str, *, client: str = "", with_signatures: bool = 
     return data
 
 
-_REPORTS: dict[str, tuple[float, dict]] = {}
-_REPORTS_LOCK = threading.Lock()
-REPORT_CACHE_SIZE = 1000
-
-
 def _signature_report(rt: Runtime, key: str, sha256: str) -> dict:
-    """The signature report of a stored file, kept for verify_cache_seconds:
-    the file never changes (a new version has a new hash), and validating a
-    B-LTA file is ~150 ms of CPU; the cache is short so that a root added to
-    or removed from the trust store shows soon."""
-    now = time.monotonic()
-    with _REPORTS_LOCK:
-        cached = _REPORTS.get(sha256)
-        if cached is not None and now - cached[0] < rt.settings.verify_cache_seconds:
-            return cached[1]
-    with rt.store.open(key) as reader:
-        report = signatures.verify(rt.settings, io.BytesIO(b"".join(reader.iter_chunks()))).to_json()
-    with _REPORTS_LOCK:
-        if len(_REPORTS) >= REPORT_CACHE_SIZE:
-            _REPORTS.pop(min(_REPORTS, key=lambda k: _REPORTS[k][0]))
-        _REPORTS[sha256] = (now, report)
+    """The signature report of a stored file, reused for verify_cache_seconds
+    (docsvc/report_cache.py: in this process, or shared through Redis)."""
+    report = rt.report_cache.get(sha256)
+    if report is None:
+        with rt.store.open(key) as reader:
+            report = signatures.verify(rt.settings, io.BytesIO(b"".join(reader.iter_chunks()))).to_json()
+        rt.report_cache.put(sha256, report)
     return report
 
 
@@ -276,7 +261,11 @@ def registered_report(rt: Runtime, sha256: str) -> dict | None:
 
 
 def match_file(rt: Runtime, path: Path, sha256: str, *, client: str = "") -> dict | None:
-    """Is this file a registered e-copy, or does it claim to be one? None if neither."""
+    """Is this file a registered e-copy, or does it claim to be one? None if neither.
+
+    Only those two outcomes are audited (someone checked, or forged, this
+    e-copy): any other anonymous file leaves no row. Callers let a client
+    through the verification limit first, so rows stay within that limit."""
     with rt.read() as session:
         # The registered file, or a later version of it (its archive time-stamp renewed).
         ecopy = session.scalar(select(Ecopy).options(selectinload(Ecopy.agency)).where(Ecopy.signed_sha256 == sha256))

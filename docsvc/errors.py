@@ -155,3 +155,10 @@ class TooManyRequests(DocsvcError):
     code = "too_many_requests"
     http_status = 429
     default_message = "Too many requests from this address; wait a little and try again."
+
+    def __init__(self, message: str | None = None, *, retry_after: int | None = None) -> None:
+        """`retry_after`: whole seconds until a request would be allowed (the Retry-After header)."""
+        if message is None and retry_after is not None:
+            message = f"Too many requests from this address; try again in {retry_after} s."
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -6,11 +6,13 @@ which backend it talks to.
 """
 from __future__ import annotations
 
+import threading
 from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 from typing import Iterator
 
+import redis
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -19,8 +21,14 @@ from celery import Celery
 
 from docsvc.celery_config import make_celery
 from docsvc.config import Settings, load_settings
+from docsvc.ratelimit import Limiter, RateLimiter, RedisRateLimiter
+from docsvc.report_cache import LocalReportCache, RedisReportCache, ReportCache
 from search import SearchIndex, open_index
 from storage import ObjectStore, open_store
+
+# A Redis that stops answering must not hold a request thread for long: the
+# limiter and the report cache then carry on without it (see their modules).
+SHARED_STATE_TIMEOUT_SECONDS = 2.0
 
 
 def make_engine(url: str) -> Engine:
@@ -56,6 +64,8 @@ class Runtime:
         self.engine = make_engine(self.settings.database_url)
         self._readers = sessionmaker(self.engine, expire_on_commit=False)
         self._writers = sessionmaker(self.engine.execution_options(docsvc_write=True), expire_on_commit=False)
+        self._limiters: dict[tuple[str, float, int], Limiter] = {}
+        self._limiters_lock = threading.Lock()
 
     @cached_property
     def store(self) -> ObjectStore:
@@ -73,6 +83,42 @@ class Runtime:
     def celery(self) -> Celery:
         """A Celery client for publishing work to this runtime's broker."""
         return make_celery(self.settings)
+
+    @cached_property
+    def shared_state(self) -> redis.Redis | None:
+        """The Redis that the processes of a scaled installation share rate
+        limits and cached reports through (`shared_state_url`); None on the
+        embedded profile, whose one web process keeps them itself."""
+        if not self.settings.shared_state_url:
+            return None
+        return redis.Redis.from_url(self.settings.shared_state_url, socket_timeout=SHARED_STATE_TIMEOUT_SECONDS,
+                                    socket_connect_timeout=SHARED_STATE_TIMEOUT_SECONDS)
+
+    def _shared_prefix(self, what: str) -> str:
+        # Installations sharing one Redis keep apart by their queue name, as tasks do.
+        return f"{self.settings.task_queue}:{what}:"
+
+    def limiter(self, name: str, rate: float, burst: int) -> Limiter:
+        """The per-client token bucket called `name` (`rate` requests a second,
+        `burst` at once), the same object for every call with these arguments:
+        in this process, or in the shared Redis so that all the installation's
+        processes count together."""
+        key = (name, float(rate), int(burst))
+        with self._limiters_lock:
+            limiter = self._limiters.get(key)
+            if limiter is None:
+                shared = self.shared_state
+                limiter = (RateLimiter(rate, burst) if shared is None
+                           else RedisRateLimiter(shared, self._shared_prefix(f"limit:{name}"), rate, burst))
+                self._limiters[key] = limiter
+            return limiter
+
+    @cached_property
+    def report_cache(self) -> ReportCache:
+        """Signature reports of registered e-copy files, for verify_cache_seconds."""
+        ttl = self.settings.verify_cache_seconds
+        shared = self.shared_state
+        return LocalReportCache(ttl) if shared is None else RedisReportCache(shared, self._shared_prefix("report"), ttl)
 
     @contextmanager
     def write(self) -> Iterator[Session]:
@@ -100,4 +146,6 @@ class Runtime:
     def close(self) -> None:
         if "index" in self.__dict__:  # only if it was ever opened
             self.index.close()
+        if self.__dict__.get("shared_state") is not None:
+            self.shared_state.close()
         self.engine.dispose()

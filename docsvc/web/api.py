@@ -74,13 +74,8 @@ def create_token():
     if not isinstance(username, str) or not isinstance(password, str):
         raise InvalidInput("Send a JSON body with username and password.")
     rt = runtime()
-    try:
-        with rt.read() as db:  # argon2 outside the write transaction, as on /login
-            user = signin.sign_in(rt, db, username, password)
-    except signin.SignInThrottled as exc:
-        response, status = error_response(exc.code, exc.message, exc.http_status)
-        response.headers["Retry-After"] = str(exc.retry_after)
-        return response, status
+    with rt.read() as db:  # argon2 outside the write transaction, as on /login
+        user = signin.sign_in(rt, db, username, password)  # a 429 carries its Retry-After
     with rt.write() as db:
         token, row = accounts.issue_token_record(db, user, str(body.get("name", "")), days=rt.settings.token_days)
         return jsonify({"token": token, **_token_json(row), "username": user.username, "role": user.role}), 201

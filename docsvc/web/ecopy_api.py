@@ -3,11 +3,13 @@ staff issue and revoke, citizens list, download and share, anyone verifies
 by code, a receiving agency opens a share link."""
 from __future__ import annotations
 
+import math
+
 from flask import Blueprint, jsonify, request
 
 from docsvc import ecopies
 from docsvc.errors import InvalidInput, TooManyRequests
-from docsvc.ratelimit import RateLimiter
+from docsvc.ratelimit import Limiter
 from docsvc.web.api import _json_body, _secret, stream_file
 from docsvc.web.context import api_user, runtime
 
@@ -19,19 +21,27 @@ def client_key() -> str:
     return request.remote_addr or "unknown"
 
 
-def verify_limiter() -> RateLimiter:
-    rt = runtime()
-    limiter = getattr(rt, "_verify_limiter", None)
-    if limiter is None:
-        limiter = RateLimiter(rt.settings.verify_rate_per_minute / 60.0, rt.settings.verify_burst)
-        rt._verify_limiter = limiter
-    return limiter
+def verify_limiter() -> Limiter:
+    """Public verification by code (the API and /v/<code>), per client."""
+    settings = runtime().settings
+    return runtime().limiter("verify_code", settings.verify_rate_per_minute / 60.0, settings.verify_burst)
 
 
-def check_rate() -> None:
-    limiter, key = verify_limiter(), client_key()
+def verify_file_limiter() -> Limiter:
+    """Public verification by file (the API and /verify), per client."""
+    settings = runtime().settings
+    return runtime().limiter("verify_file", settings.verify_file_rate_per_minute / 60.0, settings.verify_file_burst)
+
+
+def check_rate(limiter: Limiter | None = None) -> None:
+    """Take a token of `limiter` (verification by code by default) for this
+    client, or refuse with 429 and the seconds to wait."""
+    if limiter is None:  # not `limiter or …`: a RateLimiter tracking no client has len() 0
+        limiter = verify_limiter()
+    key = client_key()
     if not limiter.allow(key):
-        raise TooManyRequests(f"Too many verifications from this address; try again in {limiter.retry_after(key):.0f} s.")
+        wait = max(1, math.ceil(limiter.retry_after(key)))
+        raise TooManyRequests(f"Too many verifications from this address; try again in {wait} s.", retry_after=wait)
 
 
 @blueprint.post("/ecopies")

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, render_template, request
-from werkzeug.exceptions import HTTPException
+from flask import Flask, g, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from docsvc.errors import DocsvcError
+from docsvc.documents import _human as human_size
+from docsvc.errors import DocsvcError, TooManyRequests, UploadTooLarge
 from signing import SigningError
 
 log = logging.getLogger(__name__)
@@ -33,10 +34,24 @@ def error_response(code: str, message: str, status: int):
     return render_template("error.html", code=code, message=message, status=status), status
 
 
+def body_too_large(limit: int) -> UploadTooLarge:
+    """The one refusal of a body over its endpoint's limit (docsvc/web/request_limits.py)."""
+    return UploadTooLarge(f"The request is larger than this address accepts: {human_size(limit)} at most.")
+
+
 def init_app(app: Flask) -> None:
     @app.errorhandler(DocsvcError)
     def _docsvc_error(exc: DocsvcError):
-        return error_response(exc.code, exc.message, exc.http_status)
+        response, status = error_response(exc.code, exc.message, exc.http_status)
+        if isinstance(exc, TooManyRequests) and exc.retry_after is not None:
+            return response, status, {"Retry-After": str(exc.retry_after)}
+        return response, status
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def _body_too_large(exc: RequestEntityTooLarge):
+        # Werkzeug's LimitedStream found a body without Content-Length over the limit.
+        limit = g.body_limit.limit if "body_limit" in g else request.max_content_length or 0
+        return _docsvc_error(body_too_large(limit))
 
     @app.errorhandler(SigningError)
     def _signing_error(exc: SigningError):
@@ -47,8 +62,6 @@ def init_app(app: Flask) -> None:
     def _http_error(exc: HTTPException):
         status = exc.code or 500
         message = exc.description or exc.name
-        if status == 413:
-            message = "The file is larger than the configured upload limit."
         return error_response(_HTTP_CODES.get(status, "http_error"), message, status)
 
     @app.errorhandler(Exception)

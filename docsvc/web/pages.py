@@ -252,7 +252,8 @@ def incoming_register():
 
 @blueprint.route("/verify", methods=["GET", "POST"])
 def verify():
-    """The public page: anyone uploads a signed PDF and reads the report."""
+    """The public page: anyone uploads a signed PDF and reads the report
+    (limited per client and in size by docsvc/web/request_limits.py)."""
     report, error, filename, ecopy = None, None, None, None
     if request.method == "POST":
         upload = request.files.get("file")
@@ -270,7 +271,7 @@ def verify():
             except DocsvcError as exc:
                 error = exc
     return (render_template("verify.html", report=report, error=error, filename=filename, ecopy=ecopy),
-            (400 if error else 200))
+            (error.http_status if error else 200))
 
 
 @blueprint.get("/search")

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from docsvc import accounts
 from docsvc.errors import TooManyRequests
 from docsvc.models import User
-from docsvc.ratelimit import RateLimiter
+from docsvc.ratelimit import Limiter
 from docsvc.runtime import Runtime
 
 MAX_NEXT_LENGTH = 2000
@@ -19,31 +19,29 @@ MAX_NEXT_LENGTH = 2000
 
 @dataclass(frozen=True)
 class SignInLimiters:
-    account: RateLimiter  # keyed by the username as typed (folded), known or not
-    client: RateLimiter   # keyed by the client's address
+    account: Limiter  # keyed by the username as typed (folded), known or not
+    client: Limiter   # keyed by the client's address
 
 
 class SignInThrottled(TooManyRequests):
     code = "too_many_sign_ins"
 
     def __init__(self, retry_after: float) -> None:
-        self.retry_after = max(1, math.ceil(retry_after))  # whole seconds, as Retry-After says them
+        seconds = max(1, math.ceil(retry_after))  # whole seconds, as Retry-After says them
         super().__init__(f"Too many sign-in attempts for this account or from this address; "
-                         f"try again in {self.retry_after} s.")
+                         f"try again in {seconds} s.", retry_after=seconds)
 
 
 def sign_in_limiters(rt: Runtime) -> SignInLimiters:
-    """The runtime's sign-in limiters, made on first use. The one place that
-    decides where they live (the shared limiter factory will replace it)."""
-    limiters = getattr(rt, "_sign_in_limiters", None)
-    if limiters is None:
-        settings = rt.settings
-        limiters = SignInLimiters(
-            account=RateLimiter(settings.sign_in_account_per_hour / 3600.0, settings.sign_in_account_burst),
-            client=RateLimiter(settings.sign_in_client_per_hour / 3600.0, settings.sign_in_client_burst),
-        )
-        rt._sign_in_limiters = limiters
-    return limiters
+    """The runtime's sign-in limiters: in this process on the embedded
+    profile, shared through Redis by every web process on the scaled one."""
+    settings = rt.settings
+    return SignInLimiters(
+        account=rt.limiter("sign_in_account", settings.sign_in_account_per_hour / 3600.0,
+                           settings.sign_in_account_burst),
+        client=rt.limiter("sign_in_client", settings.sign_in_client_per_hour / 3600.0,
+                          settings.sign_in_client_burst),
+    )
 
 
 def sign_in(rt: Runtime, db: Session, username: str, password: str) -> User:

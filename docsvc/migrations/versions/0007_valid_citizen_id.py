@@ -8,8 +8,8 @@ checked who they are. Their usernames are logged as a warning. Blank IDs
 become NULL (staff have none; NULLs never collide in a unique index on
 SQLite or PostgreSQL).
 
-Revision ID: 0006_valid
-Revises: 0005
+Revision ID: 0007_valid
+Revises: 0006_auth
 Create Date: 2026-12-01 08:30:00
 """
 import logging
@@ -18,8 +18,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0006_valid'
-down_revision = '0005'
+revision = '0007_valid'
+down_revision = '0006_auth'
 branch_labels = None
 depends_on = None
 
