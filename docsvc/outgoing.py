@@ -66,6 +66,7 @@ JOB_STALE_AFTER = timedelta(minutes=10)
 # More recipients than there are agencies in a province would be a mistake;
 # the bound keeps one request's agency lookups few.
 MAX_RECIPIENTS = 200
+MAX_PAGE_POINTS = 14_400.0
 
 
 class WrongStep(Conflict):
@@ -187,8 +188,13 @@ def _position(raw: dict) -> dict:
         position["page"] = int(raw.get("page", -1))
     except (KeyError, TypeError, ValueError):
         raise InvalidInput("A signature position needs page, x, y, width and height (PDF points).") from None
-    if position["width"] < 40 or position["height"] < 20 or position["x"] < 0 or position["y"] < 0:
+    # NaN passes every comparison and JSON may carry it (Python's parser takes
+    # NaN and Infinity); no PDF page is larger than 14 400 points (ISO 32000).
+    if not all(0 <= position[k] <= MAX_PAGE_POINTS for k in ("x", "y", "width", "height")):
+        raise InvalidInput("The signature box is off the page.")
+    if position["width"] < 40 or position["height"] < 20:
         raise InvalidInput("The signature box is too small or off the page.")
+    validation.in_range(position["page"], "page", -validation.MAX_PAGE, validation.MAX_PAGE)
     return position
 
 
