@@ -34,3 +34,32 @@ KNOWN: tuple[Known, ...] = (
 
 def known(where: str, exc: BaseException) -> Known | None:
     return next((k for k in KNOWN if k.matches(where, exc)), None)
+
+
+@dataclass(frozen=True)
+class KnownApi:
+    """A server error schemathesis meets: the operation, and the last line of the server's traceback."""
+
+    id: str
+    operation: str  # as schemathesis names it: "POST /tokens"
+    error: str  # the traceback's last line starts with this
+    frame: str  # ... and this function of docsvc is among its frames
+    at_fault: str
+    summary: str
+
+
+    def explains(self, traceback: dict) -> bool:
+        """Is this server traceback (bench/api_fuzz.py's form) this finding?"""
+        return traceback["error"].startswith(self.error) and any(self.frame in f for f in traceback["our_frames"])
+
+    def explains_failure(self, operation: str, text: str) -> bool:
+        """Is this schemathesis failure (a server error on the operation) this finding?"""
+        return operation == self.operation and "Server error" in text and "ST101" in text
+
+
+KNOWN_API: tuple[KnownApi, ...] = (
+    KnownApi("tokens-body-not-an-object", "POST /tokens", "AttributeError: '", "create_token",
+             "docsvc/web/api.py create_token (`request.get_json(silent=True) or {}` then body.get)",
+             "a JSON body that is not an object ([null, null], \"x\", 5) answers 500: "
+             "AttributeError: 'list' object has no attribute 'get'"),
+)

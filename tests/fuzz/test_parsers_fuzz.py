@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from docsvc import ecopy_codes
 from tests.fuzz import mutations, targets
+from tests.fuzz.mutations import HEADER_PIECES
 
 # The same inputs every run, no example database, no per-example deadline
 # (verification takes 0.1 to 1 s; pytest-timeout bounds the whole).
@@ -146,13 +147,6 @@ def test_every_single_typo_in_a_code_is_caught(position, replacement, swap, seed
     outcome = targets.ecopy_code(typo)
 
     assert (outcome.kind == "refused") == (typo != code), (code, typo)
-
-
-HEADER_PIECES = ("ỦY BAN NHÂN DÂN", "XÃ AN BÌNH", "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập - Tự do - Hạnh phúc",
-                 "Số: 15/QĐ-UBND", "Số 05-NQ/TU", "Sô: 61/2018/NĐ-CP", "So : 123/UBND-VP", "An Bình, ngày 19 tháng 7 năm 2023",
-                 "ngày 31 tháng 2 năm 2023", "ngày 99 tháng 99 năm 99999", "QUYẾT ĐỊNH", "KẾ HOẠCH", "V/v phê duyệt",
-                 "Về việc phê duyệt kế hoạch", "Kính gửi:", "Căn cứ Luật Tổ chức", "Số:", "/", "-", "\n", "\r\n", "\f",
-                 "ﬁ", "ß", "İ", "ǅ", "\u0301", "\u00ad", "\u200b", "Ð", "\ufeff", "ﬀ" * 3)
 
 
 @examples(300)
