@@ -68,6 +68,7 @@ def images() -> dict[str, bytes]:
 
 
 def unsigned_pdfs(folder: Path) -> dict[str, bytes]:
+    folder.mkdir(parents=True, exist_ok=True)
     paragraphs = sample_paragraphs(SAMPLE)
     one = make_pdf(folder / "quyet-dinh.pdf", "QUYẾT ĐỊNH Số: 15/QĐ-UBND", paragraphs[:3]).read_bytes()
     three = make_pdf(folder / "bao-cao.pdf", "BÁO CÁO kết quả CCHC", paragraphs, pages=3).read_bytes()
@@ -101,6 +102,5 @@ def signed_pdfs(pdf: bytes, pki: DevPki) -> dict[str, bytes]:
 
 
 def build(folder: Path, pki: DevPki) -> Corpus:
-    folder.mkdir(parents=True, exist_ok=True)
     pdfs = unsigned_pdfs(folder)
     return Corpus(pdfs=pdfs, signed=signed_pdfs(pdfs["born-digital.pdf"], pki), images=images())
