@@ -30,11 +30,14 @@ from tests.signing.helpers import handwritten_signature_png
 SAMPLE = "binh-duong-cchc-2020.txt"
 
 
-@dataclass
+@dataclass(repr=False)
 class Corpus:
     pdfs: dict[str, bytes] = field(default_factory=dict)  # unsigned PDFs
     signed: dict[str, bytes] = field(default_factory=dict)  # signed PDFs
     images: dict[str, bytes] = field(default_factory=dict)  # scan images
+
+    def __repr__(self) -> str:  # Hypothesis prints the fixtures of a failing example
+        return f"Corpus({sorted(self.pdfs)}, {sorted(self.signed)}, {sorted(self.images)})"
 
     def everything(self) -> list[bytes]:
         return [*self.pdfs.values(), *self.signed.values(), *self.images.values()]

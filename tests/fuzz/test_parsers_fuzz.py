@@ -31,6 +31,8 @@ DETERMINISTIC = settings(derandomize=True, database=None, deadline=None, print_b
 
 def examples(count: int) -> settings:
     return settings(DETERMINISTIC, max_examples=count)
+
+
 BYTE_RANGE = re.compile(rb"/ByteRange\s*\[\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*\]")
 
 
