@@ -28,7 +28,10 @@ bench/results/fuzz/<start>/ with what happened; the table and a JSON
 summary (bench/results/fuzz-<start>.json) come at the end. The child may
 connect to loopback only (tests/fuzz/netguard.py); each connection that
 verification tries elsewhere than the development PKI's port is a
-finding (ssrf). Benchmarks report; nothing here asserts.
+finding (ssrf); and each child runs in a network namespace of its own with
+only loopback (so its own children, a parsing sandbox's, are cut off too;
+the verify child runs the development PKI's TSA/OCSP/CRL itself, inside).
+Benchmarks report; nothing here asserts.
 """
 from __future__ import annotations
 
@@ -105,8 +108,27 @@ def make_input(seed: str, target: str, n: int, named: list[tuple[str, bytes]], p
 # --- the child ---------------------------------------------------------------------
 
 
+CLONE_NEWNET = 0x40000000
+
+
+def isolate_network() -> bool:
+    """This process (and whatever it starts: a parsing sandbox's children
+    too) gets a network namespace of its own with only loopback, so no
+    address a mutated file names can be reached, however verification runs.
+    Needs root (CAP_SYS_ADMIN); without it the in-process guard alone holds."""
+    import ctypes
+    import subprocess
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.unshare(CLONE_NEWNET) != 0:
+        return False
+    subprocess.run(["ip", "link", "set", "lo", "up"], check=False, capture_output=True)
+    return True
+
+
 def child(conn, target: str, data_dir: str, pki_port: int, memory_mib: int, spool: str) -> None:
     """Runs one target on the inputs the parent sends; answers what happened."""
+    isolated = isolate_network()
     resource.setrlimit(resource.RLIMIT_AS, (memory_mib * 1024 * 1024, memory_mib * 1024 * 1024))
     for name in ("pyhanko", "pyhanko_certvalidator", "signing", "fontTools", "pikepdf"):
         logging.getLogger(name).setLevel(logging.CRITICAL)
@@ -119,8 +141,15 @@ def child(conn, target: str, data_dir: str, pki_port: int, memory_mib: int, spoo
 
     settings = load_settings({}, data_dir=data_dir)
     path = Path(spool)
+    if isolated and target == "verify":
+        # The parent's development services are outside this namespace: the
+        # child runs its own on the same port (verification then finds them).
+        from signing.devservices import DevServices
+        from signing.pki import load_pki
+
+        DevServices(load_pki(settings.pki_dir)).start()
     with loopback_only({pki_port}) as guard:
-        conn.send("ready")
+        conn.send("ready" if isolated else "ready without a network namespace")
         while True:
             message = conn.recv()
             if message is None:
@@ -174,8 +203,11 @@ class Worker:
         self.process.start()
         child_end.close()
         self.conn = parent
-        if not parent.poll(120) or parent.recv() != "ready":
+        ready = parent.recv() if parent.poll(120) else None
+        if ready is None or not ready.startswith("ready"):
             raise SystemExit(f"the {self.args[0]} child did not start")
+        if ready != "ready":
+            print(f"  warning: {ready} (not root?): only the in-process loopback guard holds", flush=True)
 
     def run(self, data: bytes, timeout: float) -> dict:
         if self.process is None or not self.process.is_alive():
