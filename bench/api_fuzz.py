@@ -90,7 +90,8 @@ def run_schemathesis(url: str, label: str, token: str | None, args, report_dir: 
     if args.max_time:
         command += ["--max-time", str(args.max_time)]
     started = time.perf_counter()
-    proc = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, stdin=subprocess.DEVNULL,
+    # Run in the report folder: schemathesis leaves its cache (.schemathesis/) where it runs.
+    proc = subprocess.run(command, capture_output=True, text=True, cwd=report_dir, stdin=subprocess.DEVNULL,
                           env={**os.environ, "SCHEMATHESIS_HOOKS": ""})
     output = proc.stdout + proc.stderr
     (report_dir / f"{label}.txt").write_text(output)
