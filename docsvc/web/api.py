@@ -69,7 +69,7 @@ def openapi():
 
 @blueprint.post("/tokens")
 def create_token():
-    body = request.get_json(silent=True) or {}
+    body = _json_body()
     username, password = body.get("username"), body.get("password")
     if not isinstance(username, str) or not isinstance(password, str):
         raise InvalidInput("Send a JSON body with username and password.")

@@ -9,6 +9,7 @@ from flask import Blueprint, jsonify, request
 
 from docsvc import ecopies
 from docsvc.errors import InvalidInput, TooManyRequests
+from docsvc.presenters import iso_utc
 from docsvc.ratelimit import Limiter
 from docsvc.web.api import _json_body, _secret, stream_file
 from docsvc.web.context import api_user, runtime
@@ -102,7 +103,7 @@ def share_ecopy(code: str):
         raise InvalidInput("days and max_uses are whole numbers.")
     share = ecopies.create_share(runtime(), user, code, recipient=str(body.get("recipient") or ""), days=days, max_uses=uses)
     return jsonify({"id": share.id, "token": share.token, "url": ecopies.share_url(runtime(), share.token),
-                    "expires_at": share.expires_at.isoformat()}), 201
+                    "expires_at": iso_utc(share.expires_at)}), 201
 
 
 @blueprint.get("/my/ecopies/<code>/shares")
@@ -110,10 +111,10 @@ def list_shares(code: str):
     user = api_user()
     with runtime().read() as db:
         return jsonify({"shares": [
-            {"id": link.id, "recipient": link.recipient, "expires_at": link.expires_at.isoformat(),
+            {"id": link.id, "recipient": link.recipient, "expires_at": iso_utc(link.expires_at),
              "max_uses": link.max_uses, "uses": link.uses,
-             "withdrawn_at": link.withdrawn_at.isoformat() if link.withdrawn_at else None,
-             "accesses": [{"at": a.at.isoformat(), "client": a.client, "outcome": a.outcome} for a in accesses]}
+             "withdrawn_at": iso_utc(link.withdrawn_at) if link.withdrawn_at else None,
+             "accesses": [{"at": iso_utc(a.at), "client": a.client, "outcome": a.outcome} for a in accesses]}
             for link, accesses in ecopies.shares_of(db, user, code)
         ]})
 

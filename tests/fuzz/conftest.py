@@ -1,5 +1,6 @@
 """An installation's settings, its development PKI with the TSA/OCSP/CRL
-answering on 127.0.0.1, the seed corpus, and the loopback-only guard."""
+answering on 127.0.0.1 (to sign the seeds), the seed corpus, and the child
+process that verifies with only loopback to reach."""
 from __future__ import annotations
 
 import pytest
@@ -8,7 +9,7 @@ from docsvc.config import Settings, load_settings
 from docsvc.signatures import create_dev_pki
 from signing.devservices import DevServices
 from tests.fuzz import corpus, targets
-from tests.fuzz.netguard import NetGuard, loopback_only
+from tests.fuzz.isolated import Worker
 
 
 @pytest.fixture(scope="session")
@@ -29,10 +30,14 @@ def seeds(fuzz_pki, tmp_path_factory) -> corpus.Corpus:
 
 
 @pytest.fixture(scope="session")
-def netguard(fuzz_pki, seeds) -> NetGuard:
-    """After the seeds are signed: from here on, only the PKI's own port."""
-    with loopback_only({fuzz_pki.port}) as guard:
-        yield guard
+def verify_worker(fuzz_settings, fuzz_pki, tmp_path_factory):
+    """docsvc.signatures.verify in a child cut off from every network but its
+    own loopback (tests/fuzz/isolated.py), so a mutated certificate URL reaches
+    nothing whether verification runs in that child or in a sandbox below it."""
+    worker = Worker("verify", fuzz_settings.data_dir, fuzz_pki.port, 4096, tmp_path_factory.mktemp("verify-worker"))
+    worker.start()
+    yield worker
+    worker.stop()
 
 
 @pytest.hookimpl(hookwrapper=True)

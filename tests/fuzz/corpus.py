@@ -30,11 +30,14 @@ from tests.signing.helpers import handwritten_signature_png
 SAMPLE = "binh-duong-cchc-2020.txt"
 
 
-@dataclass
+@dataclass(repr=False)
 class Corpus:
     pdfs: dict[str, bytes] = field(default_factory=dict)  # unsigned PDFs
     signed: dict[str, bytes] = field(default_factory=dict)  # signed PDFs
     images: dict[str, bytes] = field(default_factory=dict)  # scan images
+
+    def __repr__(self) -> str:  # Hypothesis prints the fixtures of a failing example
+        return f"Corpus({sorted(self.pdfs)}, {sorted(self.signed)}, {sorted(self.images)})"
 
     def everything(self) -> list[bytes]:
         return [*self.pdfs.values(), *self.signed.values(), *self.images.values()]
@@ -68,6 +71,7 @@ def images() -> dict[str, bytes]:
 
 
 def unsigned_pdfs(folder: Path) -> dict[str, bytes]:
+    folder.mkdir(parents=True, exist_ok=True)
     paragraphs = sample_paragraphs(SAMPLE)
     one = make_pdf(folder / "quyet-dinh.pdf", "QUYẾT ĐỊNH Số: 15/QĐ-UBND", paragraphs[:3]).read_bytes()
     three = make_pdf(folder / "bao-cao.pdf", "BÁO CÁO kết quả CCHC", paragraphs, pages=3).read_bytes()
@@ -101,6 +105,5 @@ def signed_pdfs(pdf: bytes, pki: DevPki) -> dict[str, bytes]:
 
 
 def build(folder: Path, pki: DevPki) -> Corpus:
-    folder.mkdir(parents=True, exist_ok=True)
     pdfs = unsigned_pdfs(folder)
     return Corpus(pdfs=pdfs, signed=signed_pdfs(pdfs["born-digital.pdf"], pki), images=images())

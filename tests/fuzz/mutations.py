@@ -24,6 +24,7 @@ import random
 import re
 import zlib
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Callable, Protocol
 
 import pikepdf
@@ -35,6 +36,13 @@ PDF_TOKENS = (b"/Type", b"/Page", b"/Pages", b"/Kids", b"/Count", b"/Length", b"
               b"/Root", b"/Parent", b"/Contents", b"/MediaBox", b"/ByteRange", b"/Sig", b"/DocTimeStamp",
               b"/AcroForm", b"/Fields", b"/V", b"/DSS", b"obj", b"endobj", b"stream", b"endstream", b"R",
               b"[", b"]", b"<<", b">>", b"null", b"xref", b"trailer", b"startxref", b"%%EOF", b"(", b")")
+# Pieces of a Decree 30 header as OCR reads it, with its usual damage and the
+# characters that change length or meaning under Unicode folding.
+HEADER_PIECES = ("ỦY BAN NHÂN DÂN", "XÃ AN BÌNH", "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập - Tự do - Hạnh phúc",
+                 "Số: 15/QĐ-UBND", "Số 05-NQ/TU", "Sô: 61/2018/NĐ-CP", "So : 123/UBND-VP", "An Bình, ngày 19 tháng 7 năm 2023",
+                 "ngày 31 tháng 2 năm 2023", "ngày 99 tháng 99 năm 99999", "QUYẾT ĐỊNH", "KẾ HOẠCH", "V/v phê duyệt",
+                 "Về việc phê duyệt kế hoạch", "Kính gửi:", "Căn cứ Luật Tổ chức", "Số:", "/", "-", "\n", "\r\n", "\f",
+                 "ﬁ", "ß", "İ", "ǅ", "\u0301", "\u00ad", "\u200b", "Ð", "\ufeff", "ﬀ" * 3)
 NUMBER = re.compile(rb"-?\d+")
 NAME_OR_KEYWORD = re.compile(rb"/[A-Za-z]+|\b(?:obj|endobj|stream|endstream|xref|trailer|startxref|null)\b")
 MAX_INSERT = 64
@@ -141,6 +149,7 @@ def nested_array(depth: int) -> pikepdf.Array:
     return inner
 
 
+@lru_cache(maxsize=4)
 def deflate_bomb(size: int) -> bytes:
     """`size` zero bytes, deflated (about 1000 : 1)."""
     compressor = zlib.compressobj(9)
@@ -207,7 +216,9 @@ def structural(data: bytes, c: Chooser, others: list[bytes]) -> bytes:
             out = io.BytesIO()
             mode = pick(c, (pikepdf.ObjectStreamMode.preserve, pikepdf.ObjectStreamMode.disable,
                             pikepdf.ObjectStreamMode.generate))
-            pdf.save(out, object_stream_mode=mode, compress_streams=bool(c.integer(0, 1)))
+            # Streams are written as they are: re-encoding a bomb would cost the generator, not the parser.
+            pdf.save(out, object_stream_mode=mode, compress_streams=bool(c.integer(0, 1)),
+                     stream_decode_level=pikepdf.StreamDecodeLevel.none)
             return out.getvalue()
     except Exception:  # noqa: BLE001 - pikepdf refusing its own edit says nothing about the parsers
         return flip_byte(data, c, others)
@@ -215,6 +226,8 @@ def structural(data: bytes, c: Chooser, others: list[bytes]) -> bytes:
 
 # --- incremental updates by hand ------------------------------------------------------
 
+# Bounded and anchored: a file that is one long run of digits must not make the generator quadratic.
+OBJECT_HEADER = re.compile(rb"(?<!\d)(\d{1,10}) 0 obj")
 STARTXREF = re.compile(rb"startxref\s+(\d+)\s+%%EOF\s*$")
 
 
@@ -249,7 +262,7 @@ def _root_number(data: bytes) -> int:
 
 
 def _max_object_number(data: bytes) -> int:
-    numbers = [int(m.group(1)) for m in re.finditer(rb"(\d+) 0 obj", data)]
+    numbers = [int(m.group(1)) for m in OBJECT_HEADER.finditer(data)]
     return max(numbers, default=1)
 
 
