@@ -134,3 +134,25 @@ class TooManyRequests(DocsvcError):
     code = "too_many_requests"
     http_status = 429
     default_message = "Too many requests from this address; wait a little and try again."
+
+
+# Parsing files from outside within a budget (docsvc/sandbox.py, docsvc/pdf.py).
+
+
+class FileTooComplex(DocsvcError):
+    code = "file_too_complex"
+    http_status = 422
+    default_message = (
+        "The file is too complex to read within this service's limits; it may be damaged or built to exhaust "
+        "a reader. Save it again (print to PDF) and try once more."
+    )
+
+
+class ServiceBusy(DocsvcError):
+    code = "busy"
+    http_status = 503
+    default_message = "The service is reading too many files at once; try again in a few seconds."
+
+    def __init__(self, message: str | None = None, *, retry_after: int = 5) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

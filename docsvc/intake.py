@@ -18,7 +18,9 @@ import img2pdf
 from PIL import Image, ImageFile, TiffImagePlugin, UnidentifiedImageError
 
 from docsvc.errors import CorruptImage, DecompressionBomb, EmptyFile, TooManyPages, UnsupportedFormat
+from docsvc import sandbox
 from docsvc.pdf import inspect_pdf
+from docsvc.sandbox import ParseBudget
 
 PDF = "application/pdf"
 JPEG = "image/jpeg"
@@ -87,8 +89,11 @@ def _describe(head: bytes) -> str:
     return "a file of unknown type"
 
 
-def inspect_upload(path: Path, *, max_pages: int, max_image_pixels: int) -> IntakeInfo:
-    """Accept a PDF or a scan image we can store and OCR, or raise the error a user should see."""
+def inspect_upload(path: Path, *, max_pages: int, max_image_pixels: int,
+                   budget: ParseBudget | None = None) -> IntakeInfo:
+    """Accept a PDF or a scan image we can store and OCR, or raise the error a
+    user should see. The PDF or image parser runs in a parse child within the
+    budget (docsvc/sandbox.py); what is decided from the first bytes is decided here."""
     size = path.stat().st_size
     if size == 0:
         raise EmptyFile()
@@ -101,12 +106,16 @@ def inspect_upload(path: Path, *, max_pages: int, max_image_pixels: int) -> Inta
             f"docsvc accepts {ACCEPTED} files. Save or scan it as one of those."
         )
     if media_type == PDF:
-        pages = inspect_pdf(path).page_count
+        pages = inspect_pdf(path, budget).page_count
         if pages > max_pages:
             raise TooManyPages(count=pages, limit=max_pages)
         return IntakeInfo(PDF, pages, is_image=False)
-    frames = _inspect_image(path, media_type, size, max_pages=max_pages, max_image_pixels=max_image_pixels)
+    frames = sandbox.call(_inspect_image_here, path, media_type, size, max_pages, max_image_pixels, budget=budget)
     return IntakeInfo(media_type, frames, is_image=True)
+
+
+def _inspect_image_here(path: Path, media_type: str, size: int, max_pages: int, max_image_pixels: int) -> int:
+    return _inspect_image(path, media_type, size, max_pages=max_pages, max_image_pixels=max_image_pixels)
 
 
 def _inspect_image(path: Path, media_type: str, size: int, *, max_pages: int, max_image_pixels: int) -> int:

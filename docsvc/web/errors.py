@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, make_response, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from docsvc.errors import DocsvcError
@@ -36,7 +36,11 @@ def error_response(code: str, message: str, status: int):
 def init_app(app: Flask) -> None:
     @app.errorhandler(DocsvcError)
     def _docsvc_error(exc: DocsvcError):
-        return error_response(exc.code, exc.message, exc.http_status)
+        body, status = error_response(exc.code, exc.message, exc.http_status)
+        if getattr(exc, "retry_after", None):  # ServiceBusy: when a parse slot is likely free
+            body = make_response(body)
+            body.headers["Retry-After"] = str(exc.retry_after)
+        return body, status
 
     @app.errorhandler(SigningError)
     def _signing_error(exc: SigningError):
