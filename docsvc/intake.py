@@ -27,6 +27,7 @@ JPEG = "image/jpeg"
 PNG = "image/png"
 TIFF = "image/tiff"
 ACCEPTED = "PDF, JPEG, PNG or TIFF"
+UNKNOWN = "a file of unknown type"
 
 # Pillow's own limit warns from MAX_IMAGE_PIXELS and refuses from twice that;
 # ours (max_image_pixels) is checked explicitly, so the warning is noise.
@@ -86,7 +87,16 @@ def _describe(head: bytes) -> str:
         return "an old Office document (.doc, .xls)"
     if head[:12] == b"\x00\x00\x00\x0cjP  \r\n\x87\n":
         return "a JPEG 2000 image"
-    return "a file of unknown type"
+    if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
+        return "an HTML or XML document"
+    return UNKNOWN
+
+
+def _other_format(head: bytes) -> bool:
+    """Does the file start as another kind of file, with a PDF header later
+    (a ZIP or an HTML page carrying a PDF: a polyglot)? Scanners prepend
+    binary junk, never a known format or markup."""
+    return _describe(head[:HEAD_BYTES]) != UNKNOWN
 
 
 def inspect_upload(path: Path, *, max_pages: int, max_image_pixels: int,
@@ -100,6 +110,8 @@ def inspect_upload(path: Path, *, max_pages: int, max_image_pixels: int,
     with open(path, "rb") as handle:
         head = handle.read(PDF_HEADER_WINDOW)
     media_type = sniff(head[:HEAD_BYTES]) or (PDF if b"%PDF-" in head else None)
+    if media_type == PDF and _other_format(head):
+        media_type = None
     if media_type is None:
         raise UnsupportedFormat(
             f"This file is {_describe(head[:HEAD_BYTES])} (whatever its name says); "

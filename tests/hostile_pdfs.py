@@ -297,6 +297,6 @@ def corpus(genuine_pdf: bytes) -> list[HostileFile]:
         HostileFile("page 14 million points square", huge_mediabox(), "structure", acceptable_upload=True),
         HostileFile("signed PDF cut in half", truncated(genuine_pdf), "damaged"),
         HostileFile("ZIP holding a PDF", zip_pdf_polyglot(genuine_pdf), "polyglot"),
-        HostileFile("HTML with a PDF inside", html_with_pdf_header(genuine_pdf), "polyglot", acceptable_upload=True),
+        HostileFile("HTML with a PDF inside", html_with_pdf_header(genuine_pdf), "polyglot"),
         HostileFile("JPEG carrying a PDF", jpeg_carrying_pdf(genuine_pdf), "polyglot", acceptable_upload=True),
     ]
