@@ -123,7 +123,10 @@ class _Child:
         self.conn, child_conn = context.Pipe()
         self.process = context.Process(target=_child_main, args=(child_conn, memory_bytes), name="docsvc-parse",
                                        daemon=True)
-        self.process.start()
+        # Its own key: the one a Celery pool process inherits is billiard's, which will not pickle.
+        self.process.authkey = os.urandom(32)
+        with _may_start_children():
+            self.process.start()
         child_conn.close()
         self.jobs = 0
         self.usable = True  # False once it overran, died, or is mid-job in a way we cannot resume
@@ -252,6 +255,25 @@ class _Pool:
                 self.idle.append(child)
         else:
             child.kill()
+
+
+_starting = threading.Lock()
+
+
+@contextmanager
+def _may_start_children() -> Iterator[None]:
+    """Let a daemonic process start a parse child. Celery's prefork pool
+    marks its processes daemonic, and multiprocessing refuses children to
+    those, lest they outlive it; a parse child cannot: it ends when its
+    pipe to the parent closes."""
+    config = multiprocessing.current_process()._config
+    with _starting:
+        daemon = config.pop("daemon", None)
+        try:
+            yield
+        finally:
+            if daemon is not None:
+                config["daemon"] = daemon
 
 
 _pools: dict[ParseBudget, _Pool] = {}
