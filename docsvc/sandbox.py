@@ -121,11 +121,9 @@ def iterate(fn: Callable[..., Iterator[T]], *args: Any, budget: ParseBudget | No
 class _Child:
     def __init__(self, context, memory_bytes: int) -> None:
         self.conn, child_conn = context.Pipe()
-        self.process = context.Process(target=_child_main, args=(child_conn, memory_bytes), name="docsvc-parse",
-                                       daemon=True)
-        # Its own key: the one a Celery pool process inherits is billiard's, which will not pickle.
-        self.process.authkey = os.urandom(32)
         with _may_start_children():
+            self.process = context.Process(target=_child_main, args=(child_conn, memory_bytes), name="docsvc-parse",
+                                           daemon=True)
             self.process.start()
         child_conn.close()
         self.jobs = 0
@@ -262,18 +260,21 @@ _starting = threading.Lock()
 
 @contextmanager
 def _may_start_children() -> Iterator[None]:
-    """Let a daemonic process start a parse child. Celery's prefork pool
-    marks its processes daemonic, and multiprocessing refuses children to
-    those, lest they outlive it; a parse child cannot: it ends when its
-    pipe to the parent closes."""
+    """Let a Celery pool process start a parse child. Celery's prefork pool
+    (billiard) marks its processes daemonic, and multiprocessing refuses
+    children to those, lest they outlive it (a parse child cannot: it ends
+    when its pipe to the parent closes); and their key is billiard's, which
+    multiprocessing cannot pass on. Both are as they were afterwards."""
     config = multiprocessing.current_process()._config
     with _starting:
-        daemon = config.pop("daemon", None)
+        saved = dict(config)
+        config.pop("daemon", None)
+        config["authkey"] = multiprocessing.process.AuthenticationString(bytes(config["authkey"]))
         try:
             yield
         finally:
-            if daemon is not None:
-                config["daemon"] = daemon
+            config.clear()
+            config.update(saved)
 
 
 _pools: dict[ParseBudget, _Pool] = {}
