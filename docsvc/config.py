@@ -87,6 +87,17 @@ class Settings:
     # decompression bomb and refused before it is decoded.
     max_pages: int = 1000
     max_image_pixels: int = 250_000_000
+    # Every parse of a file from outside (verification, upload check, text
+    # extraction, previews, the e-copy stamp's thumbnail) runs in a child
+    # process (docsvc/sandbox.py) with this much address space above its
+    # start and this long per step (text extraction: per page); over either
+    # it ends in file_too_complex, or an "indeterminate" verification.
+    # parse_workers such children per process parse at once; a request waits
+    # at most parse_wait_seconds for one, then answers 503 busy.
+    parse_memory_mib: int = 256
+    parse_timeout_seconds: int = 10
+    parse_workers: int = 2
+    parse_wait_seconds: int = 20
     # OCR (OCRmyPDF + Tesseract). ocr_jobs 0 = one per core; a page taking
     # longer than the timeout is left without text and named on the document.
     ocr_enabled: bool = True

@@ -26,11 +26,11 @@ import pikepdf
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from docsvc import archiving, audit, credentials, registers, signatures, validation
+from docsvc import archiving, audit, credentials, registers, sandbox, signatures, validation
 from docsvc.accounts import require_staff
 from docsvc.documents import get_document, remove_if_unreferenced
 from docsvc.ecopy_codes import InvalidCode, format_code, new_code, normalize
-from docsvc.errors import Conflict, DocsvcError, Forbidden, InvalidInput, NotFound
+from docsvc.errors import Conflict, CorruptPdf, DocsvcError, FileTooComplex, Forbidden, InvalidInput, NotFound
 from docsvc.incoming import WrongRegister, today
 from docsvc.models import (
     Agency,
@@ -46,7 +46,7 @@ from docsvc.models import (
     Workflow,
     utcnow,
 )
-from docsvc.pdf import iter_page_texts
+from docsvc.pdf import check_declared_sizes, first_page_grey, iter_page_texts
 from docsvc.retention import retention_until
 from docsvc.runtime import Runtime
 from signing import sign_pdf
@@ -136,7 +136,7 @@ def issue(
                 label = f"{number} quyển số 01/{on.year}-SCT/BS" if kind == "certified_copy" else f"{number}/{on.year}"
                 stamped = stamp_first_page(
                     base, StampText(kind, label, on, certifier[0], certifier[1] or agency_name),
-                    public_url(rt, code), format_code(code),
+                    public_url(rt, code), format_code(code), draw_first_page=first_page_grey,
                 )
                 stamped = _tag(stamped, code)
                 signed = io.BytesIO()
@@ -304,24 +304,34 @@ def _tag(pdf: bytes, code: str) -> bytes:
 
 
 def _claimed_code(path: Path) -> str | None:
-    """The code a file names: in its document information, else printed on page one."""
-    candidates = []
+    """The code a file names: in its document information, else printed on page one.
+    Read in a parse child (docsvc/sandbox.py): a file too complex to read claims nothing."""
     try:
-        with pikepdf.open(path) as document:
-            # The oldest revision's value is what was signed; an update may add another.
-            candidates.append(str(document.docinfo.get(INFO_KEY, "")))
-    except (pikepdf.PdfError, OSError):
-        pass
-    try:
-        candidates += PRINTED_CODE.findall(next(iter_page_texts(path), ""))
-    except DocsvcError:
-        pass
+        check_declared_sizes(path)
+        candidates = sandbox.call(_code_candidates, path)
+    except (FileTooComplex, CorruptPdf):
+        return None
     for candidate in candidates:
         try:
             return normalize(candidate)
         except InvalidCode:
             continue
     return None
+
+
+def _code_candidates(path: Path) -> list[str]:
+    candidates = []
+    try:
+        with pikepdf.open(path) as document:
+            # The oldest revision's value is what was signed; an update may add another.
+            candidates.append(str(document.docinfo.get(INFO_KEY, "")))
+    except (pikepdf.PdfError, OSError, RecursionError):
+        pass
+    try:
+        candidates += PRINTED_CODE.findall(next(iter_page_texts(path), ""))
+    except DocsvcError:
+        pass
+    return candidates
 
 
 def change_status(rt: Runtime, actor: User, code: str, status: str, reason: str, superseded_by: str | None = None) -> dict:

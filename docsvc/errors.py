@@ -162,3 +162,25 @@ class TooManyRequests(DocsvcError):
             message = f"Too many requests from this address; try again in {retry_after} s."
         super().__init__(message)
         self.retry_after = retry_after
+
+
+# Parsing files from outside within a budget (docsvc/sandbox.py, docsvc/pdf.py).
+
+
+class FileTooComplex(DocsvcError):
+    code = "file_too_complex"
+    http_status = 422
+    default_message = (
+        "The file is too complex to read within this service's limits; it may be damaged or built to exhaust "
+        "a reader. Save it again (print to PDF) and try once more."
+    )
+
+
+class ServiceBusy(DocsvcError):
+    code = "busy"
+    http_status = 503
+    default_message = "The service is reading too many files at once; try again in a few seconds."
+
+    def __init__(self, message: str | None = None, *, retry_after: int = 5) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

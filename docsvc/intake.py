@@ -18,13 +18,16 @@ import img2pdf
 from PIL import Image, ImageFile, TiffImagePlugin, UnidentifiedImageError
 
 from docsvc.errors import CorruptImage, DecompressionBomb, EmptyFile, TooManyPages, UnsupportedFormat
+from docsvc import sandbox
 from docsvc.pdf import inspect_pdf
+from docsvc.sandbox import ParseBudget
 
 PDF = "application/pdf"
 JPEG = "image/jpeg"
 PNG = "image/png"
 TIFF = "image/tiff"
 ACCEPTED = "PDF, JPEG, PNG or TIFF"
+UNKNOWN = "a file of unknown type"
 
 # Pillow's own limit warns from MAX_IMAGE_PIXELS and refuses from twice that;
 # ours (max_image_pixels) is checked explicitly, so the warning is noise.
@@ -84,29 +87,47 @@ def _describe(head: bytes) -> str:
         return "an old Office document (.doc, .xls)"
     if head[:12] == b"\x00\x00\x00\x0cjP  \r\n\x87\n":
         return "a JPEG 2000 image"
-    return "a file of unknown type"
+    if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
+        return "an HTML or XML document"
+    return UNKNOWN
 
 
-def inspect_upload(path: Path, *, max_pages: int, max_image_pixels: int) -> IntakeInfo:
-    """Accept a PDF or a scan image we can store and OCR, or raise the error a user should see."""
+def _other_format(head: bytes) -> bool:
+    """Does the file start as another kind of file, with a PDF header later
+    (a ZIP or an HTML page carrying a PDF: a polyglot)? Scanners prepend
+    binary junk, never a known format or markup."""
+    return _describe(head[:HEAD_BYTES]) != UNKNOWN
+
+
+def inspect_upload(path: Path, *, max_pages: int, max_image_pixels: int,
+                   budget: ParseBudget | None = None) -> IntakeInfo:
+    """Accept a PDF or a scan image we can store and OCR, or raise the error a
+    user should see. The PDF or image parser runs in a parse child within the
+    budget (docsvc/sandbox.py); what is decided from the first bytes is decided here."""
     size = path.stat().st_size
     if size == 0:
         raise EmptyFile()
     with open(path, "rb") as handle:
         head = handle.read(PDF_HEADER_WINDOW)
     media_type = sniff(head[:HEAD_BYTES]) or (PDF if b"%PDF-" in head else None)
+    if media_type == PDF and _other_format(head):
+        media_type = None
     if media_type is None:
         raise UnsupportedFormat(
             f"This file is {_describe(head[:HEAD_BYTES])} (whatever its name says); "
             f"docsvc accepts {ACCEPTED} files. Save or scan it as one of those."
         )
     if media_type == PDF:
-        pages = inspect_pdf(path).page_count
+        pages = inspect_pdf(path, budget).page_count
         if pages > max_pages:
             raise TooManyPages(count=pages, limit=max_pages)
         return IntakeInfo(PDF, pages, is_image=False)
-    frames = _inspect_image(path, media_type, size, max_pages=max_pages, max_image_pixels=max_image_pixels)
+    frames = sandbox.call(_inspect_image_here, path, media_type, size, max_pages, max_image_pixels, budget=budget)
     return IntakeInfo(media_type, frames, is_image=True)
+
+
+def _inspect_image_here(path: Path, media_type: str, size: int, max_pages: int, max_image_pixels: int) -> int:
+    return _inspect_image(path, media_type, size, max_pages=max_pages, max_image_pixels=max_image_pixels)
 
 
 def _inspect_image(path: Path, media_type: str, size: int, *, max_pages: int, max_image_pixels: int) -> int:

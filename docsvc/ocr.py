@@ -30,9 +30,11 @@ from pathlib import Path
 from typing import Callable
 
 import pikepdf
-import pypdfium2 as pdfium
 
+from docsvc import sandbox
 from docsvc.errors import DecompressionBomb, EncryptedPdf, OcrInputError
+from docsvc.pdf import check_declared_sizes
+from docsvc.pdf import pages_with_text as pdf_pages_with_text
 
 LAUNCHER = Path(__file__).with_name("ocr_progress.py")
 # As in ocr_progress.py, which runs without the docsvc package (importing it here
@@ -109,25 +111,9 @@ def ghostscript_rewrites_text_badly() -> bool:
 
 
 def pages_with_text(path: Path) -> list[int]:
-    """1-based numbers of the pages that hold any text (visible or not), as --skip-text sees them."""
-    try:
-        document = pdfium.PdfDocument(str(path))
-    except pdfium.PdfiumError:
-        return []  # OCRmyPDF will report the damage
-    try:
-        found = []
-        for number in range(len(document)):
-            page = document[number]
-            textpage = page.get_textpage()
-            try:
-                if textpage.count_chars() > 0:
-                    found.append(number + 1)
-            finally:
-                textpage.close()
-                page.close()
-        return found
-    finally:
-        document.close()
+    """1-based numbers of the pages that hold any text (visible or not), as
+    --skip-text sees them; read in a parse child (docsvc.pdf)."""
+    return pdf_pages_with_text(path)
 
 
 def ocrmypdf_arguments(
@@ -206,12 +192,17 @@ def ocr_pdf(
 
 
 def _page_count(path: Path) -> int:
+    check_declared_sizes(path)
+    return sandbox.call(_page_count_here, path)
+
+
+def _page_count_here(path: Path) -> int:
     try:
         with pikepdf.open(path) as pdf:
             return len(pdf.pages)
     except pikepdf.PasswordError:
         raise EncryptedPdf() from None
-    except pikepdf.PdfError as exc:
+    except (pikepdf.PdfError, RecursionError) as exc:
         raise OcrInputError(f"The PDF is damaged and cannot be read ({str(exc)[:160]}).") from None
 
 

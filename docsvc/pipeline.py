@@ -26,6 +26,7 @@ from docsvc.ocr import ocr_pdf
 from docsvc.models import Document, DocumentFile, DocumentStatus, FileRole
 from docsvc.pdf import iter_page_texts
 from docsvc.runtime import Runtime
+from docsvc.sandbox import ParseBudget
 from docsvc.suggest import suggest_fields
 from storage.base import StoredObject
 
@@ -105,7 +106,8 @@ def process_document(rt: Runtime, payload: dict, entry_id: int | None = None) ->
                 searchable_key = _attach_searchable(rt, document_id, made, original_name)
         if texts is None:  # not already read while deciding whether to OCR
             with rt.store.local_path(searchable_key or original_key) as path:
-                texts = list(iter_page_texts(path, on_page=progress.span("extracting_text", 85, 92)))
+                texts = list(iter_page_texts(path, on_page=progress.span("extracting_text", 85, 92),
+                                             budget=ParseBudget.of(rt.settings)))
         text = PAGE_SEPARATOR.join(texts)
         stored = rt.store.put(io.BytesIO(text.encode("utf-8")), "text/plain; charset=utf-8")
         progress("indexing", 95, force=True)
@@ -179,7 +181,7 @@ def _make_searchable(
     notes: list[str] = []
     with rt.store.local_path(original_key) as original_path:
         if media_type == "application/pdf":
-            texts = _born_digital_texts(original_path, progress)
+            texts = _born_digital_texts(original_path, progress, ParseBudget.of(rt.settings))
             if texts is not None:
                 # Nothing to recognise, and a PDF/A rewrite of a large file
                 # would cost minutes for nothing.
@@ -209,11 +211,11 @@ def _make_searchable(
     return rt.store.put_file(target, "application/pdf"), notes, None
 
 
-def _born_digital_texts(path: Path, progress: Progress) -> list[str] | None:
+def _born_digital_texts(path: Path, progress: Progress, budget: ParseBudget) -> list[str] | None:
     """Every page's text if every page has some, else None. Stops at the
     first page without text: for a scan, that is page one."""
     texts = []
-    for text in iter_page_texts(path, on_page=progress.span("extracting_text", 0, 92)):
+    for text in iter_page_texts(path, on_page=progress.span("extracting_text", 0, 92), budget=budget):
         if len(text) < MIN_PAGE_TEXT:
             return None
         texts.append(text)

@@ -3,6 +3,7 @@ authority it uses, and the development PKI that lets the embedded profile
 sign at B-LTA out of the box. The cryptography is all in `signing/`."""
 from __future__ import annotations
 
+import io
 import shutil
 import socket
 from contextlib import contextmanager
@@ -14,8 +15,12 @@ from signing.devservices import DevServices
 from signing.outbound import FetchPolicy
 from signing.pki import MANIFEST, DevPki, init_pki, load_pki
 
+from docsvc import sandbox
 from docsvc.config import Settings
 from docsvc.documents import Spooled
+from docsvc.errors import FileTooComplex
+from docsvc.pdf import check_declared_sizes
+from docsvc.sandbox import ParseBudget
 
 CERTIFICATE_SUFFIXES = (".pem", ".crt", ".cer", ".der")
 
@@ -77,14 +82,33 @@ def dev_services(settings: Settings) -> Iterator[DevServices | None]:
 
 def verify(settings: Settings, stream: BinaryIO) -> VerificationReport:
     """Verify any PDF against this installation's trust store."""
-    with dev_services(settings):
-        return verify_pdf(stream, trust_config(settings))
+    return _verify_bounded(settings, stream.read())
 
 
 def verify_upload(settings: Settings, upload: Spooled) -> VerificationReport:
     """Verify an uploaded file; it is not kept, whatever the outcome."""
     try:
-        with open(upload.path, "rb") as handle:
-            return verify(settings, handle)
+        return _verify_bounded(settings, upload.path)
     finally:
         upload.discard()
+
+
+def _verify_bounded(settings: Settings, source: Path | bytes) -> VerificationReport:
+    """Verification of a file from anywhere, within the parse budget: a file
+    that declares more than it holds is "invalid" unread, one that needs more
+    memory or time than the budget is "indeterminate", each with the reason."""
+    try:
+        check_declared_sizes(source)
+    except FileTooComplex as exc:
+        return VerificationReport("invalid", [], [exc.message])
+    with dev_services(settings):
+        try:
+            return sandbox.call(_verify_here, settings, source, budget=ParseBudget.of(settings))
+        except FileTooComplex as exc:
+            return VerificationReport("indeterminate", [], [f"{exc.message} Its signatures could not be checked."])
+
+
+def _verify_here(settings: Settings, source: Path | bytes) -> VerificationReport:
+    """In the parse child (pyHanko's reader allocates for whatever the file claims)."""
+    data = source if isinstance(source, bytes) else Path(source).read_bytes()
+    return verify_pdf(io.BytesIO(data), trust_config(settings))

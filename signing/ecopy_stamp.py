@@ -35,10 +35,11 @@ import io
 import unicodedata
 from dataclasses import dataclass
 import datetime
-from typing import Literal
+from typing import Callable, Literal
 
 import pikepdf
 import pypdfium2 as pdfium
+from PIL import Image
 from reportlab.graphics.barcode import qrencoder
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
@@ -46,6 +47,7 @@ from reportlab.pdfgen import canvas
 
 from .appearance import MM, SERIF_FONT, STAMP_FONT_SIZE, text_width_pt
 from .errors import EncryptedPdf, InvalidAppearance, NotAPdf, SigningError
+from .pdfium_guard import pdfium_document
 
 Kind = Literal["certified_copy", "procedure_result"]
 HEADINGS: dict[str, str] = {
@@ -96,9 +98,13 @@ class StampText:
         return [unicodedata.normalize("NFC", line.strip()) for line in lines if line.strip()]
 
 
-def stamp_first_page(pdf: bytes, text: StampText, verify_url: str, code: str) -> bytes:
+def stamp_first_page(pdf: bytes, text: StampText, verify_url: str, code: str, *,
+                     draw_first_page: Callable[[bytes, float], Image.Image | None] | None = None) -> bytes:
     """The unsigned PDF with the stamp on its first page; `code` is shown
-    as given (the printed form, docsvc.ecopy_codes.format_code)."""
+    as given (the printed form, docsvc.ecopy_codes.format_code).
+    `draw_first_page(pdf, dpi)` makes the thumbnail the stamp's place is
+    chosen on (default: first_page_grey, in this process); a service that
+    must bound the memory and time of reading the page passes its own."""
     lines = text.lines
     code = code.strip()
     if not verify_url or not code:
@@ -115,7 +121,8 @@ def stamp_first_page(pdf: bytes, text: StampText, verify_url: str, code: str) ->
         shown = (height, width) if rotate in (90, 270) else (width, height)
         block = _Block(lines, code, verify_url)
         scale = min(1.0, 0.9 * shown[0] / block.width, 0.4 * shown[1] / block.height)
-        x, y = _best_position(pdf, shown, block.width * scale, block.height * scale)
+        ink = (draw_first_page or first_page_grey)(pdf, PROBE_DPI)
+        x, y = _best_position(ink, shown, block.width * scale, block.height * scale)
         overlay = _draw_overlay(shown, block, x, y, scale)
         out = io.BytesIO()
         with pikepdf.open(io.BytesIO(overlay)) as stamp:  # open until saved: streams are copied lazily
@@ -208,12 +215,12 @@ class _Block:
         pdf.drawRightString(self.width - quiet, qr_y - CODE_FONT_SIZE + 1, self.code)
 
 
-def _best_position(pdf: bytes, shown: tuple[float, float], width: float, height: float) -> tuple[float, float]:
-    """The block's lower-left corner on the page as shown: near the top right, over the least ink."""
+def _best_position(ink, shown: tuple[float, float], width: float, height: float) -> tuple[float, float]:
+    """The block's lower-left corner on the page as shown: near the top right,
+    over the least ink of `ink` (the page drawn small in grey, or None)."""
     page_w, page_h = shown
     right, top = page_w - min(RIGHT_MARGIN, page_w * 0.05), page_h - min(TOP_MARGIN, page_h * 0.03)
     corner = (max(0.0, right - width), max(0.0, top - height))
-    ink = _ink_image(pdf)
     if ink is None:
         return corner
     sx, sy = ink.width / page_w, ink.height / page_h
@@ -237,15 +244,18 @@ def _steps(limit: float) -> list[float]:
     return [n * STEP for n in range(int(limit // STEP) + 1)]
 
 
-def _ink_image(pdf: bytes):
-    """The first page as shown, small and grey; None if pdfium cannot draw it."""
+def first_page_grey(pdf: bytes, dpi: float) -> Image.Image | None:
+    """The first page as shown, `dpi` dots per inch, in grey; None if pdfium
+    cannot draw it. Through the process's pdfium guard, every object closed inside it."""
     try:
-        document = pdfium.PdfDocument(pdf)
-        try:
+        with pdfium_document(pdf) as document:
             page = document[0]
-            return page.render(scale=PROBE_DPI / 72, grayscale=True).to_pil().convert("L")
-        finally:
-            document.close()
+            bitmap = page.render(scale=dpi / 72, grayscale=True)
+            try:
+                return bitmap.to_pil().convert("L")  # a copy: the bitmap's buffer is freed below
+            finally:
+                bitmap.close()
+                page.close()
     except pdfium.PdfiumError:
         return None
 

@@ -7,7 +7,7 @@ from flask import Flask, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from docsvc.documents import _human as human_size
-from docsvc.errors import DocsvcError, TooManyRequests, UploadTooLarge
+from docsvc.errors import DocsvcError, UploadTooLarge
 from signing import SigningError
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,8 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(DocsvcError)
     def _docsvc_error(exc: DocsvcError):
         response, status = error_response(exc.code, exc.message, exc.http_status)
-        if isinstance(exc, TooManyRequests) and exc.retry_after is not None:
+        # Throttled (429) or busy (503): when a request is likely to succeed.
+        if getattr(exc, "retry_after", None):
             return response, status, {"Retry-After": str(exc.retry_after)}
         return response, status
 

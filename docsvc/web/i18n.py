@@ -259,6 +259,16 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "error.too_many_pages": {"vi": "Tệp có quá nhiều trang so với giới hạn cho phép.", "en": "The file has more pages than allowed."},
     "error.ocr_failed": {"vi": "Không nhận dạng được chữ trong tệp này.", "en": "Text recognition failed for this file."},
+    "error.file_too_complex": {
+        "vi": "Tệp quá phức tạp để đọc trong giới hạn của hệ thống (có thể bị hỏng hoặc cố ý làm quá tải); "
+              "hãy lưu lại (in ra PDF) rồi thử lại.",
+        "en": "The file is too complex to read within the service's limits (damaged, or built to overload a reader); "
+              "save it again (print to PDF) and retry.",
+    },
+    "error.busy": {
+        "vi": "Hệ thống đang đọc quá nhiều tệp cùng lúc; vui lòng thử lại sau vài giây.",
+        "en": "The service is reading too many files at once; try again in a few seconds.",
+    },
     "report.nav": {"vi": "Báo cáo", "en": "Reports"},
     "report.title": {"vi": "Báo cáo tình hình tiếp nhận, xử lý văn bản đến", "en": "Incoming documents: received and handled"},
     "report.from": {"vi": "Từ ngày", "en": "From"},

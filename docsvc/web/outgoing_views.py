@@ -3,27 +3,23 @@ lists of /outgoing, the outgoing part of a document page, the preview of the
 page a leader signs on, and the signature box a click placed."""
 from __future__ import annotations
 
-import io
-import threading
 from dataclasses import dataclass, field
 
-import pypdfium2 as pdfium
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from docsvc import credentials, outgoing
+from docsvc import credentials, outgoing, pdf
 from docsvc.documents import get_document
-from docsvc.errors import CorruptPdf, DocsvcError, InvalidInput, NotFound
+from docsvc.errors import DocsvcError, InvalidInput, NotFound
 from docsvc.models import Agency, Document, FileRole, Role, User, Workflow
 from docsvc.runtime import Runtime
+from docsvc.sandbox import ParseBudget
 from signing import SigningError
 
 SIGNER_ROLES = (Role.OFFICIAL, Role.ADMIN)  # who may be chosen to sign (outgoing.submit)
 ISSUER_ROLES = (Role.CLERK, Role.SIGNER, Role.ADMIN)  # who numbers, seals and issues (outgoing.issue)
 PREVIEW_SCALE = 1.5  # pixels per PDF point of the preview image (108 dpi)
 LIST_LIMIT = 200
-# pdfium is not thread-safe and the web server runs threads.
-_PDFIUM = threading.Lock()
 
 
 def lists(session: Session, user: User) -> dict:
@@ -78,7 +74,8 @@ def document_context(session: Session, rt: Runtime, user: User, doc: Document) -
             .order_by(User.full_name, User.username)
         ))
     if view.can_sign:
-        view.pages = page_sizes(read_bytes(rt, _preview_source(doc).storage_key))
+        with rt.store.local_path(_preview_source(doc).storage_key) as path:
+            view.pages = pdf.page_sizes(path, ParseBudget.of(rt.settings))
         box = dict(doc.signature_position or outgoing.DEFAULT_SIGNATURE)
         if box["page"] < 0:
             box["page"] += len(view.pages)
@@ -96,50 +93,14 @@ def _preview_source(doc: Document):
     return source
 
 
-def read_bytes(rt: Runtime, key: str) -> bytes:
-    with rt.store.open(key) as reader:
-        return b"".join(reader.iter_chunks())
-
-
-def page_sizes(pdf: bytes) -> list[tuple[float, float]]:
-    with _PDFIUM:
-        document = _open(pdf)
-        try:
-            return [tuple(round(v, 2) for v in document.get_page_size(i)) for i in range(len(document))]
-        finally:
-            document.close()
-
-
 def preview_png(rt: Runtime, user: User, document_id: str, page: int) -> bytes:
-    """One page of the prepared PDF (the one the leader signs) as a PNG."""
+    """One page of the prepared PDF (the one the leader signs) as a PNG, drawn
+    in a parse child (the draft came from a person; docsvc/sandbox.py)."""
     with rt.read() as session:
         doc = get_document(session, user, document_id)
         key = _preview_source(doc).storage_key
-    pdf = read_bytes(rt, key)
-    with _PDFIUM:
-        document = _open(pdf)
-        try:
-            count = len(document)
-            index = page + count if page < 0 else page
-            if not 0 <= index < count:
-                raise NotFound(f"The document has {count} page(s).")
-            pdf_page = document[index]
-            try:
-                image = pdf_page.render(scale=PREVIEW_SCALE).to_pil()
-            finally:
-                pdf_page.close()
-        finally:
-            document.close()
-    out = io.BytesIO()
-    image.convert("RGB").save(out, "PNG", optimize=False)
-    return out.getvalue()
-
-
-def _open(pdf: bytes):
-    try:
-        return pdfium.PdfDocument(pdf)
-    except pdfium.PdfiumError as exc:
-        raise CorruptPdf(f"The PDF cannot be shown ({exc}).") from None
+    with rt.store.local_path(key) as path:
+        return pdf.render_page_png(path, page, PREVIEW_SCALE, ParseBudget.of(rt.settings))
 
 
 def position_from_form(form) -> dict | None:
