@@ -195,8 +195,11 @@ class _shown:
         except pdfium.PdfiumError as exc:
             raise CorruptPdf(f"The PDF cannot be shown ({_short(exc)}).") from None
 
-    def __exit__(self, *exc) -> bool | None:
-        return self._context.__exit__(*exc)
+    def __exit__(self, kind, value, traceback) -> bool | None:
+        self._context.__exit__(kind, value, traceback)
+        if isinstance(value, pdfium.PdfiumError):  # a page pdfium opened the file for but cannot load
+            raise CorruptPdf(f"The PDF cannot be shown ({_short(value)}).") from None
+        return None
 
 
 # ---------------------------------------------------------------------------

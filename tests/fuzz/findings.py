@@ -25,15 +25,6 @@ class Known:
 
 
 KNOWN: tuple[Known, ...] = (
-    Known("page-load-error", "docsvc.pdf.iter_page_texts", "PdfiumError", "Failed to load page",
-          "docsvc/pdf.py iter_page_texts (only PdfDocument() is guarded, not document[number])",
-          "a PDF pdfium opens but whose page it cannot load raises pypdfium2's PdfiumError instead of "
-          "CorruptPdf; on POST /api/v1/verify (ecopies._claimed_code catches DocsvcError only) that is a 500"),
-    Known("dev-services-probe-race", "docsvc.signatures.verify", "OSError", "Address already in use",
-          "docsvc/signatures.py dev_services (a 0.5 s connect probe decides whether to start the services)",
-          "when the development PKI's services answer but the probe times out (their accept backlog of 5 is "
-          "full, or the process is starved), verification starts a second copy on the same port and raises "
-          "OSError EADDRINUSE instead of giving a report; seen once in 1000 inputs on a loaded machine"),
 )
 
 
