@@ -18,6 +18,7 @@ from sqlalchemy import select
 from docsvc import audit, signatures
 from docsvc.documents import remove_if_unreferenced
 from docsvc.models import Document, DocumentFile, FileRole, utcnow
+from docsvc.retention import retain_version
 from docsvc.runtime import Runtime
 from signing import SigningError
 from signing.archive import archive_status, renew_archive_timestamp
@@ -76,6 +77,8 @@ def _renew(rt: Runtime, document_id: str, now: datetime) -> bool:
             document.archive_due_at = max(
                 status.tsa_expires_at - timedelta(days=rt.settings.archive_renewal_margin_days), now + timedelta(days=1)
             )
+            # The renewed file becomes the record's current version: kept as long as the record.
+            retain_version(rt, session, document, stored.key)
             audit.record(session, None, "archive.renew", "document", document_id,
                          {"sha256": stored.sha256, "timestamp": status.timestamp_time.isoformat()},
                          actor_label="docsvc")

@@ -12,6 +12,7 @@ RUN_ENTRY = "docsvc.run_entry"
 RELAY = "docsvc.relay_outbox"
 WATCH_FOLDER = "docsvc.watch_folder"
 RENEW_ARCHIVES = "docsvc.renew_archive_timestamps"
+AUDIT_CHECKPOINT = "docsvc.audit_checkpoint"
 
 
 def celery_config(settings: Settings) -> dict:
@@ -27,6 +28,7 @@ def celery_config(settings: Settings) -> dict:
         "beat_schedule": {
             "relay-outbox": {"task": RELAY, "schedule": float(settings.outbox_relay_seconds)},
             "renew-archive-timestamps": {"task": RENEW_ARCHIVES, "schedule": settings.archive_check_hours * 3600.0},
+            "audit-checkpoint": {"task": AUDIT_CHECKPOINT, "schedule": settings.audit_checkpoint_minutes * 60.0},
         },
         "beat_schedule_filename": str(Path(settings.data_dir) / "celerybeat-schedule"),
     }

@@ -793,14 +793,57 @@ def audit_group() -> None:
 
 
 @audit_group.command("verify")
+@click.option("--json", "as_json", is_flag=True)
 @user_errors
-def audit_verify() -> None:
-    """Check the audit log's hash chain."""
-    with _runtime().read() as session:
-        check = audit.verify_chain(session)
+def audit_verify(as_json: bool) -> None:
+    """Check the audit log: its hash chain, every event's seal with the key
+    (outside the database), and the checkpoints anchored in storage."""
+    from docsvc import audit_anchor
+
+    rt = _runtime()
+    try:
+        key = audit.audit_key(rt.settings, create=False)
+        with rt.read() as session:
+            check = audit_anchor.check_log(rt, session, key)
+    finally:
+        rt.close()
     if not check.ok:
-        raise DocsvcError(f"The audit log has been altered (first bad event: {check.first_bad_id}).")
-    click.echo(f"audit log intact: {check.events} event(s)")
+        where = f" (first bad event: {check.first_bad_id})" if check.first_bad_id else ""
+        raise audit_anchor.AuditTampered(f"The audit log has been altered: {check.reason}{where}.")
+    if as_json:
+        click.echo(json.dumps({"ok": True, "events": check.events, "checkpoints": check.checkpoints,
+                               "latest_checkpoint": check.latest_checkpoint}))
+        return
+    anchored = f", anchored up to event {check.latest_checkpoint}" if check.latest_checkpoint else ", not yet anchored"
+    click.echo(f"audit log intact: {check.events} event(s), {check.checkpoints} checkpoint(s){anchored}")
+
+
+@audit_group.command("checkpoint")
+@user_errors
+def audit_checkpoint() -> None:
+    """Anchor the audit chain's head in WORM storage now (beat does it every audit_checkpoint_minutes)."""
+    from docsvc import audit_anchor
+
+    rt = _runtime()
+    try:
+        checkpoint = audit_anchor.write_checkpoint(rt)
+    finally:
+        rt.close()
+    click.echo(f"anchored at event {checkpoint.seq}: {checkpoint.name}" if checkpoint else "already anchored")
+
+
+@audit_group.command("seal")
+@user_errors
+def audit_seal() -> None:
+    """Once, after upgrading an installation whose log was written before it
+    had a key: seal those events with the key (the chain is checked first)."""
+    rt = _runtime()
+    try:
+        with rt.write() as session:
+            sealed = audit.seal(session)
+    finally:
+        rt.close()
+    click.echo(f"sealed {sealed} event(s)")
 
 
 if __name__ == "__main__":

@@ -120,6 +120,17 @@ class Settings:
     # lock in compliance mode, or a refusal in the application. Off only for
     # throwaway installations (test suites must be able to clean up).
     record_retention: bool = True
+    # The audit log's key (HMAC of every event; docsvc/audit.py), never kept
+    # in the database: this value, else the file audit_key_file (default
+    # data_dir/audit.key, made on first use). Every process of an
+    # installation (web, worker, beat) must use the same key.
+    audit_key: str = ""
+    audit_key_file: str = ""
+    # The audit chain's head is written to object storage this often, WORM
+    # (MinIO compliance lock when record_retention is on) for this long, so
+    # that even someone holding the key cannot cut the log's end unseen.
+    audit_checkpoint_minutes: int = 60
+    audit_checkpoint_retention_days: int = 3660
     # The address printed in e-copies' QR codes (default http://host:port).
     public_url: str = ""
     # Whose name and title an e-copy's certification shows (default: who issues it).

@@ -32,6 +32,7 @@ from docsvc.documents import get_document, remove_if_unreferenced
 from docsvc.ecopy_codes import InvalidCode, format_code, new_code, normalize
 from docsvc.errors import Conflict, CorruptPdf, DocsvcError, FileTooComplex, Forbidden, InvalidInput, NotFound
 from docsvc.incoming import WrongRegister, today
+from docsvc.indexing import refresh_entry
 from docsvc.models import (
     Agency,
     Document,
@@ -47,7 +48,7 @@ from docsvc.models import (
     utcnow,
 )
 from docsvc.pdf import check_declared_sizes, first_page_grey, iter_page_texts
-from docsvc.retention import retention_until
+from docsvc.retention import retain_version
 from docsvc.runtime import Runtime
 from signing import sign_pdf
 from signing.ecopy_stamp import StampText, stamp_first_page
@@ -98,7 +99,11 @@ def share_url(rt: Runtime, token: str) -> str:
 def issue(
     rt: Runtime, actor: User, document_id: str, *, citizen_id: str, secret: str, kind: str = "certified_copy",
 ) -> Ecopy:
-    """Make the signed e-copy of a processed document for a citizen."""
+    """Make the signed e-copy of a processed document for a citizen. The
+    e-copy is a record of its own (a document of kind "ecopy" numbered in
+    the certification book, pointing at its source); the source document
+    keeps its kind and register entry, so a registered incoming letter
+    stays in the incoming book, the queue and the reports."""
     require_staff(actor)
     if actor.role not in (Role.CLERK, Role.SIGNER, Role.OFFICIAL, Role.ADMIN):
         raise Forbidden("Only agency staff issue e-copies.")
@@ -113,8 +118,7 @@ def issue(
             raise WrongRegister("An outgoing document becomes a citizen's e-result once it is issued, not before.")
         if document.status != DocumentStatus.READY:
             raise Conflict("The scan is still being processed; issue the e-copy when it is ready.")
-        if session.scalar(select(Ecopy.id).where(Ecopy.document_id == document_id)) is not None:
-            raise Conflict("This document is already an e-copy.")
+        _refuse_second_ecopy(session, document_id)
         source = document.file(FileRole.DERIVED) or document.file(FileRole.ORIGINAL)
         if source.media_type != "application/pdf":
             raise InvalidInput("The document has no PDF to certify.")
@@ -144,47 +148,75 @@ def issue(
                          reason="Chứng thực bản sao điện tử" if kind == "certified_copy" else "Kết quả giải quyết TTHC")
                 data = signed.getvalue()
                 stored = rt.store.put(io.BytesIO(data), "application/pdf")
-                if rt.settings.record_retention:
-                    rt.store.retain(stored.key, retention_until("ecopy", on))
-                document = session.get(Document, document_id, with_for_update=True)
-                document.kind = "ecopy"
-                source_file = document.file(FileRole.DERIVED) or document.file(FileRole.ORIGINAL)
-                document.files.append(DocumentFile.of(FileRole.SIGNED, stored, f"ban-sao-{format_code(code)}.pdf",
-                                                      derived_from_id=source_file.id))
-                document.register_book, document.register_year, document.register_number = book, on.year, number
-                document.archive_due_at = archiving.due_at(rt, data)
-                document.registered_at, document.registered_by_id = utcnow(), actor.id
+                source_document = session.get(Document, document_id, with_for_update=True)
+                _refuse_second_ecopy(session, document_id)  # a racing clerk was first
+                record = _ecopy_record(source_document, actor, stored, code, (book, on.year, number))
+                record.archive_due_at = archiving.due_at(rt, data)
+                session.add(record)
+                session.flush()
                 ecopy = Ecopy(
-                    document_id=document_id, code=code, kind=kind, citizen_id=citizen_id, agency_id=agency_id,
-                    certification_number=label, signed_sha256=stored.sha256, issued_by_id=actor.id,
+                    document_id=record.id, source_document_id=document_id, code=code, kind=kind,
+                    citizen_id=citizen_id, agency_id=agency_id, certification_number=label,
+                    signed_sha256=stored.sha256, issued_by_id=actor.id, issued_at=utcnow(),
                 )
                 session.add(ecopy)
-                session.flush()
+                retain_version(rt, session, record, stored.key)
                 audit.record(session, actor, "ecopy.issue", "ecopy", code,
-                             {"document": document_id, "kind": kind, "number": label, "sha256": stored.sha256})
+                             {"document": record.id, "source": document_id, "kind": kind, "number": label,
+                              "sha256": stored.sha256})
                 session.expunge(ecopy)
-                return ecopy
         except BaseException:
             if stored is not None and stored.created:
                 remove_if_unreferenced(rt, stored.key)
             raise
+    refresh_entry(rt, ecopy.document_id)
+    return ecopy
+
+
+def _refuse_second_ecopy(session: Session, document_id: str) -> None:
+    made = session.scalar(select(Ecopy.code).where(
+        (Ecopy.document_id == document_id) | (Ecopy.source_document_id == document_id)).limit(1))
+    if made is not None:
+        raise Conflict(f"An e-copy of this document was already issued ({format_code(made)}).")
+
+
+def _ecopy_record(source: Document, actor: User, stored, code: str, entry: tuple[str, int, int]) -> Document:
+    """The e-copy's own document: the signed file, the source's text (so it
+    is found by search), the certification book's number."""
+    from_file = source.file(FileRole.DERIVED) or source.file(FileRole.ORIGINAL)
+    record = Document(
+        agency_id=source.agency_id, kind="ecopy", title=source.title, page_count=source.page_count,
+        doc_type=source.doc_type, issuing_body=source.issuing_body, number_symbol=source.number_symbol,
+        issued_date=source.issued_date, status=DocumentStatus.READY, progress_step="done", progress_percent=100,
+        source_document_id=source.id, created_by_id=actor.id, registered_at=utcnow(), registered_by_id=actor.id,
+    )
+    record.register_book, record.register_year, record.register_number = entry
+    record.files.append(DocumentFile.of(FileRole.SIGNED, stored, f"ban-sao-{format_code(code)}.pdf",
+                                        derived_from_id=from_file.id))
+    text = source.file(FileRole.TEXT)
+    if text is not None:
+        record.files.append(DocumentFile(role=FileRole.TEXT, storage_key=text.storage_key, sha256=text.sha256,
+                                         size=text.size, media_type=text.media_type, filename=text.filename,
+                                         derived_from_id=text.id))
+    return record
 
 
 def _register_issued_result(rt: Runtime, actor: User, document_id: str, citizen_id: str) -> Ecopy:
     """An issued outgoing document given to a citizen as their procedure
     result: its signed file is already final (stamping it now would break
     its signatures), so it is registered as it is, with a code the citizen
-    and anyone can verify; the code is not printed on it."""
+    and anyone can verify; the code is not printed on it. Its current
+    signed version is retained for the longer of its two categories."""
     with rt.write() as session:
         document = session.get(Document, document_id, with_for_update=True)
-        if session.scalar(select(Ecopy.id).where(Ecopy.document_id == document_id)) is not None:
-            raise Conflict("This document is already registered as an e-result.")
+        _refuse_second_ecopy(session, document_id)
         signed = document.latest(FileRole.SIGNED)
-        ecopy = Ecopy(document_id=document_id, code=new_code(), kind="procedure_result", citizen_id=citizen_id,
-                      agency_id=document.agency_id, certification_number=document.number_symbol,
-                      signed_sha256=signed.sha256, issued_by_id=actor.id)
+        ecopy = Ecopy(document_id=document_id, source_document_id=document_id, code=new_code(),
+                      kind="procedure_result", citizen_id=citizen_id, agency_id=document.agency_id,
+                      certification_number=document.number_symbol, signed_sha256=signed.sha256,
+                      issued_by_id=actor.id, issued_at=utcnow())
         session.add(ecopy)
-        session.flush()
+        retain_version(rt, session, document, signed.storage_key)
         audit.record(session, actor, "ecopy.issue", "ecopy", format_code(ecopy.code),
                      {"document": document_id, "kind": "procedure_result", "number": document.number_symbol,
                       "sha256": signed.sha256, "from": "issued outgoing document"})

@@ -380,6 +380,10 @@ class AuditEvent(Base):
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # 1, 2, 3… without gaps (ids have gaps where a transaction rolled back),
+    # and HMAC(key, seq, hash) with a key kept outside the database.
+    seq: Mapped[int | None] = mapped_column(BigInteger, unique=True, index=True)
+    mac: Mapped[str | None] = mapped_column(String(64))
 
 
 class AuditHead(Base):
@@ -388,3 +392,7 @@ class AuditHead(Base):
     __tablename__ = "audit_head"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     last_hash: Mapped[str] = mapped_column(String(64))
+    seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    # HMAC of (seq, last_hash): deleting the newest events means rewriting
+    # this, which needs the key.
+    mac: Mapped[str | None] = mapped_column(String(64))

@@ -40,7 +40,7 @@ from docsvc.models import (
     Workflow,
     utcnow,
 )
-from docsvc.retention import retention_until
+from docsvc.retention import retain_version
 from docsvc.runtime import Runtime
 from signing import AgencySeal, Box, PersonSignature, SigningError, sign_pdf
 from signing.fields import TextField, add_text_fields, fill_text_fields
@@ -331,8 +331,6 @@ def issue(rt: Runtime, actor: User, document_id: str, *, type_code: str, secret:
                 sign_pdf(io.BytesIO(filled), sealed, key, level=SEAL_LEVEL,
                          appearance=AgencySeal(image, agency_name, over=PERSON_FIELD), field_name=SEAL_FIELD, trust=trust)
                 stored = rt.store.put(io.BytesIO(sealed.getvalue()), "application/pdf")
-                if rt.settings.record_retention:
-                    rt.store.retain(stored.key, retention_until("outgoing", issued))
                 document.files.append(_file_row(FileRole.SIGNED, stored, "ban-hanh.pdf", signed.id))
                 document.number_symbol = number_symbol
                 document.doc_type = TYPES[type_code]
@@ -343,6 +341,7 @@ def issue(rt: Runtime, actor: User, document_id: str, *, type_code: str, secret:
                 document.registered_by_id = actor.id
                 document.workflow_status = Workflow.ISSUED
                 document.archive_due_at = archiving.due_at(rt, sealed.getvalue())
+                retain_version(rt, session, document, stored.key)
                 delivered = _deliver(session, document, stored)
                 audit.record(session, actor, "outgoing.issue", "document", document_id,
                              {"number_symbol": number_symbol, "recipients": document.recipients or [],

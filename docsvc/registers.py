@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import event, func, inspect, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from docsvc.errors import InvalidInput
-from docsvc.models import RegisterCounter
+from docsvc.errors import Conflict, InvalidInput
+from docsvc.models import Document, Ecopy, RegisterCounter
 
 BOOKS = ("incoming", "outgoing", "certification")
 _INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
@@ -43,3 +43,38 @@ def allocate(session: Session, agency_id: int, book: str, on: date) -> int:
     counter.last_number += 1
     session.flush()
     return counter.last_number
+
+
+# --- a register entry, once given, is permanent ------------------------------------
+# Any code that re-used a registered document for something else (an e-copy
+# once overwrote an incoming document's entry with its certification number,
+# leaving a gap in the incoming book) fails here, whatever module it is in.
+ENTRY_FIELDS = ("register_book", "register_year", "register_number", "kind")
+
+
+class RegisterEntryChanged(Conflict):
+    code = "register_entry_permanent"
+
+
+@event.listens_for(Document, "before_update")
+def _keep_register_entry(_mapper, _connection, document: Document) -> None:
+    state = inspect(document)
+    if state.committed_state.get("register_book", document.register_book) is None:
+        return  # not registered before this change
+    changed = [name for name in ENTRY_FIELDS if state.attrs[name].history.has_changes()]
+    if changed:
+        raise RegisterEntryChanged(
+            "A registered document keeps its place in its register book; make a new document instead "
+            f"(tried to change {', '.join(changed)})."
+        )
+
+
+@event.listens_for(Session, "before_flush")
+def _keep_records(session: Session, _context, _instances) -> None:
+    # Before the flush, not on the row's own delete: its files go first.
+    for document in [o for o in session.deleted if isinstance(o, Document)]:
+        with session.no_autoflush:
+            certified = session.scalar(select(func.count()).select_from(Ecopy).where(
+                or_(Ecopy.document_id == document.id, Ecopy.source_document_id == document.id)))
+        if document.register_book is not None or certified:
+            raise RegisterEntryChanged("A registered or certified document is a record and cannot be deleted.")

@@ -1,15 +1,27 @@
-"""How long signed records are kept, by document category.
+"""How long signed records are kept, and the one place that keeps them.
 
-The object stores enforce the dates this module computes (``store.retain``):
-MinIO object lock in compliance mode in the scaled profile, a refusal in the
-application in the embedded one. This is a pure function of the category and
-the day the record was issued; nothing here touches storage.
+The object stores enforce the dates computed here (``store.retain``): MinIO
+object lock in compliance mode in the scaled profile, a refusal in the
+application in the embedded one. What a record is decides its category
+(`record_terms`, from the record's rows, never from a caller's word), and
+every stored signed version of a record is retained through
+`retain_version`: the issued outgoing document, an e-copy, an issued
+document registered as a citizen's result, each archive renewal.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from docsvc.localtime import VIETNAM
+from docsvc.models import Document, Ecopy, Workflow
+
+if TYPE_CHECKING:
+    from docsvc.runtime import Runtime
 
 
 # Retention policy, in years from the day of issue. CONFIGURABLE POLICY, not
@@ -45,3 +57,45 @@ def retention_until(category: str, issued: date) -> datetime:
         anniversary = date(year, 3, 1)
     end = datetime.combine(anniversary + timedelta(days=1), time(0), tzinfo=VIETNAM)
     return end.astimezone(timezone.utc)
+
+
+@dataclass(frozen=True)
+class RecordTerms:
+    category: str
+    issued: date  # the Vietnam day the record was issued; retention counts from it
+    until: datetime
+
+
+def _vietnam_day(at: datetime) -> date:
+    # SQLite hands timestamps back without their zone; they are UTC.
+    at = at if at.tzinfo else at.replace(tzinfo=timezone.utc)
+    return at.astimezone(VIETNAM).date()
+
+
+def record_terms(document: Document, ecopy: Ecopy | None) -> RecordTerms:
+    """What this signed record is and until when it is kept. A record that
+    is two things (an issued decision given to a citizen as their result)
+    is kept for the longer of the two."""
+    terms = []
+    if document.workflow_status == Workflow.ISSUED and document.issued_date is not None:
+        terms.append(("outgoing", document.issued_date))
+    if ecopy is not None:
+        category = "procedure_result" if ecopy.kind == "procedure_result" else "ecopy"
+        terms.append((category, _vietnam_day(ecopy.issued_at)))
+    if not terms:
+        raise ValueError(f"document {document.id} is not a signed record (neither issued nor an e-copy)")
+    return max((RecordTerms(category, issued, retention_until(category, issued)) for category, issued in terms),
+               key=lambda t: t.until)
+
+
+def retain_version(rt: "Runtime", session: Session, document: Document, key: str) -> RecordTerms | None:
+    """Lock one stored signed version of `document` (flushed, with its
+    e-copy row if it has one) until its record's date. None when the
+    installation keeps no retention (record_retention off)."""
+    if not rt.settings.record_retention:
+        return None
+    session.flush()
+    ecopy = session.scalar(select(Ecopy).where(Ecopy.document_id == document.id))
+    terms = record_terms(document, ecopy)
+    rt.store.retain(key, terms.until)
+    return terms

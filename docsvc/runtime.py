@@ -62,8 +62,10 @@ class Runtime:
         self.settings = settings or load_settings()
         Path(self.settings.data_dir).mkdir(parents=True, exist_ok=True)
         self.engine = make_engine(self.settings.database_url)
-        self._readers = sessionmaker(self.engine, expire_on_commit=False)
-        self._writers = sessionmaker(self.engine.execution_options(docsvc_write=True), expire_on_commit=False)
+        # Sessions know the settings so that audit.record finds the log's key.
+        info = {"settings": self.settings}
+        self._readers = sessionmaker(self.engine, expire_on_commit=False, info=info)
+        self._writers = sessionmaker(self.engine.execution_options(docsvc_write=True), expire_on_commit=False, info=info)
         self._limiters: dict[tuple[str, float, int], Limiter] = {}
         self._limiters_lock = threading.Lock()
 

@@ -11,7 +11,7 @@ import logging
 from celery.signals import worker_process_init, worker_ready
 
 from docsvc import outbox, pipeline
-from docsvc.celery_config import RELAY, RENEW_ARCHIVES, RUN_ENTRY, WATCH_FOLDER, make_celery
+from docsvc.celery_config import AUDIT_CHECKPOINT, RELAY, RENEW_ARCHIVES, RUN_ENTRY, WATCH_FOLDER, make_celery
 from docsvc.config import load_settings
 from docsvc.runtime import Runtime
 
@@ -58,6 +58,15 @@ def renew_archive_timestamps() -> int:
     from docsvc import archiving
 
     return len(archiving.renew_due(worker_runtime()))
+
+
+@celery_app.task(name=AUDIT_CHECKPOINT)
+def audit_checkpoint() -> int:
+    """Anchor the audit chain's head in WORM storage; the sequence number anchored (0: nothing new)."""
+    from docsvc import audit_anchor
+
+    checkpoint = audit_anchor.write_checkpoint(worker_runtime())
+    return checkpoint.seq if checkpoint else 0
 
 
 @worker_ready.connect

@@ -5,6 +5,7 @@ embedded profile, `MinioStore` for the scaled one) and one factory
 (`open_store`). Everything streams; nothing holds a whole file in memory.
 """
 from storage.base import (
+    AnchorExists,
     IntegrityError,
     ObjectMissing,
     ObjectStore,
@@ -15,6 +16,7 @@ from storage.base import (
 from storage.factory import open_store
 
 __all__ = [
+    "AnchorExists",
     "IntegrityError",
     "ObjectMissing",
     "ObjectStore",

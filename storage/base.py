@@ -136,6 +136,21 @@ class VerifyingReader:
         self.close()
 
 
+_ANCHOR_RE = re.compile(r"^[a-z0-9][a-z0-9-]*(/[a-z0-9][a-z0-9.-]*)+$")
+
+
+class AnchorExists(Exception):
+    """A named anchor object is written once; this name is taken."""
+
+
+def check_anchor_name(name: str) -> str:
+    """Anchor names are a folder and a file name of lower-case letters,
+    digits, dots and dashes: never a path out of the store, never a content key."""
+    if not _ANCHOR_RE.match(name) or ".." in name or name.startswith("sha256/"):
+        raise ValueError(f"not an anchor name: {name!r}")
+    return name
+
+
 def hash_file(path: Path) -> tuple[str, int]:
     digest = hashlib.sha256()
     size = 0
@@ -188,3 +203,17 @@ class ObjectStore(Protocol):
     def retained_until(self, key: str) -> datetime | None:
         """The retention date in force (UTC; possibly past), or None if the
         object was never retained or does not exist."""
+
+    # Anchors: a few small named objects outside the content-addressed space,
+    # written once and (with `until`) retained, that the database cannot
+    # rewrite: the audit log's checkpoints (docsvc/audit_anchor.py).
+
+    def put_anchor(self, name: str, data: bytes, until: datetime | None) -> None:
+        """Write `data` under `name` once (AnchorExists if it is taken),
+        retained until `until` when given."""
+
+    def anchor_names(self, prefix: str) -> list[str]:
+        """The anchors whose names start with `prefix`, sorted."""
+
+    def read_anchor(self, name: str) -> bytes:
+        """An anchor's bytes (ObjectMissing if there is none)."""

@@ -12,6 +12,7 @@ from typing import BinaryIO, Iterator
 
 from storage.base import (
     CHUNK_SIZE,
+    AnchorExists,
     HashingReader,
     IntegrityError,
     ObjectMissing,
@@ -20,6 +21,7 @@ from storage.base import (
     VerifyingReader,
     content_key,
     hash_file,
+    check_anchor_name,
     retention_date,
     sha256_of_key,
 )
@@ -34,6 +36,8 @@ class FilesystemStore:
         # application refuses the delete (anyone with shell access could
         # still remove the file: the embedded profile has no WORM storage).
         self._retention = self.root / ".retention"
+        # Anchors (named, write-once objects such as audit checkpoints).
+        self._anchors = self.root / ".anchors"
 
     def ensure_ready(self) -> None:
         self._tmp.mkdir(parents=True, exist_ok=True)
@@ -152,6 +156,42 @@ class FilesystemStore:
         except FileNotFoundError:
             return None
         return datetime.fromisoformat(data["retain_until"])
+
+    def put_anchor(self, name: str, data: bytes, until: datetime | None) -> None:
+        # Write-once and read-only; the retention date beside it, as for objects.
+        path = self._anchors / check_anchor_name(name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=".part-")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
+            os.chmod(tmp_name, 0o444)
+            try:
+                os.link(tmp_name, path)  # never replaces an existing anchor
+            except FileExistsError:
+                raise AnchorExists(name) from None
+        finally:
+            os.unlink(tmp_name)
+        if until is not None:
+            sidecar = self._retention / ".anchors" / f"{name}.json"
+            sidecar.parent.mkdir(parents=True, exist_ok=True)
+            sidecar.write_text(json.dumps({"anchor": name, "retain_until": retention_date(until).isoformat()}))
+            os.chmod(sidecar, 0o444)
+
+    def anchor_names(self, prefix: str) -> list[str]:
+        folder = self._anchors / prefix.rsplit("/", 1)[0] if "/" in prefix else self._anchors
+        if not folder.is_dir():
+            return []
+        names = (str(p.relative_to(self._anchors)) for p in folder.rglob("*") if p.is_file())
+        return sorted(n for n in names if n.startswith(prefix) and not Path(n).name.startswith("."))
+
+    def read_anchor(self, name: str) -> bytes:
+        try:
+            return (self._anchors / check_anchor_name(name)).read_bytes()
+        except FileNotFoundError:
+            raise ObjectMissing(name) from None
 
     def usage(self) -> int:
         """Bytes stored, for tests and the admin page."""

@@ -1,6 +1,7 @@
 """Blobs in MinIO (or any S3 service): the scaled profile's object store."""
 from __future__ import annotations
 
+import io
 import os
 import tempfile
 import uuid
@@ -17,6 +18,7 @@ from minio.versioningconfig import VersioningConfig
 
 from storage.base import (
     CHUNK_SIZE,
+    AnchorExists,
     HashingReader,
     IntegrityError,
     ObjectMissing,
@@ -25,6 +27,7 @@ from storage.base import (
     VerifyingReader,
     content_key,
     hash_file,
+    check_anchor_name,
     retention_date,
     sha256_of_key,
 )
@@ -34,6 +37,8 @@ from storage.base import (
 # keep that near 50 MiB and still allow 80 GB under S3's 10,000-part limit.
 PART_SIZE = 8 * 1024 * 1024
 _NOT_FOUND = {"NoSuchKey", "NoSuchObject", "NoSuchVersion"}
+# Named anchors (audit checkpoints) live beside the content keys, never among them.
+ANCHORS = "anchors/"
 
 
 class MinioStore:
@@ -162,6 +167,33 @@ class MinioStore:
             return None
         retention = self.client.get_object_retention(self.bucket, key, version_id=stat.version_id)
         return retention.retain_until_date if retention is not None else None
+
+    def put_anchor(self, name: str, data: bytes, until: datetime | None) -> None:
+        key = ANCHORS + check_anchor_name(name)
+        if self._stat(key) is not None:
+            raise AnchorExists(name)
+        # The lock is set with the upload, so there is no moment in which the
+        # version exists unlocked; MinIO refuses its deletion until `until`.
+        retention = Retention(COMPLIANCE, retention_date(until)) if until is not None else None
+        self.client.put_object(self.bucket, key, io.BytesIO(data), length=len(data),
+                               content_type="application/json", retention=retention)
+
+    def anchor_names(self, prefix: str) -> list[str]:
+        return sorted(obj.object_name[len(ANCHORS):]
+                      for obj in self.client.list_objects(self.bucket, prefix=ANCHORS + prefix, recursive=True))
+
+    def read_anchor(self, name: str) -> bytes:
+        try:
+            response = self.client.get_object(self.bucket, ANCHORS + check_anchor_name(name))
+        except S3Error as exc:
+            if exc.code in _NOT_FOUND:
+                raise ObjectMissing(name) from None
+            raise
+        try:
+            return response.read()
+        finally:
+            response.close()
+            response.release_conn()
 
     def _latest_retention(self, key: str) -> datetime | None:
         dates = []

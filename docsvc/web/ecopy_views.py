@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import Blueprint, redirect, render_template, request, url_for
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from docsvc import credentials, ecopies
@@ -45,7 +45,9 @@ class EcopyView:
 def document_context(session: Session, rt: Runtime, user: User, doc: Document) -> EcopyView | None:
     if user.role not in ISSUER_ROLES:
         return None
-    ecopy = session.scalar(select(Ecopy).where(Ecopy.document_id == doc.id))
+    # The e-copy is its own document; the page of the scan it certifies shows it too.
+    ecopy = session.scalar(select(Ecopy).where(or_(Ecopy.document_id == doc.id, Ecopy.source_document_id == doc.id))
+                           .order_by(Ecopy.id.desc()).limit(1))
     if ecopy is not None:
         data = ecopies.status_json(ecopy) | {
             "certification_number": ecopy.certification_number, "citizen_id": ecopy.citizen_id,

@@ -248,6 +248,18 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "Tệp này đã được vào sổ văn bản đến; chỉ vào sổ lại nếu đúng là một bản khác.",
         "en": "This file is already in the incoming register.",
     },
+    "error.register_entry_permanent": {
+        "vi": "Văn bản đã vào sổ (hoặc đã được chứng thực) là hồ sơ: giữ nguyên số trong sổ và không thể xóa.",
+        "en": "A registered (or certified) document is a record: it keeps its register entry and cannot be deleted.",
+    },
+    "error.audit_key_missing": {
+        "vi": "Thiếu khóa của nhật ký kiểm tra (audit); không thể kiểm tra nhật ký.",
+        "en": "The audit log's key is missing; the log cannot be checked.",
+    },
+    "error.audit_tampered": {
+        "vi": "Nhật ký kiểm tra (audit) đã bị sửa đổi.",
+        "en": "The audit log has been altered.",
+    },
     "error.unsupported_format": {
         "vi": "Định dạng không được hỗ trợ: chỉ nhận PDF, JPEG, PNG, TIFF.",
         "en": "Unsupported format: PDF, JPEG, PNG and TIFF are accepted.",
