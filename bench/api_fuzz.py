@@ -161,8 +161,7 @@ def main() -> None:
     try:
         env = verify_ecopy.installation_env(args.profile, workdir, uuid.uuid4().hex[:10])
         known = prepare(env, workdir, args.ecopies)
-        server, url = shared.start_server({**env, "DOCSVC_VERIFY_RATE_PER_MINUTE": str(verify_ecopy.BENCH_RATE_PER_MINUTE),
-                                           "DOCSVC_VERIFY_BURST": str(verify_ecopy.BENCH_BURST)}, server_log)
+        server, url = shared.start_server({**env, **verify_ecopy.LIMITS_LIFTED}, server_log)
         print(f"docsvc serve --no-worker at {url} ({args.profile}); e-copy {known['ecopy_code']}", flush=True)
         credentials = {"clerk": CLERK, "citizen": CITIZEN}
         tokens = {w: token_for(url, *credentials[w]) if w in credentials else None for w in who}

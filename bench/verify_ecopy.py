@@ -68,6 +68,14 @@ INPROC_VARIANTS = ("verify_pdf", "signatures", "lookup")
 # High enough that the limiter never refuses during the bench (the default is 30 a minute, burst 10).
 BENCH_RATE_PER_MINUTE = 10_000_000
 BENCH_BURST = 1_000_000
+# The public verification limits (by code and, since issue 9, by file) raised
+# out of the way: benchmarks measure the server, not its limiter.
+LIMITS_LIFTED = {
+    "DOCSVC_VERIFY_RATE_PER_MINUTE": str(BENCH_RATE_PER_MINUTE),
+    "DOCSVC_VERIFY_BURST": str(BENCH_BURST),
+    "DOCSVC_VERIFY_FILE_RATE_PER_MINUTE": str(BENCH_RATE_PER_MINUTE),
+    "DOCSVC_VERIFY_FILE_BURST": str(BENCH_BURST),
+}
 SAMPLES = ("quang-trach-cchc-7-thang-2021.txt", "binh-duong-cchc-2020.txt", "ca-mau-hien-dai-hoa-hanh-chinh.txt")
 
 
@@ -491,11 +499,7 @@ def main() -> None:
         files = [Path(e["path"]).read_bytes() for e in ecopies]
         print(f"  setup took {time.perf_counter() - setup_started:.0f} s", flush=True)
 
-        bench_env = {**env, "DOCSVC_VERIFY_RATE_PER_MINUTE": str(BENCH_RATE_PER_MINUTE),
-                     "DOCSVC_VERIFY_BURST": str(BENCH_BURST),
-                     # Verification by file has its own per-client budget since the limits of issue 9.
-                     "DOCSVC_VERIFY_FILE_RATE_PER_MINUTE": str(BENCH_RATE_PER_MINUTE),
-                     "DOCSVC_VERIFY_FILE_BURST": str(BENCH_BURST)}
+        bench_env = {**env, **LIMITS_LIFTED}
         phase("starting docsvc serve")
         server, url = shared.start_server(bench_env, server_log)
         phase(f"docsvc serve --no-worker at {url} (gunicorn, 1 process, gthread 8 threads), "

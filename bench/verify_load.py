@@ -365,8 +365,7 @@ def main() -> None:
         print("  hostile: " + ", ".join(f"{n} {len(b) / 1024:.1f} KiB" for n, b in sorted(hostile.items())))
         phase("in-process verify_pdf baseline")
         baseline = {"verify_pdf": inproc_verify_pdf(env, honest, args.seconds)}
-        bench_env = {**env, "DOCSVC_VERIFY_RATE_PER_MINUTE": str(verify_ecopy.BENCH_RATE_PER_MINUTE),
-                     "DOCSVC_VERIFY_BURST": str(verify_ecopy.BENCH_BURST)}
+        bench_env = {**env, **verify_ecopy.LIMITS_LIFTED}
         for clients in concurrency:
             log = RESULTS / f"verify-load-{stamp}-server-{clients}.log"
             server, url = shared.start_server(bench_env, log)
