@@ -62,6 +62,11 @@ def wait_until(predicate, timeout: float, what: str):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def _entry_done(runtime: Runtime) -> bool:
+    with runtime.read() as session:
+        return session.scalar(select(OutboxEntry.done_at)) is not None
+
+
 def test_worker_killed_during_ocr_loses_nothing_and_the_document_is_processed_once(backend, long_scan):
     backend.run("db", "upgrade", check=True)
     runtime = Runtime(backend.settings())
@@ -78,6 +83,9 @@ def test_worker_killed_during_ocr_loses_nothing_and_the_document_is_processed_on
 
         worker = start_worker(backend)
         wait_until(lambda: document_state(runtime, document_id)[0] == "ready", 300, "the document to be processed")
+        # The document is ready a moment before its task closes the outbox
+        # entry: stopping the worker in between would leave the entry to a retry.
+        wait_until(lambda: _entry_done(runtime), 60, "the worker to close its outbox entry")
     finally:
         kill(worker, signal.SIGTERM)
 
