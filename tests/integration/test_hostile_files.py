@@ -26,7 +26,8 @@ import psutil
 import pytest
 
 from tests import hostile_pdfs
-from tests.browser.conftest import _free_port as free_port, _stop as stop_server
+from signing.pki import free_port
+from tests.browser.conftest import _stop as stop_server
 from tests.conftest import make_installation
 from tests.pdfs import make_pdf, sample_paragraphs
 

@@ -10,7 +10,6 @@ import http.client
 import json
 import os
 import signal
-import socket
 import stat
 import subprocess
 import sys
@@ -22,6 +21,7 @@ import pytest
 from docsvc import accounts
 from docsvc.app import create_app
 from docsvc.runtime import Runtime
+from signing.pki import free_port
 from tests.integration.test_api_and_permissions import process_all
 from tests.pdfs import make_pdf, sample_paragraphs
 from tests.signing.helpers import seal_png
@@ -29,12 +29,6 @@ from tests.signing.helpers import seal_png
 CITIZEN, CITIZEN_PASSWORD = "001203004567", "mat-khau-cong-dan-2026"
 CLERK_PASSWORD = "mat-khau-van-thu-2026"
 FORGED_HOST = "evil.example"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _request(port: int, method: str, path: str, body: dict | bytes | None = None, token: str | None = None,
@@ -70,7 +64,7 @@ def served(tmp_path_factory):
     data_dir = Path(installation.env["DOCSVC_DATA_DIR"])
     data_dir.mkdir(mode=0o755)
     data_dir.chmod(0o755)  # made earlier, by hand, readable by everyone
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, **installation.env}
     env.pop("DOCSVC_CONFIG", None)
     env.pop("DOCSVC_PUBLIC_URL", None)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,8 @@ from typing import Callable, Iterator
 
 import pytest
 
+from signing.pki import free_port  # noqa: F401  (tests of this folder import it from here)
+
 TESTS = Path(__file__).resolve().parent.parent
 ROOT_CONFIG = TESTS.parent / "config"
 CLERK = ("lan.nguyen", "Mat-khau-van-thu-2024")
@@ -30,12 +31,6 @@ START_TIMEOUT = 120
 # Every request a test makes has this client timeout: a server that hangs
 # fails the test instead of hanging it. Never a performance check.
 CLIENT_TIMEOUT = 20
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
