@@ -26,10 +26,27 @@ Decisions worth knowing:
 """
 
 from .factory import open_index
-from .model import IndexedDocument, InvalidQuery, SearchHit, SearchIndex, SearchQuery, SearchResult
+from .model import (
+    FACET_FIELDS,
+    SORTS,
+    TOTAL_CAP,
+    FacetCount,
+    IndexedDocument,
+    InvalidQuery,
+    Rebuild,
+    SearchHit,
+    SearchIndex,
+    SearchQuery,
+    SearchResult,
+)
 
 __all__ = [
+    "FACET_FIELDS",
+    "SORTS",
+    "TOTAL_CAP",
+    "FacetCount",
     "IndexedDocument",
+    "Rebuild",
     "InvalidQuery",
     "SearchHit",
     "SearchIndex",

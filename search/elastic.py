@@ -24,7 +24,8 @@ from elasticsearch import BadRequestError, Elasticsearch, helpers
 
 from .folding import FOLDING_TABLE, nfc
 from .model import IndexedDocument, SearchHit, SearchQuery, SearchResult, created_at_key
-from .query import FIELD_WEIGHTS, WORD_JOINERS, ParsedQuery, validate
+from .query import WORD_JOINERS, ParsedQuery, validate
+from .ranking import FIELD_WEIGHTS
 from .snippets import SNIPPET_CHARS
 
 __all__ = ["DEFAULT_TEMPLATE_PATH", "ElasticsearchIndex", "folding_mappings", "load_template"]

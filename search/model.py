@@ -8,12 +8,18 @@ to identical behaviour by tests/search/test_conformance.py.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Protocol, runtime_checkable
 
 __all__ = [
+    "FACET_FIELDS",
+    "FACET_SIZE",
+    "SORTS",
+    "TOTAL_CAP",
+    "FacetCount",
     "IndexedDocument",
+    "Rebuild",
     "InvalidQuery",
     "SearchHit",
     "SearchIndex",
@@ -37,6 +43,24 @@ class IndexedDocument:
     year: int | None = None
     issued_date: date | None = None
     created_at: datetime | None = None
+    doc_type: str | None = None  # register field: Quyết định, Công văn, Kế hoạch…
+    # The date the document bears (issued, else received, else created): the
+    # date-range filter and date sort use it, and ``year`` is its year.
+    doc_date: date | None = None
+    # A stamp of the database row the entry was built from (its updated_at);
+    # ``docsvc search check`` compares it to find stale entries.
+    version: str = ""
+
+
+#: Result orders: relevance (ties to the newest), or by the document's date.
+SORTS = ("relevance", "newest", "oldest")
+#: Facets computed when ``SearchQuery.facets`` is set, in display order.
+FACET_FIELDS = ("kind", "year", "issuing_body", "doc_type", "agency_id")
+#: Values listed per facet (the most frequent first).
+FACET_SIZE = 20
+#: Totals are exact up to this many matches, then "more than TOTAL_CAP"
+#: (Elasticsearch's own default), unless ``SearchQuery.exact_total``.
+TOTAL_CAP = 10_000
 
 
 @dataclass(frozen=True)
@@ -48,6 +72,14 @@ class SearchQuery:
     agency_ids: frozenset[int] | None = None
     page: int = 1  # 1-based
     per_page: int = 20  # 1..100
+    sort: str = "relevance"  # one of SORTS
+    date_from: date | None = None  # doc_date >= date_from (inclusive)
+    date_to: date | None = None  # doc_date <= date_to (inclusive)
+    issuing_body: str | None = None  # exact value, as its facet shows it
+    doc_type: str | None = None  # exact value, as its facet shows it
+    agency_id: int | None = None  # narrow to one agency (always inside agency_ids)
+    facets: bool = False  # compute SearchResult.facets
+    exact_total: bool = False  # count every match instead of stopping at TOTAL_CAP
 
 
 @dataclass(frozen=True)
@@ -62,12 +94,30 @@ class SearchHit:
     # Safe HTML: a snippet of the ORIGINAL text (document's own diacritics),
     # matches wrapped in <mark>...</mark>, everything else HTML-escaped.
     highlight: str
+    all_words: bool = True  # False: the document lacks one of the query's words
+    issuing_body: str | None = None
+    doc_date: date | None = None
+
+
+@dataclass(frozen=True)
+class FacetCount:
+    value: str | int
+    count: int
 
 
 @dataclass(frozen=True)
 class SearchResult:
-    total: int  # all matches, not just this page
+    # Every match (documents with every word, then those missing one), not
+    # just this page; exact up to TOTAL_CAP unless the query asked otherwise.
+    total: int
     hits: list[SearchHit]
+    total_all_words: int = 0  # how many of ``total`` have every word (same cap)
+    total_is_exact: bool = True  # False: there are more than ``total``
+    # Per FACET_FIELDS name, the values with their document counts, most
+    # frequent first (ties by value). Counted over the documents that have
+    # every word, or over those missing one when none has every word, with
+    # every filter of the query applied. Empty unless the query asked.
+    facets: dict[str, list[FacetCount]] = field(default_factory=dict)
 
 
 class InvalidQuery(ValueError):
@@ -99,6 +149,34 @@ class SearchIndex(Protocol):
 
     def close(self) -> None:
         """Release connections (the index object is not used afterwards)."""
+
+    def rebuild(self) -> Rebuild:
+        """Start building a fresh index beside the live one, or resume the
+        build an interrupted run left. Searches keep using the live index;
+        while the build runs, index() and delete() write to both, so nothing
+        done meanwhile is lost when the new index goes live."""
+
+    def versions(self) -> Iterable[tuple[str, str]]:
+        """Every entry of the live index as (id, version), in any order,
+        streamed (memory stays bounded at a million entries)."""
+
+
+@runtime_checkable
+class Rebuild(Protocol):
+    #: The id of the last document a previous, interrupted build wrote
+    #: (documents are added in id order), or None to start from the first.
+    resume_after: str | None
+
+    def add(self, docs: list[IndexedDocument]) -> None:
+        """Write documents (ascending id order) into the new index and record
+        the last id as the point to resume from."""
+
+    def finish(self) -> None:
+        """Make the new index the live one, atomically for searches, and
+        remove the old one."""
+
+    def abort(self) -> None:
+        """Throw the new index away; the live one is untouched."""
 
 
 def created_at_key(value: datetime | None) -> str | None:

@@ -27,7 +27,6 @@ from .folding import fold
 from .model import InvalidQuery, SearchQuery
 
 __all__ = [
-    "FIELD_WEIGHTS",
     "MAX_PER_PAGE",
     "MAX_QUERY_CHARS",
     "MAX_RESULT_WINDOW",
@@ -92,16 +91,6 @@ WORD_JOINERS: frozenset[str] = _chars(
     (0xFE00, 0xFE0F),  # variation selectors
     (0xFE20, 0xFE2F),
 )
-
-# Relevance weight of each searchable field, used by both backends (FTS5 bm25
-# column weights, ES field boosts). Titles and number symbols are what clerks
-# remember, so a hit there counts double.
-FIELD_WEIGHTS: dict[str, float] = {
-    "title": 2.0,
-    "number_symbol": 2.0,
-    "issuing_body": 1.0,
-    "text": 1.0,
-}
 
 # Vietnamese keyboards (Unikey autocorrect, macOS, Word) often produce curly
 # quotes; treat them as the ASCII quote so "phrases" still work.

@@ -30,7 +30,8 @@ from pathlib import Path
 
 from .folding import fold, nfc
 from .model import IndexedDocument, SearchHit, SearchQuery, SearchResult, created_at_key
-from .query import FIELD_WEIGHTS, ParsedQuery, validate
+from .query import ParsedQuery, validate
+from .ranking import FIELD_WEIGHTS
 from .snippets import build_highlight
 
 __all__ = ["SqliteFtsIndex"]
