@@ -63,3 +63,11 @@ def test_leading_text_cuts_at_a_space() -> None:
 def test_a_word_inside_a_phrase_is_marked_once() -> None:
     snippet = highlight_text("cơ chế một cửa liên thông", clauses('"mot cua" cua'))
     assert snippet == "cơ chế <mark>một cửa</mark> liên thông"
+
+
+def test_every_spelling_of_a_word_is_marked_but_not_a_longer_word() -> None:
+    # Upper case, đ, tone and vowel marks all fold to the typed word; "ánh"
+    # inside "Thành" or "an" inside "bản" is not the word "an".
+    snippet = highlight_text("ĐỀ ÁN thành lập; Đề án khác; bản đê an toàn", clauses("de an"))
+    assert snippet is not None
+    assert [plain(m) for m in re.findall(r"<mark>(.*?)</mark>", snippet)] == ["ĐỀ", "ÁN", "Đề", "án", "đê", "an"]
