@@ -31,13 +31,15 @@ from __future__ import annotations
 import html
 import json
 import re
+import time
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from elasticsearch import BadRequestError, Elasticsearch, helpers
+from elasticsearch import ApiError, BadRequestError, Elasticsearch, helpers
 
 from . import ranking
 from .folding import FOLDING_TABLE, nfc
@@ -74,8 +76,10 @@ _BULK_BYTES = 20 * 1024 * 1024
 _VERSIONS_PAGE = 5000
 _PIT_KEEP_ALIVE = "2m"
 
-# The searchable fields and their unfolded ``exact`` subfields.
-_EXACT_FIELDS = tuple(f"{name}.exact" for name in ranking.FIELD_WEIGHTS)
+# The fields whose matches the hit shows (search.snippets' rule: text, else title).
+_HIGHLIGHTED = ("title", "text")
+# The unfolded copy of every searchable field (copy_to in the template).
+_EXACT_FIELD = "exact"
 # Where each facet counts its values.
 _FACET_SOURCE = {
     "kind": "kind",
@@ -154,6 +158,22 @@ def _clause_query(clause: tuple[str, ...]) -> dict[str, Any]:
     return {"multi_match": {"query": " ".join(clause), "type": "phrase", "fields": fields}}
 
 
+def _highlight_clause(clause: tuple[str, ...]) -> dict[str, Any]:
+    """A clause as the highlighter should mark it in the title and the text.
+
+    Spans, not a phrase: with index_phrases a two-word phrase becomes one
+    term of the shingle subfield, which the highlighter cannot place in the
+    text (the phrase went unmarked).
+    """
+    if len(clause) == 1:
+        return {"multi_match": {"query": clause[0], "fields": list(_HIGHLIGHTED)}}
+    spans = [
+        {"span_near": {"clauses": [{"span_term": {field: token}} for token in clause], "slop": 0, "in_order": True}}
+        for field in _HIGHLIGHTED
+    ]
+    return {"bool": {"should": spans}}
+
+
 def _bonus_queries(plan: ranking.RankingPlan) -> list[dict[str, Any]]:
     """The plan's bonuses, each a constant added to a document's score.
 
@@ -168,8 +188,7 @@ def _bonus_queries(plan: ranking.RankingPlan) -> list[dict[str, Any]]:
     if ranking.EXACT_BOOST:
         for word in plan.exact:
             # term, not match: the word is already one exact token.
-            spelled = {"bool": {"should": [{"term": {field: word}} for field in _EXACT_FIELDS]}}
-            bonuses.append({"constant_score": {"filter": spelled, "boost": ranking.EXACT_BOOST}})
+            bonuses.append({"constant_score": {"filter": {"term": {_EXACT_FIELD: word}}, "boost": ranking.EXACT_BOOST}})
     return bonuses
 
 
@@ -197,6 +216,7 @@ class _Tiers:
 
     first: dict[str, Any]
     second: dict[str, Any] | None  # None: a one-clause query has no second tier
+    second_alone: dict[str, Any] | None  # the second tier when the first is empty: no must_not to check
     both: dict[str, Any] | None  # unscored: counts the two tiers at once
     highlight: dict[str, Any]  # the clauses alone: bonuses add nothing to mark
 
@@ -205,10 +225,10 @@ def _tiers(plan: ranking.RankingPlan, query: SearchQuery) -> _Tiers:
     clauses = [_clause_query(c) for c in plan.clauses]
     bonuses, filters = _bonus_queries(plan), _filters(query)
     first = {"bool": {"must": clauses, "should": bonuses, "filter": filters}}
-    highlight = {"bool": {"should": clauses}}
+    highlight = {"bool": {"should": [_highlight_clause(c) for c in plan.clauses]}}
     minimum = plan.relaxed_minimum
     if minimum is None:
-        return _Tiers(first, None, None, highlight)
+        return _Tiers(first, None, None, None, highlight)
     relaxed = {"bool": {"should": clauses, "minimum_should_match": minimum}}
     second = {
         "bool": {
@@ -218,8 +238,9 @@ def _tiers(plan: ranking.RankingPlan, query: SearchQuery) -> _Tiers:
             "filter": filters,
         }
     }
+    second_alone = {"bool": {"must": [relaxed], "should": bonuses, "filter": filters}}
     both = {"bool": {"filter": [relaxed, *filters]}}
-    return _Tiers(first, second, both, highlight)
+    return _Tiers(first, second, second_alone, both, highlight)
 
 
 # Tier first always (each tier is its own search), then these.
@@ -278,7 +299,7 @@ def _snippet(raw: Mapping[str, Any]) -> str:
     return str(text_fragment or html.escape(raw["_source"]["title"]))
 
 
-def _hit(raw: Mapping[str, Any], all_words: bool) -> SearchHit:
+def _hit(raw: Mapping[str, Any], all_words: bool, scored: bool) -> SearchHit:
     source = raw["_source"]
     doc_date = source.get("doc_date")
     return SearchHit(
@@ -288,7 +309,9 @@ def _hit(raw: Mapping[str, Any], all_words: bool) -> SearchHit:
         year=source.get("year"),
         number_symbol=source.get("number_symbol"),
         agency_id=source["agency_id"],
-        score=float(raw.get("_score") or 0.0),
+        # The score is the first sort value: asking for _score as well
+        # (track_scores) would score every match a second way.
+        score=float(raw["sort"][0]) if scored else 0.0,
         highlight=_snippet(raw),
         all_words=all_words,
         issuing_body=source.get("issuing_body"),
@@ -296,10 +319,30 @@ def _hit(raw: Mapping[str, Any], all_words: bool) -> SearchHit:
     )
 
 
+# What a search meets when the alias moved and the old index was deleted
+# while it ran (measured: one search in a few swaps fails so).
+_SWAP_RACE_ERRORS = ("no_shard_available_action_exception", "index_not_found_exception")
+
+
+_SWAP_RETRY_PAUSES = (0.02, 0.1, 0.5)
+
+
+class _SwapRace(Exception):
+    """A search ran on the index a rebuild or clear() just replaced; run it again."""
+
+
+def _raise_search_error(error: object, cause: BaseException | None = None) -> None:
+    if any(kind in str(error) for kind in _SWAP_RACE_ERRORS):
+        raise _SwapRace(str(error)) from cause
+    if cause is not None:
+        raise cause
+    raise RuntimeError(f"Elasticsearch search failed: {error}")
+
+
 def _checked(response: Mapping[str, Any]) -> Mapping[str, Any]:
     """One _msearch response, raising its error (msearch reports them per search)."""
     if "error" in response:
-        raise RuntimeError(f"Elasticsearch search failed: {response['error']}")
+        _raise_search_error(response["error"])
     return response
 
 
@@ -316,20 +359,29 @@ class _Layout:
     generations: tuple[int, ...]  # of every physical <name>-v<n>
 
 
-def _bulk_errors(errors: list[Any], tolerated_target: str | None) -> list[Any]:
-    """The bulk errors that matter.
+def _missing_index(detail: Mapping[str, Any]) -> bool:
+    return detail.get("status") == 404 and detail.get("error", {}).get("type") == "index_not_found_exception"
 
-    A write aimed at the rebuild alias fails with index_not_found when the
-    build finished or was aborted between reading the layout and writing:
-    the live index then has the document, so that is not an error. A delete
-    of an id the index lacks is what the caller wanted.
+
+def _bulk_errors(errors: list[Any], dual: bool, ignore_status: tuple[int, ...]) -> list[Any]:
+    """The bulk errors that matter (not those with a status in ``ignore_status``).
+
+    During a build every action goes to the live index and to the build. When
+    the build goes live (or is aborted) meanwhile, one of the two copies finds
+    its index gone: the old one deleted by the swap, or the build's alias
+    removed. The other copy then landed in the index that is live now, so
+    that is not an error; both copies missing is. A delete of an id the
+    index lacks is what the caller wanted.
     """
+    details = [next(iter(item.items())) for item in errors]
+    missing = Counter(detail["_id"] for _op, detail in details if _missing_index(detail))
     real = []
-    for item in errors:
-        op, detail = next(iter(item.items()))
-        if tolerated_target is not None and detail.get("_index") == tolerated_target and detail.get("status") == 404:
+    for item, (op, detail) in zip(errors, details):
+        if detail.get("status") in ignore_status:
             continue
         if op == "delete" and detail.get("status") == 404 and "error" not in detail:
+            continue
+        if dual and _missing_index(detail) and missing[detail["_id"]] == 1:
             continue
         real.append(item)
     return real
@@ -374,7 +426,7 @@ class ElasticsearchIndex:
                 for target in self._write_targets(layout):
                     yield {"index": {**target, "_id": doc.id}}, source
 
-        self._bulk(actions(), tolerated_target=self.rebuild_alias if layout.building else None)
+        self._bulk(actions(), dual=layout.building is not None)
 
     def delete(self, ids: Iterable[str]) -> None:
         layout = self._layout()
@@ -384,7 +436,7 @@ class ElasticsearchIndex:
                 for target in self._write_targets(layout):
                     yield {"delete": {**target, "_id": doc_id}}, None
 
-        self._bulk(actions(), tolerated_target=self.rebuild_alias if layout.building else None)
+        self._bulk(actions(), dual=layout.building is not None)
 
     def search(self, query: SearchQuery) -> SearchResult:
         parsed = validate(query)
@@ -393,6 +445,14 @@ class ElasticsearchIndex:
             # May see nothing: same as every backend, without asking the node.
             return SearchResult(total=0, hits=[], facets=_facets(None) if query.facets else {})
         tiers = _tiers(ranking.plan(query.text, parsed), query)
+        for pause in _SWAP_RETRY_PAUSES:
+            try:
+                return _TieredSearch(self, query, tiers, sort).run()
+            except _SwapRace:
+                # The node deletes the old shards a moment before its
+                # searches see the alias moved: a short pause, then on the
+                # new index. A failure after the last pause is no race.
+                time.sleep(pause)
         return _TieredSearch(self, query, tiers, sort).run()
 
     def clear(self) -> None:
@@ -542,7 +602,7 @@ class ElasticsearchIndex:
         self,
         actions: Iterable[tuple[dict[str, Any], Any]],
         *,
-        tolerated_target: str | None = None,
+        dual: bool = False,
         ignore_status: tuple[int, ...] = (),
     ) -> None:
         _ok, errors = helpers.bulk(
@@ -553,9 +613,8 @@ class ElasticsearchIndex:
             max_chunk_bytes=_BULK_BYTES,
             raise_on_error=False,
             stats_only=False,
-            ignore_status=ignore_status,
         )
-        real = _bulk_errors(list(errors), tolerated_target)  # type: ignore[arg-type]
+        real = _bulk_errors(list(errors), dual, ignore_status)  # type: ignore[arg-type]
         if real:
             # A rejected document raises instead of silently missing from search.
             raise helpers.BulkIndexError(f"{len(real)} document(s) failed to index.", real)
@@ -575,11 +634,12 @@ class _TieredSearch:
         self.end = query.page * query.per_page
         # One more than the cap tells "exactly TOTAL_CAP" from "more".
         self.track: bool | int = True if query.exact_total else TOTAL_CAP + 1
+        self.scored = query.sort == "relevance"  # a date sort does not score at all
 
     def run(self) -> SearchResult:
-        first_body = self._page(self.tiers.first, self.start, self.query.per_page, self.query.facets)
+        first_body = self._body(self.tiers.first, self.start, self.query.per_page, self.query.facets)
         if self.tiers.second is None or self.tiers.both is None:
-            first = self.owner.client.search(index=self.owner.index_name, **first_body)
+            first = self._search(first_body)
             return self._result(first, _total(first), None)
         count_body = {"query": self.tiers.both, "size": 0, "track_total_hits": self.track}
         first, both = self._msearch(first_body, count_body)
@@ -593,21 +653,24 @@ class _TieredSearch:
         wants_facets = self.query.facets and in_first == 0 and in_second > 0
         if not (wants_hits or wants_facets):
             return None
+        query = self.tiers.second_alone if in_first == 0 else self.tiers.second
+        assert query is not None
         start = max(0, self.start - in_first)
         size = self.end - max(self.start, in_first) if wants_hits else 0
-        assert self.tiers.second is not None
-        body = self._page(self.tiers.second, start, size, wants_facets)
-        return self.owner.client.search(index=self.owner.index_name, **body).body
+        return self._search(self._body(query, start, size, wants_facets))
 
-    def _page(self, query: dict[str, Any], start: int, size: int, facets: bool) -> dict[str, Any]:
+    def _body(self, query: dict[str, Any], start: int, size: int, facets: bool) -> dict[str, Any]:
         body: dict[str, Any] = {
             "query": query,
+            # Tried: the score order alone (block-max WAND) with ties settled
+            # here, the full sort only when a tie ran past the page's edge. It
+            # lost at 100,000 documents: the bonus clauses leave WAND little to
+            # skip (1.1x at p95), and on titles that repeat nearly every page
+            # of common words ended inside a tie and paid both searches.
             "sort": self.sort,
             "from": start,
             "size": size,
             "track_total_hits": self.track,
-            # Scores only where they order the page: a date sort skips scoring.
-            "track_scores": self.query.sort == "relevance",
             "_source": {"excludes": ["text", "version"]},  # no multi-MB texts back; highlights suffice
             "highlight": {
                 "type": "unified",
@@ -626,6 +689,13 @@ class _TieredSearch:
             body["aggs"] = _facet_aggregations()
         return body
 
+    def _search(self, body: dict[str, Any]) -> Mapping[str, Any]:
+        try:
+            return self.owner.client.search(index=self.owner.index_name, **body).body
+        except ApiError as exc:
+            _raise_search_error(exc.body, exc)
+            raise
+
     def _msearch(self, *bodies: dict[str, Any]) -> list[Mapping[str, Any]]:
         searches: list[dict[str, Any]] = []
         for body in bodies:
@@ -635,9 +705,9 @@ class _TieredSearch:
 
     def _result(self, first: Mapping[str, Any], in_both: int, second: Mapping[str, Any] | None) -> SearchResult:
         in_first = _total(first)
-        hits = [_hit(raw, all_words=True) for raw in first["hits"]["hits"]]
+        hits = [_hit(raw, True, self.scored) for raw in first["hits"]["hits"]]
         if second is not None:
-            hits += [_hit(raw, all_words=False) for raw in second["hits"]["hits"]]
+            hits += [_hit(raw, False, self.scored) for raw in second["hits"]["hits"]]
         total, exact = _capped(in_both, self.query.exact_total)
         facets = _facets(second if second is not None and in_first == 0 else first) if self.query.facets else {}
         return SearchResult(

@@ -82,13 +82,11 @@ def test_template_targets_the_generations_of_the_configured_name_and_analyses_ev
         "filter": ["lowercase"],  # diacritics kept: the exact-spelling bonus
     }
     for field in FIELD_WEIGHTS:
-        # Only term queries touch it: no positions, frequencies or norms to pay for.
-        assert properties[field]["fields"]["exact"] == {
-            "type": "text",
-            "analyzer": "vi_exact",
-            "index_options": "docs",
-            "norms": False,
-        }
+        assert properties[field]["copy_to"] == ["exact"]  # one unfolded field: one term per exact word
+    # Only term queries touch it: no positions, frequencies or norms to pay for.
+    assert properties["exact"] == {"type": "text", "analyzer": "vi_exact", "index_options": "docs", "norms": False}
+    # Two adjacent words are one term: the proximity bonus without reading positions.
+    assert properties["title"]["index_phrases"] and properties["text"]["index_phrases"]
     assert properties["version"] == {"type": "keyword", "index": False}  # read back, never searched
     assert properties["doc_type"]["type"] == "keyword" and properties["doc_date"]["type"] == "date"
 
@@ -107,10 +105,10 @@ def test_the_node_splits_the_exact_fields_like_the_plan_and_keeps_the_diacritics
     assert isinstance(index, ElasticsearchIndex)
     odd = ["Số: 15/QĐ-UBND ngày 01.02.2024 tại TP.HCM", "Đề án, ĐỀ ÁN; đê an", "don\u2019t a_b 95,07", "x\u00ady"]
     texts = [nfc(t) for t in odd + sample_paragraphs]
+    assert _analyzed(index, "exact", texts) == [t for text in texts for t in exact_tokens(text)]
     for field in FIELD_WEIGHTS:
-        assert _analyzed(index, f"{field}.exact", texts) == [t for text in texts for t in exact_tokens(text)], field
         assert _analyzed(index, field, texts) == [t for text in texts for t in tokenize(text)], field
-    assert _analyzed(index, "title.exact", ["Đề án"]) == ["đề", "án"]
+    assert _analyzed(index, "exact", ["Đề án"]) == ["đề", "án"]
 
 
 def test_the_configured_name_is_an_alias_to_one_generation(index: SearchIndex) -> None:
