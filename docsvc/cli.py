@@ -371,13 +371,20 @@ CHECK_LINES = {
 
 
 def _print_check(report, repair: bool) -> None:
-    click.echo(f"database: {report.documents:,} ready document(s); index: {report.entries:,} entries")
+    if report.unreachable:
+        click.echo(f"index: unreachable ({report.unreachable})")
+    else:
+        click.echo(f"database: {report.documents:,} ready document(s); index: {report.entries:,} entries")
     for name, meaning in CHECK_LINES.items():
+        if report.unreachable and name != "pending":
+            continue
         finding = getattr(report, name)
         more = " …" if finding.count > len(finding.ids) else ""
         ids = f": {' '.join(finding.ids)}{more}" if finding.ids else ""
         click.echo(f"{name}: {finding.count:,} {meaning}{ids}")
-    if report.true:
+    if report.unreachable:
+        click.echo("the index could not be checked: the writes above are retried until it answers")
+    elif report.true:
         click.echo("the index is true to the database")
     elif repair:
         click.echo(f"repaired: {report.written:,} entries written, {report.removed:,} removed")
@@ -392,10 +399,11 @@ def reindex() -> None:
     keep answering), then swap; an interrupted run resumes where it stopped."""
     rt = _runtime()
     try:
-        count = indexing.reindex(rt, on_progress=ReindexMeter())
+        done = indexing.reindex(rt, on_progress=ReindexMeter())
     finally:
         rt.close()
-    click.echo(f"indexed {count} document(s)")
+    resumed = f" ({done.written} by this run, resuming an interrupted one)" if done.resumed_after else ""
+    click.echo(f"indexed {done.done} document(s){resumed}")
 
 
 class ReindexMeter:

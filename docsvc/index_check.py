@@ -15,6 +15,7 @@ ready row: the extras. Only counts and a few ids per finding are kept.
 """
 from __future__ import annotations
 
+import logging
 import sqlite3
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -26,6 +27,7 @@ from docsvc import indexing
 from docsvc.models import DocumentStatus
 from docsvc.runtime import Runtime
 
+log = logging.getLogger(__name__)
 CHECK_BATCH = 1000
 SPILL_BATCH = 5000
 SAMPLE_IDS = 10  # ids shown per finding
@@ -51,24 +53,39 @@ class CheckReport:
     pending: Finding = field(default_factory=Finding)  # documents whose index write waits for a retry
     written: int = 0  # by --repair
     removed: int = 0
+    unreachable: str = ""  # why the index could not be read (then only `pending` is known)
 
     FINDINGS = ("missing", "stale", "extra")
 
     @property
     def true(self) -> bool:
-        return not any(getattr(self, name).count for name in self.FINDINGS)
+        return not self.unreachable and not any(getattr(self, name).count for name in self.FINDINGS)
 
     def to_json(self) -> dict:
         findings = {name: {"count": getattr(self, name).count, "ids": getattr(self, name).ids}
                     for name in (*self.FINDINGS, "pending")}
-        return {"true": self.true, "documents": self.documents, "entries": self.entries, **findings,
-                "repaired": {"written": self.written, "removed": self.removed}}
+        return {"true": self.true, "unreachable": self.unreachable or None, "documents": self.documents,
+                "entries": self.entries, **findings, "repaired": {"written": self.written, "removed": self.removed}}
 
 
 def check(rt: Runtime, *, repair: bool = False) -> CheckReport:
     """Compare the index with the database; with `repair`, write the missing
     and stale entries and delete the extra ones as they are found."""
     report = CheckReport()
+    try:
+        _compare_all(rt, report, repair)
+    except Exception as exc:  # the index is down: what waits for it is still worth telling
+        log.warning("search check could not read the index", exc_info=True)
+        report.unreachable = f"{type(exc).__name__}: {exc}"[:300]
+    with rt.read() as session:
+        report.pending.count = indexing.pending_retry_count(session)
+        report.pending.ids = [e.payload["document_id"] for e in indexing.pending_retries(session, limit=SAMPLE_IDS)]
+    if repair and (report.written or report.removed) and not report.unreachable:
+        rt.index.refresh()
+    return report
+
+
+def _compare_all(rt: Runtime, report: CheckReport, repair: bool) -> None:
     with _spilled(rt, rt.index.versions()) as spill:
         report.entries = spill.execute("SELECT count(*) FROM entries").fetchone()[0]
         for rows in _database_batches(rt):
@@ -77,12 +94,6 @@ def check(rt: Runtime, *, repair: bool = False) -> CheckReport:
             report.extra.add(ids)
             if repair:
                 _repair(rt, report, ids)
-    with rt.read() as session:
-        report.pending.count = indexing.pending_retry_count(session)
-        report.pending.ids = [e.payload["document_id"] for e in indexing.pending_retries(session, limit=SAMPLE_IDS)]
-    if repair and (report.written or report.removed):
-        rt.index.refresh()
-    return report
 
 
 def _compare(rt: Runtime, report: CheckReport, spill: sqlite3.Connection,

@@ -11,6 +11,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -27,6 +28,7 @@ from search.model import created_at_key
 log = logging.getLogger(__name__)
 
 REINDEX_BATCH = 200
+TEXT_READERS = 8
 # The outbox task that makes one document's entry agree with its row again.
 INDEX_DOCUMENT = "index_document"
 
@@ -232,11 +234,11 @@ class ReindexProgress:
         return self.written / max(time.monotonic() - self.started, 1e-6)
 
 
-def reindex(rt: Runtime, on_progress: Callable[[ReindexProgress], None] | None = None) -> int:
+def reindex(rt: Runtime, on_progress: Callable[[ReindexProgress], None] | None = None) -> ReindexProgress:
     """Build the whole index again from the database, beside the live one
     (searches keep answering from it), then swap. An interrupted run leaves
     its build behind; the next one resumes after the last document it wrote.
-    Returns the number of documents in the new index."""
+    Returns the final progress (documents in the new index, written by this run)."""
     rt.index.ensure_ready()
     build = rt.index.rebuild()
     resumed = build.resume_after
@@ -251,7 +253,7 @@ def reindex(rt: Runtime, on_progress: Callable[[ReindexProgress], None] | None =
             on_progress(progress)
     build.finish()
     rt.index.refresh()
-    return progress.done
+    return progress
 
 
 def _settle(rt: Runtime, written: list[IndexedDocument]) -> None:
@@ -288,19 +290,23 @@ def _ready_count(rt: Runtime, upto: str | None = None) -> int:
 
 def _ready_batches(rt: Runtime, after: str | None = None) -> Iterator[list[IndexedDocument]]:
     last_id = after or ""
-    while True:
-        with rt.read() as session:
-            documents = list(
-                session.scalars(
-                    select(Document)
-                    .options(selectinload(Document.files))
-                    .where(Document.status == DocumentStatus.READY, Document.id > last_id)
-                    .order_by(Document.id)
-                    .limit(REINDEX_BATCH)
+    # Reading the texts is most of a rebuild's time on object storage (one
+    # GET each, a few ms); several at once keep the index busy instead.
+    with ThreadPoolExecutor(TEXT_READERS, thread_name_prefix="reindex-read") as readers:
+        while True:
+            with rt.read() as session:
+                documents = list(
+                    session.scalars(
+                        select(Document)
+                        .options(selectinload(Document.files))
+                        .where(Document.status == DocumentStatus.READY, Document.id > last_id)
+                        .order_by(Document.id)
+                        .limit(REINDEX_BATCH)
+                    )
                 )
-            )
             if not documents:
                 return
-            batch = [entry_for(d, read_text(rt, d)) for d in documents]
-        last_id = documents[-1].id
-        yield batch
+            texts = readers.map(lambda d: read_text(rt, d), documents)
+            batch = [entry_for(d, text) for d, text in zip(documents, texts)]
+            last_id = documents[-1].id
+            yield batch
