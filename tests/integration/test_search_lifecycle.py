@@ -150,11 +150,17 @@ def start(backend, *args: str, extra_env: dict | None = None, log: Path | None =
 
 
 def stop(process: subprocess.Popen, sig=signal.SIGKILL) -> None:
-    try:
-        os.killpg(process.pid, sig)
-    except ProcessLookupError:
-        pass
-    process.wait(timeout=60)
+    """Send `sig` to the process and its children; SIGKILL if it lingers
+    (a worker finishing a task on SIGTERM: its work is leased, not lost)."""
+    for signum in (sig, signal.SIGKILL):
+        try:
+            os.killpg(process.pid, signum)
+            process.wait(timeout=30)
+            return
+        except ProcessLookupError:
+            return
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def check(backend, *extra: str) -> tuple[int, dict]:
@@ -350,7 +356,26 @@ def index_outage(backend):
         forwarder.down()
         backend.env["DOCSVC_ELASTICSEARCH_URL"] = real_url  # for the installation's cleanup
     else:
-        yield tantivy_outage(backend)
+        root = Path(backend.settings().search_tantivy_path)
+        away = root.with_name(root.name + ".away")
+        outage = SimpleNamespace(begin=lambda: _replace_with_a_file(root, away), end=lambda: _restore(root, away))
+        yield outage
+        if away.exists():
+            outage.end()
+
+
+def _replace_with_a_file(root: Path, away: Path) -> None:
+    # The index's disk gone (an unmounted volume, say): every open and write
+    # fails at once. (Holding its write lock instead makes each writer wait
+    # search.tantivy_index.LOCK_TIMEOUT_SECONDS before failing.) The tests
+    # run as root, so taking the write permission away would not stop it.
+    root.rename(away)
+    root.write_text("the search index's disk is not mounted\n")
+
+
+def _restore(root: Path, away: Path) -> None:
+    root.unlink()
+    away.rename(root)
 
 
 def test_documents_processed_or_registered_while_the_index_is_down_become_searchable_once_it_is_back(
