@@ -203,16 +203,19 @@ def wait_for(rt: Runtime, entry_id: int, timeout: float) -> None:
 
 
 def _run_until_done(rt: Runtime, entry_id: int, deadline: float, timeout: float) -> None:
+    pause = 0.2
     while not pipeline.entry_done(rt, entry_id):
         try:
             pipeline.run_entry(rt, entry_id)
         except Exception:
-            pass  # logged and released by run_entry; the loop tries again
+            # Logged and released by run_entry; the loop tries again, less
+            # often while it keeps failing (an index that is down).
+            pause = min(pause * 2, 5.0)
         if pipeline.entry_done(rt, entry_id):
             return
         if time.monotonic() > deadline:
             raise DocsvcError(f"Timed out after {timeout:.0f} s waiting for the document to be processed and searchable.")
-        time.sleep(0.2)
+        time.sleep(pause)
 
 
 @main.command()
@@ -359,7 +362,7 @@ def search_check(repair: bool, as_json: bool) -> None:
         click.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
     else:
         _print_check(report, repair)
-    sys.exit(0 if report.true else 1)
+    sys.exit(0 if report.ok else 1)
 
 
 CHECK_LINES = {
@@ -384,7 +387,7 @@ def _print_check(report, repair: bool) -> None:
         click.echo(f"{name}: {finding.count:,} {meaning}{ids}")
     if report.unreachable:
         click.echo("the index could not be checked: the writes above are retried until it answers")
-    elif report.true:
+    elif report.ok:
         click.echo("the index is true to the database")
     elif repair:
         click.echo(f"repaired: {report.written:,} entries written, {report.removed:,} removed")

@@ -58,13 +58,13 @@ class CheckReport:
     FINDINGS = ("missing", "stale", "extra")
 
     @property
-    def true(self) -> bool:
+    def ok(self) -> bool:
         return not self.unreachable and not any(getattr(self, name).count for name in self.FINDINGS)
 
     def to_json(self) -> dict:
         findings = {name: {"count": getattr(self, name).count, "ids": getattr(self, name).ids}
                     for name in (*self.FINDINGS, "pending")}
-        return {"true": self.true, "unreachable": self.unreachable or None, "documents": self.documents,
+        return {"ok": self.ok, "unreachable": self.unreachable or None, "documents": self.documents,
                 "entries": self.entries, **findings, "repaired": {"written": self.written, "removed": self.removed}}
 
 

@@ -140,8 +140,7 @@ def refresh_entries(rt: Runtime, document_ids: list[str]) -> None:
     except Exception:
         log.warning("search index unavailable; %d document(s) left for the worker to index", len(document_ids),
                     exc_info=True)
-        with rt.write() as session:
-            retry_later(session, document_ids)
+        _retry_after_commit(rt, document_ids)
 
 
 def remove_entry(rt: Runtime, document_id: str) -> None:
@@ -151,8 +150,18 @@ def remove_entry(rt: Runtime, document_id: str) -> None:
         rt.index.refresh()
     except Exception:
         log.warning("search index unavailable; removal of %s left for the worker", document_id, exc_info=True)
+        _retry_after_commit(rt, [document_id])
+
+
+def _retry_after_commit(rt: Runtime, document_ids: list[str]) -> None:
+    # The change itself is committed: failing the request now would tell
+    # the clerk it was not. Should even the note fail (the database went
+    # too), `docsvc search check` still finds these entries stale.
+    try:
         with rt.write() as session:
-            retry_later(session, [document_id])
+            retry_later(session, document_ids)
+    except Exception:
+        log.exception("could not note %d document(s) for an index retry: %s", len(document_ids), document_ids[:10])
 
 
 def retry_later(session: Session, document_ids: Iterable[str]) -> None:

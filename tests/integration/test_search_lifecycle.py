@@ -268,7 +268,7 @@ def test_search_check_finds_missing_stale_and_extra_entries_and_repair_makes_the
     rt.index.refresh()
 
     code, report = check(backend)
-    assert code == 1 and not report["true"]
+    assert code == 1 and not report["ok"]
     assert report["missing"] == {"count": 1, "ids": [missing]}
     assert report["stale"] == {"count": 1, "ids": [stale]}
     assert (report["extra"]["count"], sorted(report["extra"]["ids"])) == (2, sorted([gone, failed]))
