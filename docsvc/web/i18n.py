@@ -1,7 +1,7 @@
 """Page texts in Vietnamese (first) and English. One dictionary, one lookup."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from urllib.parse import urlencode
 
 from flask import Flask, g, request, session
@@ -64,6 +64,35 @@ MESSAGES: dict[str, dict[str, str]] = {
     "search.year": {"vi": "Năm", "en": "Year"},
     "search.prev": {"vi": "Trang trước", "en": "Previous"},
     "search.next": {"vi": "Trang sau", "en": "Next"},
+    "search.page_of": {"vi": "Trang {page}/{pages}", "en": "Page {page} of {pages}"},
+    "search.pages": {"vi": "Các trang kết quả", "en": "Result pages"},
+    "search.more_than": {"vi": "hơn {n}", "en": "more than {n}"},
+    "search.count_all_words": {"vi": "{n} văn bản có đủ mọi từ", "en": "{n} with every word"},
+    "search.count_one_fewer": {
+        "vi": "{n} văn bản thiếu một từ, xếp sau", "en": "{n} lacking one of the words, listed after them",
+    },
+    "search.one_fewer": {"vi": "Thiếu một từ", "en": "Lacks one word"},
+    "search.one_fewer_heading": {
+        "vi": "Các văn bản sau thiếu một trong các từ đã nhập",
+        "en": "These documents lack one of the words you typed",
+    },
+    "search.sort": {"vi": "Sắp xếp", "en": "Order"},
+    "search.sort.relevance": {"vi": "Phù hợp nhất", "en": "Best match"},
+    "search.sort.newest": {"vi": "Mới nhất", "en": "Newest first"},
+    "search.sort.oldest": {"vi": "Cũ nhất", "en": "Oldest first"},
+    "search.date_from": {"vi": "Từ ngày", "en": "From"},
+    "search.date_to": {"vi": "Đến ngày", "en": "To"},
+    "search.refine": {"vi": "Thu hẹp kết quả", "en": "Narrow the results"},
+    "search.active": {"vi": "Đang lọc theo", "en": "Filtered by"},
+    "search.remove": {"vi": "Bỏ bộ lọc này", "en": "Remove this filter"},
+    "search.clear": {"vi": "Bỏ tất cả bộ lọc", "en": "Clear all filters"},
+    "search.facet.kind": {"vi": "Phân loại", "en": "Kind"},
+    "search.facet.year": {"vi": "Năm", "en": "Year"},
+    "search.facet.issuing_body": {"vi": "Cơ quan ban hành", "en": "Issuing body"},
+    "search.facet.doc_type": {"vi": "Loại văn bản", "en": "Document type"},
+    "search.facet.agency_id": {"vi": "Đơn vị lưu giữ", "en": "Agency"},
+    "search.date": {"vi": "Ngày", "en": "Date"},
+    "role.thumbnail": {"vi": "Ảnh thu nhỏ trang đầu", "en": "First-page thumbnail"},
     "nav.verify": {"vi": "Kiểm tra chữ ký", "en": "Verify a signature"},
     "verify.title": {"vi": "Kiểm tra văn bản điện tử có chữ ký số", "en": "Verify a digitally signed document"},
     "verify.help": {
@@ -579,8 +608,29 @@ def local_time(value: datetime | None, fmt: str = "%d/%m/%Y %H:%M") -> str:
     return value.astimezone(VIETNAM).strftime(fmt)
 
 
+def number(value: int, lang: str | None = None) -> str:
+    """A whole number as people write it: 10.000 in Vietnamese, 10,000 in English."""
+    written = f"{value:,}"
+    return written.replace(",", ".") if (lang or current_language()) == "vi" else written
+
+
+def count_text(count) -> str:
+    """A count of matches (docsvc.presenters.Count): "hơn 10.000" when the index stopped counting."""
+    written = number(count.value)
+    return written if count.exact else translate("search.more_than").format(n=written)
+
+
+def local_date(value: date | None) -> str:
+    if value is None:
+        return ""
+    return value.strftime("%d/%m/%Y" if current_language() == "vi" else "%d %b %Y")
+
+
 def init_app(app: Flask, default_language: str) -> None:
     app.add_template_filter(local_time)
+    app.add_template_filter(local_date)
+    app.add_template_filter(number)
+    app.add_template_filter(count_text)
 
     @app.before_request
     def _pick_language() -> None:
