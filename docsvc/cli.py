@@ -19,7 +19,7 @@ from sqlalchemy import select
 from docsvc import accounts, audit, documents, incoming, indexing, migrate, pipeline
 from docsvc.config import ConfigError, load_settings
 from docsvc.errors import DocsvcError, InvalidInput
-from docsvc.models import Agency, ApiToken, Document, DocumentStatus, Role, User
+from docsvc.models import Agency, ApiToken, Document, DocumentStatus, OutboxEntry, Role, User
 from docsvc.presenters import document_json, search_json
 from docsvc.runtime import Runtime
 from signing import SigningError
@@ -189,8 +189,20 @@ def _register_processed(rt: Runtime, operator: User, document_id: str, allow_dup
 
 
 def wait_for(rt: Runtime, entry_id: int, timeout: float) -> None:
-    """Return once the work is done, doing it here if no worker has taken it."""
+    """Return once the work is done and its document searchable, doing the
+    work here if no worker has taken it."""
     deadline = time.monotonic() + timeout
+    _run_until_done(rt, entry_id, deadline, timeout)
+    # Processed while the index was down: ready, but searchable only once
+    # its index retry went through.
+    with rt.read() as session:
+        document_id = session.get(OutboxEntry, entry_id).payload.get("document_id")
+        retries = [e.id for e in indexing.pending_retries(session, document_id)] if document_id else []
+    for retry_id in retries:
+        _run_until_done(rt, retry_id, deadline, timeout)
+
+
+def _run_until_done(rt: Runtime, entry_id: int, deadline: float, timeout: float) -> None:
     while not pipeline.entry_done(rt, entry_id):
         try:
             pipeline.run_entry(rt, entry_id)
@@ -199,7 +211,7 @@ def wait_for(rt: Runtime, entry_id: int, timeout: float) -> None:
         if pipeline.entry_done(rt, entry_id):
             return
         if time.monotonic() > deadline:
-            raise DocsvcError(f"Timed out after {timeout:.0f} s waiting for the document to be processed.")
+            raise DocsvcError(f"Timed out after {timeout:.0f} s waiting for the document to be processed and searchable.")
         time.sleep(0.2)
 
 
@@ -291,7 +303,22 @@ def show(document_id: str, as_json: bool) -> None:
     click.echo(text)
 
 
-@main.command("search")
+class SearchCommands(click.Group):
+    """`docsvc search QUERY` runs a query (the subcommand `query`, implied);
+    `docsvc search check` checks the index."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ctx.help_option_names:
+            args = ["query", *args]
+        return super().parse_args(ctx, args)
+
+
+@main.group("search", cls=SearchCommands)
+def search_group() -> None:
+    """Full-text search (docsvc search QUERY), and the index's health (docsvc search check)."""
+
+
+@search_group.command("query")
 @click.argument("query")
 @click.option("--kind", default=None)
 @click.option("--year", default=None, type=int)
@@ -313,12 +340,93 @@ def search_command(query, kind, year, page, per_page, as_json) -> None:
         click.echo(f"    {hit['highlight'].replace('<mark>', '[').replace('</mark>', ']')}")
 
 
+@search_group.command("check")
+@click.option("--repair", is_flag=True, help="Write the missing and stale entries, delete the extra ones.")
+@click.option("--json", "as_json", is_flag=True)
+@user_errors
+def search_check(repair: bool, as_json: bool) -> None:
+    """Compare the search index with the database: missing, stale and extra
+    entries, and index writes waiting for a retry. Exit 0 if the index was
+    true, 1 if not (after --repair: it was not, and has been repaired)."""
+    from docsvc import index_check
+
+    rt = _runtime()
+    try:
+        report = index_check.check(rt, repair=repair)
+    finally:
+        rt.close()
+    if as_json:
+        click.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
+    else:
+        _print_check(report, repair)
+    sys.exit(0 if report.true else 1)
+
+
+CHECK_LINES = {
+    "missing": "ready documents with no entry (nobody finds them)",
+    "stale": "entries older than their document",
+    "extra": "entries of documents deleted or not ready",
+    "pending": "index writes waiting for a retry by the worker",
+}
+
+
+def _print_check(report, repair: bool) -> None:
+    if report.unreachable:
+        click.echo(f"index: unreachable ({report.unreachable})")
+    else:
+        click.echo(f"database: {report.documents:,} ready document(s); index: {report.entries:,} entries")
+    for name, meaning in CHECK_LINES.items():
+        if report.unreachable and name != "pending":
+            continue
+        finding = getattr(report, name)
+        more = " …" if finding.count > len(finding.ids) else ""
+        ids = f": {' '.join(finding.ids)}{more}" if finding.ids else ""
+        click.echo(f"{name}: {finding.count:,} {meaning}{ids}")
+    if report.unreachable:
+        click.echo("the index could not be checked: the writes above are retried until it answers")
+    elif report.true:
+        click.echo("the index is true to the database")
+    elif repair:
+        click.echo(f"repaired: {report.written:,} entries written, {report.removed:,} removed")
+    else:
+        click.echo("the index is not true to the database: run docsvc search check --repair (or docsvc reindex)")
+
+
 @main.command()
 @user_errors
 def reindex() -> None:
-    """Rebuild the search index from the database."""
-    count = indexing.reindex(_runtime())
-    click.echo(f"indexed {count} document(s)")
+    """Rebuild the search index from the database, beside the live one (searches
+    keep answering), then swap; an interrupted run resumes where it stopped."""
+    rt = _runtime()
+    try:
+        done = indexing.reindex(rt, on_progress=ReindexMeter())
+    finally:
+        rt.close()
+    resumed = f" ({done.written} by this run, resuming an interrupted one)" if done.resumed_after else ""
+    click.echo(f"indexed {done.done} document(s){resumed}")
+
+
+class ReindexMeter:
+    """Progress on stderr, at most once every PERIOD seconds: counts and rate."""
+
+    PERIOD = 2.0
+
+    def __init__(self) -> None:
+        self.shown_at = 0.0
+        self.first = True
+
+    def __call__(self, progress: indexing.ReindexProgress) -> None:
+        if self.first and progress.resumed_after:
+            done_before = progress.done - progress.written
+            click.echo(f"reindex: resuming an interrupted run after {done_before:,} document(s)", err=True)
+        self.first = False
+        now = time.monotonic()
+        if now - self.shown_at < self.PERIOD and progress.done < progress.total:
+            return
+        self.shown_at = now
+        percent = 100 * progress.done // max(progress.total, 1)
+        click.echo(f"reindex: {progress.done:,} of {progress.total:,} document(s) ({percent}%), "
+                   f"{progress.rate:,.0f} a second", err=True)
 
 
 @main.group()

@@ -21,7 +21,7 @@ from typing import Any, BinaryIO, Mapping
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from docsvc import audit, outbox, validation
+from docsvc import audit, indexing, outbox, validation
 from docsvc.accounts import can_see_agency, require_staff, visible_agency_ids
 from docsvc.errors import Conflict, EmptyFile, Forbidden, InvalidInput, InvalidQuery, NotFound, StorageFailure, UploadTooLarge
 from docsvc.models import Agency, Document, DocumentFile, FileRole, User, Workflow
@@ -221,7 +221,7 @@ def discard(rt: Runtime, actor: User, document_id: str) -> None:
         session.delete(document)
         audit.record(session, actor, "document.discard", "document", document_id, {"title": document.title})
     # Its pending processing finds no document and stops (pipeline.process_document).
-    rt.index.delete([document_id])
+    indexing.remove_entry(rt, document_id)
     for key in keys:
         remove_if_unreferenced(rt, key)
 

@@ -27,7 +27,7 @@ from docsvc.accounts import agency_by_code, require_staff
 from docsvc.documents import get_document, remove_if_unreferenced
 from docsvc.errors import Conflict, DocsvcError, Forbidden, InvalidInput, NotFound
 from docsvc.incoming import today
-from docsvc.indexing import entry_for, read_text, refresh_entry
+from docsvc.indexing import refresh_entries, refresh_entry
 from docsvc.models import (
     Agency,
     Document,
@@ -351,7 +351,7 @@ def issue(rt: Runtime, actor: User, document_id: str, *, type_code: str, secret:
                 remove_if_unreferenced(rt, stored.key)
             raise
     refresh_entry(rt, document_id)
-    _index_copies(rt, delivered)
+    refresh_entries(rt, delivered)
     with rt.read() as session:
         return get_document(session, actor, document_id)
 
@@ -378,15 +378,6 @@ def _deliver(session: Session, document: Document, stored) -> list[str]:
                      actor_label="docsvc")
         made.append(copy.id)
     return made
-
-
-def _index_copies(rt: Runtime, ids: list[str]) -> None:
-    if not ids:
-        return
-    with rt.read() as session:
-        entries = [entry_for(d, read_text(rt, d)) for d in (session.get(Document, i) for i in ids)]
-    rt.index.index(entries)
-    rt.index.refresh()
 
 
 def awaiting_signature(session: Session, user: User) -> list[Document]:

@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Callable
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from docsvc import audit, outbox
+from docsvc import audit, indexing, outbox
 from docsvc.documents import PROCESS_DOCUMENT, remove_if_unreferenced
 from docsvc.errors import DocsvcError
 from docsvc.indexing import entry_for
@@ -28,6 +29,7 @@ from docsvc.pdf import iter_page_texts
 from docsvc.runtime import Runtime
 from docsvc.sandbox import ParseBudget
 from docsvc.suggest import suggest_fields
+from search import IndexedDocument
 from storage.base import StoredObject
 
 log = logging.getLogger(__name__)
@@ -137,17 +139,28 @@ def _finish(rt: Runtime, document_id: str, text: str, stored: StoredObject, note
             document.files.append(DocumentFile.of(FileRole.TEXT, stored, "text.txt", media_type="text/plain; charset=utf-8",
                                                   derived_from_id=source.id))
         document.suggestions = suggest_fields(text).as_dict()
-        session.flush()
-        # Index before the status says "ready", so ready always means searchable.
-        rt.index.index([entry_for(document, text)])
-        rt.index.refresh()
         document.status = DocumentStatus.READY
         document.status_message = " ".join(notes)
         document.progress_step = "done"
         document.progress_percent = 100
+        session.flush()
+        # Indexed before the commit says "ready", so ready means searchable,
+        # unless the index is down: then the document is ready all the same
+        # (its text, its register, its signing need no index) and a retry
+        # entry committed with it makes it searchable once the index is back.
+        _index_or_retry(rt, session, entry_for(document, text))
         audit.record(
             session, None, "document.processed", "document", document_id, {"characters": len(text), "notes": notes}
         )
+
+
+def _index_or_retry(rt: Runtime, session: Session, entry: IndexedDocument) -> None:
+    try:
+        rt.index.index([entry])
+        rt.index.refresh()
+    except Exception:
+        log.warning("search index unavailable; document %s will be indexed by a retry", entry.id, exc_info=True)
+        indexing.retry_later(session, [entry.id])
 
 
 def sweep_work_dirs(rt: Runtime, older_than: timedelta = timedelta(days=1)) -> int:
@@ -253,7 +266,13 @@ def _fail_document(rt: Runtime, payload: dict, message: str) -> None:
 
 HANDLERS: dict[str, Callable[[Runtime, dict, int | None], None]] = {
     PROCESS_DOCUMENT: process_document,
+    indexing.INDEX_DOCUMENT: indexing.sync_entry,
 }
+# Retried, with the growing pause, until they succeed: an index write fails
+# only while the index is down, it cannot kill a worker, and giving up would
+# leave a document unsearchable in silence.
+RETRIED_UNTIL_DONE = frozenset({indexing.INDEX_DOCUMENT})
+MAX_RETRY_PAUSE_SECONDS = 300
 
 
 def run_entry(rt: Runtime, entry_id: int) -> bool:
@@ -263,8 +282,8 @@ def run_entry(rt: Runtime, entry_id: int) -> bool:
         if entry is None:
             return False
         task, payload, attempts = entry.task, dict(entry.payload), entry.attempts
-    cap = rt.settings.task_max_attempts
-    if attempts > cap:
+    cap = None if task in RETRIED_UNTIL_DONE else rt.settings.task_max_attempts
+    if cap is not None and attempts > cap:
         # Taken again after the last allowed attempt, which never reported
         # back: its worker died on it. Another try would kill this one too.
         log.error("outbox entry %s (%s): %s attempts ended without a result; giving up", entry_id, task, cap)
@@ -275,21 +294,22 @@ def run_entry(rt: Runtime, entry_id: int) -> bool:
     handler = HANDLERS[task]
     try:
         handler(rt, payload, entry_id)
-    except DocsvcError as exc:
-        # The input itself is at fault: retrying cannot help, a person must see it.
-        _fail_document(rt, payload, exc.message)
-        with rt.write() as session:
-            outbox.complete(session, entry_id)
-        return True
     except Exception as exc:
+        if isinstance(exc, DocsvcError) and cap is not None:
+            # The input itself is at fault: retrying cannot help, a person must see it.
+            _fail_document(rt, payload, exc.message)
+            with rt.write() as session:
+                outbox.complete(session, entry_id)
+            return True
         log.exception("outbox entry %s (%s) failed on attempt %s", entry_id, task, attempts)
-        if attempts >= cap:
+        if cap is not None and attempts >= cap:
             _fail_document(rt, payload, f"Processing failed after {attempts} attempts: {exc}")
             with rt.write() as session:
                 outbox.complete(session, entry_id, error=repr(exc))
         else:
+            pause = timedelta(seconds=min(MAX_RETRY_PAUSE_SECONDS, 2**min(attempts, 16)))
             with rt.write() as session:
-                outbox.release(session, entry_id, repr(exc), timedelta(seconds=min(300, 2**attempts)))
+                outbox.release(session, entry_id, repr(exc), pause)
         raise
     with rt.write() as session:
         outbox.complete(session, entry_id)
