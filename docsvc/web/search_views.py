@@ -99,7 +99,8 @@ def _page_count(result: SearchResult | None) -> int:
 
 def _shown_facets(user: User, result: SearchResult):
     """The facets in display order; the agency's only for whoever sees several."""
-    sees_several = visible_agency_ids(user) is None or len(visible_agency_ids(user)) > 1
+    visible = visible_agency_ids(user)
+    sees_several = visible is None or len(visible) > 1
     for name in FACET_FIELDS:
         buckets = result.facets.get(name) or []
         if buckets and (name != "agency_id" or sees_several):

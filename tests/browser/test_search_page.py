@@ -164,6 +164,9 @@ def test_documents_lacking_a_word_follow_marked(page: Page, server, registered, 
 
     page.set_viewport_size({"width": 390, "height": 844})
     page.reload()
+    # Scrolled through, every thumbnail loads (they load lazily, as they come into view).
+    page.mouse.wheel(0, 10_000)
+    page.wait_for_function("[...document.querySelectorAll('a.thumb img')].every(i => i.complete && i.naturalWidth > 0)")
     overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert overflow <= 0, f"the page is {overflow}px wider than a phone"
     page.screenshot(path=str(artifacts / f"search-tiers-phone-{server.profile}.png"), full_page=True)

@@ -5,14 +5,19 @@ caller may not see answers exactly what an agency without a match answers.
 Then the first-page thumbnails the search page shows beside each hit."""
 from __future__ import annotations
 
+import html
 import io
+import re
+import uuid
+from datetime import date, datetime, timedelta, timezone
+from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 from PIL import Image
 from sqlalchemy import select
 
 from docsvc import accounts
 from docsvc.models import Agency, DocumentFile, FileRole
-from search import FACET_FIELDS
+from search import FACET_FIELDS, IndexedDocument
 from tests.integration.conftest import PASSWORD
 from tests.integration.test_api_and_permissions import process_all, upload
 from tests.pdfs import make_pdf, sample_paragraphs
@@ -180,6 +185,42 @@ def test_bad_parameters_are_refused_in_the_one_error_shape(rt, clerk, params, st
     body = response.get_json()
     assert (response.status_code, body["code"]) == (status, code), body
     assert set(body) == {"code", "message"} and body["message"]
+
+
+# --- the page ----------------------------------------------------------------------
+
+
+def test_the_pages_next_links_keep_every_filter_and_walk_each_document_once(rt, app, clerk):
+    with rt.read() as session:
+        agency = session.scalar(select(Agency.id).where(Agency.code == "UBND-XA"))
+    # Index entries straight from their rows' fields: 30 letters, 24 of the province's.
+    start = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    entries = [IndexedDocument(
+        id=str(uuid.UUID(int=n + 1)), agency_id=agency, kind="incoming", title=f"Công văn số {n + 1} về cải cách hành chính",
+        text="Triển khai cải cách hành chính, một cửa liên thông.", number_symbol=f"{n + 1}/UBND-VP",
+        issuing_body="Sở Nội vụ" if n % 5 == 0 else "UBND tỉnh Bình Dương", doc_type="Công văn", year=2024,
+        doc_date=date(2024, 1, 1) + timedelta(days=n), created_at=start + timedelta(days=n),
+    ) for n in range(30)]
+    rt.index.index(entries)
+    rt.index.refresh()
+    wanted = [e.id for e in sorted(entries, key=lambda e: e.doc_date, reverse=True) if e.issuing_body != "Sở Nội vụ"]
+
+    client = signed_in(app, clerk.username)
+    filters = {"issuing_body": "UBND tỉnh Bình Dương", "year": "2024", "sort": "newest", "doc_type": "Công văn"}
+    url, seen, pages = "/search?" + urlencode({"q": "cai cach", **filters}), [], 0
+    while url:
+        page = client.get(url)
+        assert page.status_code == 200
+        text = page.get_data(as_text=True)
+        pages += 1
+        assert f"Trang {pages}/2" in text
+        seen += re.findall(r'<a class="hit-title" href="/documents/([0-9a-f-]{36})"', text)
+        following = re.search(r'<a href="([^"]+)" rel="next">', text)
+        url = html.unescape(following.group(1)) if following else None
+        if url:
+            assert {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()} == {
+                "q": "cai cach", **filters, "page": str(pages + 1)}
+    assert pages == 2 and seen == wanted
 
 
 # --- thumbnails ------------------------------------------------------------------
