@@ -46,6 +46,12 @@ class RecordNotDeletable(Conflict):
     code = "record_not_deletable"
 
 
+class ReversedDateRange(InvalidInput):
+    """A search from a later date to an earlier one: the page says which way round."""
+
+    code = "reversed_date_range"
+
+
 @dataclass
 class Spooled:
     """An upload on local disk, with what we learned while receiving it."""
@@ -337,7 +343,7 @@ def _check_filters(filters: SearchFilters) -> None:
     if filters.year is not None:
         validation.in_range(filters.year, "year", validation.MIN_YEAR, validation.MAX_YEAR)
     if filters.date_from and filters.date_to and filters.date_from > filters.date_to:
-        raise InvalidInput("date_from must not be after date_to.")
+        raise ReversedDateRange("date_from must not be after date_to.")
 
 
 def _searched_agencies(user: User, agency_id: int | None) -> frozenset[int] | None:

@@ -60,7 +60,6 @@ MESSAGES: dict[str, dict[str, str]] = {
     "search.submit": {"vi": "Tìm", "en": "Search"},
     "search.results": {"vi": "kết quả", "en": "result(s)"},
     "search.none": {"vi": "Không tìm thấy văn bản phù hợp.", "en": "No matching documents."},
-    "search.all_kinds": {"vi": "Mọi loại", "en": "All kinds"},
     "search.year": {"vi": "Năm", "en": "Year"},
     "search.prev": {"vi": "Trang trước", "en": "Previous"},
     "search.next": {"vi": "Trang sau", "en": "Next"},
@@ -195,6 +194,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "error.out_of_range": {
         "vi": "Giá trị nằm ngoài khoảng cho phép (số trang, năm hoặc ngày).",
         "en": "The value is outside the allowed range (page, year or date).",
+    },
+    "error.reversed_date_range": {
+        "vi": "Khoảng ngày không hợp lệ: \"Từ ngày\" phải trước hoặc trùng \"Đến ngày\".",
+        "en": "The date range is back to front: \"From\" must not be after \"To\".",
     },
     "error.invalid_citizen_id": {
         "vi": "Số định danh cá nhân phải gồm đúng 12 chữ số của thẻ căn cước công dân.",

@@ -127,9 +127,15 @@ def test_clerk_narrows_by_year_and_issuing_body_sorts_by_date_and_opens_a_hit(
     expect_titles(page, [REPORT, DECISION, PLAN])
     assert "year" not in query_of(page) and query_of(page)["sort"] == ["oldest"]
 
-    # A date range typed in the form narrows further, with the filters kept.
-    page.get_by_label("Từ ngày").fill("2024-01-01")
-    page.get_by_label("Đến ngày").fill("2024-06-30")
+    # A date range typed back to front is explained; put right, it narrows
+    # further, with the filters kept.
+    page.get_by_label("Từ ngày", exact=True).fill("2024-06-30")
+    page.get_by_label("Đến ngày", exact=True).fill("2024-01-01")
+    page.get_by_role("button", name="Tìm", exact=True).click()
+    expect(page.get_by_role("alert")).to_have_text('Khoảng ngày không hợp lệ: "Từ ngày" phải trước hoặc trùng "Đến ngày".')
+    expect(page.locator("ol.hits li.hit")).to_have_count(0)
+    page.get_by_label("Từ ngày", exact=True).fill("2024-01-01")
+    page.get_by_label("Đến ngày", exact=True).fill("2024-06-30")
     page.get_by_role("button", name="Tìm", exact=True).click()
     expect_titles(page, [DECISION])
     expect(page.locator("#active-filters")).to_contain_text("Từ ngày 01/01/2024")
@@ -166,7 +172,7 @@ def test_documents_lacking_a_word_follow_marked(page: Page, server, registered, 
     page.reload()
     # Scrolled through, every thumbnail loads (they load lazily, as they come into view).
     page.mouse.wheel(0, 10_000)
-    page.wait_for_function("[...document.querySelectorAll('a.thumb img')].every(i => i.complete && i.naturalWidth > 0)")
+    page.wait_for_function("() => [...document.querySelectorAll('a.thumb img')].every(i => i.complete && i.naturalWidth > 0)")
     overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert overflow <= 0, f"the page is {overflow}px wider than a phone"
     page.screenshot(path=str(artifacts / f"search-tiers-phone-{server.profile}.png"), full_page=True)

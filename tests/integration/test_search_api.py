@@ -168,7 +168,7 @@ def test_an_agency_the_user_may_not_see_answers_like_an_empty_one(rt, clerk, mak
     ({"kind": "letters"}, 400, "invalid_input"),
     ({"date_from": "2024-13-01"}, 400, "invalid_input"),
     ({"date_from": "15/03/2024"}, 400, "invalid_input"),
-    ({"date_from": "2025-01-01", "date_to": "2024-01-01"}, 400, "invalid_input"),
+    ({"date_from": "2025-01-01", "date_to": "2024-01-01"}, 400, "reversed_date_range"),
     ({"date_to": "0001-01-01"}, 400, "out_of_range"),
     ({"year": "99999"}, 400, "out_of_range"),
     ({"agency_id": "UBND-XA"}, 400, "invalid_input"),
