@@ -16,7 +16,7 @@ import tempfile
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO, Mapping
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
@@ -29,7 +29,7 @@ from docsvc.intake import inspect_upload
 from docsvc.runtime import Runtime
 from search import InvalidQuery as IndexInvalidQuery
 from storage.base import RetentionError, hash_file
-from search import SearchQuery, SearchResult
+from search import SORTS, SearchQuery, SearchResult
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,12 @@ class RecordNotDeletable(Conflict):
     """A registered or signed document is a record: it stays."""
 
     code = "record_not_deletable"
+
+
+class ReversedDateRange(InvalidInput):
+    """A search from a later date to an earlier one: the page says which way round."""
+
+    code = "reversed_date_range"
 
 
 @dataclass
@@ -266,16 +272,85 @@ def list_documents(session: Session, user: User, *, page: int = 1, per_page: int
     return total or 0, list(rows)
 
 
+@dataclass(frozen=True)
+class SearchFilters:
+    """What narrows a search, as the page's links and the API's query string
+    give it; ``search_filters`` reads them, ``search`` checks them."""
+
+    kind: str | None = None
+    year: int | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    issuing_body: str | None = None
+    doc_type: str | None = None
+    agency_id: int | None = None
+    sort: str = "relevance"
+
+
+def search_filters(args: Mapping[str, Any]) -> SearchFilters:
+    """The filters of a query string (the page's and the API's): blank is unset."""
+    return SearchFilters(
+        kind=validation.optional_text(args.get("kind"), "kind", validation.FILTER),
+        year=validation.whole_number(args.get("year"), "year", validation.MIN_YEAR, validation.MAX_YEAR),
+        date_from=validation.parse_date(args.get("date_from"), "date_from"),
+        date_to=validation.parse_date(args.get("date_to"), "date_to"),
+        issuing_body=validation.optional_text(args.get("issuing_body"), "issuing_body", validation.ISSUING_BODY),
+        doc_type=validation.optional_text(args.get("doc_type"), "doc_type", validation.DOC_TYPE),
+        agency_id=validation.whole_number(args.get("agency_id"), "agency_id", 1, validation.MAX_ID),
+        sort=validation.optional_text(args.get("sort"), "sort", validation.FILTER) or "relevance",
+    )
+
+
 def search(
-    rt: Runtime, user: User, text: str, *, kind: str | None = None, year: int | None = None, page: int = 1, per_page: int = 20
+    rt: Runtime,
+    user: User,
+    text: str,
+    *,
+    kind: str | None = None,
+    year: int | None = None,
+    page: int = 1,
+    per_page: int = 20,
+    filters: SearchFilters | None = None,
+    facets: bool = False,
 ) -> SearchResult:
-    """Full-text search, limited to what the user may see (the index filters, not the page)."""
-    if year is not None:
-        validation.in_range(year, "year", validation.MIN_YEAR, validation.MAX_YEAR)
+    """Full-text search, limited to what the user may see (the index filters,
+    not the page). ``filters`` narrows it (``kind`` and ``year`` alone are
+    the command line's shorthand for it). Totals stop being exact past
+    search.TOTAL_CAP: "more than 10,000" is all a person reads, and counting
+    every match of a common word is what costs at a province's scale."""
+    filters = filters or SearchFilters(kind=kind, year=year)
+    _check_filters(filters)
+    validation.in_range(page, "page", 1, validation.MAX_PAGE)
+    validation.in_range(per_page, "per_page", 1, validation.MAX_PER_PAGE)
+    agencies = _searched_agencies(user, filters.agency_id)
     try:
         query = SearchQuery(
-            text=text, kind=kind or None, year=year, agency_ids=visible_agency_ids(user), page=page, per_page=per_page
+            text=text, kind=filters.kind, year=filters.year, agency_ids=agencies, page=page, per_page=per_page,
+            sort=filters.sort, date_from=filters.date_from, date_to=filters.date_to,
+            issuing_body=filters.issuing_body, doc_type=filters.doc_type,
+            agency_id=filters.agency_id if agencies else None, facets=facets,
         )
         return rt.index.search(query)
     except IndexInvalidQuery as exc:
         raise InvalidQuery(str(exc)) from None
+
+
+def _check_filters(filters: SearchFilters) -> None:
+    if filters.kind is not None and filters.kind not in KINDS:
+        raise InvalidInput(f"kind must be one of {', '.join(KINDS)}.")
+    if filters.sort not in SORTS:
+        raise InvalidInput(f"sort must be one of {', '.join(SORTS)}.")
+    if filters.year is not None:
+        validation.in_range(filters.year, "year", validation.MIN_YEAR, validation.MAX_YEAR)
+    if filters.date_from and filters.date_to and filters.date_from > filters.date_to:
+        raise ReversedDateRange("date_from must not be after date_to.")
+
+
+def _searched_agencies(user: User, agency_id: int | None) -> frozenset[int] | None:
+    """The agencies the index may answer from. Narrowed to an agency the user
+    may not see, that is none: the same empty answer as an agency with no
+    match, so the answer never tells whether another agency's documents exist."""
+    allowed = visible_agency_ids(user)
+    if agency_id is None:
+        return allowed
+    return frozenset({agency_id}) if allowed is None or agency_id in allowed else frozenset()

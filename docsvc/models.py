@@ -71,6 +71,8 @@ class FileRole:
     SIGNED = "signed"
     # The draft with the fields the văn thư fills in later (number, date).
     PREPARED = "prepared"
+    # The first page drawn small for search results (docsvc/thumbnails.py).
+    THUMBNAIL = "thumbnail"
 
 
 class Workflow:

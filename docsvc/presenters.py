@@ -1,12 +1,13 @@
 """The JSON form of domain objects, shared by the API and the command line."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
 from docsvc.incoming import is_overdue
 from docsvc.models import Document, DocumentFile
-from search import SearchResult
+from search import TOTAL_CAP, SearchResult
 
 
 def iso_utc(value: datetime) -> str:
@@ -97,6 +98,8 @@ def workflow_json(doc: Document) -> dict[str, Any] | None:
 def search_json(result: SearchResult) -> dict[str, Any]:
     return {
         "total": result.total,
+        "total_is_exact": result.total_is_exact,
+        "total_all_words": result.total_all_words,
         "hits": [
             {
                 "id": hit.id,
@@ -104,10 +107,46 @@ def search_json(result: SearchResult) -> dict[str, Any]:
                 "kind": hit.kind,
                 "year": hit.year,
                 "number_symbol": hit.number_symbol,
+                "issuing_body": hit.issuing_body,
+                "doc_date": hit.doc_date.isoformat() if hit.doc_date else None,
                 "agency_id": hit.agency_id,
                 "score": hit.score,
+                "all_words": hit.all_words,
                 "highlight": hit.highlight,
             }
             for hit in result.hits
         ],
+        "facets": {
+            name: [{"value": bucket.value, "count": bucket.count} for bucket in buckets]
+            for name, buckets in result.facets.items()
+        },
     }
+
+
+@dataclass(frozen=True)
+class Count:
+    """A number of matches as a person reads it: exact, or "more than" it."""
+
+    value: int
+    exact: bool = True
+
+
+@dataclass(frozen=True)
+class SearchCounts:
+    """The two tiers of a result: documents with every word, then those missing one."""
+
+    total: Count
+    all_words: Count
+    one_fewer: Count  # value 0 and exact: no second tier
+
+
+def search_counts(result: SearchResult) -> SearchCounts:
+    """What the count line says. Past TOTAL_CAP the backend stopped counting:
+    the total is "more than", and so is whatever part of it is not the first
+    tier (its own count is exact while under the cap)."""
+    if result.total_is_exact:
+        return SearchCounts(Count(result.total), Count(result.total_all_words),
+                            Count(result.total - result.total_all_words))
+    all_words = Count(result.total_all_words, result.total_all_words < TOTAL_CAP)
+    return SearchCounts(Count(result.total, False), all_words,
+                        Count(max(result.total - result.total_all_words, 0), False))

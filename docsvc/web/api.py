@@ -347,14 +347,22 @@ def verify_signatures():
 
 @blueprint.get("/search")
 def search():
+    """The search page's search: the same filters, sort and facets."""
     user = api_user()
     result = documents.search(
         runtime(),
         user,
         request.args.get("q", ""),
-        kind=request.args.get("kind") or None,
-        year=_int_arg("year", None),
         page=_int_arg("page", 1),
         per_page=_int_arg("per_page", 20),
+        filters=documents.search_filters(request.args),
+        facets=_flag("facets"),
     )
     return jsonify(search_json(result))
+
+
+def _flag(name: str) -> bool:
+    raw = request.args.get(name, "").strip().lower()
+    if raw not in ("", "0", "1", "false", "true"):
+        raise InvalidInput(f"{name} must be true or false.")
+    return raw in ("1", "true")

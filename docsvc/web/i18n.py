@@ -1,7 +1,7 @@
 """Page texts in Vietnamese (first) and English. One dictionary, one lookup."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from urllib.parse import urlencode
 
 from flask import Flask, g, request, session
@@ -60,10 +60,38 @@ MESSAGES: dict[str, dict[str, str]] = {
     "search.submit": {"vi": "Tìm", "en": "Search"},
     "search.results": {"vi": "kết quả", "en": "result(s)"},
     "search.none": {"vi": "Không tìm thấy văn bản phù hợp.", "en": "No matching documents."},
-    "search.all_kinds": {"vi": "Mọi loại", "en": "All kinds"},
     "search.year": {"vi": "Năm", "en": "Year"},
     "search.prev": {"vi": "Trang trước", "en": "Previous"},
     "search.next": {"vi": "Trang sau", "en": "Next"},
+    "search.page_of": {"vi": "Trang {page}/{pages}", "en": "Page {page} of {pages}"},
+    "search.pages": {"vi": "Các trang kết quả", "en": "Result pages"},
+    "search.more_than": {"vi": "hơn {n}", "en": "more than {n}"},
+    "search.count_all_words": {"vi": "{n} văn bản có đủ mọi từ", "en": "{n} with every word"},
+    "search.count_one_fewer": {
+        "vi": "{n} văn bản thiếu một từ, xếp sau", "en": "{n} lacking one of the words, listed after them",
+    },
+    "search.one_fewer": {"vi": "Thiếu một từ", "en": "Lacks one word"},
+    "search.one_fewer_heading": {
+        "vi": "Các văn bản sau thiếu một trong các từ đã nhập",
+        "en": "These documents lack one of the words you typed",
+    },
+    "search.sort": {"vi": "Sắp xếp", "en": "Order"},
+    "search.sort.relevance": {"vi": "Phù hợp nhất", "en": "Best match"},
+    "search.sort.newest": {"vi": "Mới nhất", "en": "Newest first"},
+    "search.sort.oldest": {"vi": "Cũ nhất", "en": "Oldest first"},
+    "search.date_from": {"vi": "Từ ngày", "en": "From"},
+    "search.date_to": {"vi": "Đến ngày", "en": "To"},
+    "search.refine": {"vi": "Thu hẹp kết quả", "en": "Narrow the results"},
+    "search.active": {"vi": "Đang lọc theo", "en": "Filtered by"},
+    "search.remove": {"vi": "Bỏ bộ lọc này", "en": "Remove this filter"},
+    "search.clear": {"vi": "Bỏ tất cả bộ lọc", "en": "Clear all filters"},
+    "search.facet.kind": {"vi": "Phân loại", "en": "Kind"},
+    "search.facet.year": {"vi": "Năm", "en": "Year"},
+    "search.facet.issuing_body": {"vi": "Cơ quan ban hành", "en": "Issuing body"},
+    "search.facet.doc_type": {"vi": "Loại văn bản", "en": "Document type"},
+    "search.facet.agency_id": {"vi": "Đơn vị lưu giữ", "en": "Agency"},
+    "search.date": {"vi": "Ngày", "en": "Date"},
+    "role.thumbnail": {"vi": "Ảnh thu nhỏ trang đầu", "en": "First-page thumbnail"},
     "nav.verify": {"vi": "Kiểm tra chữ ký", "en": "Verify a signature"},
     "verify.title": {"vi": "Kiểm tra văn bản điện tử có chữ ký số", "en": "Verify a digitally signed document"},
     "verify.help": {
@@ -166,6 +194,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "error.out_of_range": {
         "vi": "Giá trị nằm ngoài khoảng cho phép (số trang, năm hoặc ngày).",
         "en": "The value is outside the allowed range (page, year or date).",
+    },
+    "error.reversed_date_range": {
+        "vi": "Khoảng ngày không hợp lệ: \"Từ ngày\" phải trước hoặc trùng \"Đến ngày\".",
+        "en": "The date range is back to front: \"From\" must not be after \"To\".",
     },
     "error.invalid_citizen_id": {
         "vi": "Số định danh cá nhân phải gồm đúng 12 chữ số của thẻ căn cước công dân.",
@@ -579,8 +611,29 @@ def local_time(value: datetime | None, fmt: str = "%d/%m/%Y %H:%M") -> str:
     return value.astimezone(VIETNAM).strftime(fmt)
 
 
+def number(value: int, lang: str | None = None) -> str:
+    """A whole number as people write it: 10.000 in Vietnamese, 10,000 in English."""
+    written = f"{value:,}"
+    return written.replace(",", ".") if (lang or current_language()) == "vi" else written
+
+
+def count_text(count) -> str:
+    """A count of matches (docsvc.presenters.Count): "hơn 10.000" when the index stopped counting."""
+    written = number(count.value)
+    return written if count.exact else translate("search.more_than").format(n=written)
+
+
+def local_date(value: date | None) -> str:
+    if value is None:
+        return ""
+    return value.strftime("%d/%m/%Y" if current_language() == "vi" else "%d %b %Y")
+
+
 def init_app(app: Flask, default_language: str) -> None:
     app.add_template_filter(local_time)
+    app.add_template_filter(local_date)
+    app.add_template_filter(number)
+    app.add_template_filter(count_text)
 
     @app.before_request
     def _pick_language() -> None:

@@ -7,11 +7,11 @@ from flask import Blueprint, Response, abort, redirect, render_template, request
 
 from sqlalchemy import select
 
-from docsvc import documents, ecopies, incoming, outgoing, signatures, validation
+from docsvc import documents, ecopies, incoming, outgoing, signatures, thumbnails, validation
 from docsvc.errors import DocsvcError, InvalidInput, Unauthorized
 from docsvc.indexing import read_text
 from docsvc.models import FileRole, Role, User
-from docsvc.web import outgoing_views, signin
+from docsvc.web import outgoing_views, search_views, signin
 from docsvc.web.context import begin_session, end_session, runtime, session_user
 from signing import SigningError
 
@@ -277,21 +277,37 @@ def verify():
 @blueprint.get("/search")
 @login_required
 def search():
+    """Results with facets that narrow, the filters in force, an order and pages."""
     query = request.args.get("q", "").strip()
-    kind = request.args.get("kind") or None
-    year_raw = request.args.get("year", "").strip()
-    result, error, status, page = None, None, 200, 1
+    filters, page, result, error, status = documents.SearchFilters(), 1, None, None, 200
     try:
         page = validation.whole_number(request.args.get("page"), "page", 1, validation.MAX_PAGE, 1)
-        year = validation.whole_number(year_raw, "year", validation.MIN_YEAR, validation.MAX_YEAR)
-    except DocsvcError as exc:  # a hand-made address: the form sends neither
+        filters = documents.search_filters(request.args)
+    except DocsvcError as exc:  # a hand-made address: the page's own links send neither
         error, status = exc, exc.http_status
     if query and error is None:
         try:
-            result = documents.search(runtime(), session_user(), query, kind=kind, year=year, page=page)
-        except DocsvcError as exc:  # what the person typed: shown on the search page itself
+            result = documents.search(runtime(), session_user(), query, page=page, per_page=search_views.PER_PAGE,
+                                      filters=filters, facets=True)
+        except DocsvcError as exc:  # what the person typed (or a date range back to front): shown on the page
             error = exc
-    return render_template(
-        "search.html", query=query, kind=kind, year=year_raw, page=page, result=result, error=error,
-        kinds=documents.KINDS,
-    ), status
+    address = search_views.SearchAddress(query, filters, page)
+    with runtime().read() as db:
+        view = search_views.page_view(db, session_user(), address, result)
+    return render_template("search.html", query=query, filters=filters, page=page, result=result, error=error,
+                           view=view, hidden=address.args(), per_page=search_views.PER_PAGE), status
+
+
+@blueprint.get("/documents/<document_id>/thumbnail")
+@login_required
+def thumbnail(document_id: str):
+    """The first page, small, for the search results: drawn once, then kept
+    (docsvc/thumbnails.py). The ETag is the picture's hash, so a browser
+    whose copy is current gets 304 after the permission check."""
+    picture = thumbnails.thumbnail(runtime(), session_user(), document_id)
+    response = Response(picture.data, mimetype=picture.media_type)
+    # Private: it shows a document only some may see. Ten minutes, then a
+    # cheap revalidation: a newly signed version shows soon enough.
+    response.headers["Cache-Control"] = "private, max-age=600"
+    response.set_etag(picture.etag)
+    return response.make_conditional(request)

@@ -283,7 +283,9 @@ def test_lang_en_shows_english_labels_and_back(page: Page, server):
     expect(page.get_by_role("heading", name="Search documents")).to_be_visible()
     box = page.get_by_role("textbox", name="Search documents")
     expect(box).to_have_attribute("placeholder", re.compile("with or without Vietnamese accents"))
-    box.fill("khong co van ban nao nhu the nay")
+    # A phrase: eight common words unquoted would find documents lacking
+    # just one of them (they follow those with every word).
+    box.fill('"khong co van ban nao nhu the nay"')
     box.press("Enter")
     expect(page.get_by_text("No matching documents.")).to_be_visible()
 
@@ -291,7 +293,7 @@ def test_lang_en_shows_english_labels_and_back(page: Page, server):
     expect(page.locator("html")).to_have_attribute("lang", "vi")
     expect(page.get_by_role("heading", name="Tìm kiếm văn bản")).to_be_visible()
     # Switching language keeps the search that was on the page.
-    expect(page.get_by_role("textbox", name="Tìm kiếm văn bản")).to_have_value("khong co van ban nao nhu the nay")
+    expect(page.get_by_role("textbox", name="Tìm kiếm văn bản")).to_have_value('"khong co van ban nao nhu the nay"')
     expect(page.get_by_text("Không tìm thấy văn bản phù hợp.")).to_be_visible()
     expect(page.get_by_role("link", name="English")).to_be_visible()
 
