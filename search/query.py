@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass
 
 from .folding import fold
-from .model import InvalidQuery, SearchQuery
+from .model import SORTS, InvalidQuery, SearchQuery
 
 __all__ = [
     "MAX_PER_PAGE",
@@ -163,4 +163,17 @@ def validate(query: SearchQuery) -> ParsedQuery:
         raise InvalidQuery(
             f"Only the first {MAX_RESULT_WINDOW} results can be browsed. Please add words or filters to narrow the search."
         )
+    _validate_filters(query)
     return parsed
+
+
+def _validate_filters(query: SearchQuery) -> None:
+    if query.sort not in SORTS:
+        raise InvalidQuery(f"Unknown sort order {query.sort[:40]!r}; choose one of: {', '.join(SORTS)}.")
+    if query.date_from is not None and query.date_to is not None and query.date_from > query.date_to:
+        raise InvalidQuery("The start date is after the end date. Please swap them.")
+    for value in (query.kind, query.issuing_body, query.doc_type):
+        # Bounded before any engine sees it (Elasticsearch refuses terms over
+        # 32 KB with a server error); no register field is this long.
+        if value is not None and len(value) > MAX_QUERY_CHARS:
+            raise InvalidQuery(f"A filter value is too long (more than {MAX_QUERY_CHARS} characters).")

@@ -7,11 +7,9 @@ import re
 
 import pytest
 
-from search import open_index
 from search.elastic import DEFAULT_TEMPLATE_PATH, ElasticsearchIndex, load_template
 from search.folding import FOLDING_TABLE, fold, nfc
 from search.query import TOKEN_RE, WORD_JOINERS
-from search.sqlite_fts import SqliteFtsIndex
 
 
 def test_template_file_is_valid_json_with_an_empty_folding_placeholder() -> None:
@@ -63,14 +61,3 @@ def test_template_targets_the_configured_index_and_analyses_every_searchable_fie
         assert properties[field]["analyzer"] == "vi_folded"
     assert properties["text"]["index_options"] == "offsets"  # highlight 2 MB texts without re-analysis
     assert properties["title"]["index_options"] == "offsets"
-
-
-def test_open_index_builds_the_configured_backend(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    sqlite = open_index({"search_backend": "sqlite", "search_sqlite_path": str(tmp_path / "s.db")})
-    assert isinstance(sqlite, SqliteFtsIndex)
-    es = open_index({"search_backend": "elasticsearch", "elasticsearch_url": "http://127.0.0.1:1"})
-    assert isinstance(es, ElasticsearchIndex) and es.index_name == "docsvc-documents"
-    with pytest.raises(ValueError, match="unknown search_backend"):
-        open_index({"search_backend": "solr"})
-    with pytest.raises(ValueError, match="search_sqlite_path"):
-        open_index({"search_backend": "sqlite"})
