@@ -4,10 +4,11 @@ and what each ranking rule of search.ranking does to them.
 
     set -a; . .cache/services.env; set +a     # DOCSVC_TEST_ELASTICSEARCH_URL
     PYTHONPATH=. .venv/bin/python bench/relevance.py [--backends tantivy,elasticsearch] [--es-url URL]
-                                                     [--variants all] [--per-query] [--json]
+                                                     [--variants all] [--try PROXIMITY_BOOST=3,title=2 ...]
+                                                     [--per-query] [--json]
 
 The set (bench/relevance/, see its README): 64 paragraphs of the sample
-articles as documents with register fields, 44 queries a clerk types, and a
+articles as documents with register fields, 50 queries a clerk types, and a
 grade 0–2 for every (query, document) pair, given by reading.
 
 For each backend a fresh index is built with search.open_index (Tantivy in a
@@ -17,7 +18,10 @@ SearchQuery(text, per_page=10). Then the same queries run again with each
 rule switched off in turn, in the same process and on the same index: the
 backends read the boosts from search.ranking at query time, so setting
 PROXIMITY_BOOST = 0, EXACT_BOOST = 0 or every FIELD_WEIGHTS value to 1.0
-turns the rule off without rebuilding anything.
+turns the rule off without rebuilding anything. "no second tier" drops the
+hits that lack a word (they all come after those that have every word, so
+what is left is what a one-tier search returns). --try runs other values
+of the same names, to compare proposed boosts on the same index.
 
 Metrics, per query, then averaged overall and per query class:
 
@@ -48,7 +52,7 @@ import sys
 import tempfile
 import uuid
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timezone
 from pathlib import Path
 
@@ -189,31 +193,55 @@ def summarize(scores: list[dict]) -> dict:
 
 # --- the rules ---------------------------------------------------------------------
 
-#: Each ablation: the search.ranking names it sets. "all rules" is the plan as shipped.
-VARIANTS: dict[str, dict[str, object]] = {
-    "all rules": {},
-    "no proximity": {"PROXIMITY_BOOST": 0.0},
-    "no exact spelling": {"EXACT_BOOST": 0.0},
-    "flat field weights": {"FIELD_WEIGHTS": 1.0},
-    "no rule": {"PROXIMITY_BOOST": 0.0, "EXACT_BOOST": 0.0, "FIELD_WEIGHTS": 1.0},
+@dataclass(frozen=True)
+class Variant:
+    """One way to run the queries: ranking rules changed, or the second tier left out."""
+
+    boosts: dict[str, float] = field(default_factory=dict)  # search.ranking name -> value
+    weights: dict[str, float] = field(default_factory=dict)  # field -> weight in ranking.FIELD_WEIGHTS
+    second_tier: bool = True  # False: hits that lack a word are dropped, as a one-tier search returns
+
+
+FLAT = {name: 1.0 for name in ranking.FIELD_WEIGHTS}
+#: The ablations: the plan as shipped, then each rule switched off in turn.
+VARIANTS: dict[str, Variant] = {
+    "all rules": Variant(),
+    "no proximity": Variant(boosts={"PROXIMITY_BOOST": 0.0}),
+    "no exact spelling": Variant(boosts={"EXACT_BOOST": 0.0}),
+    "no proximity nor exact spelling": Variant(boosts={"PROXIMITY_BOOST": 0.0, "EXACT_BOOST": 0.0}),
+    "flat field weights": Variant(weights=FLAT),
+    "no second tier": Variant(second_tier=False),
+    "no rule": Variant(boosts={"PROXIMITY_BOOST": 0.0, "EXACT_BOOST": 0.0}, weights=FLAT, second_tier=False),
 }
 
 
+def parse_variant(spec: str) -> Variant:
+    """``PROXIMITY_BOOST=3,title=2``: boosts by their search.ranking name, weights by field."""
+    boosts, weights = {}, {}
+    for item in filter(None, spec.split(",")):
+        name, _, value = item.partition("=")
+        if name in ("PROXIMITY_BOOST", "EXACT_BOOST"):
+            boosts[name] = float(value)
+        elif name in ranking.FIELD_WEIGHTS:
+            weights[name] = float(value)
+        else:
+            raise ValueError(f"{name!r} is neither a boost of search.ranking nor a field of FIELD_WEIGHTS")
+    return Variant(boosts=boosts, weights=weights)
+
+
 @contextlib.contextmanager
-def rules(overrides: dict[str, object]) -> Iterator[None]:
-    """Switch ranking rules for the duration; FIELD_WEIGHTS: 1.0 means every field weighs 1.
+def rules(variant: Variant) -> Iterator[None]:
+    """Set the variant's boosts and weights in search.ranking for the duration.
 
     The weights dict is changed in place, so a backend holding a reference to
     it sees the change as surely as one reading ``ranking.FIELD_WEIGHTS``.
     """
-    saved_boosts = {name: getattr(ranking, name) for name in overrides if name != "FIELD_WEIGHTS"}
+    saved_boosts = {name: getattr(ranking, name) for name in variant.boosts}
     saved_weights = dict(ranking.FIELD_WEIGHTS)
     try:
-        for name, value in overrides.items():
-            if name == "FIELD_WEIGHTS":
-                ranking.FIELD_WEIGHTS.update({field: float(value) for field in ranking.FIELD_WEIGHTS})  # type: ignore[arg-type]
-            else:
-                setattr(ranking, name, value)
+        for name, value in variant.boosts.items():
+            setattr(ranking, name, value)
+        ranking.FIELD_WEIGHTS.update(variant.weights)
         yield
     finally:
         for name, value in saved_boosts.items():
@@ -221,12 +249,14 @@ def rules(overrides: dict[str, object]) -> Iterator[None]:
         ranking.FIELD_WEIGHTS.update(saved_weights)
 
 
-def run(index: SearchIndex, graded: RelevanceSet) -> list[dict]:
+def run(index: SearchIndex, graded: RelevanceSet, variant: Variant = VARIANTS["all rules"]) -> list[dict]:
     """Every query on an index holding the set's documents, scored."""
     scores = []
-    for query in graded.queries:
-        ranked = [hit.id for hit in index.search(SearchQuery(query.text, per_page=K)).hits]
-        scores.append(score_query(query, ranked, matchable(graded.documents, query.text)))
+    with rules(variant):
+        for query in graded.queries:
+            hits = index.search(SearchQuery(query.text, per_page=K)).hits
+            ranked = [hit.id for hit in hits if variant.second_tier or hit.all_words]
+            scores.append(score_query(query, ranked, matchable(graded.documents, query.text)))
     return scores
 
 
@@ -258,16 +288,12 @@ def backend_index(backend: str, es_url: str | None) -> Iterator[SearchIndex]:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def measure(backend: str, graded: RelevanceSet, variants: Sequence[str], es_url: str | None) -> dict[str, list[dict]]:
+def measure(backend: str, graded: RelevanceSet, variants: dict[str, Variant], es_url: str | None) -> dict[str, list[dict]]:
     with backend_index(backend, es_url) as index:
         index.index(graded.documents)
         index.refresh()
         assert index.count() == len(graded.documents), f"{backend} holds {index.count()} documents"
-        out = {}
-        for variant in variants:
-            with rules(VARIANTS[variant]):
-                out[variant] = run(index, graded)
-        return out
+        return {name: run(index, graded, variant) for name, variant in variants.items()}
 
 
 # --- report ------------------------------------------------------------------------
@@ -330,14 +356,21 @@ def main() -> None:
     ap.add_argument("--backends", default=",".join(BACKENDS), help=f"comma-separated (default {','.join(BACKENDS)})")
     ap.add_argument("--es-url", default=os.environ.get(ES_URL_ENV), help=f"default ${ES_URL_ENV}")
     ap.add_argument("--variants", default="all", help=f"comma-separated of: {', '.join(VARIANTS)} (default all)")
+    ap.add_argument("--try", dest="tries", action="append", default=[], metavar="RULES",
+                    help="also run with these values, e.g. PROXIMITY_BOOST=3,EXACT_BOOST=2,title=2 (repeatable)")
     ap.add_argument("--per-query", action="store_true", help="list every query, not only the misses")
     ap.add_argument("--json", action="store_true", help="print the JSON instead of the tables")
     args = ap.parse_args()
     backends = [b for b in args.backends.split(",") if b]
-    variants = list(VARIANTS) if args.variants == "all" else [v for v in args.variants.split(",") if v]
-    unknown = [v for v in variants if v not in VARIANTS]
-    if unknown or not variants or not backends:
+    names = list(VARIANTS) if args.variants == "all" else [v for v in args.variants.split(",") if v]
+    unknown = [v for v in names if v not in VARIANTS]
+    if unknown or not names or not backends:
         ap.error(f"unknown or empty --variants {unknown}; choose from {list(VARIANTS)}")
+    variants = {name: VARIANTS[name] for name in names}
+    try:
+        variants.update({f"try {spec}": parse_variant(spec) for spec in args.tries})
+    except ValueError as exc:
+        ap.error(str(exc))
 
     started = datetime.now(timezone.utc)
     graded = load_set()
@@ -348,6 +381,7 @@ def main() -> None:
         "git_commit": _git_commit(),
         "ranking": {"PROXIMITY_BOOST": ranking.PROXIMITY_BOOST, "EXACT_BOOST": ranking.EXACT_BOOST,
                     "FIELD_WEIGHTS": ranking.FIELD_WEIGHTS},
+        "variants": {name: vars(variant) for name, variant in variants.items()},
         "set": {"documents": len(graded.documents), "queries": len(graded.queries)},
         "summary": {b: {v: summarize(s) for v, s in r.items()} for b, r in results.items()},
         "queries": results,
