@@ -24,9 +24,10 @@ import re
 from dataclasses import dataclass
 
 from .folding import fold
-from .model import InvalidQuery, SearchQuery
+from .model import SORTS, InvalidQuery, SearchQuery
 
 __all__ = [
+    "MAX_FILTER_CHARS",
     "MAX_PER_PAGE",
     "MAX_QUERY_CHARS",
     "MAX_RESULT_WINDOW",
@@ -48,6 +49,9 @@ MAX_RESULT_WINDOW = 10_000
 # max_token_length) while FTS5 keeps them whole; rejecting such query words
 # keeps the backends in agreement. No real word is that long.
 MAX_TOKEN_CHARS = 255
+# Register values (issuing body, document type, kind) arrive from URLs; none
+# is this long, and Elasticsearch answers a term over 32 KB with a server error.
+MAX_FILTER_CHARS = 500
 
 # Letters and digits; everything else separates tokens. Applied to folded
 # text, in which fold() has already turned the characters that FTS5 unicode61
@@ -163,4 +167,16 @@ def validate(query: SearchQuery) -> ParsedQuery:
         raise InvalidQuery(
             f"Only the first {MAX_RESULT_WINDOW} results can be browsed. Please add words or filters to narrow the search."
         )
+    _validate_options(query)
     return parsed
+
+
+def _validate_options(query: SearchQuery) -> None:
+    if query.sort not in SORTS:
+        raise InvalidQuery(f"Unknown sort order; choose one of: {', '.join(SORTS)}.")
+    if query.date_from is not None and query.date_to is not None and query.date_from > query.date_to:
+        raise InvalidQuery("The date range ends before it starts. Please swap the two dates.")
+    for name in ("issuing_body", "doc_type", "kind"):
+        value = getattr(query, name)
+        if value is not None and len(value) > MAX_FILTER_CHARS:
+            raise InvalidQuery(f"The {name.replace('_', ' ')} filter is too long (more than {MAX_FILTER_CHARS} characters).")
