@@ -155,10 +155,25 @@ class RawPlan:
         return cls(clauses, pairs, exact)
 
 
+class RawEngine:
+    """What both raw engines share: the plan, and "may see nothing" answered without a search."""
+
+    def search(self, query: SearchQuery) -> Answer:
+        if query.agency_ids is not None and not query.agency_ids:
+            return Answer(0, 0, True, [], 0)
+        return self.run(RawPlan.of(query.text), query)
+
+    def run(self, plan: RawPlan, query: SearchQuery) -> Answer:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+
 # --- raw Tantivy -----------------------------------------------------------------------
 
 
-class RawTantivy:
+class RawTantivy(RawEngine):
     """The same documents and semantics written straight against the tantivy package."""
 
     FACETS = {"kind": "kind", "year": "year", "issuing_body": "issuing_body_raw", "doc_type": "doc_type",
@@ -216,15 +231,9 @@ class RawTantivy:
     def count(self) -> int:
         return self.index.searcher().num_docs
 
-    def close(self) -> None:
-        pass
-
     # -- the query ----------------------------------------------------------------
 
-    def search(self, query: SearchQuery) -> Answer:
-        plan = RawPlan.of(query.text)
-        if query.agency_ids is not None and not query.agency_ids:
-            return Answer(0, 0, True, [], 0)
+    def run(self, plan: RawPlan, query: SearchQuery) -> Answer:
         searcher = self.index.searcher()
         extra = self._bonuses(plan) + self._filters(query)
         first = self._tier(plan.clauses, extra)
@@ -348,7 +357,7 @@ def _micros(value: datetime | None) -> int:
 # --- raw Elasticsearch ---------------------------------------------------------------------
 
 
-class RawElastic:
+class RawElastic(RawEngine):
     """The same documents and semantics as plain ``bool`` bodies, in one _msearch (both tiers)."""
 
     FACETS = {"kind": "kind", "year": "year", "issuing_body": "issuing_body.raw", "doc_type": "doc_type",
@@ -388,14 +397,11 @@ class RawElastic:
         return int(self.client.count(index=self.name)["count"])
 
     def close(self) -> None:
-        pass
+        self.client.close()
 
     # -- the query ----------------------------------------------------------------
 
-    def search(self, query: SearchQuery) -> Answer:
-        plan = RawPlan.of(query.text)
-        if query.agency_ids is not None and not query.agency_ids:
-            return Answer(0, 0, True, [], 0)
+    def run(self, plan: RawPlan, query: SearchQuery) -> Answer:
         clauses = [self._clause(c) for c in plan.clauses]
         extra = {"should": self._bonuses(plan), "filter": self._filters(query)}
         tiers = [{"must": clauses, **extra}]
@@ -590,7 +596,7 @@ def drop(place: Place, es_url: str | None) -> None:
         # The prefix is this bench's own: a rebuild's generations, aliases and templates all carry it.
         admin.indices.delete(index=f"{place.name}*", ignore_unavailable=True, allow_no_indices=True,
                              expand_wildcards="all")
-        for template in admin.indices.get_index_template(name=f"{place.name}*", ignore=404).get("index_templates", []):
+        for template in admin.options(ignore_status=404).indices.get_index_template(name=f"{place.name}*").get("index_templates", []):
             admin.indices.delete_index_template(name=template["name"])
     finally:
         admin.close()
