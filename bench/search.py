@@ -101,12 +101,12 @@ class Answer:
     facets: dict[str, list[tuple[Any, int]]] = field(default_factory=dict)
 
 
-def totals(first: int, second: int, exact_total: bool, counted_exactly: bool = True) -> tuple[int, int, bool]:
-    """(total, total_all_words, total_is_exact) from the two tiers' counts, capped as the contract says."""
-    if exact_total:
-        return first + second, first, counted_exactly
-    everything = first + second
-    return min(everything, TOTAL_CAP), min(first, TOTAL_CAP), counted_exactly and everything <= TOTAL_CAP
+def totals(in_first: int, in_both: int, exact_total: bool) -> tuple[int, int, bool]:
+    """(total, total_all_words, total_is_exact) from the counts of the first tier and of both, capped
+    as the contract says (a count past the cap may itself be a lower bound: only "more" matters)."""
+    if exact_total or in_both <= TOTAL_CAP:
+        return in_both, in_first, True
+    return TOTAL_CAP, min(in_first, TOTAL_CAP), False
 
 
 def sorted_facet(buckets: Iterable[tuple[Any, int]]) -> list[tuple[Any, int]]:
@@ -244,7 +244,7 @@ class RawTantivy(RawEngine):
         if second is not None:
             count2, more = self._top(searcher, second, wanted - len(hits), query.sort)
             hits += more
-        total, all_words, exact = totals(count1, count2, query.exact_total)
+        total, all_words, exact = totals(count1, count1 + count2, query.exact_total)
         facets = {}
         if query.facets and (count1 or count2):
             facets = self._facets(searcher, first if count1 else second)
@@ -402,19 +402,41 @@ class RawElastic(RawEngine):
     # -- the query ----------------------------------------------------------------
 
     def run(self, plan: RawPlan, query: SearchQuery) -> Answer:
+        """The first tier's page and the count of both tiers in one _msearch; the second tier's
+        page only when the first does not fill the page (or has no facets to show)."""
         clauses = [self._clause(c) for c in plan.clauses]
-        extra = {"should": self._bonuses(plan), "filter": self._filters(query)}
-        tiers = [{"must": clauses, **extra}]
-        if len(clauses) > 1:
-            tiers.append({"must": [{"bool": {"should": clauses, "minimum_should_match": len(clauses) - 1}}],
-                          "must_not": [{"bool": {"must": clauses}}], **extra})
+        bonuses, filters = self._bonuses(plan), self._filters(query)
+        first_body = self._body({"must": clauses, "should": bonuses, "filter": filters}, clauses, query,
+                                query.per_page, query.facets)
+        if len(clauses) == 1:
+            first = self._search([first_body])[0]
+            return self._answer(query, first, _es_total(first), None)
+        relaxed = {"bool": {"should": clauses, "minimum_should_match": len(clauses) - 1}}
+        count_body = {"query": {"bool": {"filter": [relaxed, *filters]}}, "size": 0,
+                      "track_total_hits": self._track(query)}
+        first, both = self._search([first_body, count_body])
+        in_first, in_both = _es_total(first), _es_total(both)
+        wanted = query.per_page - len(first["hits"]["hits"])
+        facets = query.facets and in_first == 0
+        second = None
+        if in_both > in_first and (wanted > 0 or facets):
+            tier = {"must": [relaxed], "must_not": [{"bool": {"filter": clauses}}], "should": bonuses,
+                    "filter": filters}
+            second = self._search([self._body(tier, clauses, query, max(wanted, 0), facets)])[0]
+        return self._answer(query, first, in_both, second)
+
+    def _search(self, bodies: list[dict]) -> list[dict]:
         searches: list[dict] = []
-        for tier in tiers:
-            searches += [{"index": self.name}, self._body(tier, query)]
+        for body in bodies:
+            searches += [{"index": self.name}, body]
         responses = self.client.msearch(searches=searches)["responses"]
         if failed := [r["error"] for r in responses if "error" in r]:  # _msearch answers 200 with errors inside
             raise RuntimeError(f"raw Elasticsearch query failed: {failed[0]}")
-        return self._answer(query, responses)
+        return responses
+
+    @staticmethod
+    def _track(query: SearchQuery) -> bool | int:
+        return True if query.exact_total else TOTAL_CAP + 1  # one more tells "exactly the cap" from "more"
 
     def _clause(self, tokens: tuple[str, ...]) -> dict:
         fields = [f"{n}^{ranking.FIELD_WEIGHTS[n]:g}" for n in SEARCHABLE]
@@ -442,16 +464,18 @@ class RawElastic(RawEngine):
             found.append({"range": {"doc_date": bounds}})
         return found
 
-    def _body(self, tier: dict, query: SearchQuery) -> dict:
+    def _body(self, tier: dict, marked: list[dict], query: SearchQuery, size: int, facets: bool) -> dict:
         body: dict[str, Any] = {
-            "query": {"bool": tier}, "size": query.per_page, "sort": self._sort(query.sort),
-            "track_total_hits": True if query.exact_total else TOTAL_CAP,
-            "_source": ["id", "title", "kind", "year", "number_symbol", "agency_id", "issuing_body"],
+            "query": {"bool": tier}, "size": size, "sort": self._sort(query.sort),
+            "track_total_hits": self._track(query), "track_scores": query.sort == "relevance",
+            "_source": ["id", "title", "kind", "year", "number_symbol", "agency_id", "issuing_body", "doc_date"],
+            # The words marked are the clauses': a bonus phrase would only make the highlighter work more.
             "highlight": {"fields": {"text": {"fragment_size": SNIPPET_CHARS, "number_of_fragments": 1,
                                               "no_match_size": SNIPPET_CHARS}},
+                          "highlight_query": {"bool": {"should": marked}},
                           "pre_tags": ["<mark>"], "post_tags": ["</mark>"], "encoder": "html"},
         }
-        if query.facets:
+        if facets:
             body["aggs"] = {name: {"terms": {"field": path, "size": FACET_FETCH,
                                              "order": [{"_count": "desc"}, {"_key": "asc"}]}}
                             for name, path in self.FACETS.items()}
@@ -465,18 +489,21 @@ class RawElastic(RawEngine):
         return [{"doc_date": {"order": order, "missing": "_last"}},
                 {"created_at": {"order": order, "missing": "_last"}}, {"id": "asc"}]
 
-    def _answer(self, query: SearchQuery, responses: list[dict]) -> Answer:
-        counts = [r["hits"]["total"] for r in responses] + [{"value": 0, "relation": "eq"}]
-        exact = all(c["relation"] == "eq" for c in counts)
-        total, all_words, is_exact = totals(counts[0]["value"], counts[1]["value"], query.exact_total, exact)
-        hits = [h for r in responses for h in r["hits"]["hits"]][: query.per_page]
+    def _answer(self, query: SearchQuery, first: dict, in_both: int, second: dict | None) -> Answer:
+        in_first = _es_total(first)
+        total, all_words, is_exact = totals(in_first, in_both, query.exact_total)
+        hits = first["hits"]["hits"] + (second["hits"]["hits"] if second else [])
         facets = {}
         if query.facets and total:
-            chosen = responses[0] if counts[0]["value"] else responses[1]
+            chosen = first if in_first or second is None else second
             facets = {name: sorted_facet((b["key"], b["doc_count"]) for b in chosen["aggregations"][name]["buckets"])
                       for name in FACET_FIELDS}
         return Answer(total, all_words, is_exact, [h["_source"]["id"] for h in hits],
                       sum(1 for h in hits if h.get("highlight")), facets)
+
+
+def _es_total(response: dict) -> int:
+    return int(response["hits"]["total"]["value"])
 
 
 # --- docsvc ---------------------------------------------------------------------------------
