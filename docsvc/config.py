@@ -7,6 +7,7 @@ docker-compose.yml; a test checks those stay in step.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import secrets
 import tomllib
@@ -16,6 +17,15 @@ from typing import Any, Mapping
 from urllib.parse import urlsplit
 
 ENV_PREFIX = "DOCSVC_"
+
+log = logging.getLogger(__name__)
+
+# Settings of earlier versions still read from existing files and variables.
+# The SQLite FTS5 search index became Tantivy: both are derived data, so the
+# new index starts empty and the next `docsvc reindex` (or search check)
+# fills it; the old file's path has no use any more.
+_RETIRED_SETTINGS = frozenset({"search_sqlite_path"})
+_RETIRED_BACKENDS = {"sqlite": "tantivy"}
 
 
 class ConfigError(Exception):
@@ -34,8 +44,8 @@ class Settings:
     minio_secret_key: str = ""
     minio_bucket: str = "docsvc"
     minio_secure: bool = False
-    search_backend: str = "sqlite"
-    search_sqlite_path: str = ""
+    search_backend: str = "tantivy"
+    search_tantivy_path: str = ""  # a directory
     elasticsearch_url: str = ""
     elasticsearch_index: str = "docsvc-documents"
     broker_url: str = ""
@@ -219,7 +229,7 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"configuration file {path} does not exist") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"configuration file {path} is not valid TOML: {exc}") from None
-    unknown = set(data) - SETTING_NAMES
+    unknown = set(data) - SETTING_NAMES - _RETIRED_SETTINGS
     if unknown:
         raise ConfigError(f"configuration file {path} has unknown settings: {', '.join(sorted(unknown))}")
     return data
@@ -236,8 +246,25 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         if env_name in environ:
             values[f.name] = environ[env_name]
     values.update(overrides)
+    _read_retired(values)
     typed = {f.name: _coerce(f.name, values[f.name], f.type) for f in fields(Settings) if f.name in values}
     return _derive(Settings(**typed))
+
+
+def _read_retired(values: dict[str, Any]) -> None:
+    """Turn settings of earlier versions into today's, saying so once in the log."""
+    for name in _RETIRED_SETTINGS & set(values):
+        log.warning("setting %s is no longer used; remove it from the configuration", name)
+        del values[name]
+    backend = values.get("search_backend")
+    if backend in _RETIRED_BACKENDS:
+        replacement = _RETIRED_BACKENDS[backend]
+        log.warning(
+            "search_backend %r is now %r; its index starts empty until `docsvc reindex` fills it",
+            backend,
+            replacement,
+        )
+        values["search_backend"] = replacement
 
 
 def _derive(settings: Settings) -> Settings:
@@ -248,8 +275,8 @@ def _derive(settings: Settings) -> Settings:
         derived["database_url"] = f"sqlite:///{data_dir / 'docsvc.sqlite3'}"
     if not settings.storage_path:
         derived["storage_path"] = str(data_dir / "objects")
-    if not settings.search_sqlite_path:
-        derived["search_sqlite_path"] = str(data_dir / "search.sqlite3")
+    if not settings.search_tantivy_path:
+        derived["search_tantivy_path"] = str(data_dir / "search-index")
     if not settings.pki_dir:
         derived["pki_dir"] = str(data_dir / "pki")
     if not settings.trust_store_dir:
@@ -260,8 +287,8 @@ def _derive(settings: Settings) -> Settings:
         derived["shared_state_url"] = settings.broker_url
     if settings.storage_backend not in {"filesystem", "minio"}:
         raise ConfigError(f"storage_backend must be 'filesystem' or 'minio', not {settings.storage_backend!r}")
-    if settings.search_backend not in {"sqlite", "elasticsearch"}:
-        raise ConfigError(f"search_backend must be 'sqlite' or 'elasticsearch', not {settings.search_backend!r}")
+    if settings.search_backend not in {"tantivy", "elasticsearch"}:
+        raise ConfigError(f"search_backend must be 'tantivy' or 'elasticsearch', not {settings.search_backend!r}")
     for origin in filter(None, (o.strip() for o in settings.fetch_allowed_origins.split(","))):
         if not _is_origin(origin):
             raise ConfigError(f"fetch_allowed_origins: {origin!r} is not an origin like http://ca.internal:8080")

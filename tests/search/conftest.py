@@ -1,18 +1,22 @@
 """Fixtures for the search suite only.
 
-``index`` runs every conformance test twice: on SQLite FTS5 (a file in
+``index`` runs every conformance test twice: on Tantivy (a directory in
 tmp_path) and on the real Elasticsearch node named by
 DOCSVC_TEST_ELASTICSEARCH_URL (scripts/services/elasticsearch.sh writes it to
 .cache/services.env). A missing variable or a dead node is a test ERROR, never
 a skip: CI must not go green without having exercised Elasticsearch.
+
+``reopen`` opens a second index object on the same storage, as another
+process (a worker, the CLI, a restarted server) would.
 """
 
 from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,8 +28,8 @@ ES_URL_ENV = "DOCSVC_TEST_ELASTICSEARCH_URL"
 SAMPLES_DIR = Path(os.environ.get("DOCSVC_SAMPLES_DIR", Path(__file__).resolve().parents[3] / "shared" / "samples"))
 
 
-def _sqlite_index(tmp_path: Path) -> Iterator[SearchIndex]:
-    index = open_index({"search_backend": "sqlite", "search_sqlite_path": str(tmp_path / "search.sqlite3")})
+def _tantivy_index(settings: dict[str, Any]) -> Iterator[SearchIndex]:
+    index = open_index(settings)
     index.ensure_ready()
     try:
         yield index
@@ -33,7 +37,7 @@ def _sqlite_index(tmp_path: Path) -> Iterator[SearchIndex]:
         index.close()
 
 
-def _elasticsearch_index() -> Iterator[SearchIndex]:
+def _elasticsearch_index(settings: dict[str, Any]) -> Iterator[SearchIndex]:
     from elasticsearch import Elasticsearch
 
     url = os.environ.get(ES_URL_ENV)
@@ -50,7 +54,8 @@ def _elasticsearch_index() -> Iterator[SearchIndex]:
         pytest.fail(f"Elasticsearch at {url} is not reachable ({type(exc).__name__}: {exc})")
 
     name = f"docsvc-test-{uuid.uuid4().hex[:12]}"  # tests never share an index
-    index = open_index({"search_backend": "elasticsearch", "elasticsearch_url": url, "elasticsearch_index": name})
+    settings.update(elasticsearch_url=url, elasticsearch_index=name)
+    index = open_index(settings)
     try:
         index.ensure_ready()
         yield index
@@ -65,12 +70,35 @@ def _elasticsearch_index() -> Iterator[SearchIndex]:
             admin.close()
 
 
-@pytest.fixture(params=["sqlite", "elasticsearch"])
-def index(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SearchIndex]:
-    if request.param == "sqlite":
-        yield from _sqlite_index(tmp_path)
+@pytest.fixture(params=["tantivy", "elasticsearch"])
+def index_settings(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
+    """The settings the ``index`` fixture was opened with (filled in by it)."""
+    if request.param == "tantivy":
+        return {"search_backend": "tantivy", "search_tantivy_path": str(tmp_path / "search-index")}
+    return {"search_backend": "elasticsearch"}
+
+
+@pytest.fixture
+def index(index_settings: dict[str, Any]) -> Iterator[SearchIndex]:
+    if index_settings["search_backend"] == "tantivy":
+        yield from _tantivy_index(index_settings)
     else:
-        yield from _elasticsearch_index()
+        yield from _elasticsearch_index(index_settings)
+
+
+@pytest.fixture
+def reopen(index: SearchIndex, index_settings: dict[str, Any]) -> Iterator[Callable[[], SearchIndex]]:
+    """Open another index object on the storage of ``index`` (closed at teardown)."""
+    opened: list[SearchIndex] = []
+
+    def open_again() -> SearchIndex:
+        other = open_index(index_settings)
+        opened.append(other)
+        return other
+
+    yield open_again
+    for other in opened:
+        other.close()
 
 
 @pytest.fixture(scope="session")

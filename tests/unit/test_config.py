@@ -14,7 +14,7 @@ def test_embedded_defaults_live_in_the_data_folder(tmp_path):
     settings = load_settings({"DOCSVC_DATA_DIR": str(tmp_path)})
     assert settings.database_url == f"sqlite:///{tmp_path}/docsvc.sqlite3"
     assert settings.storage_path == str(tmp_path / "objects")
-    assert settings.search_sqlite_path == str(tmp_path / "search.sqlite3")
+    assert (settings.search_backend, settings.search_tantivy_path) == ("tantivy", str(tmp_path / "search-index"))
     assert settings.broker_url == "filesystem://"
     assert settings.embedded
 
@@ -60,3 +60,17 @@ def test_unknown_keys_in_a_file_are_refused(tmp_path):
 def test_shipped_config_files_use_known_settings():
     for path in CONFIG.glob("*.toml"):
         assert set(read_toml(path)) <= SETTING_NAMES, path
+
+
+def test_a_config_of_the_sqlite_search_days_is_read_as_tantivy_with_a_warning(tmp_path, caplog):
+    # The FTS5 index is derived data: the new one starts empty and
+    # `docsvc reindex` fills it, so an old file must still start the service.
+    path = tmp_path / "old.toml"
+    path.write_text(f'search_backend = "sqlite"\nsearch_sqlite_path = "{tmp_path}/search.sqlite3"\n')
+    with caplog.at_level("WARNING", logger="docsvc.config"):
+        settings = load_settings({"DOCSVC_CONFIG": str(path), "DOCSVC_DATA_DIR": str(tmp_path)})
+    assert (settings.search_backend, settings.search_tantivy_path) == ("tantivy", str(tmp_path / "search-index"))
+    warnings = " ".join(record.getMessage() for record in caplog.records)
+    assert "'sqlite' is now 'tantivy'" in warnings and "search_sqlite_path" in warnings
+    with pytest.raises(ConfigError, match="search_backend"):
+        load_settings({"DOCSVC_DATA_DIR": str(tmp_path), "DOCSVC_SEARCH_BACKEND": "fts5"})

@@ -1,0 +1,780 @@
+"""Tantivy backend: the embedded search index (the ``tantivy`` package, the
+official binding of the Rust engine), for a commune's archive up to a province's.
+
+Why Tantivy: it answers a common word over a million documents, with exact
+totals, in tens of milliseconds (block-max WAND, posting lists in columnar
+blocks), where SQLite FTS5 scored every match with bm25 first and took
+seconds (issue 10). Paperless-ngx made the same move.
+
+Layout under the configured directory (``search_tantivy_path``)::
+
+    CURRENT          names the live index directory (replaced atomically)
+    BUILDING         names the directory a rebuild is writing, while it runs
+    write.lock       fcntl lock: one writer at a time across processes
+    index-<hex>/     a Tantivy index; a build also keeps ``resume.json`` here
+
+What is indexed: the four searchable fields folded in Python
+(search.folding.fold, so the rule is written once) and split by an analyzer
+that cuts like search.query.TOKEN_RE (letters and digits; no length cut, the
+parser bounds query words instead); an unfolded ``exact`` field for the
+exact-spelling bonus (docs only, no positions: it is only ever a term); fast
+fields for filters, facets, sorting and tie-breaks; the originals as one
+stored blob for hits and highlights (search.snippets, like the SQLite
+backend did, for the page's hits only).
+
+Processes: the web server (threads), the Celery worker and the CLI all
+write. Tantivy allows one IndexWriter per index, so a writer is opened per
+batch under our own fcntl lock (bounded wait), commits, waits for the merges
+its commit started (dropping a writer abandons them: measured, 30 one-document
+commits left 30 segments and 190 files) and is dropped, which releases
+Tantivy's own lock. Readers stat ``meta.json`` before each search (a few
+microseconds) and reload only when another process committed. A forked
+child (gunicorn, Celery prefork) opens everything anew.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import shutil
+import threading
+import time
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+import tantivy
+from tantivy import FieldType, Occur, Order, Query
+
+from . import ranking
+from .folding import fold, nfc
+from .model import (
+    FACET_SIZE,
+    TOTAL_CAP,
+    FacetCount,
+    IndexedDocument,
+    SearchHit,
+    SearchQuery,
+    SearchResult,
+)
+from .query import validate
+from .snippets import build_highlight
+
+__all__ = ["IndexBusy", "TantivyIndex"]
+
+log = logging.getLogger(__name__)
+
+#: Bumped when the schema changes: an index of another version is rebuilt empty
+#: (the index is derived data; ``docsvc reindex`` or ``search check`` fills it).
+SCHEMA_VERSION = 1
+#: How long a writer waits for another process's write before giving up.
+LOCK_TIMEOUT_SECONDS = 120.0
+
+_CURRENT = "CURRENT"
+_BUILDING = "BUILDING"
+_LOCK_FILE = "write.lock"
+_MARKER = "docsvc-index.json"
+_RESUME = "resume.json"
+_TOKENIZER = "docsvc_words"
+# Same characters as search.query.TOKEN_RE ([^\W_]: letters and digits),
+# checked over every code point: they differ only on characters Python 3.11's
+# Unicode tables do not know yet (the Rust regex crate has a newer Unicode).
+_TOKEN_PATTERN = r"[\p{L}\p{N}]+"
+_FOLDED = tuple(ranking.FIELD_WEIGHTS)  # title, number_symbol, issuing_body, text
+# One commit per batch: big enough that a reindex makes few segments, small
+# enough that the lock is released between batches for a clerk's upload.
+_BATCH_DOCS = 5_000
+_BATCH_CHARS = 64_000_000
+_WRITER_HEAP = 64_000_000
+_NO_DATE_DESC = -(10**8)  # below every ordinal date: undated documents sort last
+_VERSIONS_CHUNK = 4_096
+_ENTRY_SEPARATOR = "\x1f"  # between id and version in the ``entry`` column
+
+
+class IndexBusy(RuntimeError):
+    """Another process kept the index's write lock past LOCK_TIMEOUT_SECONDS."""
+
+
+# ------------------------------------------------------------------ schema ---
+
+
+def _schema() -> tantivy.Schema:
+    builder = tantivy.SchemaBuilder()
+    for name in _FOLDED:
+        builder.add_text_field(name, tokenizer_name=_TOKENIZER, index_option="position")
+    builder.add_text_field("exact", tokenizer_name=_TOKENIZER, index_option="basic")
+    builder.add_text_field("id", tokenizer_name="raw", index_option="basic")
+    # id + version in one column: versions() reads both without the stored texts.
+    builder.add_text_field("entry", tokenizer_name="raw", index_option="basic", fast=True)
+    builder.add_integer_field("id_hash", fast=True)  # splits versions() into chunks
+    for name in ("kind", "issuing_body_value", "doc_type"):
+        builder.add_text_field(name, tokenizer_name="raw", index_option="basic", fast=True)
+    for name in ("agency_id", "year", "doc_day"):
+        builder.add_integer_field(name, indexed=True, fast=True)
+    for name in ("newest", "oldest", "created"):
+        builder.add_integer_field(name, fast=True)
+    builder.add_bytes_field("source", stored=True)
+    return builder.build()
+
+
+_SCHEMA = _schema()
+
+
+def _analyzer() -> tantivy.TextAnalyzer:
+    return tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.regex(_TOKEN_PATTERN)).build()
+
+
+def _micros(value: datetime) -> int:
+    """created_at as microseconds since the epoch, naive meaning UTC (as created_at_key)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    delta = value - datetime(1970, 1, 1, tzinfo=timezone.utc)
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def _id_hash(doc_id: str) -> int:
+    return int.from_bytes(hashlib.blake2b(doc_id.encode(), digest_size=8).digest(), "big") >> 1
+
+
+def _optional_nfc(value: str | None) -> str | None:
+    return nfc(value) if value is not None else None
+
+
+def _source(doc: IndexedDocument) -> bytes:
+    # NFC on the way in: highlights slice the stored text by offsets computed
+    # on NFC text (search.snippets).
+    return json.dumps(
+        {
+            "id": doc.id,
+            "title": nfc(doc.title),
+            "text": nfc(doc.text),
+            "number_symbol": _optional_nfc(doc.number_symbol),
+            "issuing_body": _optional_nfc(doc.issuing_body),
+            "kind": doc.kind,
+            "agency_id": doc.agency_id,
+            "year": doc.year,
+            "doc_date": doc.doc_date.isoformat() if doc.doc_date else None,
+        },
+        ensure_ascii=False,
+    ).encode()
+
+
+def _document(doc: IndexedDocument) -> tantivy.Document:
+    out = tantivy.Document()
+    searchable = {"title": doc.title, "number_symbol": doc.number_symbol, "issuing_body": doc.issuing_body, "text": doc.text}
+    for name, value in searchable.items():
+        if value:
+            out.add_text(name, fold(value))
+            out.add_text("exact", nfc(value).lower())  # ranking.exact_tokens
+    out.add_text("id", doc.id)
+    out.add_text("entry", doc.id + _ENTRY_SEPARATOR + doc.version)
+    out.add_integer("id_hash", _id_hash(doc.id))
+    out.add_text("kind", doc.kind)
+    for name, value in (("issuing_body_value", doc.issuing_body), ("doc_type", doc.doc_type)):
+        if value is not None:
+            out.add_text(name, nfc(value))
+    out.add_integer("agency_id", doc.agency_id)
+    if doc.year is not None:
+        out.add_integer("year", doc.year)
+    day = doc.doc_date.toordinal() if doc.doc_date else None
+    if day is not None:
+        out.add_integer("doc_day", day)
+    out.add_integer("newest", day if day is not None else _NO_DATE_DESC)
+    out.add_integer("oldest", -day if day is not None else _NO_DATE_DESC)
+    if doc.created_at is not None:
+        out.add_integer("created", _micros(doc.created_at))
+    out.add_bytes("source", _source(doc))
+    return out
+
+
+# ----------------------------------------------------------------- queries ---
+
+
+def _clause(tokens: tuple[str, ...]) -> Query:
+    """A word or phrase on any folded field, each field weighted."""
+    per_field = []
+    for name, weight in ranking.FIELD_WEIGHTS.items():
+        if len(tokens) == 1:
+            match = Query.term_query(_SCHEMA, name, tokens[0])
+        else:
+            match = Query.phrase_query(_SCHEMA, name, list(tokens))
+        per_field.append((Occur.Should, Query.boost_query(match, weight)))
+    return Query.boolean_query(per_field)
+
+
+def _bonuses(plan: ranking.RankingPlan) -> list[tuple[Occur, Query]]:
+    """Adjacent pairs and exact spellings, each a constant (ranking's boosts, read now)."""
+    bonuses = []
+    for pair in plan.pairs:
+        together = [(Occur.Should, Query.phrase_query(_SCHEMA, name, list(pair))) for name in _FOLDED]
+        bonuses.append(Query.const_score_query(Query.boolean_query(together), ranking.PROXIMITY_BOOST))
+    for word in plan.exact:
+        bonuses.append(Query.const_score_query(Query.term_query(_SCHEMA, "exact", word), ranking.EXACT_BOOST))
+    return [(Occur.Should, bonus) for bonus in bonuses]
+
+
+def _filters(query: SearchQuery) -> list[Query]:
+    terms: list[tuple[str, Any]] = [
+        ("kind", query.kind),
+        ("year", query.year),
+        ("issuing_body_value", _optional_nfc(query.issuing_body)),
+        ("doc_type", _optional_nfc(query.doc_type)),
+        ("agency_id", query.agency_id),
+    ]
+    filters = [Query.term_query(_SCHEMA, name, value) for name, value in terms if value is not None]
+    if query.agency_ids is not None:
+        filters.append(Query.term_set_query(_SCHEMA, "agency_id", sorted(query.agency_ids)))
+    if query.date_from is not None or query.date_to is not None:
+        low = query.date_from.toordinal() if query.date_from else None
+        high = query.date_to.toordinal() if query.date_to else None
+        filters.append(Query.range_query(_SCHEMA, "doc_day", FieldType.Integer, low, high))
+    return filters
+
+
+@dataclass(frozen=True)
+class _Tier:
+    """One tier as two queries: ``matches`` to count and facet, ``ranked`` to order."""
+
+    matches: Query
+    ranked: Query
+    all_words: bool
+
+
+def _tiers(plan: ranking.RankingPlan, query: SearchQuery) -> list[_Tier]:
+    # Filters score nothing: a constant 0 keeps them out of the ranking.
+    filters = [(Occur.Must, Query.const_score_query(f, 0.0)) for f in _filters(query)]
+    clauses = [_clause(c) for c in plan.clauses]
+    every = Query.boolean_query([(Occur.Must, c) for c in clauses])
+    bonuses = _bonuses(plan)
+    first = [(Occur.Must, every), *filters]
+    tiers = [_Tier(Query.boolean_query(first), Query.boolean_query(first + bonuses), True)]
+    if plan.relaxed_minimum is not None:
+        most = Query.boolean_query([(Occur.Should, c) for c in clauses], plan.relaxed_minimum)
+        second = [(Occur.Must, most), (Occur.MustNot, every), *filters]
+        tiers.append(_Tier(Query.boolean_query(second), Query.boolean_query(second + bonuses), False))
+    return tiers
+
+
+# ------------------------------------------------------------ ordering ---
+
+
+@dataclass(frozen=True)
+class _Order:
+    """How hits are ordered: by score, or by a date key; then created_at; then id."""
+
+    field: str | None  # None: by score
+    created_descending: bool
+
+    def key(self, order_value: float, created: int | None) -> tuple[float, int, int]:
+        created_key = 0 if created is None else (-created if self.created_descending else created)
+        return (-order_value, created is None, created_key)
+
+
+_ORDERS = {
+    "relevance": _Order(None, created_descending=True),
+    "newest": _Order("newest", created_descending=True),
+    "oldest": _Order("oldest", created_descending=False),
+}
+
+
+def _top(searcher: tantivy.Searcher, q: Query, order: _Order, need: int) -> list[tuple[Any, tantivy.DocAddress]]:
+    """At least the best ``need`` hits, plus every hit tied with the last of them.
+
+    Tantivy breaks ties by document address; the contract breaks them by
+    creation time and id, so the tie group at the page's edge is fetched
+    whole (doubling the limit) and ordered here.
+    """
+    limit = need
+    while True:
+        hits = searcher.search(q, limit, count=False, order_by_field=order.field, order=Order.Desc).hits
+        if len(hits) < limit or hits[-1][0] != hits[need - 1][0]:
+            return hits
+        limit *= 2
+
+
+def _ordered_page(
+    searcher: tantivy.Searcher, q: Query, order: _Order, start: int, end: int
+) -> list[tuple[Any, tantivy.DocAddress, dict[str, Any] | None]]:
+    """Hits [start, end) of one tier as (order value, address, source if loaded)."""
+    hits = _top(searcher, q, order, end)
+    created = searcher.fast_field_values("created", [address for _, address in hits])
+    keyed = sorted(
+        ((order.key(value, stamp), address) for (value, address), stamp in zip(hits, created)),
+        key=lambda item: item[0],
+    )
+    return _break_ties_by_id(searcher, keyed, start, end)
+
+
+def _break_ties_by_id(
+    searcher: tantivy.Searcher, keyed: list[tuple[tuple[float, int, int], tantivy.DocAddress]], start: int, end: int
+) -> list[tuple[Any, tantivy.DocAddress, dict[str, Any] | None]]:
+    # Only groups equal in score *and* creation time need the id, which is in
+    # the stored blob; real documents almost never share both.
+    page: list[tuple[Any, tantivy.DocAddress, dict[str, Any] | None]] = []
+    i = 0
+    while i < len(keyed) and i < end:
+        j = i + 1
+        while j < len(keyed) and keyed[j][0] == keyed[i][0]:
+            j += 1
+        group: list[tuple[Any, tantivy.DocAddress, dict[str, Any] | None]]
+        if j > start and j - i > 1:
+            loaded = [(key, address, _load(searcher, address)) for key, address in keyed[i:j]]
+            group = sorted(loaded, key=lambda item: item[2]["id"])  # type: ignore[index]
+        else:
+            group = [(key, address, None) for key, address in keyed[i:j]]
+        page.extend(group)
+        i = j
+    return [(-key[0], address, source) for key, address, source in page[start:end]]
+
+
+def _load(searcher: tantivy.Searcher, address: tantivy.DocAddress) -> dict[str, Any]:
+    blob = searcher.doc(address).get_first("source")
+    return json.loads(blob)  # type: ignore[no-any-return]
+
+
+def _hit(source: dict[str, Any], score: float, all_words: bool, plan: ranking.RankingPlan) -> SearchHit:
+    return SearchHit(
+        id=source["id"],
+        title=source["title"],
+        kind=source["kind"],
+        year=source["year"],
+        number_symbol=source["number_symbol"],
+        agency_id=source["agency_id"],
+        score=score,
+        highlight=build_highlight(source["title"], source["text"], plan.clauses),
+        all_words=all_words,
+        issuing_body=source["issuing_body"],
+        doc_date=date.fromisoformat(source["doc_date"]) if source["doc_date"] else None,
+    )
+
+
+# ------------------------------------------------------------------ facets ---
+
+_FACET_COLUMNS = {
+    "kind": "kind",
+    "year": "year",
+    "issuing_body": "issuing_body_value",
+    "doc_type": "doc_type",
+    "agency_id": "agency_id",
+}
+
+
+def _facets(searcher: tantivy.Searcher, q: Query) -> dict[str, list[FacetCount]]:
+    return {name: _facet(searcher, q, column) for name, column in _FACET_COLUMNS.items()}
+
+
+def _facet(searcher: tantivy.Searcher, q: Query, column: str) -> list[FacetCount]:
+    """The FACET_SIZE most frequent values, ties by value.
+
+    The engine orders equal counts its own way, so ask for more until the
+    count at the cut is no longer tied with values left out. segment_size
+    keeps per-segment lists long enough for exact counts.
+    """
+    size = FACET_SIZE * 2
+    while True:
+        spec = {"f": {"terms": {"field": column, "size": size, "segment_size": max(size, 65_536)}}}
+        answer = searcher.aggregate(q, spec)["f"]
+        buckets = sorted(((-b["doc_count"], b["key"]) for b in answer["buckets"]))
+        complete = not answer.get("sum_other_doc_count") or (
+            len(buckets) > FACET_SIZE and buckets[FACET_SIZE][0] != buckets[FACET_SIZE - 1][0]
+        )
+        if complete or len(buckets) < size:
+            return [FacetCount(_facet_value(key), -count) for count, key in buckets[:FACET_SIZE]]
+        size *= 4
+
+
+def _facet_value(key: Any) -> str | int:
+    return int(key) if isinstance(key, float) else key  # type: ignore[no-any-return]
+
+
+# -------------------------------------------------------- index directories ---
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
+    with open(temporary, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)  # atomic: a reader sees the old name or the new one
+
+
+def _read_pointer(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8").strip() or None
+    except FileNotFoundError:
+        return None
+
+
+def _open_tantivy(directory: Path) -> tantivy.Index:
+    opened = tantivy.Index.open(str(directory))
+    opened.register_tokenizer(_TOKENIZER, _analyzer())
+    # Manual reloads: TantivyIndex stats meta.json itself, at once, instead of
+    # the engine's watcher thread that polls every 500 ms.
+    opened.config_reader("manual")
+    return opened
+
+
+def _create_tantivy(directory: Path) -> None:
+    directory.mkdir(parents=True)
+    created = tantivy.Index(_SCHEMA, path=str(directory))
+    created.register_tokenizer(_TOKENIZER, _analyzer())
+    (directory / _MARKER).write_text(json.dumps({"schema": SCHEMA_VERSION}), encoding="utf-8")
+
+
+def _schema_version(directory: Path) -> int | None:
+    try:
+        return int(json.loads((directory / _MARKER).read_text(encoding="utf-8"))["schema"])
+    except (FileNotFoundError, ValueError, KeyError):
+        return None
+
+
+def _meta_signature(directory: Path) -> tuple[int, int, int] | None:
+    try:
+        stat = os.stat(directory / "meta.json")  # replaced by rename at every commit
+    except FileNotFoundError:
+        return None
+    return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+
+
+class _Reader:
+    """One index directory opened for searching in this process."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.index = _open_tantivy(directory)
+        self.signature = _meta_signature(directory)
+
+    def searcher(self) -> tantivy.Searcher:
+        signature = _meta_signature(self.directory)
+        if signature != self.signature:  # another writer committed
+            self.index.reload()
+            self.signature = signature
+        return self.index.searcher()
+
+
+def _write_batch(directory: Path, docs: list[IndexedDocument], deletes: Iterable[str] = ()) -> None:
+    """Upsert and delete in one commit; call with the write lock held."""
+    writer = _open_tantivy(directory).writer(_WRITER_HEAP, 1)
+    try:
+        for doc_id in deletes:
+            writer.delete_documents_by_term("id", doc_id)
+        for doc in docs:
+            writer.delete_documents_by_term("id", doc.id)
+            writer.add_document(_document(doc))
+        writer.commit()
+    except BaseException:
+        writer.rollback()
+        raise
+    finally:
+        # Merges started by the commit finish here (a dropped writer would
+        # abandon them); consuming the writer releases Tantivy's lock.
+        writer.wait_merging_threads()
+
+
+def _batches(docs: Iterable[IndexedDocument]) -> Iterator[list[IndexedDocument]]:
+    batch: list[IndexedDocument] = []
+    chars = 0
+    for doc in docs:
+        batch.append(doc)
+        chars += len(doc.text)
+        if len(batch) >= _BATCH_DOCS or chars >= _BATCH_CHARS:
+            yield batch
+            batch, chars = [], 0
+    if batch:
+        yield batch
+
+
+# ------------------------------------------------------------------- index ---
+
+
+class TantivyIndex:
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self._root = Path(path)
+        self._reset_process_state()
+
+    def _reset_process_state(self) -> None:
+        self._pid = os.getpid()
+        self._lock = threading.RLock()  # guards the reader and this process's writes
+        self._reader: _Reader | None = None
+
+    def _own(self) -> None:
+        # A forked child must not share the parent's engine threads, mmaps or
+        # file locks: start over (the parent keeps its own).
+        if self._pid != os.getpid():
+            self._reset_process_state()
+
+    # -- locking and directories -------------------------------------------------
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """This process's lock, then the cross-process one, with a bounded wait."""
+        self._own()
+        with self._lock:
+            self._root.mkdir(parents=True, exist_ok=True)
+            with open(self._root / _LOCK_FILE, "a+b") as handle:
+                self._acquire(handle.fileno())
+                try:
+                    yield
+                finally:
+                    fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+    @staticmethod
+    def _acquire(fd: int) -> None:
+        deadline = time.monotonic() + LOCK_TIMEOUT_SECONDS
+        delay = 0.005
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                    raise
+            if time.monotonic() >= deadline:
+                raise IndexBusy(
+                    f"the search index is busy: another process has been writing to it for more than "
+                    f"{LOCK_TIMEOUT_SECONDS:.0f} s; try again later"
+                )
+            time.sleep(delay)
+            delay = min(delay * 2, 0.2)
+
+    def _live_directory(self) -> Path:
+        name = _read_pointer(self._root / _CURRENT)
+        if name is None:
+            raise RuntimeError(f"no search index in {self._root}; call ensure_ready() first")
+        return self._root / name
+
+    def _building_directory(self) -> Path | None:
+        name = _read_pointer(self._root / _BUILDING)
+        return self._root / name if name else None
+
+    def _new_directory(self) -> Path:
+        directory = self._root / f"index-{uuid.uuid4().hex}"
+        _create_tantivy(directory)
+        return directory
+
+    def _searcher(self) -> tantivy.Searcher:
+        self._own()
+        with self._lock:
+            live = self._live_directory()
+            if self._reader is None or self._reader.directory != live:
+                try:
+                    self._reader = _Reader(live)
+                except ValueError:
+                    # A rebuild finished and removed it between the read of
+                    # CURRENT and the open: the pointer names the new one now.
+                    self._reader = _Reader(self._live_directory())
+            return self._reader.searcher()
+
+    def _write(self, docs: list[IndexedDocument], deletes: Sequence[str] = ()) -> None:
+        with self._writing():
+            targets = [self._live_directory()]
+            building = self._building_directory()
+            if building is not None:  # a rebuild runs: it must not miss this write
+                targets.append(building)
+            for directory in targets:
+                _write_batch(directory, docs, deletes)
+
+    # -- SearchIndex ---------------------------------------------------------------
+
+    def ensure_ready(self) -> None:
+        with self._writing():
+            name = _read_pointer(self._root / _CURRENT)
+            if name is not None and _schema_version(self._root / name) == SCHEMA_VERSION:
+                return
+            if name is not None:
+                log.warning("search index %s has another schema; starting an empty one (run docsvc reindex)", name)
+            fresh = self._new_directory()
+            _atomic_write(self._root / _CURRENT, fresh.name)
+            if name is not None:
+                shutil.rmtree(self._root / name, ignore_errors=True)
+
+    def index(self, docs: Iterable[IndexedDocument]) -> None:
+        for batch in _batches(docs):
+            self._write(batch)
+
+    def delete(self, ids: Iterable[str]) -> None:
+        iterator = iter(ids)
+        while batch := list(islice(iterator, _BATCH_DOCS)):
+            self._write([], batch)
+
+    def search(self, query: SearchQuery) -> SearchResult:
+        parsed = validate(query)
+        if query.agency_ids is not None and not query.agency_ids:
+            return SearchResult(total=0, hits=[])  # may see nothing: don't even ask
+        plan = ranking.plan(query.text, parsed)
+        return _Search(self._searcher(), plan, query).result()
+
+    def clear(self) -> None:
+        with self._writing():
+            writer = _open_tantivy(self._live_directory()).writer(_WRITER_HEAP, 1)
+            writer.delete_all_documents()
+            writer.commit()
+            writer.wait_merging_threads()
+
+    def count(self) -> int:
+        return int(self._searcher().num_docs)
+
+    def refresh(self) -> None:
+        """Nothing to wait for: every search reloads when a commit happened."""
+        self._searcher()
+
+    def close(self) -> None:
+        with self._lock:
+            self._reader = None
+
+    def drop(self) -> None:
+        """Remove the whole directory (uninstall, test teardown); not part of SearchIndex."""
+        with self._writing():
+            self._reader = None
+            for child in self._root.iterdir():
+                if child.is_dir():
+                    shutil.rmtree(child)
+                elif child.name != _LOCK_FILE:
+                    child.unlink()
+
+    def rebuild(self) -> _Rebuild:
+        with self._writing():
+            building = self._building_directory()
+            if building is not None and _schema_version(building) == SCHEMA_VERSION:
+                return _Rebuild(self, building, _read_resume(building))
+            building = self._new_directory()
+            _atomic_write(self._root / _BUILDING, building.name)
+            return _Rebuild(self, building, None)
+
+    def versions(self) -> Iterator[tuple[str, str]]:
+        searcher = self._searcher()  # one snapshot for the whole walk
+        chunks = max(1, -(-searcher.num_docs // _VERSIONS_CHUNK))
+        span = (1 << 63) // chunks
+        for chunk in range(chunks):
+            low = chunk * span
+            high = (chunk + 1) * span - 1 if chunk < chunks - 1 else None  # hashes are 63 bits
+            in_chunk = Query.range_query(_SCHEMA, "id_hash", FieldType.Integer, low, high)
+            yield from _entries(searcher, in_chunk)
+
+
+def _entries(searcher: tantivy.Searcher, q: Query) -> Iterator[tuple[str, str]]:
+    limit = _VERSIONS_CHUNK * 2
+    while True:
+        found = searcher.search(q, limit, count=True, order_by_field="entry")
+        if found.count is None or found.count <= limit:
+            break
+        limit = found.count
+    for entry, _address in found.hits:
+        doc_id, _, version = entry.partition(_ENTRY_SEPARATOR)
+        yield doc_id, version
+
+
+def _read_resume(directory: Path) -> str | None:
+    try:
+        return json.loads((directory / _RESUME).read_text(encoding="utf-8"))["resume_after"]  # type: ignore[no-any-return]
+    except FileNotFoundError:
+        return None
+
+
+class _Rebuild:
+    """A fresh index built beside the live one (search.model.Rebuild)."""
+
+    def __init__(self, owner: TantivyIndex, directory: Path, resume_after: str | None) -> None:
+        self._owner = owner
+        self._directory = directory
+        self.resume_after = resume_after
+
+    def add(self, docs: list[IndexedDocument]) -> None:
+        if not docs:
+            return
+        with self._owner._writing():
+            self._check_still_building()
+            for batch in _batches(docs):
+                _write_batch(self._directory, batch)
+            # After the commit: a crash in between re-adds the batch (upserts).
+            _atomic_write(self._directory / _RESUME, json.dumps({"resume_after": docs[-1].id}))
+        self.resume_after = docs[-1].id
+
+    def finish(self) -> None:
+        owner = self._owner
+        with owner._writing():
+            self._check_still_building()
+            old = _read_pointer(owner._root / _CURRENT)
+            _atomic_write(owner._root / _CURRENT, self._directory.name)
+            (owner._root / _BUILDING).unlink()
+            # Readers elsewhere keep their mmaps of the old files until their
+            # next search notices CURRENT changed.
+            if old is not None and old != self._directory.name:
+                shutil.rmtree(owner._root / old, ignore_errors=True)
+
+    def abort(self) -> None:
+        owner = self._owner
+        with owner._writing():
+            if owner._building_directory() == self._directory:
+                (owner._root / _BUILDING).unlink()
+            shutil.rmtree(self._directory, ignore_errors=True)
+
+    def _check_still_building(self) -> None:
+        if self._owner._building_directory() != self._directory:
+            raise RuntimeError("this rebuild was finished or aborted by another process")
+
+
+# ------------------------------------------------------------------ search ---
+
+
+class _Search:
+    """One query against one searcher snapshot: tiers, page, totals, facets."""
+
+    def __init__(self, searcher: tantivy.Searcher, plan: ranking.RankingPlan, query: SearchQuery) -> None:
+        self.searcher = searcher
+        self.plan = plan
+        self.query = query
+        self.tiers = _tiers(plan, query)
+        self.order = _ORDERS[query.sort]
+        self.start = (query.page - 1) * query.per_page
+        self.end = self.start + query.per_page
+
+    def _count(self, tier: _Tier) -> int:
+        return int(self.searcher.search(tier.matches, 1, count=True).count or 0)
+
+    def result(self) -> SearchResult:
+        first_count = self._count(self.tiers[0])
+        capped = not self.query.exact_total and first_count > TOTAL_CAP
+        hits = self._page(self.tiers[0], 0, first_count)
+        second_count = 0
+        if len(self.tiers) > 1 and not capped:
+            second_count = self._count(self.tiers[1])
+            hits += self._page(self.tiers[1], first_count, second_count)
+        elif len(self.tiers) > 1 and self.end > first_count:
+            hits += self._page(self.tiers[1], first_count, self.end - first_count)
+        total = first_count + second_count
+        exact = self.query.exact_total or total <= TOTAL_CAP
+        facets = self._facets(first_count) if self.query.facets else {}
+        return SearchResult(
+            total=total if exact else TOTAL_CAP,
+            hits=hits,
+            total_all_words=first_count if exact or first_count <= TOTAL_CAP else TOTAL_CAP,
+            total_is_exact=exact,
+            facets=facets,
+        )
+
+    def _page(self, tier: _Tier, offset: int, count: int) -> list[SearchHit]:
+        """This page's hits of a tier that follows ``offset`` others and holds ``count``."""
+        start, end = max(0, self.start - offset), min(count, self.end - offset)
+        if start >= end:
+            return []
+        ranked = _ordered_page(self.searcher, tier.ranked, self.order, start, end)
+        score_of = (lambda value: float(value)) if self.order.field is None else (lambda value: 0.0)
+        return [
+            _hit(source or _load(self.searcher, address), score_of(value), tier.all_words, self.plan)
+            for value, address, source in ranked
+        ]
+
+    def _facets(self, first_count: int) -> dict[str, list[FacetCount]]:
+        tier = self.tiers[0] if first_count or len(self.tiers) == 1 else self.tiers[1]
+        return _facets(self.searcher, tier.matches)
