@@ -514,9 +514,9 @@ class Docsvc:
 
     def __init__(self, index: SearchIndex) -> None:
         self.index = index
+        index.ensure_ready()  # a reused index is searched without a build first
 
     def build(self, docs: Iterable[IndexedDocument], path: str = "rebuild") -> int:
-        self.index.ensure_ready()
         if path == "index":
             return self._index_in_batches(docs)
         build = self.index.rebuild()
@@ -600,6 +600,10 @@ def open_engine(place: Place, es_url: str | None) -> Docsvc | RawTantivy | RawEl
         if place.side == "raw":
             return RawTantivy(path)
         return Docsvc(open_index({"search_backend": "tantivy", "search_tantivy_path": str(path)}))
+    return _open_elastic(place, es_url)
+
+
+def _open_elastic(place: Place, es_url: str | None) -> Docsvc | RawElastic:
     if not es_url:
         raise SystemExit("DOCSVC_TEST_ELASTICSEARCH_URL is not set: start the services (scripts/services/up)")
     if place.side == "raw":
@@ -646,6 +650,7 @@ class Progress:
             doc = next(docs, None)
             self.generating += time.perf_counter() - before
             if doc is None:
+                self.say(f"  {self.label}: all {self.count:,} handed over; the engine finishes (commit, merge, swap)")
                 return
             self.count += 1
             if before - last >= PROGRESS_SECONDS:
@@ -702,7 +707,8 @@ def prepare(engine, place: Place, corpus: Corpus, args: argparse.Namespace, say:
 def run_mix(engines: dict[str, Any], mix: list[BenchQuery], rounds: int, warmup: int,
             say: Callable[[str], None]) -> dict:
     """Per (side, mode), the seconds of every timed query by class, and the last answers."""
-    seconds: dict[str, dict[str, list[float]]] = {f"{s}/{m}": {} for s in engines for m in MODES}
+    # Every class from the start: a class that failed on one side still has its row.
+    seconds = {f"{s}/{m}": {q.kind: [] for q in mix} for s in engines for m in MODES}
     answers: dict[str, list[dict]] = {f"{s}/{m}": [] for s in engines for m in MODES}
     sides = list(engines)
     for number in range(warmup + rounds):
@@ -711,19 +717,29 @@ def run_mix(engines: dict[str, Any], mix: list[BenchQuery], rounds: int, warmup:
             for mode in MODES:
                 query = replace(bench_query.query, exact_total=mode == "exact")
                 for side in sides if number % 2 == 0 else sides[::-1]:
-                    started = time.perf_counter()
-                    answer = engines[side].search(query)
-                    took = time.perf_counter() - started
-                    if timed:
-                        seconds[f"{side}/{mode}"].setdefault(bench_query.kind, []).append(took)
-                    if last:
+                    took, answer = timed_search(engines[side], query)
+                    if timed and took is not None:
+                        seconds[f"{side}/{mode}"][bench_query.kind].append(took)
+                    if last or "error" in answer:
                         answers[f"{side}/{mode}"].append({"class": bench_query.kind, "text": query.text,
-                                                          "ms": took * 1000, **asdict(answer)})
+                                                          "round": number, **answer})
         if timed:
             say(f"  round {number - warmup + 1}/{rounds}: " + ", ".join(
                 f"{key} p50 {percentile(sorted(sum(v.values(), [])), 50) * 1000:.1f} ms"
                 for key, v in seconds.items()))
     return {"seconds": seconds, "answers": answers}
+
+
+def timed_search(engine: Any, query: SearchQuery) -> tuple[float | None, dict]:
+    """(seconds, the answer as a dict), or (None, the error): one failing query must not throw away
+    the hour of indexing before it."""
+    started = time.perf_counter()
+    try:
+        answer = engine.search(query)
+    except Exception as exc:
+        return None, {"error": f"{type(exc).__name__}: {exc}"[:300]}
+    took = time.perf_counter() - started
+    return took, {"ms": took * 1000, **asdict(answer)}
 
 
 def percentile(sorted_values: list[float], q: float) -> float:
@@ -738,12 +754,23 @@ def latency_table(seconds: dict[str, list[float]]) -> dict[str, dict[str, float]
             for kind, v in rows.items()}
 
 
+def last_answers(answers: dict[str, list[dict]], key: str) -> list[dict]:
+    """The answers of the last round, one per query of the mix (errors of earlier rounds left out)."""
+    final = max((a["round"] for a in answers[key]), default=0)
+    return [a for a in answers[key] if a["round"] == final]
+
+
+def failures(answers: dict[str, list[dict]]) -> dict[str, list[str]]:
+    return {key: [f"{a['class']} {a['text']!r} round {a['round']}: {a['error']}" for a in values if "error" in a]
+            for key, values in answers.items()}
+
+
 def disagreements(answers: dict[str, list[dict]], mode: str) -> list[str]:
     """Queries whose totals differ between docsvc and raw: the semantics are not the same there."""
     found = []
-    for ours, theirs in zip(answers[f"docsvc/{mode}"], answers[f"raw/{mode}"]):
-        a = (ours["total"], ours["total_all_words"], ours["total_is_exact"])
-        b = (theirs["total"], theirs["total_all_words"], theirs["total_is_exact"])
+    for ours, theirs in zip(last_answers(answers, f"docsvc/{mode}"), last_answers(answers, f"raw/{mode}")):
+        a = (ours.get("total"), ours.get("total_all_words"), ours.get("total_is_exact"), ours.get("error"))
+        b = (theirs.get("total"), theirs.get("total_all_words"), theirs.get("total_is_exact"), theirs.get("error"))
         if a != b:
             found.append(f"{ours['class']} {ours['text']!r}: docsvc {a}, raw {b}")
     return found
@@ -768,7 +795,8 @@ def bench_backend(backend: str, corpus: Corpus, args: argparse.Namespace, es_url
         measured = run_mix(engines, mix, args.rounds, args.warmup, say)
         latency = {key: latency_table(v) for key, v in measured["seconds"].items()}
         return {"backend": backend, "indexing": indexing, "latency": latency, "answers": measured["answers"],
-                "ratios": ratios(latency), "disagreements": {m: disagreements(measured["answers"], m) for m in MODES}}
+                "ratios": ratios(latency), "disagreements": {m: disagreements(measured["answers"], m) for m in MODES},
+                "failures": failures(measured["answers"])}
     finally:
         for engine in engines.values():
             engine.close()
@@ -825,14 +853,20 @@ def latency_markdown(result: dict) -> list[str]:
                          f"{ours[kind]['p95_ms']:.1f} | {theirs[kind]['p50_ms']:.1f} / {theirs[kind]['p95_ms']:.1f} | "
                          f"{strong}{ours[kind]['p95_ms'] / theirs[kind]['p95_ms']:.2f}{strong} |")
         lines += ["", "| class | query | docsvc total (every word) | raw total (every word) |", "| --- | --- | --- | --- |"]
-        for a, b in zip(result["answers"][f"docsvc/{mode}"], result["answers"][f"raw/{mode}"]):
+        for a, b in zip(last_answers(result["answers"], f"docsvc/{mode}"),
+                        last_answers(result["answers"], f"raw/{mode}")):
             lines.append(f"| {a['class']} | {a['text']} | {_total(a)} | {_total(b)} |")
+        for key in (f"docsvc/{mode}", f"raw/{mode}"):
+            if result["failures"][key]:
+                lines += ["", f"**Queries that failed ({key}):** " + "; ".join(result["failures"][key][:10])]
         if result["disagreements"][mode]:
             lines += ["", "**Totals that disagree:** " + "; ".join(result["disagreements"][mode])]
     return lines
 
 
 def _total(answer: dict) -> str:
+    if "error" in answer:
+        return "error"
     more = "" if answer["total_is_exact"] else "+"
     return f"{answer['total']:,}{more} ({answer['total_all_words']:,})"
 

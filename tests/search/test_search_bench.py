@@ -60,6 +60,7 @@ def test_both_sides_index_every_document(run: dict) -> None:
 @pytest.mark.parametrize("side", ["docsvc", "raw"])
 def test_every_query_of_the_mix_finds_documents_with_highlights(run: dict, side: str, mode: str) -> None:
     answers = run["answers"][f"{side}/{mode}"]
+    assert run["failures"][f"{side}/{mode}"] == []
     assert {a["class"] for a in answers} == set(CLASSES)
     for answer in answers:
         what = f"{side}/{mode} {answer['class']} {answer['text']!r}"
