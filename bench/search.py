@@ -381,10 +381,17 @@ class RawElastic(RawEngine):
         from elasticsearch import helpers
 
         self.client.indices.delete(index=self.name, ignore_unavailable=True)
-        self.client.indices.create(index=self.name, settings=self.template["settings"],
+        # As Elasticsearch's guide to indexing speed says for a bulk load: no refreshes and no
+        # replica while it runs (fewer, larger segments: docsvc's rebuild() does the same).
+        loading = {"index": {**self.template["settings"]["index"], "refresh_interval": "-1",
+                             "auto_expand_replicas": "false", "number_of_replicas": 0}}
+        self.client.indices.create(index=self.name, settings={**self.template["settings"], **loading},
                                    mappings=self.template["mappings"])
         actions = ({"_index": self.name, "_id": d.id, "_source": self._source(d)} for d in docs)
         count, _ = helpers.bulk(self.client, actions)  # the client's defaults: 500 a request
+        replicas = self.template["settings"]["index"].get("auto_expand_replicas", "0-1")
+        self.client.indices.put_settings(index=self.name, settings={"index": {
+            "refresh_interval": None, "auto_expand_replicas": replicas}})
         self.client.indices.refresh(index=self.name)
         return count
 
@@ -824,8 +831,9 @@ def ratios(latency: dict[str, dict[str, dict[str, float]]]) -> dict[str, dict[st
 
 
 def markdown(run: dict) -> str:
+    load = ", ".join(f"{n:.1f}" for n in run["machine"]["load_average_1_5_15"])
     lines = [f"# bench/search.py, {run['docs']:,} documents (seed {run['seed']})", "",
-             f"{run['machine']['cpu']}, {run['machine']['cpus']} cores, load {run['machine']['load_average_1_5_15']}, "
+             f"{run['machine']['cpu']}, {run['machine']['cpus']} cores, load {load}, "
              f"commit {run['machine']['git_commit']}; `{run['command']}`", "",
              f"Generating alone: {run['generation']['docs_per_s']:,.0f} docs/s "
              f"({run['generation']['docs']:,} documents, {run['generation']['chars_per_doc']:,.0f} chars each)", "",
@@ -835,12 +843,18 @@ def markdown(run: dict) -> str:
     for result in run["backends"]:
         ix = result["indexing"]
         lines.append(f"| {result['backend']} | {ix['docsvc']['docs_per_s']:,.0f} | {ix['raw']['docs_per_s']:,.0f} | "
-                     f"**{ix['docsvc_over_raw']:.2f}** | {ix['docsvc']['path']}{' (reused)' * ix['docsvc']['reused']} | "
+                     f"**{ix['docsvc_over_raw']:.2f}**{reused(ix)} | {ix['docsvc']['path']} | "
                      f"{ix['docsvc']['generating_s']:.1f}, {ix['raw']['generating_s']:.1f} |")
     for result in run["backends"]:
         lines += latency_markdown(result)
     lines += ["", "## Targets (issue 10)", "", *targets(run)]
     return "\n".join(lines) + "\n"
+
+
+def reused(indexing: dict) -> str:
+    """A ratio across runs is flagged: --reuse takes each side's figures from the run that built it."""
+    sides = [side for side in ("docsvc", "raw") if indexing[side]["reused"]]
+    return f" (reused: {', '.join(sides)})" if sides else ""
 
 
 def latency_markdown(result: dict) -> list[str]:
@@ -856,10 +870,12 @@ def latency_markdown(result: dict) -> list[str]:
             lines.append(f"| {strong}{kind}{strong} | {ours[kind]['queries']} | {ours[kind]['p50_ms']:.1f} / "
                          f"{ours[kind]['p95_ms']:.1f} | {theirs[kind]['p50_ms']:.1f} / {theirs[kind]['p95_ms']:.1f} | "
                          f"{strong}{ours[kind]['p95_ms'] / theirs[kind]['p95_ms']:.2f}{strong} |")
-        lines += ["", "| class | query | docsvc total (every word) | raw total (every word) |", "| --- | --- | --- | --- |"]
+        lines += ["", "| class | query | docsvc total (every word) | raw total (every word) | same top 20 |",
+                  "| --- | --- | --- | --- | --- |"]
         for a, b in zip(last_answers(result["answers"], f"docsvc/{mode}"),
                         last_answers(result["answers"], f"raw/{mode}")):
-            lines.append(f"| {a['class']} | {a['text']} | {_total(a)} | {_total(b)} |")
+            same = "yes" if a.get("ids") == b.get("ids") else "no"
+            lines.append(f"| {a['class']} | {a['text']} | {_total(a)} | {_total(b)} | {same} |")
         for key in (f"docsvc/{mode}", f"raw/{mode}"):
             if result["failures"][key]:
                 lines += ["", f"**Queries that failed ({key}):** " + "; ".join(result["failures"][key][:10])]

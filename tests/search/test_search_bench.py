@@ -85,6 +85,13 @@ def test_docsvc_and_raw_count_the_same(run: dict, mode: str) -> None:
         (a["text"], a["total"], a["total_all_words"]) for a in raw]
 
 
+@pytest.mark.parametrize("mode", bench.MODES)
+def test_docsvc_and_raw_rank_the_same_first_page(run: dict, mode: str) -> None:
+    # Same fields, weights and bonuses (read from search.ranking by both), same tie-breaks.
+    docsvc, raw = run["answers"][f"docsvc/{mode}"], run["answers"][f"raw/{mode}"]
+    assert [(a["text"], a["ids"]) for a in docsvc] == [(a["text"], a["ids"]) for a in raw]
+
+
 def test_facets_agree_between_docsvc_and_raw(run: dict) -> None:
     docsvc, raw = run["answers"]["docsvc/exact"], run["answers"]["raw/exact"]
     for ours, theirs in zip(docsvc, raw):
