@@ -2,6 +2,7 @@
 """Search at a province's scale: docsvc's backends against the raw engines,
 on the same documents, in the same run.
 
+    scripts/services/up                       # Elasticsearch (for --backends elasticsearch)
     .venv/bin/python bench/search.py [--docs 100000] [--backends tantivy,elasticsearch]
                                      [--rounds 5] [--warmup 1] [--seed 10]
                                      [--docsvc-path rebuild|index] [--keep] [--reuse]
@@ -15,13 +16,15 @@ on the same documents, in the same run.
      ``docsvc reindex`` takes (batches of REBUILD_BATCH, ascending ids, then
      ``finish()``); ``--docsvc-path index`` uses ``index()`` instead;
    - raw Tantivy: an index built directly with the ``tantivy`` package, the
-     same fields (folded by Tantivy's own ascii_fold, plus an unfolded
-     ``exact`` field), the default writer, one commit;
+     same fields (folded by Tantivy's own ascii_fold, an unfolded ``exact``
+     field, fast fields for filters, facets and order), the package's
+     default writer, one commit;
    - raw Elasticsearch: ``helpers.bulk`` of the same sources into an index
-     created from the same template (config/elasticsearch).
+     created from the same template (config/elasticsearch), without
+     refreshes and replicas while it loads, as Elasticsearch advises.
    Both sides generate the documents as they go (the same cost on both
    sides, so the ratio leans towards 1); the seconds spent generating are
-   reported beside.
+   reported beside. Progress: a line every PROGRESS_SECONDS.
 3. **Queries.** The mix of search_corpus.query_mix (common words, the same
    without diacritics, full names, number symbols, an agency filter, long
    unaccented queries, a missing word, filters, date sort, facets), page 1
@@ -29,19 +32,25 @@ on the same documents, in the same run.
    every query runs through docsvc and the raw engine in turn (the order
    alternates by round, so drift on the machine weighs on both), once with
    exact totals and once capped at TOTAL_CAP. The raw engines run the same
-   semantics written against their own API (RawTantivy, RawElastic below):
-   first tier every clause, second tier all but one, the adjacent-pair and
-   exact-spelling bonuses of search.ranking, field weights, filters, ties to
-   the newest, facets, highlights; so docsvc/raw is docsvc's own overhead.
+   semantics written against their own API (RawTantivy, RawElastic below,
+   the query split and folded by RawPlan, not by docsvc's parser): first
+   tier every clause, second tier all but one, the adjacent-pair and
+   exact-spelling bonuses and field weights read from search.ranking,
+   filters, ties to the newest, facets, highlights; each counted and ranked
+   the cheapest way its engine allows. So docsvc/raw is docsvc's overhead,
+   and the report checks the claim: per query, the totals and the first
+   page's ids of both sides.
 4. **Output.** Progress lines while it runs, then markdown (also written to
-   bench/results/search-<start>.md) and bench/results/search-<start>.json:
+   bench/results/search-<docs>-<start>.md) and the same name .json:
    indexing docs/s and the ratio, p50/p95 per query class and overall, the
-   ratios docsvc/raw, the totals per query from both sides (they must agree).
+   ratios docsvc/raw, the totals per query from both sides, the targets of
+   issue 10. A query that fails is reported, not fatal.
 
 Indexes live in bench/results/search-indexes/ (Tantivy) and on the shared
 Elasticsearch node as ``docsvc-bench-search-<docs>-s<seed>-…``. They are
 deleted at the end unless --keep; --reuse uses (and keeps) those that a
-previous run built for the same documents, with that run's indexing figures.
+previous run built for the same documents, with that run's indexing figures
+(a million documents take a while to index).
 Benchmarks report; they assert nothing about time.
 """
 from __future__ import annotations
@@ -130,6 +139,8 @@ def raw_tokens(text: str) -> list[str]:
 
 @dataclass(frozen=True)
 class RawPlan:
+    """search.ranking's plan as a raw user would write it. No quoted phrases: the mix has none."""
+
     clauses: list[tuple[str, ...]]  # each whitespace-separated word, folded; punctuation inside makes a phrase
     pairs: list[tuple[str, str]]  # adjacent folded words not already inside one clause
     exact: list[str]  # words typed with diacritics, lowercased
