@@ -90,7 +90,15 @@ REBUILD_BATCH = 500
 PROGRESS_SECONDS = 10.0
 SNIPPET_CHARS = 200
 SEARCHABLE = ("title", "number_symbol", "issuing_body", "text")
-MODES = ("exact", "capped")  # exact totals, totals capped at TOTAL_CAP
+# How each query of the mix is asked, each mode timed on its own.
+MODES: dict[str, dict[str, bool]] = {
+    "exact": {"exact_total": True},
+    "capped": {"exact_total": False},
+    # What the search page sends (docsvc.documents.search from the page): facets with every query.
+    "page": {"exact_total": False, "facets": True},
+}
+MODE_TITLES = {"exact": "exact totals", "capped": f"totals capped at {TOTAL_CAP:,}",
+               "page": f"as the search page asks: facets, totals capped at {TOTAL_CAP:,}"}
 # Facet values the raw engines fetch, so that ties at the FACET_SIZE cut are
 # settled by value as the contract says (the fields hold a few dozen values).
 FACET_FETCH = 200
@@ -737,7 +745,7 @@ def run_mix(engines: dict[str, Any], mix: list[BenchQuery], rounds: int, warmup:
         timed, last = number >= warmup, number == warmup + rounds - 1
         for bench_query in mix:
             for mode in MODES:
-                query = replace(bench_query.query, exact_total=mode == "exact")
+                query = replace(bench_query.query, **MODES[mode])
                 for side in sides if number % 2 == 0 else sides[::-1]:
                     took, answer = timed_search(engines[side], query)
                     if timed and took is not None:
@@ -872,8 +880,7 @@ def latency_markdown(result: dict) -> list[str]:
     lines = []
     for mode in MODES:
         ours, theirs = result["latency"][f"docsvc/{mode}"], result["latency"][f"raw/{mode}"]
-        lines += ["", f"## {result['backend']}, totals {mode}"
-                  + (f" up to {TOTAL_CAP:,}" if mode == "capped" else ""), "",
+        lines += ["", f"## {result['backend']}, {MODE_TITLES[mode]}", "",
                   "| class | queries | docsvc p50 / p95 ms | raw p50 / p95 ms | docsvc / raw p95 |",
                   "| --- | --- | --- | --- | --- |"]
         for kind in ours:
@@ -903,17 +910,26 @@ def _total(answer: dict) -> str:
 
 
 def targets(run: dict) -> list[str]:
+    """Issue 10's targets with this run's figures; each says at which scale the issue sets it."""
     lines = []
     for result in run["backends"]:
         for mode in MODES:
-            ours = result["latency"][f"docsvc/{mode}"]["overall"]
+            p95 = result["latency"][f"docsvc/{mode}"]["overall"]["p95_ms"]
             ratio = result["ratios"][mode]["overall p95"]
-            goal = "≤ 30 ms at 100,000; ≤ 2 × raw at 1,000,000" if result["backend"] == "tantivy" else "≤ 1.5 × raw"
-            lines.append(f"- {result['backend']}, totals {mode}: docsvc p95 {ours['p95_ms']:.1f} ms, "
-                         f"{ratio:.2f} × raw p95 (target {goal})")
-        lines.append(f"- {result['backend']} indexing: {result['indexing']['docsvc_over_raw']:.2f} × raw bulk "
-                     f"(target ≥ 0.5)")
+            if result["backend"] == "tantivy":
+                goals = f"{_met(p95 <= 30)} ≤ 30 ms at 100,000; {_met(ratio <= 2)} ≤ 2 × raw at 1,000,000"
+            else:
+                goals = f"{_met(ratio <= 1.5)} ≤ 1.5 × raw at 100,000 and 1,000,000"
+            lines.append(f"- {result['backend']}, {MODE_TITLES[mode]}: docsvc p95 {p95:.1f} ms, {ratio:.2f} × raw p95 "
+                         f"at {run['docs']:,} documents ({goals})")
+        ratio = result["indexing"]["docsvc_over_raw"]
+        lines.append(f"- {result['backend']} indexing: {ratio:.2f} × raw bulk{reused(result['indexing'])} "
+                     f"({_met(ratio >= 0.5)} ≥ 0.5)")
     return lines
+
+
+def _met(ok: bool) -> str:
+    return "meets" if ok else "misses"
 
 
 # --- main --------------------------------------------------------------------------------------
