@@ -324,22 +324,31 @@ def search_group() -> None:
 @search_group.command("query")
 @click.argument("query")
 @click.option("--kind", default=None)
-@click.option("--year", default=None, type=int)
+@click.option("--year", default=None)
+@click.option("--from", "date_from", default=None, help="Documents dated on or after (YYYY-MM-DD).")
+@click.option("--to", "date_to", default=None, help="Documents dated on or before (YYYY-MM-DD).")
+@click.option("--issuing-body", default=None)
+@click.option("--doc-type", default=None)
+@click.option("--sort", default=None, help="relevance (default), newest or oldest.")
 @click.option("--page", default=1, type=int)
 @click.option("--per-page", default=20, type=int)
 @click.option("--json", "as_json", is_flag=True)
 @user_errors
-def search_command(query, kind, year, page, per_page, as_json) -> None:
+def search_command(query, page, per_page, as_json, **narrowing) -> None:
     """Full-text search, with or without Vietnamese diacritics."""
     rt = _runtime()
-    result = documents.search(rt, cli_operator(), query, kind=kind, year=year, page=page, per_page=per_page)
+    # The page's and the API's reading of filters, so all three check alike.
+    filters = documents.search_filters({name: value for name, value in narrowing.items() if value is not None})
+    result = documents.search(rt, cli_operator(), query, filters=filters, page=page, per_page=per_page)
     data = search_json(result)
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
-    click.echo(f"{data['total']} result(s)")
+    more = "" if data["total_is_exact"] else "more than "
+    click.echo(f"{more}{data['total']} result(s), {data['total_all_words']} with every word")
     for hit in data["hits"]:
-        click.echo(f"{hit['id']}  {hit['title']}")
+        lacking = "" if hit["all_words"] else "  (lacks a word)"
+        click.echo(f"{hit['id']}  {hit['title']}{lacking}")
         click.echo(f"    {hit['highlight'].replace('<mark>', '[').replace('</mark>', ']')}")
 
 

@@ -3,6 +3,7 @@ or without diacritics, from the command line, on both profiles."""
 from __future__ import annotations
 
 import json
+from datetime import date, timedelta
 
 from tests.pdfs import make_pdf, sample_paragraphs
 
@@ -37,7 +38,17 @@ def test_ingested_pdf_is_found_with_and_without_diacritics(backend, tmp_path):
     assert "đồng bộ" in paragraphs[0]
     assert search(backend, "dong bo")["total"] == 1
     assert search(backend, '"trien khai dong bo"')["total"] == 1
-    assert search(backend, "quyết định không có trong văn bản này")["total"] == 0
+    # Words the document has, but not together: no document has the phrase,
+    # and none has every word (one that lacks a single word still follows).
+    assert search(backend, '"quyết định không có trong văn bản này"')["total"] == 0
+    assert search(backend, "quyết định không có trong văn bản này")["total_all_words"] == 0
+    # The command line narrows like the page: by the document's date, and it
+    # refuses a reversed range in one line.
+    today = date.today()
+    assert search(backend, "dong bo", "--from", str(today - timedelta(days=1)), "--sort", "newest")["total"] == 1
+    assert search(backend, "dong bo", "--to", str(today - timedelta(days=1)))["total"] == 0
+    refused = backend.run("search", "dong bo", "--from", str(today), "--to", str(today - timedelta(days=1)))
+    assert refused.returncode != 0 and len(refused.stderr.strip().splitlines()) == 1
 
     shown = json.loads(backend.run("show", document["id"], "--json", check=True).stdout)
     assert "cải cách hành chính" in shown["text"]
