@@ -44,8 +44,13 @@ FIELD_WEIGHTS: dict[str, float] = {
     "issuing_body": 2.0,
     "text": 1.0,
 }
-PROXIMITY_BOOST = 1.0
-EXACT_BOOST = 1.0
+# Constants per pair and per word, tuned on bench/relevance: at 1.0 they were
+# small beside BM25 on a title word at weight 3 and changed almost nothing
+# (nDCG@10 0.860 on Tantivy); at 10 a document where the query's pairs stand
+# together, or which spells the words as typed, wins (0.882). The ambiguous
+# folds (ban/bán/bạn, đề án/đê an) gain most: 0.796 -> 0.895.
+PROXIMITY_BOOST = 10.0
+EXACT_BOOST = 10.0
 
 _QUOTED = re.compile(r'"[^"]*"')
 
