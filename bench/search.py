@@ -385,16 +385,19 @@ class RawElastic(RawEngine):
 
     FACETS = {"kind": "kind", "year": "year", "issuing_body": "issuing_body.raw", "doc_type": "doc_type",
               "agency_id": "agency_id"}
+    # The template copies every searchable field, unfolded, into this one field (copy_to).
+    EXACT = "exact"
+    # What a hit shows: the text's fragment, else the whole title.
+    HIGHLIGHTED = ("title", "text")
 
     def __init__(self, client, name: str) -> None:  # type: ignore[no-untyped-def]
         from search.elastic import load_template
 
         self.client, self.name = client, name
         self.template = load_template(name)["template"]
-        properties = self.template["mappings"]["properties"]
-        # The unfolded subfields the exact-spelling bonus looks in, as the template declares them.
-        self.exact_fields = [f"{n}.exact" for n in SEARCHABLE if "exact" in properties.get(n, {}).get("fields", {})]
-        self.properties = properties
+        self.properties = self.template["mappings"]["properties"]
+        if self.EXACT not in self.properties:  # a baseline without the bonus would rank otherwise, silently
+            raise SystemExit(f"the Elasticsearch template has no {self.EXACT!r} field for the exact-spelling bonus")
 
     def build(self, docs: Iterable[IndexedDocument]) -> int:
         from elasticsearch import helpers
@@ -436,7 +439,7 @@ class RawElastic(RawEngine):
         page only when the first does not fill the page (or has no facets to show)."""
         clauses = [self._clause(c) for c in plan.clauses]
         bonuses, filters = self._bonuses(plan), self._filters(query)
-        first_body = self._body({"must": clauses, "should": bonuses, "filter": filters}, clauses, query,
+        first_body = self._body({"must": clauses, "should": bonuses, "filter": filters}, plan, query,
                                 query.per_page, query.facets)
         if len(clauses) == 1:
             first = self._search([first_body])[0]
@@ -450,9 +453,10 @@ class RawElastic(RawEngine):
         facets = query.facets and in_first == 0
         second = None
         if in_both > in_first and (wanted > 0 or facets):
-            tier = {"must": [relaxed], "must_not": [{"bool": {"filter": clauses}}], "should": bonuses,
-                    "filter": filters}
-            second = self._search([self._body(tier, clauses, query, max(wanted, 0), facets)])[0]
+            tier = {"must": [relaxed], "should": bonuses, "filter": filters}
+            if in_first:  # with the first tier empty, all but one clause is the second tier: nothing to exclude
+                tier["must_not"] = [{"bool": {"filter": clauses}}]
+            second = self._search([self._body(tier, plan, query, max(wanted, 0), facets)])[0]
         return self._answer(query, first, in_both, second)
 
     def _search(self, bodies: list[dict]) -> list[dict]:
@@ -473,12 +477,13 @@ class RawElastic(RawEngine):
         return {"multi_match": {"query": " ".join(tokens), "type": "phrase", "fields": fields}}
 
     def _bonuses(self, plan: RawPlan) -> list[dict]:
+        # A boost of 0 sends no clause, as docsvc does (bench/relevance switches rules off so).
+        # The two-word phrase on title and text is one term of their index_phrases subfield.
         bonuses = [{"constant_score": {"filter": {"multi_match": {"query": " ".join(p), "type": "phrase",
                                                                   "fields": list(SEARCHABLE)}},
-                                       "boost": ranking.PROXIMITY_BOOST}} for p in plan.pairs]
-        if self.exact_fields:
-            bonuses += [{"constant_score": {"filter": {"multi_match": {"query": w, "fields": self.exact_fields}},
-                                            "boost": ranking.EXACT_BOOST}} for w in plan.exact]
+                                       "boost": ranking.PROXIMITY_BOOST}} for p in plan.pairs if ranking.PROXIMITY_BOOST]
+        bonuses += [{"constant_score": {"filter": {"term": {self.EXACT: w}}, "boost": ranking.EXACT_BOOST}}
+                    for w in plan.exact if ranking.EXACT_BOOST]
         return bonuses
 
     def _filters(self, query: SearchQuery) -> list[dict]:
@@ -494,15 +499,29 @@ class RawElastic(RawEngine):
             found.append({"range": {"doc_date": bounds}})
         return found
 
-    def _body(self, tier: dict, marked: list[dict], query: SearchQuery, size: int, facets: bool) -> dict:
+    def _marked(self, plan: RawPlan) -> dict:
+        """The clauses as the highlighter marks them: a phrase as spans, because with index_phrases a
+        two-word phrase query is one shingle term, which the highlighter cannot place in the text."""
+        should = []
+        for tokens in plan.clauses:
+            if len(tokens) == 1:
+                should.append({"multi_match": {"query": tokens[0], "fields": list(self.HIGHLIGHTED)}})
+            else:
+                should += [{"span_near": {"clauses": [{"span_term": {name: t}} for t in tokens], "slop": 0,
+                                          "in_order": True}} for name in self.HIGHLIGHTED]
+        return {"bool": {"should": should}}
+
+    def _body(self, tier: dict, plan: RawPlan, query: SearchQuery, size: int, facets: bool) -> dict:
         body: dict[str, Any] = {
+            # Sorted by _score first, so the hits carry it in their sort values: track_scores would score twice.
             "query": {"bool": tier}, "size": size, "sort": self._sort(query.sort),
-            "track_total_hits": self._track(query), "track_scores": query.sort == "relevance",
+            "track_total_hits": self._track(query),
             "_source": ["id", "title", "kind", "year", "number_symbol", "agency_id", "issuing_body", "doc_date"],
             # The words marked are the clauses': a bonus phrase would only make the highlighter work more.
             "highlight": {"fields": {"text": {"fragment_size": SNIPPET_CHARS, "number_of_fragments": 1,
-                                              "no_match_size": SNIPPET_CHARS}},
-                          "highlight_query": {"bool": {"should": marked}},
+                                              "no_match_size": SNIPPET_CHARS},
+                                     "title": {"number_of_fragments": 0}},
+                          "highlight_query": self._marked(plan),
                           "pre_tags": ["<mark>"], "post_tags": ["</mark>"], "encoder": "html"},
         }
         if facets:
