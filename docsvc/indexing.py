@@ -307,16 +307,20 @@ def _ready_batches(rt: Runtime, after: str | None = None) -> Iterator[list[Index
     """Entries of ready documents in id order, REINDEX_BATCH at a time, or
     fewer when their texts reach REINDEX_BATCH_CHARS (memory stays bounded
     however long the texts are)."""
+    entries = _ready_entries(rt, after)
+    while batch := _next_batch(entries):
+        yield batch
+
+
+def _next_batch(entries: Iterator[IndexedDocument]) -> list[IndexedDocument]:
     batch: list[IndexedDocument] = []
     chars = 0
-    for entry in _ready_entries(rt, after):
+    for entry in entries:
         batch.append(entry)
         chars += len(entry.text)
-        if len(batch) >= REINDEX_BATCH or chars >= REINDEX_BATCH_CHARS:
-            yield batch
-            batch, chars = [], 0
-    if batch:
-        yield batch
+        if len(batch) == REINDEX_BATCH or chars >= REINDEX_BATCH_CHARS:
+            break
+    return batch
 
 
 def _ready_entries(rt: Runtime, after: str | None) -> Iterator[IndexedDocument]:
