@@ -183,7 +183,7 @@ def wait_until(predicate, timeout: float, what: str):
 
 
 def test_a_reindex_killed_midway_resumes_where_it_stopped_and_searches_answer_throughout(backend, rt):
-    ids = ready_documents(rt, 1200)
+    ids = ready_documents(rt, 2 * indexing.REINDEX_BATCH + 500)  # three batches: killed after the first
     assert found(rt) == len(ids)
 
     run = start(backend, "reindex")
@@ -207,7 +207,7 @@ def test_a_reindex_killed_midway_resumes_where_it_stopped_and_searches_answer_th
 
 
 def test_documents_that_change_during_a_reindex_are_indexed_as_they_are_now(backend, rt):
-    ids = ready_documents(rt, 600)
+    ids = ready_documents(rt, 2 * indexing.REINDEX_BATCH + 500)
     run = start(backend, "reindex")
     assert run.stderr.readline().startswith("reindex: ")
     # A clerk corrects a title and discards a document while the build runs.
