@@ -6,7 +6,7 @@ without accents (very common: Telex/VNI input is often switched off) finds
 accented documents, and vice versa.
 
 Design constraint: on NFC text the fold is *length-preserving* (one char in,
-one char out). The SQLite backend relies on that to map match offsets found in
+one char out). Highlighting relies on that to map match offsets found in
 the folded text straight back to the original text for highlighting, and the
 Elasticsearch ``mapping`` char_filter built from ``FOLDING_TABLE`` is 1:1 for
 the same reason (no offset corrections, highlights land on the right letters).
@@ -67,7 +67,7 @@ def _fold_other(char: str) -> str:
         # Characters no backend can search on become spaces (one char, so
         # offsets still map back to the original):
         # * M*: a combining mark still standing alone after NFC (e.g. a second
-        #   tone on "ợ̀" in badly OCRed text). FTS5 unicode61 and the ES
+        #   tone on "ợ̀" in badly OCRed text). Tantivy's simple tokenizer and the ES
         #   standard tokenizer would keep it inside the word (ES gets it mapped
         #   to a space too: search.query.WORD_JOINERS), and left after a folded
         #   letter it would recompose with it on the next NFC (breaking

@@ -1,7 +1,7 @@
 """The public data types and protocol of the search package.
 
 These names are the contract the service code is written against; both
-backends (SQLite FTS5 and Elasticsearch) implement ``SearchIndex`` and are held
+backends (Tantivy and Elasticsearch) implement ``SearchIndex`` and are held
 to identical behaviour by tests/search/test_conformance.py.
 """
 
@@ -47,8 +47,8 @@ class IndexedDocument:
     # The date the document bears (issued, else received, else created): the
     # date-range filter and date sort use it, and ``year`` is its year.
     doc_date: date | None = None
-    # A stamp of the database row the entry was built from (its updated_at);
-    # ``docsvc search check`` compares it to find stale entries.
+    # A digest of the row's columns and text file the entry was built from
+    # (docsvc.indexing); ``docsvc search check`` compares it to find stale entries.
     version: str = ""
 
 
@@ -145,7 +145,7 @@ class SearchIndex(Protocol):
         """Number of indexed documents."""
 
     def refresh(self) -> None:
-        """Make previous writes visible to search (no-op for SQLite)."""
+        """Make previous writes visible to search (Tantivy commits per batch: no-op)."""
 
     def close(self) -> None:
         """Release connections (the index object is not used afterwards)."""
@@ -184,7 +184,7 @@ def created_at_key(value: datetime | None) -> str | None:
 
     Aware datetimes are converted to UTC; naive ones are taken to be UTC
     already (the service stores UTC). Fixed width (always microseconds) so
-    that string order in SQLite equals time order, and ES parses it as a date.
+    that string order equals time order, and ES parses it as a date.
     """
     if value is None:
         return None

@@ -10,11 +10,11 @@ Query language (deliberately small, so both backends can honour it exactly):
   is stored in the index (punctuation separates tokens);
 * no operators: OR, NOT, -, *, field:value are ordinary text. Clerks don't
   use them, and not parsing them means user input can never turn into
-  FTS5/Lucene syntax.
+  Tantivy/Lucene syntax.
 
 Everything is folded with ``search.folding.fold`` so accents and case never
 matter. Tokens are maximal runs of letters and digits, the same rule as
-SQLite's unicode61 tokenizer and, thanks to WORD_JOINERS, of the standard
+the Tantivy backend's analyzer and, thanks to WORD_JOINERS, of the standard
 tokenizer in the Elasticsearch template.
 """
 
@@ -42,17 +42,17 @@ __all__ = [
 MAX_QUERY_CHARS = 500
 MAX_PER_PAGE = 100
 # Elasticsearch refuses from + size beyond index.max_result_window (10 000);
-# SQLite applies the same limit so the backends agree. Nobody pages that deep.
+# Tantivy applies the same limit so the backends agree. Nobody pages that deep.
 MAX_RESULT_WINDOW = 10_000
 # The ES standard tokenizer cuts words longer than this into pieces (its
-# max_token_length) while FTS5 keeps them whole; rejecting such query words
+# max_token_length) while Tantivy keeps them whole; rejecting such query words
 # keeps the backends in agreement. No real word is that long.
 MAX_TOKEN_CHARS = 255
 
 # Letters and digits; everything else separates tokens. Applied to folded
-# text, in which fold() has already turned the characters that FTS5 unicode61
-# ("L* N* Co" are token chars) and the ES standard tokenizer treat differently
-# into spaces (Co, No, stray marks); WORD_JOINERS below covers the rest.
+# text, in which fold() has already turned the characters that tokenizers
+# treat differently (Co, No, stray marks) into spaces; WORD_JOINERS below
+# covers the rest of what the ES standard tokenizer does otherwise.
 TOKEN_RE = re.compile(r"[^\W_]+")
 
 
@@ -67,13 +67,13 @@ def _chars(*spans: str | tuple[int, int]) -> frozenset[str]:
 
 
 # Characters that Unicode word segmentation (UAX #29, i.e. the Elasticsearch
-# standard tokenizer) keeps *inside* a word, while TOKEN_RE and FTS5 unicode61
-# split there: "TP.HCM", "1.419", "95,07", "a_b", "don't", "title:x", soft
+# standard tokenizer) keeps *inside* a word, while TOKEN_RE and the Tantivy
+# analyzer split there: "TP.HCM", "1.419", "95,07", "a_b", "don't", "title:x", soft
 # hyphens from PDF extraction, stray combining marks. The ES template's
 # mapping char_filter turns each into a space (one char for one, so highlight
 # offsets stay exact), which makes the standard tokenizer split exactly where
 # we do. None of them is a token character here, so this changes nothing for
-# the Python/SQLite side.
+# the Python/Tantivy side.
 WORD_JOINERS: frozenset[str] = _chars(
     "'\".:,;_",  # ASCII Single_Quote, Double_Quote, MidNumLet, MidLetter, MidNum, ExtendNumLet
     "\u00b7\u0387\u055f\u05f4\u2027\ufe13\ufe55\uff1a",  # MidLetter
