@@ -14,7 +14,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 import uuid
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -28,6 +27,7 @@ from docsvc.models import Agency, Document, DocumentFile, DocumentStatus, FileRo
 from search import IndexedDocument, SearchQuery
 from signing.pki import free_port
 from tests.pdfs import make_pdf, sample_paragraphs
+from tests.waiting import wait_until
 
 COMMON = "kè sông Gianh"  # in every title of ready_documents, in none of their texts
 
@@ -167,16 +167,6 @@ def check(backend, *extra: str) -> tuple[int, dict]:
     result = backend.run("search", "check", "--json", *extra)
     assert result.returncode in (0, 1), result.stderr
     return result.returncode, json.loads(result.stdout)
-
-
-def wait_until(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 # --- reindexing without an outage ------------------------------------------------------------

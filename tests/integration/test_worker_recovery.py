@@ -18,6 +18,7 @@ from docsvc.models import AuditEvent, Document, DocumentFile, OutboxEntry
 from docsvc.runtime import Runtime
 from tests.pdfs import make_pdf, sample_paragraphs
 from tests.scans import make_scan
+from tests.waiting import wait_until
 
 FAST_RECOVERY = {"DOCSVC_TASK_LEASE_SECONDS": "5", "DOCSVC_OUTBOX_RELAY_SECONDS": "1"}
 
@@ -50,16 +51,6 @@ def document_state(runtime: Runtime, document_id: str) -> tuple[str, int]:
     with runtime.read() as session:
         doc = session.get(Document, document_id)
         return doc.status, doc.progress_percent
-
-
-def wait_until(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _entry_done(runtime: Runtime) -> bool:
