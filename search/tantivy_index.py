@@ -103,6 +103,7 @@ _VERSIONS_CHUNK = 4_096
 # least _CUT_MIN; the bonuses are then computed for the cut only.
 _CUT_FACTOR = 4
 _CUT_MIN = 64
+_CUT_GROWTH = 4  # a new cut reads the whole tier again: few big steps
 _ENTRY_SEPARATOR = "\x1f"  # between id and version in the ``entry`` column
 
 
@@ -230,8 +231,9 @@ class _Bonus:
 def _bonuses(plan: ranking.RankingPlan, searcher: tantivy.Searcher) -> list[_Bonus]:
     """Adjacent pairs (a phrase on any folded field) and exact spellings, in the plan's order.
 
-    A pair is only looked for in a field holding both its words, and a bonus
-    worth 0 is left out: neither changes a score.
+    A pair is only looked for in a field holding both its words, an exact
+    word only if some document has it, and a bonus worth 0 is left out: none
+    of these changes a score, and each lowers the ceiling _rescored works to.
     """
     proximity, exact = ranking.PROXIMITY_BOOST, ranking.EXACT_BOOST
     found = [
@@ -242,7 +244,10 @@ def _bonuses(plan: ranking.RankingPlan, searcher: tantivy.Searcher) -> list[_Bon
         ))
         for pair in plan.pairs
     ]
-    found += [_Bonus(exact, (Query.term_query(_SCHEMA, "exact", word),)) for word in plan.exact]
+    found += [
+        _Bonus(exact, (Query.term_query(_SCHEMA, "exact", word),) if searcher.doc_freq("exact", word) else ())
+        for word in plan.exact
+    ]
     return [bonus for bonus in found if bonus.boost and bonus.ways]
 
 
@@ -358,43 +363,54 @@ def _rescored(
     them plus the ceiling, no document outside the cut can reach the page or
     tie with its edge. So the order is exactly the one a single query with
     the bonuses as should clauses gives, while the pair phrases read
-    positions for the cut only (doubled until that holds) instead of for the
+    positions for the cut only (grown until that holds) instead of for the
     whole tier.
     """
     ceiling = _ceiling(bonuses)
+    earned: dict[tuple[int, int], float] = {}  # what each hit's bonuses add, over the rounds
     while True:
-        hits = _add_bonuses(searcher, cut.hits, bonuses)
+        _add_bonuses(searcher, [address for _, address in cut.hits if _key(address) not in earned], bonuses, earned)
+        hits = [(_f32(base + earned[_key(address)]), address) for base, address in cut.hits]
         if cut.whole or _f32(cut.hits[-1][0] + ceiling) < _nth_best(hits, need):
             return hits
-        _, cut = _cut(searcher, q, _ORDERS["relevance"], cut.limit * 2)
+        _, cut = _cut(searcher, q, _ORDERS["relevance"], cut.limit * _CUT_GROWTH)
+
+
+def _key(address: tantivy.DocAddress) -> tuple[int, int]:
+    return (address.segment_ord, address.doc)  # DocAddress itself is not hashable
 
 
 def _add_bonuses(
-    searcher: tantivy.Searcher, hits: list[tuple[float, tantivy.DocAddress]], bonuses: list[_Bonus]
-) -> list[tuple[float, tantivy.DocAddress]]:
-    """The hits' scores with the bonuses they earn, in the engine's 32-bit sums.
+    searcher: tantivy.Searcher,
+    addresses: list[tantivy.DocAddress],
+    bonuses: list[_Bonus],
+    earned: dict[tuple[int, int], float],
+) -> None:
+    """What the bonuses add to each of these documents, in the engine's 32-bit sums.
 
-    Each way of earning a bonus is asked alone, intersected with the hits:
-    asked as should clauses of one query, the engine's union refills a
-    window of 4,096 documents at every hit and checks the phrases of all of
-    them (measured: 88 ms for 80 hits at 100,000 documents).
+    Each way of earning a bonus is asked alone, intersected with these
+    documents: asked as should clauses of one query, the engine's union
+    refills a window of 4,096 documents at every hit and checks the phrases
+    of all of them (measured: 88 ms for 80 hits at 100,000 documents).
     """
-    hashes = searcher.fast_field_values("id_hash", [address for _, address in hits])
-    # One term per hit: term_set_query reads the whole column (18 ms for 80
-    # hashes at 100,000 documents, 0.5 ms so).
+    if not addresses:
+        return
+    hashes = searcher.fast_field_values("id_hash", addresses)
+    # One term per document: term_set_query reads the whole column (18 ms
+    # for 80 hashes at 100,000 documents, 0.5 ms so).
     these = (Occur.Must, Query.boolean_query([(Occur.Should, Query.term_query(_SCHEMA, "id_hash", h)) for h in hashes]))
-    added = {(address.segment_ord, address.doc): 0.0 for _, address in hits}
+    wanted = {_key(address) for address in addresses}
+    earned.update(dict.fromkeys(wanted, 0.0))
     for bonus in bonuses:
-        earned = set()
+        gained: set[tuple[int, int]] = set()
         for way in bonus.ways:
-            # A document outside the cut sharing a 63-bit hash is only one more hit.
-            found = searcher.search(Query.boolean_query([these, (Occur.Must, way)]), len(hits) + 16, count=False)
-            earned.update((address.segment_ord, address.doc) for _, address in found.hits)
-        for key in earned & added.keys():
+            # A document sharing a 63-bit hash with one of these is only one more hit.
+            found = searcher.search(Query.boolean_query([these, (Occur.Must, way)]), len(addresses) + 16, count=False)
+            gained.update(_key(address) for _, address in found.hits)
+        for key in gained & wanted:
             # Summed in the order a query's should clauses are, so the scores
             # (and their ties) are exactly the engine's own.
-            added[key] = _f32(added[key] + bonus.boost)
-    return [(_f32(base + added[(a.segment_ord, a.doc)]), a) for base, a in hits]
+            earned[key] = _f32(earned[key] + bonus.boost)
 
 
 _FLOAT32 = struct.Struct("<f")
