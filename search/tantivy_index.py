@@ -22,6 +22,14 @@ fields for filters, facets, sorting and tie-breaks; the originals as one
 stored blob for hits and highlights (search.snippets, like the SQLite
 backend did, for the page's hits only).
 
+How a search runs: each tier's count, facets and first cut come from the
+clauses and filters alone, in one pass; the adjacent-pair and exact-spelling
+bonuses (constants) are then computed for the cut only, grown until no
+document outside it can reach the page (_rescored). Asked of the whole tier,
+the pair phrases read positions for every match: "cải cách hành chính" with
+facets and exact totals took 180-260 ms at 100,000 documents, 40-45 ms of
+CPU so.
+
 Processes: the web server (threads), the Celery worker and the CLI all
 write. Tantivy allows one IndexWriter per index, so a writer is opened per
 batch under our own fcntl lock (bounded wait), commits, waits for the merges
@@ -357,7 +365,9 @@ def _cut(searcher: tantivy.Searcher, q: Query, order: _Order, limit: int, count:
     return int(found.count or 0), _Cut(found.hits, limit)
 
 
-def _with_ties(searcher: tantivy.Searcher, q: Query, order: _Order, need: int, cut: _Cut) -> list[tuple[Any, tantivy.DocAddress]]:
+def _with_ties(
+    searcher: tantivy.Searcher, q: Query, order: _Order, need: int, cut: _Cut
+) -> list[tuple[Any, tantivy.DocAddress]]:
     """At least the best ``need`` hits, plus every hit tied with the last of them.
 
     Tantivy breaks ties by document address; the contract breaks them by
@@ -414,7 +424,8 @@ def _add_bonuses(
     hashes = searcher.fast_field_values("id_hash", addresses)
     # One term per document: term_set_query reads the whole column (18 ms
     # for 80 hashes at 100,000 documents, 0.5 ms so).
-    these = (Occur.Must, Query.boolean_query([(Occur.Should, Query.term_query(_SCHEMA, "id_hash", h)) for h in hashes]))
+    one_of = [(Occur.Should, Query.term_query(_SCHEMA, "id_hash", value)) for value in hashes]
+    these = (Occur.Must, Query.boolean_query(one_of))
     wanted = {_key(address) for address in addresses}
     earned.update(dict.fromkeys(wanted, 0.0))
     for bonus in bonuses:
