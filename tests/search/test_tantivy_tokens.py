@@ -1,0 +1,35 @@
+"""The Tantivy index splits text exactly like the query parser (search.query.TOKEN_RE),
+on every Unicode code point: otherwise a word typed could never match the same
+word indexed. Tantivy's simple tokenizer takes a few more characters as
+letters than Python does; search.tantivy_index turns those into spaces first.
+"""
+
+from __future__ import annotations
+
+from search.folding import fold, nfc
+from search.query import TOKEN_RE
+from search.tantivy_index import _analyzer, _tokenizable
+
+CHUNK = 8_192
+
+
+def _every_code_point() -> list[str]:
+    return [chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF]
+
+
+def test_the_index_splits_like_the_query_parser_on_every_code_point() -> None:
+    analyzer = _analyzer()
+    chars = _every_code_point()
+    differing = []
+    for start in range(0, len(chars), CHUNK):
+        # Each character folded (the searchable fields), lowercased NFC (the
+        # exact field) and as typed, between letters so that a split shows.
+        text = " ".join(f"x{fold(c)}x{nfc(c).lower()}x{c}x" for c in chars[start : start + CHUNK])
+        if analyzer.analyze(_tokenizable(text)) != TOKEN_RE.findall(text):
+            differing.append(f"U+{start:04X}..")
+    assert differing == []
+
+
+def test_circled_letters_split_words_as_the_parser_does() -> None:
+    # Ⓐ is a letter to Rust's char::is_alphanumeric, a symbol to Python.
+    assert _analyzer().analyze(_tokenizable(fold("Hồ sơⒶso 15"))) == ["ho", "so", "so", "15"]
