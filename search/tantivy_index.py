@@ -372,11 +372,25 @@ def _with_ties(
 
     Tantivy breaks ties by document address; the contract breaks them by
     creation time and id, so the tie group at the page's edge is fetched
-    whole (doubling the limit) and ordered here.
+    whole and ordered here.
     """
-    while not cut.whole and cut.hits[-1][0] == cut.hits[need - 1][0]:
-        _, cut = _cut(searcher, q, order, cut.limit * 2)
-    return cut.hits
+    if cut.whole or cut.hits[-1][0] != cut.hits[need - 1][0]:
+        return cut.hits
+    if order.field is None:  # tied scores are rare: a bigger cut
+        _, bigger = _cut(searcher, q, order, cut.limit * 2)
+        return _with_ties(searcher, q, order, need, bigger)
+    # A day is shared by hundreds of documents at a million (370 on
+    # average): the tied day is asked for alone, which the date column
+    # answers at once, instead of reading the tier again per doubling
+    # (measured at 1,000,000: 190-300 ms for the newest page).
+    edge = cut.hits[need - 1][0]
+    above = [hit for hit in cut.hits if hit[0] != edge]  # the cut is in order: all before the edge
+    on_day = Query.range_query(_SCHEMA, order.field, FieldType.Integer, edge, edge)
+    tied_query = Query.boolean_query([(Occur.Must, q), (Occur.Must, Query.const_score_query(on_day, 0.0))])
+    tied_count, tied = _cut(searcher, tied_query, order, max(cut.limit, 1_024), count=True)
+    if not tied.whole:
+        _, tied = _cut(searcher, tied_query, order, tied_count + 1)
+    return above + tied.hits
 
 
 def _rescored(
