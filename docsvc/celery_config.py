@@ -13,6 +13,7 @@ RELAY = "docsvc.relay_outbox"
 WATCH_FOLDER = "docsvc.watch_folder"
 RENEW_ARCHIVES = "docsvc.renew_archive_timestamps"
 AUDIT_CHECKPOINT = "docsvc.audit_checkpoint"
+SEARCH_CHECK = "docsvc.search_check"
 
 
 def celery_config(settings: Settings) -> dict:
@@ -32,6 +33,8 @@ def celery_config(settings: Settings) -> dict:
         },
         "beat_schedule_filename": str(Path(settings.data_dir) / "celerybeat-schedule"),
     }
+    if settings.search_check_hours > 0:
+        config["beat_schedule"]["search-check"] = {"task": SEARCH_CHECK, "schedule": settings.search_check_hours * 3600.0}
     if settings.watch_dir:
         config["beat_schedule"]["watch-folder"] = {
             "task": WATCH_FOLDER,

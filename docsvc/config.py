@@ -141,6 +141,11 @@ class Settings:
     # that even someone holding the key cannot cut the log's end unseen.
     audit_checkpoint_minutes: int = 60
     audit_checkpoint_retention_days: int = 3660
+    # The worker compares the search index with the database this often and
+    # repairs it (`docsvc search check --repair`); 0 turns it off. It also does
+    # so when it starts and finds the index empty while documents are ready
+    # (a new index layout, a lost disk), so search comes back by itself.
+    search_check_hours: float = 24.0
     # The address printed in e-copies' QR codes (default http://host:port).
     public_url: str = ""
     # Whose name and title an e-copy's certification shows (default: who issues it).

@@ -257,8 +257,8 @@ def reindex(rt: Runtime, on_progress: Callable[[ReindexProgress], None] | None =
     rt.index.ensure_ready()
     build = rt.index.rebuild()
     resumed = build.resume_after
-    progress = ReindexProgress(done=0 if resumed is None else _ready_count(rt, upto=resumed),
-                               total=_ready_count(rt), resumed_after=resumed)
+    progress = ReindexProgress(done=0 if resumed is None else ready_count(rt, upto=resumed),
+                               total=ready_count(rt), resumed_after=resumed)
     for batch in _ready_batches(rt, after=resumed):
         build.add(batch)
         _settle(rt, batch)
@@ -294,7 +294,7 @@ def row_versions(session: Session, *, ids: list[str] | None = None, after: str =
     return [(row[1], row[0], entry_version(row[1:-1], row[-1])) for row in session.execute(query)]
 
 
-def _ready_count(rt: Runtime, upto: str | None = None) -> int:
+def ready_count(rt: Runtime, upto: str | None = None) -> int:
     """Ready documents (with an id up to `upto`, when it is given)."""
     query = select(func.count()).select_from(Document).where(Document.status == DocumentStatus.READY)
     if upto is not None:

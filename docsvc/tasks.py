@@ -11,7 +11,7 @@ import logging
 from celery.signals import worker_process_init, worker_ready
 
 from docsvc import outbox, pipeline
-from docsvc.celery_config import AUDIT_CHECKPOINT, RELAY, RENEW_ARCHIVES, RUN_ENTRY, WATCH_FOLDER, make_celery
+from docsvc.celery_config import AUDIT_CHECKPOINT, RELAY, RENEW_ARCHIVES, RUN_ENTRY, SEARCH_CHECK, WATCH_FOLDER, make_celery
 from docsvc.config import load_settings
 from docsvc.runtime import Runtime
 
@@ -69,6 +69,25 @@ def audit_checkpoint() -> int:
     return checkpoint.seq if checkpoint else 0
 
 
+@celery_app.task(name=SEARCH_CHECK)
+def search_check() -> dict:
+    """Make the search index true to the database again (what `docsvc search
+    check --repair` does); the findings, as that command's JSON."""
+    from docsvc import index_check
+
+    report = index_check.check(worker_runtime(), repair=True)
+    if not report.ok:
+        log.warning("search index repaired: %s", report.to_json())
+    return report.to_json()
+
+
+def _index_needs_filling(rt: Runtime) -> bool:
+    """An empty index while documents are ready: a new layout, a lost disk."""
+    from docsvc import indexing
+
+    return rt.index.count() == 0 and indexing.ready_count(rt) > 0
+
+
 @worker_ready.connect
 def _relay_on_start(**_kwargs) -> None:
     # Work left behind by a worker that died is picked up as soon as one starts.
@@ -76,6 +95,12 @@ def _relay_on_start(**_kwargs) -> None:
         relay(worker_runtime())
     except Exception:
         log.exception("outbox relay at worker start failed")
+    try:
+        if _index_needs_filling(worker_runtime()):
+            log.warning("the search index is empty while documents are ready: filling it")
+            search_check.delay()
+    except Exception:
+        log.exception("search index check at worker start failed")
     pipeline.sweep_work_dirs(worker_runtime())
 
 

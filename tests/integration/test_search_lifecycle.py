@@ -398,6 +398,20 @@ def test_documents_processed_or_registered_while_the_index_is_down_become_search
         stop(worker, signal.SIGTERM)
 
 
+def test_a_worker_that_starts_on_an_empty_index_fills_it_without_a_command(backend, rt, tmp_path):
+    # A new index layout after an upgrade, or a lost disk: the index is
+    # empty while the database has ready documents.
+    ready_documents(rt, 30)
+    rt.index.clear()
+    assert found(rt) == 0
+    worker = start(backend, "worker", "--concurrency", "1", log=tmp_path / "worker.log")
+    try:
+        wait_until(lambda: found(rt) == 30, 180, "the worker to fill the index")
+        assert check(backend)[0] == 0
+    finally:
+        stop(worker, signal.SIGTERM)
+
+
 def upload(clerk, path: Path, title: str) -> str:
     pdf = make_pdf(path, title, sample_paragraphs("binh-duong-cchc-2020.txt")[:3])
     response = clerk.post(f"/api/v1/documents?filename={path.name}", data=pdf.read_bytes(),
