@@ -119,6 +119,11 @@ _VERSIONS_CHUNK = 4_096
 _CUT_FACTOR = 4
 _CUT_MIN = 64
 _CUT_GROWTH = 4  # a new cut reads the whole tier again: few big steps
+# Past this cut the bonuses are as big as the scores they reorder (a name
+# typed with diacritics: every word an exact bonus), the cut would grow to
+# most of the tier, and one query with the bonuses as should clauses is
+# cheaper (measured at 100,000: names 2 s p95 rescored, 57 ms as one query).
+_RESCORE_MAX_CUT = 4_096
 _ENTRY_SEPARATOR = "\x1f"  # between id and version in the ``entry`` column
 
 
@@ -413,7 +418,24 @@ def _rescored(
         hits = [(_f32(base + earned[_key(address)]), address) for base, address in cut.hits]
         if cut.whole or _f32(cut.hits[-1][0] + ceiling) < _nth_best(hits, need):
             return hits
+        if cut.limit * _CUT_GROWTH > _RESCORE_MAX_CUT:
+            return _scored_at_once(searcher, q, bonuses, need, cut.limit)
         _, cut = _cut(searcher, q, _ORDERS["relevance"], cut.limit * _CUT_GROWTH)
+
+
+def _scored_at_once(
+    searcher: tantivy.Searcher, q: Query, bonuses: list[_Bonus], need: int, limit: int
+) -> list[tuple[float, tantivy.DocAddress]]:
+    """The tier ranked by one query with each bonus as a constant should clause:
+    the order and the scores _rescored gives, read in one pass of the tier."""
+    shoulds = [
+        (Occur.Should, Query.const_score_query(Query.boolean_query([(Occur.Should, way) for way in bonus.ways]), bonus.boost))
+        for bonus in bonuses
+    ]
+    ranked = Query.boolean_query([(Occur.Must, q), *shoulds])
+    order = _ORDERS["relevance"]
+    _, cut = _cut(searcher, ranked, order, limit)
+    return _with_ties(searcher, ranked, order, need, cut)
 
 
 def _key(address: tantivy.DocAddress) -> tuple[int, int]:

@@ -85,13 +85,16 @@ def index(tmp_path_factory: pytest.TempPathFactory) -> backend.TantivyIndex:
     return built
 
 
+@pytest.mark.parametrize("at_once_past", [10**9, 8], ids=["rescored", "at-once"])
 @pytest.mark.parametrize("text", QUERIES)
 def test_every_page_ranks_as_the_one_query_with_bonuses(
-    index: backend.TantivyIndex, monkeypatch: pytest.MonkeyPatch, text: str
+    index: backend.TantivyIndex, monkeypatch: pytest.MonkeyPatch, text: str, at_once_past: int
 ) -> None:
     monkeypatch.setattr(backend, "_CUT_MIN", 1)
     monkeypatch.setattr(backend, "_CUT_FACTOR", 1)
     monkeypatch.setattr(backend, "_CUT_GROWTH", 2)
+    # Cuts grown until the end, or given up early for the one query.
+    monkeypatch.setattr(backend, "_RESCORE_MAX_CUT", at_once_past)
     expected = _one_query_order(index, SearchQuery(text))
     assert len(expected) > 100  # the bonuses have a tier to reorder
     found: list[tuple[str, float]] = []
