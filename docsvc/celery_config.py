@@ -14,6 +14,7 @@ WATCH_FOLDER = "docsvc.watch_folder"
 RENEW_ARCHIVES = "docsvc.renew_archive_timestamps"
 AUDIT_CHECKPOINT = "docsvc.audit_checkpoint"
 SEARCH_CHECK = "docsvc.search_check"
+SEARCH_FILL = "docsvc.fill_empty_search_index"
 
 
 def celery_config(settings: Settings) -> dict:

@@ -9,6 +9,7 @@ import io
 import json
 import logging
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -118,7 +119,10 @@ def serve(host: str | None, port: int | None, no_worker: bool) -> None:
     # The address served is the one e-copies' QR codes and share links name
     # when public_url is not set, so the settings follow --host and --port.
     rt = Runtime(dataclasses.replace(settings, host=host, port=port))
-    prepare(rt)
+    # In a process of its own: preparing opens the search index, and the
+    # embedded engine (Tantivy) is not fork-safe, while gunicorn forks its
+    # worker from this process (search.tantivy_index, "Forking").
+    subprocess.run([sys.executable, "-m", "docsvc.cli", "db", "upgrade"], check=True, stdin=subprocess.DEVNULL)
     from docsvc import signatures
     from docsvc.server import run_web
     from docsvc.supervisor import WorkerSupervisor

@@ -11,7 +11,7 @@ import logging
 from celery.signals import worker_process_init, worker_ready
 
 from docsvc import outbox, pipeline
-from docsvc.celery_config import AUDIT_CHECKPOINT, RELAY, RENEW_ARCHIVES, RUN_ENTRY, SEARCH_CHECK, WATCH_FOLDER, make_celery
+from docsvc.celery_config import AUDIT_CHECKPOINT, RELAY, RENEW_ARCHIVES, RUN_ENTRY, SEARCH_CHECK, SEARCH_FILL, WATCH_FOLDER, make_celery
 from docsvc.config import load_settings
 from docsvc.runtime import Runtime
 
@@ -81,11 +81,18 @@ def search_check() -> dict:
     return report.to_json()
 
 
-def _index_needs_filling(rt: Runtime) -> bool:
-    """An empty index while documents are ready: a new layout, a lost disk."""
+@celery_app.task(name=SEARCH_FILL)
+def fill_empty_index() -> bool:
+    """Fill an index that is empty while documents are ready (a new index
+    layout after an upgrade, a lost disk); whether it had to."""
     from docsvc import indexing
 
-    return rt.index.count() == 0 and indexing.ready_count(rt) > 0
+    rt = worker_runtime()
+    if rt.index.count() or not indexing.ready_count(rt):
+        return False
+    log.warning("the search index is empty while documents are ready: filling it")
+    search_check()
+    return True
 
 
 @worker_ready.connect
@@ -95,12 +102,12 @@ def _relay_on_start(**_kwargs) -> None:
         relay(worker_runtime())
     except Exception:
         log.exception("outbox relay at worker start failed")
+    # Asked of a pool process: this one forks the pool, and the embedded
+    # search engine must not be opened in a process that forks.
     try:
-        if _index_needs_filling(worker_runtime()):
-            log.warning("the search index is empty while documents are ready: filling it")
-            search_check.delay()
+        fill_empty_index.delay()
     except Exception:
-        log.exception("search index check at worker start failed")
+        log.exception("could not ask for the search index check at worker start")
     pipeline.sweep_work_dirs(worker_runtime())
 
 

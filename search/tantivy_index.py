@@ -36,8 +36,16 @@ batch under our own fcntl lock (bounded wait), commits, waits for the merges
 its commit started (dropping a writer abandons them: measured, 30 one-document
 commits left 30 segments and 190 files) and is dropped, which releases
 Tantivy's own lock. Readers stat ``meta.json`` before each search (a few
-microseconds) and reload only when another process committed. A forked
-child (gunicorn, Celery prefork) opens everything anew.
+microseconds) and reload only when another process committed.
+
+Forking: the engine is not fork-safe. A child forked from a process that
+has opened a Tantivy index hangs, now and then, in its first
+``tantivy.Index.open`` (measured: 4 runs in 30), on a lock one of the
+parent's engine threads held. So the processes that fork never open it:
+``docsvc serve`` prepares the index in a child process of its own before
+gunicorn forks its worker, and the Celery worker's main process leaves it
+to the pool processes. A forked child still opens everything anew (its
+own reader and writer state), for a parent that only built the object.
 """
 
 from __future__ import annotations

@@ -129,18 +129,38 @@ def test_a_writer_killed_mid_write_leaves_a_usable_index(shared: TantivyIndex, t
     assert shared.count() == committed + 1
 
 
-def test_a_forked_child_reopens_the_index_it_inherited(shared: TantivyIndex) -> None:
-    # gunicorn and Celery prefork fork after the app (and its index) exist.
-    shared.index([IndexedDocument(id="parent", agency_id=1, kind="incoming", title="Quyết định", text="")])
-    assert shared.count() == 1
-    pid = os.fork()
-    if pid == 0:  # the child: any failure is its exit status
-        code = 1
-        try:
-            shared.index([IndexedDocument(id="child", agency_id=1, kind="incoming", title="Quyết định", text="")])
-            code = 0 if shared.count() == 2 else 2
-        finally:
-            os._exit(code)
-    _, status = os.waitpid(pid, 0)
-    assert os.WEXITSTATUS(status) == 0
-    assert {hit.id for hit in shared.search(SearchQuery("quyet dinh")).hits} == {"parent", "child"}
+def test_children_forked_by_a_process_that_never_opened_the_engine_each_open_it(
+    shared: TantivyIndex, tmp_path: Path
+) -> None:
+    # gunicorn and Celery prefork fork after the app (and its index object)
+    # exist, from a process that never opens the engine (it is not fork-safe:
+    # search.tantivy_index, "Forking"). Each child opens its own, and what
+    # each writes lands. In a process of its own, not pytest's, whose other
+    # tests' engine threads would be inherited.
+    script = textwrap.dedent(
+        f"""
+        import os, sys
+        from search import IndexedDocument, open_index
+        index = open_index({{"search_backend": "tantivy", "search_tantivy_path": {str(tmp_path / "idx")!r}}})
+        for n in range(5):
+            pid = os.fork()
+            if pid == 0:
+                code = 1
+                try:
+                    index.ensure_ready()
+                    index.index([IndexedDocument(id=f"child-{{n}}", agency_id=1, kind="incoming",
+                                                 title="Quyết định", text="")])
+                    code = 0
+                finally:
+                    os._exit(code)
+            _, status = os.waitpid(pid, 0)
+            if os.WEXITSTATUS(status):
+                sys.exit(f"child {{n}} failed")
+        """
+    )
+    forker = subprocess.run([sys.executable, "-c", script], env={**os.environ, "PYTHONPATH": str(REPO)},
+                            capture_output=True, text=True, timeout=120)
+    assert forker.returncode == 0, forker.stderr
+    shared.refresh()
+    found = shared.search(SearchQuery("quyet dinh", per_page=10)).hits
+    assert {hit.id for hit in found} == {f"child-{n}" for n in range(5)}
