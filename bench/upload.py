@@ -42,6 +42,9 @@ from pathlib import Path
 import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
+# The repository before bench/ (where Python puts a script's folder first):
+# bench/search.py would otherwise stand for the search package.
+sys.path.insert(0, str(ROOT))
 RESULTS = ROOT / "bench" / "results"
 SERVICES_ENV = Path(os.environ.get("DOCSVC_SERVICES_ENV", ROOT / ".cache" / "services.env"))
 MIB = 1024 * 1024

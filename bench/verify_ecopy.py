@@ -55,8 +55,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 # The repository root for tests.pdfs (the test documents), bench/ for the
 # installation and server helpers that upload.py already has.
-sys.path.insert(0, str(ROOT))
+# The repository before bench/: bench/search.py would otherwise stand for
+# the search package.
 sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(ROOT))
 
 import upload as shared  # noqa: E402
 

@@ -57,8 +57,10 @@ from pathlib import Path
 import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+# The repository before bench/: bench/search.py would otherwise stand for
+# the search package.
 sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(ROOT))
 
 import upload as shared  # noqa: E402
 import verify_ecopy  # noqa: E402
