@@ -23,7 +23,7 @@ from docsvc.localtime import day_of
 from docsvc.models import Document, DocumentFile, DocumentStatus, FileRole, OutboxEntry
 from docsvc.runtime import Runtime
 from search import IndexedDocument
-from search.model import created_at_key
+from search.model import batches, created_at_key
 
 log = logging.getLogger(__name__)
 
@@ -307,20 +307,7 @@ def _ready_batches(rt: Runtime, after: str | None = None) -> Iterator[list[Index
     """Entries of ready documents in id order, REINDEX_BATCH at a time, or
     fewer when their texts reach REINDEX_BATCH_CHARS (memory stays bounded
     however long the texts are)."""
-    entries = _ready_entries(rt, after)
-    while batch := _next_batch(entries):
-        yield batch
-
-
-def _next_batch(entries: Iterator[IndexedDocument]) -> list[IndexedDocument]:
-    batch: list[IndexedDocument] = []
-    chars = 0
-    for entry in entries:
-        batch.append(entry)
-        chars += len(entry.text)
-        if len(batch) == REINDEX_BATCH or chars >= REINDEX_BATCH_CHARS:
-            break
-    return batch
+    yield from batches(_ready_entries(rt, after), REINDEX_BATCH, REINDEX_BATCH_CHARS)
 
 
 def _ready_entries(rt: Runtime, after: str | None) -> Iterator[IndexedDocument]:

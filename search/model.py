@@ -7,7 +7,7 @@ to identical behaviour by tests/search/test_conformance.py.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Protocol, runtime_checkable
@@ -25,6 +25,7 @@ __all__ = [
     "SearchIndex",
     "SearchQuery",
     "SearchResult",
+    "batches",
     "created_at_key",
 ]
 
@@ -177,6 +178,22 @@ class Rebuild(Protocol):
 
     def abort(self) -> None:
         """Throw the new index away; the live one is untouched."""
+
+
+def batches(docs: Iterable[IndexedDocument], max_docs: int, max_chars: int) -> Iterator[list[IndexedDocument]]:
+    """The documents in lists of at most ``max_docs``, or fewer once their
+    texts reach ``max_chars`` (memory stays bounded however long the texts
+    are). Lazy: a list is read from ``docs`` only when it is asked for."""
+    batch: list[IndexedDocument] = []
+    chars = 0
+    for doc in docs:
+        batch.append(doc)
+        chars += len(doc.text)
+        if len(batch) >= max_docs or chars >= max_chars:
+            yield batch
+            batch, chars = [], 0
+    if batch:
+        yield batch
 
 
 def created_at_key(value: datetime | None) -> str | None:

@@ -84,6 +84,7 @@ from .model import (
     SearchHit,
     SearchQuery,
     SearchResult,
+    batches,
 )
 from .query import validate
 from .snippets import build_highlight
@@ -686,19 +687,6 @@ def _write_batch(directory: Path, docs: list[IndexedDocument], deletes: Iterable
         writer.wait_merging_threads()
 
 
-def _batches(docs: Iterable[IndexedDocument]) -> Iterator[list[IndexedDocument]]:
-    batch: list[IndexedDocument] = []
-    chars = 0
-    for doc in docs:
-        batch.append(doc)
-        chars += len(doc.text)
-        if len(batch) >= _BATCH_DOCS or chars >= _BATCH_CHARS:
-            yield batch
-            batch, chars = [], 0
-    if batch:
-        yield batch
-
-
 # ------------------------------------------------------------------- index ---
 
 
@@ -804,7 +792,7 @@ class TantivyIndex:
                 shutil.rmtree(self._root / name, ignore_errors=True)
 
     def index(self, docs: Iterable[IndexedDocument]) -> None:
-        for batch in _batches(docs):
+        for batch in batches(docs, _BATCH_DOCS, _BATCH_CHARS):
             self._write(batch)
 
     def delete(self, ids: Iterable[str]) -> None:
@@ -899,7 +887,7 @@ class _Rebuild:
             return
         with self._owner._writing():
             self._check_still_building()
-            for batch in _batches(docs):
+            for batch in batches(docs, _BATCH_DOCS, _BATCH_CHARS):
                 _write_batch(self._directory, batch)
             # After the commit: a crash in between re-adds the batch (upserts).
             _atomic_write(self._directory / _RESUME, json.dumps({"resume_after": docs[-1].id}))
