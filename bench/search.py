@@ -81,12 +81,13 @@ sys.path.append(str(BENCH))
 from search import FACET_FIELDS, TOTAL_CAP, IndexedDocument, SearchIndex, SearchQuery, open_index  # noqa: E402
 from search import ranking  # noqa: E402
 from search.model import FACET_SIZE  # noqa: E402
+from docsvc.indexing import REINDEX_BATCH  # noqa: E402
 from search_corpus import CORPUS_VERSION, BenchQuery, Corpus, query_mix  # noqa: E402
 
 RESULTS = BENCH / "results"
 INDEXES = RESULTS / "search-indexes"
 ES_PREFIX = "docsvc-bench-search"
-REBUILD_BATCH = 500
+REBUILD_BATCH = REINDEX_BATCH  # what docsvc reindex hands rebuild().add at a time
 PROGRESS_SECONDS = 10.0
 SNIPPET_CHARS = 200
 SEARCHABLE = ("title", "number_symbol", "issuing_body", "text")

@@ -17,18 +17,19 @@ What is indexed: the four searchable fields folded in Python
 (search.folding.fold, so the rule is written once) and split by an analyzer
 that cuts like search.query.TOKEN_RE (letters and digits; no length cut, the
 parser bounds query words instead); an unfolded ``exact`` field for the
-exact-spelling bonus (docs only, no positions: it is only ever a term); fast
-fields for filters, facets, sorting and tie-breaks; the originals as one
-stored blob for hits and highlights (search.snippets, like the SQLite
-backend did, for the page's hits only).
+exact-spelling bonus (docs only, no positions: it is only ever a term); a
+``pairs`` field of each two adjacent folded words as one term, for the
+proximity bonus; fast fields for filters, facets, sorting and tie-breaks;
+the originals as one stored blob for hits and highlights (search.snippets,
+for the page's hits only).
 
-How a search runs: each tier's count, facets and first cut come from the
-clauses and filters alone, in one pass; the adjacent-pair and exact-spelling
-bonuses (constants) are then computed for the cut only, grown until no
-document outside it can reach the page (_rescored). Asked of the whole tier,
-the pair phrases read positions for every match: "cải cách hành chính" with
-facets and exact totals took 180-260 ms at 100,000 documents, 40-45 ms of
-CPU so.
+How a search runs: each tier is one query (the clauses and filters must
+match; each bonus a constant should clause, a term), which gives its count
+and its page in one pass; facets run on the clauses and filters alone. With
+the pair bonus as phrases, which read positions for every document of the
+tier, a long query took 100-230 ms at 100,000 documents; rescoring only a
+cut of the best documents by BM25 (the design before the ``pairs`` field)
+still took 60-100 ms; as terms, 15-35 ms (bench/search.py).
 
 Processes: the web server (threads), the Celery worker and the CLI all
 write. Tantivy allows one IndexWriter per index, so a writer is opened per
@@ -53,13 +54,11 @@ from __future__ import annotations
 import errno
 import fcntl
 import hashlib
-import heapq
 import json
 import logging
 import os
 import re
 import shutil
-import struct
 import threading
 import time
 import uuid
@@ -86,7 +85,7 @@ from .model import (
     SearchResult,
     batches,
 )
-from .query import validate
+from .query import TOKEN_RE, validate
 from .snippets import build_highlight
 
 __all__ = ["IndexBusy", "TantivyIndex"]
@@ -95,7 +94,7 @@ log = logging.getLogger(__name__)
 
 #: Bumped when the schema changes: an index of another version is rebuilt empty
 #: (the index is derived data; ``docsvc reindex`` or ``search check`` fills it).
-SCHEMA_VERSION = 2  # 2: id_hash indexed (the bonus rescoring looks documents up by it)
+SCHEMA_VERSION = 3  # 2: id_hash indexed; 3: the pairs field, id_hash a column only
 #: How long a writer waits for another process's write before giving up.
 LOCK_TIMEOUT_SECONDS = 120.0
 
@@ -105,6 +104,9 @@ _LOCK_FILE = "write.lock"
 _MARKER = "docsvc-index.json"
 _RESUME = "resume.json"
 _TOKENIZER = "docsvc_words"
+_PAIR_TOKENIZER = "docsvc_pairs"
+# Joins two words into one ``pairs`` term: never inside a word (TOKEN_RE).
+_PAIR_JOINER = "_"
 # Tantivy's simple tokenizer splits on what Rust's char::is_alphanumeric
 # refuses: the characters of search.query.TOKEN_RE ([^\W_]) and a few more
 # (130 circled and squared Latin letters, and letters of Unicode versions newer
@@ -123,17 +125,6 @@ _WRITER_HEAP = 64_000_000
 _WRITER_THREADS = 1
 _NO_DATE_DESC = -(10**8)  # below every ordinal date: undated documents sort last
 _VERSIONS_CHUNK = 4_096
-# The first cut of a ranking by score: this many times the page's end, at
-# least _CUT_MIN; the bonuses are then computed for the cut only.
-_CUT_FACTOR = 4
-_CUT_MIN = 64
-_CUT_GROWTH = 4  # a new cut reads the whole tier again: few big steps
-# Past this cut the bonuses are as big as the scores they reorder (a name
-# typed with diacritics: every word an exact bonus), the cut would grow to
-# most of the tier, and one query with the bonuses as should clauses is
-# cheaper (measured at 100,000: names 2 s p95 rescored without a limit, 116 ms
-# past 4,096, 61 ms past 1,024; raw Tantivy 52 ms).
-_RESCORE_MAX_CUT = 1_024
 _ENTRY_SEPARATOR = "\x1f"  # between id and version in the ``entry`` column
 
 
@@ -149,12 +140,16 @@ def _schema() -> tantivy.Schema:
     for name in _FOLDED:
         builder.add_text_field(name, tokenizer_name=_TOKENIZER, index_option="position")
     builder.add_text_field("exact", tokenizer_name=_TOKENIZER, index_option="basic")
+    # Each two adjacent folded words of a field as one term ("hanh_chinh"), as
+    # Elasticsearch's index_phrases: the pair bonus becomes a term lookup
+    # instead of a phrase that reads positions (measured at 100,000
+    # documents: 60-180 ms for the bonuses of a long query, as phrases).
+    builder.add_text_field("pairs", tokenizer_name=_PAIR_TOKENIZER, index_option="basic")
     builder.add_text_field("id", tokenizer_name="raw", index_option="basic")
     # id + version in one column: versions() reads both without the stored texts.
     builder.add_text_field("entry", tokenizer_name="raw", index_option="basic", fast=True)
-    # Splits versions() into chunks; indexed so that the bonus rescoring can
-    # ask for a given set of documents (a term query needs an indexed field).
-    builder.add_integer_field("id_hash", indexed=True, fast=True)
+    # Splits versions() into chunks (range queries read the column).
+    builder.add_integer_field("id_hash", fast=True)
     for name in ("kind", "issuing_body_value", "doc_type"):
         builder.add_text_field(name, tokenizer_name="raw", index_option="basic", fast=True)
     for name in ("agency_id", "year", "doc_day"):
@@ -170,6 +165,30 @@ _SCHEMA = _schema()
 
 def _analyzer() -> tantivy.TextAnalyzer:
     return tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple()).build()
+
+
+def _pair_analyzer() -> tantivy.TextAnalyzer:
+    return tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace()).build()
+
+
+def _pair_term(first: str, second: str) -> str:
+    return first + _PAIR_JOINER + second
+
+
+# For ASCII text (folded Vietnamese is ASCII), TOKEN_RE's words are the runs
+# of ASCII letters and digits: bytes.translate and split find them in a
+# third of findall's time (74 against 175 us for a 1,500-character text).
+_ASCII_NON_WORD = bytes(c if chr(c).isascii() and chr(c).isalnum() else 32 for c in range(256))
+
+
+def _pairs_text(folded: str) -> str:
+    """The ``pairs`` terms of one folded field value, split as the index splits it."""
+    if folded.isascii():
+        words = folded.encode().translate(_ASCII_NON_WORD).split()
+        joiner = _PAIR_JOINER.encode()
+        return b" ".join(map(joiner.join, zip(words, islice(words, 1, None)))).decode()
+    found = TOKEN_RE.findall(folded)
+    return " ".join(map(_PAIR_JOINER.join, zip(found, islice(found, 1, None))))
 
 
 def _tokenizable(text: str) -> str:
@@ -217,7 +236,9 @@ def _document(doc: IndexedDocument) -> tantivy.Document:
     searchable = {"title": doc.title, "number_symbol": doc.number_symbol, "issuing_body": doc.issuing_body, "text": doc.text}
     for name, value in searchable.items():
         if value:
-            out.add_text(name, _tokenizable(fold(value)))
+            folded = fold(value)
+            out.add_text(name, _tokenizable(folded))
+            out.add_text("pairs", _pairs_text(folded))
             out.add_text("exact", _tokenizable(nfc(value).lower()))  # ranking.exact_tokens
     out.add_text("id", doc.id)
     out.add_text("entry", doc.id + _ENTRY_SEPARATOR + doc.version)
@@ -255,40 +276,18 @@ def _clause(tokens: tuple[str, ...]) -> Query:
     return Query.boolean_query(per_field)
 
 
-@dataclass(frozen=True)
-class _Bonus:
-    """``boost`` for a document that any of ``ways`` matches (ranking's boosts, read now)."""
-
-    boost: float
-    ways: tuple[Query, ...]
-
-
-def _bonuses(plan: ranking.RankingPlan, searcher: tantivy.Searcher) -> list[_Bonus]:
-    """Adjacent pairs (a phrase on any folded field) and exact spellings, in the plan's order.
-
-    A pair is only looked for in a field holding both its words, an exact
-    word only if some document has it, and a bonus worth 0 is left out: none
-    of these changes a score, and each lowers the ceiling _rescored works to.
-    """
-    proximity, exact = ranking.PROXIMITY_BOOST, ranking.EXACT_BOOST
-    found = [
-        _Bonus(proximity, tuple(
-            Query.phrase_query(_SCHEMA, name, list(pair))
-            for name in _FOLDED
-            if all(searcher.doc_freq(name, word) for word in pair)
-        ))
-        for pair in plan.pairs
+def _bonuses(plan: ranking.RankingPlan, searcher: tantivy.Searcher) -> list[tuple[Occur, Query]]:
+    """The adjacent-pair (one ``pairs`` term) and exact-spelling bonuses as
+    constant should clauses: they add to a matching document's score and
+    match nothing alone. A term no document has, and a bonus worth 0, are
+    left out (neither changes a score). Boosts are read now (bench/relevance)."""
+    wanted = [(ranking.PROXIMITY_BOOST, "pairs", _pair_term(*pair)) for pair in plan.pairs]
+    wanted += [(ranking.EXACT_BOOST, "exact", word) for word in plan.exact]
+    return [
+        (Occur.Should, Query.const_score_query(Query.term_query(_SCHEMA, field, term), boost))
+        for boost, field, term in wanted
+        if boost and searcher.doc_freq(field, term)
     ]
-    found += [
-        _Bonus(exact, (Query.term_query(_SCHEMA, "exact", word),) if searcher.doc_freq("exact", word) else ())
-        for word in plan.exact
-    ]
-    return [bonus for bonus in found if bonus.boost and bonus.ways]
-
-
-def _ceiling(bonuses: list[_Bonus]) -> float:
-    """The most the bonuses can add to one document's score."""
-    return sum(max(bonus.boost, 0.0) for bonus in bonuses)
 
 
 def _filters(query: SearchQuery) -> list[Query]:
@@ -311,13 +310,8 @@ def _filters(query: SearchQuery) -> list[Query]:
 
 @dataclass(frozen=True)
 class _Tier:
-    """One tier's documents: the clauses and filters alone, without the bonuses.
-
-    Counting, facets and the first cut of the ranking all run on it: the
-    bonuses only reorder, and the pair phrases read positions for every
-    document they are asked about (measured at 100,000 documents: 13 ms to
-    count "cải cách hành chính" alone, 116 ms with its bonuses).
-    """
+    """One tier's documents: the clauses and filters alone, without the bonuses
+    (which only reorder: _Search.ranking adds them)."""
 
     matches: Query
     all_words: bool
@@ -406,95 +400,6 @@ def _with_ties(
     if not tied.whole:
         _, tied = _cut(searcher, tied_query, order, tied_count + 1)
     return above + tied.hits
-
-
-def _rescored(
-    searcher: tantivy.Searcher, q: Query, bonuses: list[_Bonus], need: int, cut: _Cut
-) -> list[tuple[float, tantivy.DocAddress]]:
-    """Every hit whose score with the bonuses can reach the ``need``-th best, so scored.
-
-    The bonuses only add, and at most their ceiling: once the need-th best
-    score with bonuses in the cut is above the cut's last score without
-    them plus the ceiling, no document outside the cut can reach the page or
-    tie with its edge. So the order is exactly the one a single query with
-    the bonuses as should clauses gives, while the pair phrases read
-    positions for the cut only (grown until that holds) instead of for the
-    whole tier.
-    """
-    ceiling = _ceiling(bonuses)
-    earned: dict[tuple[int, int], float] = {}  # what each hit's bonuses add, over the rounds
-    while True:
-        _add_bonuses(searcher, [address for _, address in cut.hits if _key(address) not in earned], bonuses, earned)
-        hits = [(_f32(base + earned[_key(address)]), address) for base, address in cut.hits]
-        if cut.whole or _f32(cut.hits[-1][0] + ceiling) < _nth_best(hits, need):
-            return hits
-        if cut.limit * _CUT_GROWTH > _RESCORE_MAX_CUT:
-            return _scored_at_once(searcher, q, bonuses, need, cut.limit)
-        _, cut = _cut(searcher, q, _ORDERS["relevance"], cut.limit * _CUT_GROWTH)
-
-
-def _scored_at_once(
-    searcher: tantivy.Searcher, q: Query, bonuses: list[_Bonus], need: int, limit: int
-) -> list[tuple[float, tantivy.DocAddress]]:
-    """The tier ranked by one query with each bonus as a constant should clause:
-    the order and the scores _rescored gives, read in one pass of the tier."""
-    shoulds = [
-        (Occur.Should, Query.const_score_query(Query.boolean_query([(Occur.Should, way) for way in bonus.ways]), bonus.boost))
-        for bonus in bonuses
-    ]
-    ranked = Query.boolean_query([(Occur.Must, q), *shoulds])
-    order = _ORDERS["relevance"]
-    _, cut = _cut(searcher, ranked, order, limit)
-    return _with_ties(searcher, ranked, order, need, cut)
-
-
-def _key(address: tantivy.DocAddress) -> tuple[int, int]:
-    return (address.segment_ord, address.doc)  # DocAddress itself is not hashable
-
-
-def _add_bonuses(
-    searcher: tantivy.Searcher,
-    addresses: list[tantivy.DocAddress],
-    bonuses: list[_Bonus],
-    earned: dict[tuple[int, int], float],
-) -> None:
-    """What the bonuses add to each of these documents, in the engine's 32-bit sums.
-
-    Each way of earning a bonus is asked alone, intersected with these
-    documents: asked as should clauses of one query, the engine's union
-    refills a window of 4,096 documents at every hit and checks the phrases
-    of all of them (measured: 88 ms for 80 hits at 100,000 documents).
-    """
-    if not addresses:
-        return
-    hashes = searcher.fast_field_values("id_hash", addresses)
-    # One term per document: term_set_query reads the whole column (18 ms
-    # for 80 hashes at 100,000 documents, 0.5 ms so).
-    one_of = [(Occur.Should, Query.term_query(_SCHEMA, "id_hash", value)) for value in hashes]
-    these = (Occur.Must, Query.boolean_query(one_of))
-    wanted = {_key(address) for address in addresses}
-    earned.update(dict.fromkeys(wanted, 0.0))
-    for bonus in bonuses:
-        gained: set[tuple[int, int]] = set()
-        for way in bonus.ways:
-            # A document sharing a 63-bit hash with one of these is only one more hit.
-            found = searcher.search(Query.boolean_query([these, (Occur.Must, way)]), len(addresses) + 16, count=False)
-            gained.update(_key(address) for _, address in found.hits)
-        for key in gained & wanted:
-            # Summed in the order a query's should clauses are, so the scores
-            # (and their ties) are exactly the engine's own.
-            earned[key] = _f32(earned[key] + bonus.boost)
-
-
-_FLOAT32 = struct.Struct("<f")
-
-
-def _f32(value: float) -> float:
-    return _FLOAT32.unpack(_FLOAT32.pack(value))[0]  # type: ignore[no-any-return]
-
-
-def _nth_best(hits: list[tuple[float, tantivy.DocAddress]], n: int) -> float:
-    return heapq.nlargest(n, (score for score, _ in hits))[-1]
 
 
 def _ordered_page(
@@ -621,9 +526,14 @@ def _read_pointer(path: Path) -> str | None:
         return None
 
 
+def _register_analyzers(index: tantivy.Index) -> None:
+    index.register_tokenizer(_TOKENIZER, _analyzer())
+    index.register_tokenizer(_PAIR_TOKENIZER, _pair_analyzer())
+
+
 def _open_tantivy(directory: Path) -> tantivy.Index:
     opened = tantivy.Index.open(str(directory))
-    opened.register_tokenizer(_TOKENIZER, _analyzer())
+    _register_analyzers(opened)
     # Manual reloads: TantivyIndex stats meta.json itself, at once, instead of
     # the engine's watcher thread that polls every 500 ms.
     opened.config_reader("manual")
@@ -633,7 +543,7 @@ def _open_tantivy(directory: Path) -> tantivy.Index:
 def _create_tantivy(directory: Path) -> None:
     directory.mkdir(parents=True)
     created = tantivy.Index(_SCHEMA, path=str(directory))
-    created.register_tokenizer(_TOKENIZER, _analyzer())
+    _register_analyzers(created)
     (directory / _MARKER).write_text(json.dumps({"schema": SCHEMA_VERSION}), encoding="utf-8")
 
 
@@ -939,11 +849,17 @@ class _Search:
         found = self.searcher.search(Query.const_score_query(tier.reaching, 0.0), 1, count=True)
         return int(found.count or 0) - before
 
+    def _ranking(self, tier: _Tier) -> Query:
+        """The tier as ordered: by score with the bonuses, or by a date (where they change nothing)."""
+        if self.order.field is not None or not self.bonuses:
+            return tier.matches
+        return Query.boolean_query([(Occur.Must, tier.matches), *self.bonuses])
+
     def _count_and_cut(self, tier: _Tier, offset: int) -> tuple[int, _Cut]:
-        """The tier's count and its first cut, in one pass (ranking reads every match anyway)."""
-        need = max(1, self.end - offset)
-        limit = max(need * _CUT_FACTOR, _CUT_MIN) if self.order.field is None else need
-        return _cut(self.searcher, tier.matches, self.order, limit, count=True)
+        """The tier's count and its first ``end - offset`` hits, in one pass
+        (ranking reads every match anyway; the bonuses match nothing alone).
+        One hit more shows whether the page's last hit is tied with the next."""
+        return _cut(self.searcher, self._ranking(tier), self.order, max(1, self.end - offset) + 1, count=True)
 
     def result(self) -> SearchResult:
         first_count, first_cut = self._count_and_cut(self.tiers[0], 0)
@@ -976,18 +892,13 @@ class _Search:
             return []
         if cut is None:
             _, cut = self._count_and_cut(tier, offset)
-        ranked = _ordered_page(self.searcher, self._ranked(tier, end, cut), self.order, start, end)
+        hits = _with_ties(self.searcher, self._ranking(tier), self.order, end, cut)
+        ranked = _ordered_page(self.searcher, hits, self.order, start, end)
         score_of = (lambda value: float(value)) if self.order.field is None else (lambda value: 0.0)
         return [
             _hit(source or _load(self.searcher, address), score_of(value), tier.all_words, self.plan)
             for value, address, source in ranked
         ]
-
-    def _ranked(self, tier: _Tier, need: int, cut: _Cut) -> list[tuple[Any, tantivy.DocAddress]]:
-        # By date, the bonuses change nothing: the engine orders by the field alone.
-        if self.order.field is not None or not self.bonuses:
-            return _with_ties(self.searcher, tier.matches, self.order, need, cut)
-        return _rescored(self.searcher, tier.matches, self.bonuses, need, cut)
 
     def _facets(self, first_count: int) -> dict[str, list[FacetCount]]:
         tier = self.tiers[0] if first_count or len(self.tiers) == 1 else self.tiers[1]

@@ -2,13 +2,15 @@
 on every Unicode code point: otherwise a word typed could never match the same
 word indexed. Tantivy's simple tokenizer takes a few more characters as
 letters than Python does; search.tantivy_index turns those into spaces first.
+The ``pairs`` field holds each two adjacent words of that split, as the
+ranking plan pairs the words of a query.
 """
 
 from __future__ import annotations
 
 from search.folding import fold, nfc
 from search.query import TOKEN_RE
-from search.tantivy_index import _analyzer, _tokenizable
+from search.tantivy_index import _analyzer, _pair_analyzer, _pairs_text, _tokenizable
 
 CHUNK = 8_192
 
@@ -33,3 +35,18 @@ def test_the_index_splits_like_the_query_parser_on_every_code_point() -> None:
 def test_circled_letters_split_words_as_the_parser_does() -> None:
     # Ⓐ is a letter to Rust's char::is_alphanumeric, a symbol to Python.
     assert _analyzer().analyze(_tokenizable(fold("Hồ sơⒶso 15"))) == ["ho", "so", "so", "15"]
+
+
+def test_the_pairs_field_holds_each_two_adjacent_words() -> None:
+    folded = fold("Cải cách hành chính: một-cửa, 2024")
+    assert _pair_analyzer().analyze(_pairs_text(folded)) == [
+        "cai_cach", "cach_hanh", "hanh_chinh", "chinh_mot", "mot_cua", "cua_2024",
+    ]
+
+
+def test_pairs_of_words_beyond_ascii_split_as_the_parser_does() -> None:
+    # Folded Vietnamese is ASCII and takes a faster path; other letters keep theirs.
+    folded = fold("Москва và Hà Nội ① đô thị")
+    words = TOKEN_RE.findall(folded)
+    assert _pair_analyzer().analyze(_pairs_text(folded)) == [f"{a}_{b}" for a, b in zip(words, words[1:])]
+    assert words[:2] == ["москва", "va"]

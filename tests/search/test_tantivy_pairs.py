@@ -1,11 +1,12 @@
-"""The Tantivy backend adds the proximity and exact-spelling bonuses to a cut
-of each tier only (search.tantivy_index._rescored). This holds it to the
-order and scores of the one query that scores every document with the
-bonuses, with cuts so small that they must grow several times.
+"""The Tantivy backend looks the proximity bonus up as one term of its
+``pairs`` field (two adjacent folded words joined), not as a phrase that
+reads positions (search.tantivy_index._bonuses). This holds it, page after
+page, to the order and scores of the query that states the rule directly:
+each pair a phrase on any folded field.
 
 The documents are made so that the bonuses reorder the tier: words of the
 query adjacent or apart, spelt exactly or without diacritics, in fields of
-different weight, many tied.
+different weight, many tied (the id breaks the ties, across pages too).
 """
 
 from __future__ import annotations
@@ -49,8 +50,8 @@ def _documents(count: int) -> list[IndexedDocument]:
     ]
 
 
-def _one_query_order(index: backend.TantivyIndex, query: SearchQuery) -> list[tuple[str, float]]:
-    """Both tiers as one query per tier with the bonuses as should clauses would rank them."""
+def _phrase_order(index: backend.TantivyIndex, query: SearchQuery) -> list[tuple[str, float]]:
+    """Both tiers as one query per tier with the bonuses as phrases (should clauses) would rank them."""
     plan = ranking.plan(query.text, validate(query))
     searcher = index._searcher()
     def together(pair: tuple[str, str]) -> Query:
@@ -79,23 +80,15 @@ def _one_query_order(index: backend.TantivyIndex, query: SearchQuery) -> list[tu
 
 @pytest.fixture(scope="module")
 def index(tmp_path_factory: pytest.TempPathFactory) -> backend.TantivyIndex:
-    built = backend.TantivyIndex(Path(tmp_path_factory.mktemp("rescoring")) / "idx")
+    built = backend.TantivyIndex(Path(tmp_path_factory.mktemp("pairs")) / "idx")
     built.ensure_ready()
     built.index(_documents(600))
     return built
 
 
-@pytest.mark.parametrize("at_once_past", [10**9, 8], ids=["rescored", "at-once"])
 @pytest.mark.parametrize("text", QUERIES)
-def test_every_page_ranks_as_the_one_query_with_bonuses(
-    index: backend.TantivyIndex, monkeypatch: pytest.MonkeyPatch, text: str, at_once_past: int
-) -> None:
-    monkeypatch.setattr(backend, "_CUT_MIN", 1)
-    monkeypatch.setattr(backend, "_CUT_FACTOR", 1)
-    monkeypatch.setattr(backend, "_CUT_GROWTH", 2)
-    # Cuts grown until the end, or given up early for the one query.
-    monkeypatch.setattr(backend, "_RESCORE_MAX_CUT", at_once_past)
-    expected = _one_query_order(index, SearchQuery(text))
+def test_every_page_ranks_as_the_pair_phrases_would(index: backend.TantivyIndex, text: str) -> None:
+    expected = _phrase_order(index, SearchQuery(text))
     assert len(expected) > 100  # the bonuses have a tier to reorder
     found: list[tuple[str, float]] = []
     for page in range(1, len(expected) // 20 + 2):
@@ -106,7 +99,7 @@ def test_every_page_ranks_as_the_one_query_with_bonuses(
 
 def test_the_bonuses_decide_within_a_page_of_ties(index: backend.TantivyIndex, monkeypatch: pytest.MonkeyPatch) -> None:
     # With the bonuses off the ranking differs: this story is one they decide.
-    expected = _one_query_order(index, SearchQuery(QUERIES[0]))
+    expected = _phrase_order(index, SearchQuery(QUERIES[0]))
     monkeypatch.setattr(ranking, "PROXIMITY_BOOST", 0.0)
     monkeypatch.setattr(ranking, "EXACT_BOOST", 0.0)
     plain = [(hit.id, hit.score) for hit in index.search(SearchQuery(QUERIES[0], per_page=50)).hits]
