@@ -17,7 +17,7 @@ under a unique name, dropped afterwards) and every query runs as
 SearchQuery(text, per_page=10). Then the same queries run again with each
 rule switched off in turn, in the same process and on the same index: the
 backends read the boosts from search.ranking at query time, so setting
-PROXIMITY_BOOST = 0, EXACT_BOOST = 0 or every FIELD_WEIGHTS value to 1.0
+PROXIMITY_BOOST, EXACT_BOOST or EXACT_PAIR_BOOST to 0, or every FIELD_WEIGHTS value to 1.0
 turns the rule off without rebuilding anything. "no second tier" drops the
 hits that lack a word (they all come after those that have every word, so
 what is left is what a one-tier search returns). --try runs other values
@@ -29,8 +29,8 @@ Metrics, per query, then averaged overall and per query class:
              order is every graded document of the set by grade
   recall@10  graded ≥ 1 documents in the top 10 ÷ min(10, graded ≥ 1 in the set)
   reachable  the same two for the best order of the documents the query can
-             match at all (every clause, or all but one: search.ranking's two
-             tiers): what no ranking can fix shows as the gap to 1.0, what
+             match at all (every clause, or as many as search.ranking's second
+             tier asks): what no ranking can fix shows as the gap to 1.0, what
              ranking loses as the gap between reachable and measured
 
 Output: markdown tables; the JSON (every query's top 10 with grades, per
@@ -145,10 +145,10 @@ def recall(ranked: Sequence[str], grades: dict[str, int], k: int = K) -> float:
 
 
 def matchable(documents: Sequence[IndexedDocument], text: str) -> list[str]:
-    """Ids the contract lets ``text`` find: every clause, or all but one of two or more
-    (the two tiers of search.ranking), a clause being consecutive tokens of one field."""
+    """Ids the contract lets ``text`` find: every clause, or as many as the second
+    tier of search.ranking asks, a clause being consecutive tokens of one field."""
     clauses = parse_query(text).clauses
-    needed = len(clauses) - 1 if len(clauses) > 1 else 1
+    needed = ranking.relaxed_minimum(len(clauses)) or 1
     found = []
     for doc in documents:
         fields = [tokenize(getattr(doc, name) or "") for name in SEARCHED_FIELDS]
@@ -203,15 +203,18 @@ class Variant:
 
 
 FLAT = {name: 1.0 for name in ranking.FIELD_WEIGHTS}
+BOOSTS = ("PROXIMITY_BOOST", "EXACT_BOOST", "EXACT_PAIR_BOOST")  # the names in search.ranking
+NO_BONUS = dict.fromkeys(BOOSTS, 0.0)
 #: The ablations: the plan as shipped, then each rule switched off in turn.
 VARIANTS: dict[str, Variant] = {
     "all rules": Variant(),
     "no proximity": Variant(boosts={"PROXIMITY_BOOST": 0.0}),
     "no exact spelling": Variant(boosts={"EXACT_BOOST": 0.0}),
-    "no proximity nor exact spelling": Variant(boosts={"PROXIMITY_BOOST": 0.0, "EXACT_BOOST": 0.0}),
+    "no exact pair": Variant(boosts={"EXACT_PAIR_BOOST": 0.0}),
+    "no bonus": Variant(boosts=NO_BONUS),
     "flat field weights": Variant(weights=FLAT),
     "no second tier": Variant(second_tier=False),
-    "no rule": Variant(boosts={"PROXIMITY_BOOST": 0.0, "EXACT_BOOST": 0.0}, weights=FLAT, second_tier=False),
+    "no rule": Variant(boosts=NO_BONUS, weights=FLAT, second_tier=False),
 }
 
 
@@ -220,7 +223,7 @@ def parse_variant(spec: str) -> Variant:
     boosts, weights = {}, {}
     for item in filter(None, spec.split(",")):
         name, _, value = item.partition("=")
-        if name in ("PROXIMITY_BOOST", "EXACT_BOOST"):
+        if name in BOOSTS:
             boosts[name] = float(value)
         elif name in ranking.FIELD_WEIGHTS:
             weights[name] = float(value)
@@ -379,8 +382,7 @@ def main() -> None:
         "command": " ".join([os.path.relpath(sys.executable, ROOT), *sys.argv]),
         "started": started.isoformat(),
         "git_commit": _git_commit(),
-        "ranking": {"PROXIMITY_BOOST": ranking.PROXIMITY_BOOST, "EXACT_BOOST": ranking.EXACT_BOOST,
-                    "FIELD_WEIGHTS": ranking.FIELD_WEIGHTS},
+        "ranking": {**{name: getattr(ranking, name) for name in BOOSTS}, "FIELD_WEIGHTS": ranking.FIELD_WEIGHTS},
         "variants": {name: vars(variant) for name, variant in variants.items()},
         "set": {"documents": len(graded.documents), "queries": len(graded.queries)},
         "summary": {b: {v: summarize(s) for v, s in r.items()} for b, r in results.items()},

@@ -34,8 +34,9 @@ on the same documents, in the same run.
    exact totals and once capped at TOTAL_CAP. The raw engines run the same
    semantics written against their own API (RawTantivy, RawElastic below,
    the query split and folded by RawPlan, not by docsvc's parser): first
-   tier every clause, second tier all but one, the adjacent-pair and
-   exact-spelling bonuses and field weights read from search.ranking,
+   tier every clause, second tier all but one (half of five or more), the
+   adjacent-pair, exact-spelling and exact-pair bonuses and field weights
+   read from search.ranking,
    filters, ties to the newest, facets, highlights; each counted and ranked
    the cheapest way its engine allows. So docsvc/raw is docsvc's overhead,
    and the report checks the claim: per query, the totals and the first
@@ -153,6 +154,13 @@ class RawPlan:
     clauses: list[tuple[str, ...]]  # each whitespace-separated word, folded; punctuation inside makes a phrase
     pairs: list[tuple[str, str]]  # adjacent folded words not already inside one clause
     exact: list[str]  # words typed with diacritics, lowercased
+    exact_pairs: list[tuple[str, str]]  # adjacent words as typed, lowercased, one at least with diacritics
+
+    @property
+    def minimum(self) -> int:
+        """Clauses a second-tier document holds: all but one of up to four, half (rounded up) of more."""
+        n = len(self.clauses)
+        return n - 1 if n <= 4 else (n + 1) // 2
 
     @classmethod
     def of(cls, text: str) -> RawPlan:
@@ -168,9 +176,11 @@ class RawPlan:
         for pair in zip(words, words[1:]):
             if pair not in inside and pair not in pairs and pair[0] != pair[1]:
                 pairs.append(pair)
-        exact = list(dict.fromkeys(w for w in raw_tokens(unicodedata.normalize("NFC", text).lower())
-                                   if raw_fold(w) != w))
-        return cls(clauses, pairs, exact)
+        typed = raw_tokens(unicodedata.normalize("NFC", text).lower())
+        exact = list(dict.fromkeys(w for w in typed if raw_fold(w) != w))
+        exact_pairs = list(dict.fromkeys(p for p in zip(typed, typed[1:])
+                                         if p[0] != p[1] and any(raw_fold(w) != w for w in p)))
+        return cls(clauses, pairs, exact, exact_pairs)
 
 
 class RawEngine:
@@ -258,7 +268,7 @@ class RawTantivy(RawEngine):
         filters, bonuses = self._filters(query), self._bonuses(plan)
         tiers = [self._tier(plan.clauses, filters)]
         if len(plan.clauses) > 1:
-            tiers.append(self._second_tier(plan.clauses, filters))
+            tiers.append(self._second_tier(plan, filters))
         wanted, counts, hits = query.per_page, [], []
         for tier in tiers:
             if len(counts) == 1 and not query.exact_total and counts[0] > TOTAL_CAP:
@@ -293,6 +303,8 @@ class RawTantivy(RawEngine):
             [self._field_match(name, pair) for name in SEARCHABLE]), ranking.PROXIMITY_BOOST)) for pair in plan.pairs]
         bonuses += [(Should, Query.const_score_query(Query.term_query(self.schema, "exact", word),
                                                      ranking.EXACT_BOOST)) for word in plan.exact]
+        bonuses += [(Should, Query.const_score_query(Query.phrase_query(self.schema, "exact", list(pair)),
+                                                     ranking.EXACT_PAIR_BOOST)) for pair in plan.exact_pairs]
         return bonuses
 
     def _filters(self, query: SearchQuery) -> list:
@@ -314,11 +326,11 @@ class RawTantivy(RawEngine):
         must = [(self.t.Occur.Must, self._clause(c)) for c in clauses]
         return self.t.Query.boolean_query(must + filters)
 
-    def _second_tier(self, clauses: list[tuple[str, ...]], filters: list):  # type: ignore[no-untyped-def]
+    def _second_tier(self, plan: RawPlan, filters: list):  # type: ignore[no-untyped-def]
         Query, Occur = self.t.Query, self.t.Occur
-        some = Query.boolean_query([(Occur.Should, self._clause(c)) for c in clauses],
-                                   minimum_number_should_match=len(clauses) - 1)
-        every = Query.boolean_query([(Occur.Must, self._clause(c)) for c in clauses])
+        some = Query.boolean_query([(Occur.Should, self._clause(c)) for c in plan.clauses],
+                                   minimum_number_should_match=plan.minimum)
+        every = Query.boolean_query([(Occur.Must, self._clause(c)) for c in plan.clauses])
         return Query.boolean_query([(Occur.Must, some), (Occur.MustNot, every), *filters])
 
     def _top(self, searcher, query, wanted: int, sort: str) -> list:  # type: ignore[no-untyped-def]
@@ -445,7 +457,7 @@ class RawElastic(RawEngine):
         if len(clauses) == 1:
             first = self._search([first_body])[0]
             return self._answer(query, first, _es_total(first), None)
-        relaxed = {"bool": {"should": clauses, "minimum_should_match": len(clauses) - 1}}
+        relaxed = {"bool": {"should": clauses, "minimum_should_match": plan.minimum}}
         count_body = {"query": {"bool": {"filter": [relaxed, *filters]}}, "size": 0,
                       "track_total_hits": self._track(query)}
         first, both = self._search([first_body, count_body])
@@ -455,7 +467,7 @@ class RawElastic(RawEngine):
         second = None
         if in_both > in_first and (wanted > 0 or facets):
             tier = {"must": [relaxed], "should": bonuses, "filter": filters}
-            if in_first:  # with the first tier empty, all but one clause is the second tier: nothing to exclude
+            if in_first:  # with the first tier empty, the relaxed query is the second tier: nothing to exclude
                 tier["must_not"] = [{"bool": {"filter": clauses}}]
             second = self._search([self._body(tier, plan, query, max(wanted, 0), facets)])[0]
         return self._answer(query, first, in_both, second)
@@ -485,6 +497,9 @@ class RawElastic(RawEngine):
                                        "boost": ranking.PROXIMITY_BOOST}} for p in plan.pairs if ranking.PROXIMITY_BOOST]
         bonuses += [{"constant_score": {"filter": {"term": {self.EXACT: w}}, "boost": ranking.EXACT_BOOST}}
                     for w in plan.exact if ranking.EXACT_BOOST]
+        # The template's exact_pairs field holds each two adjacent exact words as one shingle.
+        bonuses += [{"constant_score": {"filter": {"term": {"exact_pairs": " ".join(p)}}, "boost": ranking.EXACT_PAIR_BOOST}}
+                    for p in plan.exact_pairs if ranking.EXACT_PAIR_BOOST]
         return bonuses
 
     def _filters(self, query: SearchQuery) -> list[dict]:

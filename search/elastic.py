@@ -80,6 +80,7 @@ _PIT_KEEP_ALIVE = "2m"
 _HIGHLIGHTED = ("title", "text")
 # The unfolded copy of every searchable field (copy_to in the template).
 _EXACT_FIELD = "exact"
+_EXACT_PAIRS_FIELD = "exact_pairs"  # shingles of the exact field's words, joined by a space
 # Where each facet counts its values.
 _FACET_SOURCE = {
     "kind": "kind",
@@ -189,6 +190,10 @@ def _bonus_queries(plan: ranking.RankingPlan) -> list[dict[str, Any]]:
         for word in plan.exact:
             # term, not match: the word is already one exact token.
             bonuses.append({"constant_score": {"filter": {"term": {_EXACT_FIELD: word}}, "boost": ranking.EXACT_BOOST}})
+    if ranking.EXACT_PAIR_BOOST:
+        for pair in plan.exact_pairs:
+            term = {"term": {_EXACT_PAIRS_FIELD: " ".join(pair)}}
+            bonuses.append({"constant_score": {"filter": term, "boost": ranking.EXACT_PAIR_BOOST}})
     return bonuses
 
 

@@ -18,8 +18,8 @@ What is indexed: the four searchable fields folded in Python
 that cuts like search.query.TOKEN_RE (letters and digits; no length cut, the
 parser bounds query words instead); an unfolded ``exact`` field for the
 exact-spelling bonus (docs only, no positions: it is only ever a term); a
-``pairs`` field of each two adjacent folded words as one term, for the
-proximity bonus; fast fields for filters, facets, sorting and tie-breaks;
+``pairs`` field of each two adjacent words as one term, folded and as spelt,
+for the proximity and exact-pair bonuses; fast fields for filters, facets, sorting and tie-breaks;
 the originals as one stored blob for hits and highlights (search.snippets,
 for the page's hits only).
 
@@ -85,7 +85,7 @@ from .model import (
     SearchResult,
     batches,
 )
-from .query import TOKEN_RE, validate
+from .query import validate
 from .snippets import build_highlight
 
 __all__ = ["IndexBusy", "TantivyIndex"]
@@ -94,9 +94,15 @@ log = logging.getLogger(__name__)
 
 #: Bumped when the schema changes: an index of another version is rebuilt empty
 #: (the index is derived data; ``docsvc reindex`` or ``search check`` fills it).
-SCHEMA_VERSION = 3  # 2: id_hash indexed; 3: the pairs field, id_hash a column only
-#: How long a writer waits for another process's write before giving up.
-LOCK_TIMEOUT_SECONDS = 120.0
+SCHEMA_VERSION = 4  # 2: id_hash indexed; 3: the pairs field, id_hash a column only; 4: exact pairs
+#: How long a live write (a clerk's change, the pipeline, an outbox retry)
+#: waits for another writer before giving up: its callers leave a busy index
+#: to the worker's outbox retries (docsvc.indexing), so a web request never
+#: hangs behind a rebuild's batch or its merges.
+WRITE_WAIT_SECONDS = 5.0
+#: How long the rebuild, the setup and the administrator's jobs wait: long
+#: jobs that would rather wait than fail.
+BUILD_WAIT_SECONDS = 120.0
 
 _CURRENT = "CURRENT"
 _BUILDING = "BUILDING"
@@ -128,8 +134,12 @@ _VERSIONS_CHUNK = 4_096
 _ENTRY_SEPARATOR = "\x1f"  # between id and version in the ``entry`` column
 
 
+def _busy(wait: float) -> str:
+    return f"the search index is busy: another writer has held it for more than {wait:g} s; try again later"
+
+
 class IndexBusy(RuntimeError):
-    """Another process kept the index's write lock past LOCK_TIMEOUT_SECONDS."""
+    """Another writer kept the index's write lock past the wait allowed."""
 
 
 # ------------------------------------------------------------------ schema ---
@@ -175,20 +185,19 @@ def _pair_term(first: str, second: str) -> str:
     return first + _PAIR_JOINER + second
 
 
-# For ASCII text (folded Vietnamese is ASCII), TOKEN_RE's words are the runs
-# of ASCII letters and digits: bytes.translate and split find them in a
-# third of findall's time (74 against 175 us for a 1,500-character text).
-_ASCII_NON_WORD = bytes(c if chr(c).isascii() and chr(c).isalnum() else 32 for c in range(256))
+# After _tokenizable every character beyond ASCII is a letter or digit of
+# TOKEN_RE, so the words are the runs of bytes other than ASCII punctuation
+# and spaces: bytes.translate and split find them, and the pairs are joined,
+# on the UTF-8 bytes in a third of findall's time (74 against 175 us for a
+# 1,500-character folded text).
+_ASCII_NON_WORD = bytes(c if c >= 0x80 or chr(c).isalnum() else 0x20 for c in range(256))
+_PAIR_JOINER_BYTES = _PAIR_JOINER.encode()
 
 
-def _pairs_text(folded: str) -> str:
-    """The ``pairs`` terms of one folded field value, split as the index splits it."""
-    if folded.isascii():
-        words = folded.encode().translate(_ASCII_NON_WORD).split()
-        joiner = _PAIR_JOINER.encode()
-        return b" ".join(map(joiner.join, zip(words, islice(words, 1, None)))).decode()
-    found = TOKEN_RE.findall(folded)
-    return " ".join(map(_PAIR_JOINER.join, zip(found, islice(found, 1, None))))
+def _pairs_text(tokenizable: str) -> str:
+    """The ``pairs`` terms of one field value (after _tokenizable): each two adjacent words."""
+    words = tokenizable.encode().translate(_ASCII_NON_WORD).split()
+    return b" ".join(map(_PAIR_JOINER_BYTES.join, zip(words, islice(words, 1, None)))).decode()
 
 
 def _tokenizable(text: str) -> str:
@@ -236,10 +245,13 @@ def _document(doc: IndexedDocument) -> tantivy.Document:
     searchable = {"title": doc.title, "number_symbol": doc.number_symbol, "issuing_body": doc.issuing_body, "text": doc.text}
     for name, value in searchable.items():
         if value:
-            folded = fold(value)
-            out.add_text(name, _tokenizable(folded))
+            folded, exact = _tokenizable(fold(value)), _tokenizable(nfc(value).lower())  # ranking.exact_tokens
+            out.add_text(name, folded)
+            out.add_text("exact", exact)
+            # Folded pairs and pairs as spelt in one field: a pair with a
+            # word that has diacritics never equals a folded one.
             out.add_text("pairs", _pairs_text(folded))
-            out.add_text("exact", _tokenizable(nfc(value).lower()))  # ranking.exact_tokens
+            out.add_text("pairs", _pairs_text(exact))
     out.add_text("id", doc.id)
     out.add_text("entry", doc.id + _ENTRY_SEPARATOR + doc.version)
     out.add_integer("id_hash", _id_hash(doc.id))
@@ -277,12 +289,13 @@ def _clause(tokens: tuple[str, ...]) -> Query:
 
 
 def _bonuses(plan: ranking.RankingPlan, searcher: tantivy.Searcher) -> list[tuple[Occur, Query]]:
-    """The adjacent-pair (one ``pairs`` term) and exact-spelling bonuses as
-    constant should clauses: they add to a matching document's score and
+    """The adjacent-pair (one ``pairs`` term), exact-spelling and exact-pair
+    bonuses as constant should clauses: they add to a matching document's score and
     match nothing alone. A term no document has, and a bonus worth 0, are
     left out (neither changes a score). Boosts are read now (bench/relevance)."""
     wanted = [(ranking.PROXIMITY_BOOST, "pairs", _pair_term(*pair)) for pair in plan.pairs]
     wanted += [(ranking.EXACT_BOOST, "exact", word) for word in plan.exact]
+    wanted += [(ranking.EXACT_PAIR_BOOST, "pairs", _pair_term(*pair)) for pair in plan.exact_pairs]
     return [
         (Occur.Should, Query.const_score_query(Query.term_query(_SCHEMA, field, term), boost))
         for boost, field, term in wanted
@@ -607,7 +620,8 @@ class TantivyIndex:
 
     def _reset_process_state(self) -> None:
         self._pid = os.getpid()
-        self._lock = threading.RLock()  # guards the reader and this process's writes
+        self._write_lock = threading.RLock()  # this process's writers take turns
+        self._reader_lock = threading.Lock()  # apart: a search never waits for a write
         self._reader: _Reader | None = None
 
     def _own(self) -> None:
@@ -619,21 +633,25 @@ class TantivyIndex:
     # -- locking and directories -------------------------------------------------
 
     @contextmanager
-    def _writing(self) -> Iterator[None]:
-        """This process's lock, then the cross-process one, with a bounded wait."""
+    def _writing(self, wait: float = BUILD_WAIT_SECONDS) -> Iterator[None]:
+        """This process's lock, then the cross-process one, within ``wait`` seconds in all."""
         self._own()
-        with self._lock:
+        deadline = time.monotonic() + wait
+        if not self._write_lock.acquire(timeout=wait):
+            raise IndexBusy(_busy(wait))
+        try:
             self._root.mkdir(parents=True, exist_ok=True)
             with open(self._root / _LOCK_FILE, "a+b") as handle:
-                self._acquire(handle.fileno())
+                self._acquire(handle.fileno(), deadline, wait)
                 try:
                     yield
                 finally:
                     fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        finally:
+            self._write_lock.release()
 
     @staticmethod
-    def _acquire(fd: int) -> None:
-        deadline = time.monotonic() + LOCK_TIMEOUT_SECONDS
+    def _acquire(fd: int, deadline: float, wait: float) -> None:
         delay = 0.005
         while True:
             try:
@@ -643,10 +661,7 @@ class TantivyIndex:
                 if exc.errno not in (errno.EAGAIN, errno.EACCES):
                     raise
             if time.monotonic() >= deadline:
-                raise IndexBusy(
-                    f"the search index is busy: another process has been writing to it for more than "
-                    f"{LOCK_TIMEOUT_SECONDS:.0f} s; try again later"
-                )
+                raise IndexBusy(_busy(wait))
             time.sleep(delay)
             delay = min(delay * 2, 0.2)
 
@@ -667,7 +682,7 @@ class TantivyIndex:
 
     def _searcher(self) -> tantivy.Searcher:
         self._own()
-        with self._lock:
+        with self._reader_lock:
             live = self._live_directory()
             if self._reader is None or self._reader.directory != live:
                 try:
@@ -679,7 +694,7 @@ class TantivyIndex:
             return self._reader.searcher()
 
     def _write(self, docs: list[IndexedDocument], deletes: Sequence[str] = ()) -> None:
-        with self._writing():
+        with self._writing(WRITE_WAIT_SECONDS):
             targets = [self._live_directory()]
             building = self._building_directory()
             if building is not None:  # a rebuild runs: it must not miss this write
@@ -732,12 +747,12 @@ class TantivyIndex:
         self._searcher()
 
     def close(self) -> None:
-        with self._lock:
+        with self._reader_lock:
             self._reader = None
 
     def drop(self) -> None:
         """Remove the whole directory (uninstall, test teardown); not part of SearchIndex."""
-        with self._writing():
+        with self._writing(), self._reader_lock:
             self._reader = None
             for child in self._root.iterdir():
                 if child.is_dir():

@@ -357,7 +357,7 @@ def index_outage(backend):
 def _replace_with_a_file(root: Path, away: Path) -> None:
     # The index's disk gone (an unmounted volume, say): every open and write
     # fails at once. (Holding its write lock instead makes each writer wait
-    # search.tantivy_index.LOCK_TIMEOUT_SECONDS before failing.) The tests
+    # search.tantivy_index.WRITE_WAIT_SECONDS before failing.) The tests
     # run as root, so taking the write permission away would not stop it.
     root.rename(away)
     root.write_text("the search index's disk is not mounted\n")

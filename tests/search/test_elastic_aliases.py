@@ -52,12 +52,13 @@ def physical(es: ElasticsearchIndex) -> dict[str, set[str]]:
 
 def _legacy_body(es: ElasticsearchIndex) -> dict[str, Any]:
     """The index as installs from before aliases created it: the name itself a
-    concrete index, without the exact field, doc_type, doc_date or version."""
+    concrete index, without the exact fields, doc_type, doc_date or version."""
     template = load_template(es.index_name)["template"]
     analysis = template["settings"]["analysis"]
-    del analysis["analyzer"]["vi_exact"], analysis["char_filter"]["vi_joiners"]
+    del analysis["analyzer"]["vi_exact"], analysis["analyzer"]["vi_exact_pairs"], analysis["filter"]
+    del analysis["char_filter"]["vi_joiners"]
     properties = template["mappings"]["properties"]
-    for name in ("exact", "doc_type", "doc_date", "version"):
+    for name in ("exact", "exact_pairs", "doc_type", "doc_date", "version"):
         del properties[name]
     for field in properties.values():
         field.pop("copy_to", None)

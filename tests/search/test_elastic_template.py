@@ -82,9 +82,18 @@ def test_template_targets_the_generations_of_the_configured_name_and_analyses_ev
         "filter": ["lowercase"],  # diacritics kept: the exact-spelling bonus
     }
     for field in FIELD_WEIGHTS:
-        assert properties[field]["copy_to"] == ["exact"]  # one unfolded field: one term per exact word
-    # Only term queries touch it: no positions, frequencies or norms to pay for.
+        # One unfolded field: one term per exact word; and one of its pairs.
+        assert properties[field]["copy_to"] == ["exact", "exact_pairs"]
+    # Only term queries touch them: no positions, frequencies or norms to pay for.
     assert properties["exact"] == {"type": "text", "analyzer": "vi_exact", "index_options": "docs", "norms": False}
+    assert properties["exact_pairs"] == {
+        "type": "text", "analyzer": "vi_exact_pairs", "index_options": "docs", "norms": False,
+    }
+    analysis = template["template"]["settings"]["analysis"]
+    assert analysis["analyzer"]["vi_exact_pairs"]["filter"] == ["lowercase", "vi_pairs"]  # vi_exact, then pairs
+    assert analysis["filter"]["vi_pairs"] == {
+        "type": "shingle", "min_shingle_size": 2, "max_shingle_size": 2, "output_unigrams": False,
+    }
     # Two adjacent words are one term: the proximity bonus without reading positions.
     assert properties["title"]["index_phrases"] and properties["text"]["index_phrases"]
     assert properties["version"] == {"type": "keyword", "index": False}  # read back, never searched
@@ -109,6 +118,10 @@ def test_the_node_splits_the_exact_fields_like_the_plan_and_keeps_the_diacritics
     for field in FIELD_WEIGHTS:
         assert _analyzed(index, field, texts) == [t for text in texts for t in tokenize(text)], field
     assert _analyzed(index, "exact", ["Đề án"]) == ["đề", "án"]
+    # Its pairs: each two adjacent exact words, never across two values.
+    pairs = [f"{a} {b}" for text in texts for a, b in zip(exact_tokens(text), exact_tokens(text)[1:])]
+    assert _analyzed(index, "exact_pairs", texts) == pairs
+    assert _analyzed(index, "exact_pairs", ["Khai tử", "tại xã"]) == ["khai tử", "tại xã"]
 
 
 def test_the_configured_name_is_an_alias_to_one_generation(index: SearchIndex) -> None:

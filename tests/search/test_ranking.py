@@ -69,6 +69,20 @@ def test_a_query_typed_with_diacritics_ranks_the_exact_spelling_first(index: Sea
     assert bare.hits[0].score == pytest.approx(bare.hits[1].score, rel=1e-6)
 
 
+def test_two_words_spelt_together_as_typed_rank_above_the_same_pair_folded(index: SearchIndex) -> None:
+    # "khai tử" (a death registered) and "khai từ" in "triển khai từ năm
+    # 2016" (rolled out from) fold to the same pair, and both documents
+    # spell "tử" somewhere: only the pair as typed tells them apart.
+    add(
+        index,
+        doc("death", "Đăng ký khai tử và khai sinh tại xã", age=1),
+        doc("rollout", "Triển khai từ năm 2016 chính quyền điện tử tại xã", age=0),
+    )
+    typed = search(index, "khai tử")
+    assert ids(typed) == ["death", "rollout"]
+    assert typed.hits[0].score > typed.hits[1].score
+
+
 def test_exact_spelling_is_per_word(index: SearchIndex) -> None:
     # "bán" (sell) and "bạn" (friend) fold alike; the clerk typed "bán".
     add(
@@ -112,18 +126,35 @@ def test_a_match_in_a_field_clerks_remember_counts_more_than_one_in_the_body(
 
 
 def test_documents_missing_one_word_follow_those_with_every_word(index: SearchIndex) -> None:
-    # The clerk types "Cà Mau" but the plan only says "tỉnh": it still
-    # comes, after the documents that have every word, however strong it is.
+    # The clerk types "Cà Mau" but the plan only says "Cà": it still comes,
+    # after the documents that have every word, however strong it is. Of
+    # three words, one missing is the most a document may lack.
     add(
         index,
-        doc("every", "Báo cáo", "Kết quả cải cách hành chính tỉnh Cà Mau năm 2020, " + "và các nội dung khác." * 20, age=2),
-        doc("one-short", "Cải cách hành chính Cà", "Cải cách hành chính, cải cách hành chính Cà", age=0),
-        doc("two-short", "Cải cách hành chính", "Cải cách hành chính", age=0),
+        doc("every", "Báo cáo", "Kết quả của tỉnh Cà Mau năm 2020, " + "và các nội dung khác." * 20, age=2),
+        doc("one-short", "Tỉnh Cà", "Tỉnh Cà, tỉnh Cà", age=0),
+        doc("two-short", "Tỉnh", "Tỉnh, tỉnh", age=0),
     )
-    result = search(index, "cai cach hanh chinh ca mau")
+    result = search(index, "tinh ca mau")
     assert ids(result) == ["every", "one-short"]
     assert [hit.all_words for hit in result.hits] == [True, False]
     assert (result.total, result.total_all_words, result.total_is_exact) == (2, 1, True)
+
+
+def test_a_long_query_also_finds_documents_that_hold_half_of_its_words(index: SearchIndex) -> None:
+    # Six words: a document holding three of them follows, one holding two
+    # does not. Those that hold more rank higher (the newer holds fewer).
+    add(
+        index,
+        doc("every", "Kế hoạch cải cách hành chính năm 2024", age=3),
+        doc("five", "Kế hoạch cải cách hành", age=2),
+        doc("three", "Kế hoạch cải", age=1),
+        doc("two", "Kế hoạch", age=0),
+    )
+    result = search(index, "ke hoach cai cach hanh chinh")
+    assert ids(result) == ["every", "five", "three"]
+    assert [hit.all_words for hit in result.hits] == [True, False, False]
+    assert (result.total, result.total_all_words) == (3, 1)
 
 
 def test_a_one_word_query_has_no_second_tier(index: SearchIndex) -> None:

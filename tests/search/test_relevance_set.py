@@ -27,29 +27,32 @@ from search.query import tokenize
 SET = load_set()
 
 # The floor for the mean nDCG@10 over the set. Measured with the shipped
-# boosts: 0.860 (Tantivy) and 0.861 (Elasticsearch); the best order of what
-# each query can match (both tiers) scores 0.910, the rest being relevant
-# documents that lack the words ("CCHC" for "cải cách hành chính", the
-# chairman unnamed, a long query's words spread over other documents).
-# Without the adjacent-pair and exact-spelling bonuses the set scores 0.844,
-# without the second tier 0.772: the floor fails if either goes.
-NDCG_FLOOR = 0.85
+# rules: 0.919 (Tantivy); the best order of what each query can match (both
+# tiers) scores 0.949, the rest being relevant documents that lack the
+# words ("CCHC" for "cải cách hành chính", the chairman unnamed, a long
+# query's words spread over other documents). Without the bonuses the set
+# scores 0.86, without the second tier 0.79: the floor fails if either goes.
+NDCG_FLOOR = 0.90
 
 # Queries whose first hit is not graded 2 with the shipped boosts, and why.
 # The test fails when this list is wrong either way: a miss fixed by tuning
 # must be removed from it.
 KNOWN_MISSES = {
     # "Chủ tịch" and "người dân" in a title outweigh "dân chủ" standing together
-    # in a body: PROXIMITY_BOOST 1.0 is small beside title-weighted BM25.
+    # in a body, even with the pair and exact-pair bonuses: title-weighted BM25.
     "q48": "dân chủ",
-    # "triển khai ... điện tử" in a title; "triển khai từ" also stands together
-    # folded, and "tử" of "điện tử" earns the per-word exact bonus as much as
-    # "khai tử" does: only an exact bonus on the pair could tell them apart.
-    "q49": "khai tử",
     # Unaccented, the two spellings are the same words: nothing can tell them apart.
     "q50": "khai tu",
     # "kiến nghị đơn giản hóa" (graded 1) in a title-weighted document first.
     "q45": "kiến nghị",
+}
+
+# Documents graded 2 that their query can find but ranks past page one, and why.
+KNOWN_OFF_PAGE = {
+    # The office report writes "TTHC" and "Một cửa" where the clerk typed
+    # "tiếp nhận và trả kết quả ... thủ tục hành chính"; three documents
+    # graded 0 have those twelve words in their titles (Saturday opening).
+    "q38": ["qt-08c"],
 }
 
 
@@ -138,7 +141,7 @@ def test_every_wanted_document_a_query_can_find_is_on_page_one(scores: list[dict
         shown = {d for d, _ in s["top"]}
         if len(wanted) <= K and not wanted <= shown:
             off_page[query.id] = sorted(wanted - shown)
-    assert off_page == {}, f"documents graded 2 that the query matches are not in the top {K}"
+    assert off_page == KNOWN_OFF_PAGE, f"documents graded 2 that the query matches are not in the top {K}"
 
 
 def test_the_first_page_ranks_close_to_the_best_order_the_words_allow(scores: list[dict]) -> None:

@@ -38,15 +38,20 @@ def test_circled_letters_split_words_as_the_parser_does() -> None:
 
 
 def test_the_pairs_field_holds_each_two_adjacent_words() -> None:
-    folded = fold("Cải cách hành chính: một-cửa, 2024")
+    folded = _tokenizable(fold("Cải cách hành chính: một-cửa, 2024"))
     assert _pair_analyzer().analyze(_pairs_text(folded)) == [
         "cai_cach", "cach_hanh", "hanh_chinh", "chinh_mot", "mot_cua", "cua_2024",
     ]
 
 
-def test_pairs_of_words_beyond_ascii_split_as_the_parser_does() -> None:
-    # Folded Vietnamese is ASCII and takes a faster path; other letters keep theirs.
-    folded = fold("Москва và Hà Nội ① đô thị")
-    words = TOKEN_RE.findall(folded)
-    assert _pair_analyzer().analyze(_pairs_text(folded)) == [f"{a}_{b}" for a, b in zip(words, words[1:])]
-    assert words[:2] == ["москва", "va"]
+def test_pairs_split_like_the_query_parser_on_every_code_point() -> None:
+    # The pairs are cut from the UTF-8 bytes, not by TOKEN_RE: they must agree.
+    analyzer = _pair_analyzer()
+    chars = _every_code_point()
+    differing = []
+    for start in range(0, len(chars), CHUNK):
+        text = " ".join(f"x{fold(c)}x{nfc(c).lower()}x {c}x" for c in chars[start : start + CHUNK])
+        words = TOKEN_RE.findall(text)
+        if analyzer.analyze(_pairs_text(_tokenizable(text))) != [f"{a}_{b}" for a, b in zip(words, words[1:])]:
+            differing.append(f"U+{start:04X}..")
+    assert differing == []
