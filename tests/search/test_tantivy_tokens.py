@@ -8,6 +8,8 @@ ranking plan pairs the words of a query.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from search.folding import fold, nfc
 from search.query import TOKEN_RE
 from search.tantivy_index import _analyzer, _pair_analyzer, _pairs_text, _tokenizable
@@ -15,20 +17,19 @@ from search.tantivy_index import _analyzer, _pair_analyzer, _pairs_text, _tokeni
 CHUNK = 8_192
 
 
-def _every_code_point() -> list[str]:
-    return [chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF]
+def _chunks_of_every_code_point() -> Iterator[tuple[str, str]]:
+    """(first code point, text): each character folded (the searchable fields),
+    lowercased NFC (the exact field) and as typed, between letters so that a
+    split shows, CHUNK characters a text."""
+    chars = [chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF]
+    for start in range(0, len(chars), CHUNK):
+        yield f"U+{start:04X}..", " ".join(f"x{fold(c)}x{nfc(c).lower()}x{c}x" for c in chars[start : start + CHUNK])
 
 
 def test_the_index_splits_like_the_query_parser_on_every_code_point() -> None:
     analyzer = _analyzer()
-    chars = _every_code_point()
-    differing = []
-    for start in range(0, len(chars), CHUNK):
-        # Each character folded (the searchable fields), lowercased NFC (the
-        # exact field) and as typed, between letters so that a split shows.
-        text = " ".join(f"x{fold(c)}x{nfc(c).lower()}x{c}x" for c in chars[start : start + CHUNK])
-        if analyzer.analyze(_tokenizable(text)) != TOKEN_RE.findall(text):
-            differing.append(f"U+{start:04X}..")
+    differing = [where for where, text in _chunks_of_every_code_point()
+                 if analyzer.analyze(_tokenizable(text)) != TOKEN_RE.findall(text)]
     assert differing == []
 
 
@@ -47,11 +48,9 @@ def test_the_pairs_field_holds_each_two_adjacent_words() -> None:
 def test_pairs_split_like_the_query_parser_on_every_code_point() -> None:
     # The pairs are cut from the UTF-8 bytes, not by TOKEN_RE: they must agree.
     analyzer = _pair_analyzer()
-    chars = _every_code_point()
     differing = []
-    for start in range(0, len(chars), CHUNK):
-        text = " ".join(f"x{fold(c)}x{nfc(c).lower()}x {c}x" for c in chars[start : start + CHUNK])
+    for where, text in _chunks_of_every_code_point():
         words = TOKEN_RE.findall(text)
         if analyzer.analyze(_pairs_text(_tokenizable(text))) != [f"{a}_{b}" for a, b in zip(words, words[1:])]:
-            differing.append(f"U+{start:04X}..")
+            differing.append(where)
     assert differing == []
