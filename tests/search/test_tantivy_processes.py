@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from search import IndexedDocument, SearchQuery, open_index
+from search import tantivy_index
 from search.tantivy_index import TantivyIndex
 
 REPO = Path(__file__).resolve().parents[2]
@@ -127,6 +128,38 @@ def test_a_writer_killed_mid_write_leaves_a_usable_index(shared: TantivyIndex, t
     assert time.monotonic() - started < 10
     assert [hit.id for hit in shared.search(SearchQuery("to trinh")).hits] == ["after"]
     assert shared.count() == committed + 1
+
+
+def test_a_live_write_gives_up_on_a_busy_index_within_its_wait_and_searches_carry_on(
+    shared: TantivyIndex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Another process holds the write lock (a rebuild's batch and its merges):
+    # a clerk's change must not hang its request; the caller leaves the write
+    # to the outbox retries (docsvc.indexing). Searches do not wait at all.
+    shared.index([IndexedDocument(id="kept", agency_id=1, kind="incoming", title="Giấy mời họp", text="")])
+    holder = _child(
+        f"""
+        import fcntl, time
+        with open({str(tmp_path / "idx" / "write.lock")!r}, "a+b") as handle:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            print("held", flush=True)
+            time.sleep(60)
+        """,
+        tmp_path / "idx",
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        monkeypatch.setattr(tantivy_index, "WRITE_WAIT_SECONDS", 0.5)
+        started = time.monotonic()
+        with pytest.raises(tantivy_index.IndexBusy, match="busy"):
+            shared.index([IndexedDocument(id="late", agency_id=1, kind="incoming", title="Tờ trình", text="")])
+        assert time.monotonic() - started < 5
+        assert [hit.id for hit in shared.search(SearchQuery("giay moi")).hits] == ["kept"]
+    finally:
+        holder.kill()
+        holder.wait()
+    shared.index([IndexedDocument(id="late", agency_id=1, kind="incoming", title="Tờ trình", text="")])
+    assert [hit.id for hit in shared.search(SearchQuery("to trinh")).hits] == ["late"]
 
 
 def test_children_forked_by_a_process_that_never_opened_the_engine_each_open_it(
