@@ -951,10 +951,13 @@ def targets(run: dict) -> list[str]:
         for mode in MODES:
             p95 = result["latency"][f"docsvc/{mode}"]["overall"]["p95_ms"]
             ratio = result["ratios"][mode]["overall p95"]
+            # Each target is judged at the scale the issue sets it for (and
+            # told as "for reference" at any other).
             if result["backend"] == "tantivy":
-                goals = f"{_met(p95 <= 30)} ≤ 30 ms at 100,000; {_met(ratio <= 2)} ≤ 2 × raw at 1,000,000"
+                goals = "; ".join([_judged(p95 <= 30, "≤ 30 ms", 100_000, run["docs"]),
+                                   _judged(ratio <= 2, "≤ 2 × raw", 1_000_000, run["docs"])])
             else:
-                goals = f"{_met(ratio <= 1.5)} ≤ 1.5 × raw at 100,000 and 1,000,000"
+                goals = f"{_met(ratio <= 1.5)} ≤ 1.5 × raw, the target at 100,000 and 1,000,000"
             lines.append(f"- {result['backend']}, {MODE_TITLES[mode]}: docsvc p95 {p95:.1f} ms, {ratio:.2f} × raw p95 "
                          f"at {run['docs']:,} documents ({goals})")
         ratio = result["indexing"]["docsvc_over_raw"]
@@ -965,6 +968,12 @@ def targets(run: dict) -> list[str]:
 
 def _met(ok: bool) -> str:
     return "meets" if ok else "misses"
+
+
+def _judged(ok: bool, goal: str, at: int, docs: int) -> str:
+    if at == docs:
+        return f"{_met(ok)} {goal}, the target at {at:,}"
+    return f"{goal} would be {'met' if ok else 'missed'} (the target at {at:,}, for reference)"
 
 
 # --- main --------------------------------------------------------------------------------------

@@ -351,7 +351,7 @@ def search_command(query, page, per_page, as_json, **narrowing) -> None:
     more = "" if data["total_is_exact"] else "more than "
     click.echo(f"{more}{data['total']} result(s), {data['total_all_words']} with every word")
     for hit in data["hits"]:
-        lacking = "" if hit["all_words"] else "  (lacks a word)"
+        lacking = "" if hit["all_words"] else "  (lacks some words)"
         click.echo(f"{hit['id']}  {hit['title']}{lacking}")
         click.echo(f"    {hit['highlight'].replace('<mark>', '[').replace('</mark>', ']')}")
 

@@ -133,11 +133,11 @@ class Count:
 
 @dataclass(frozen=True)
 class SearchCounts:
-    """The two tiers of a result: documents with every word, then those missing one."""
+    """The two tiers of a result: documents with every word, then those missing some (search.ranking)."""
 
     total: Count
     all_words: Count
-    one_fewer: Count  # value 0 and exact: no second tier
+    fewer_words: Count  # value 0 and exact: no second tier
 
 
 def search_counts(result: SearchResult) -> SearchCounts:

@@ -67,13 +67,14 @@ MESSAGES: dict[str, dict[str, str]] = {
     "search.pages": {"vi": "Các trang kết quả", "en": "Result pages"},
     "search.more_than": {"vi": "hơn {n}", "en": "more than {n}"},
     "search.count_all_words": {"vi": "{n} văn bản có đủ mọi từ", "en": "{n} with every word"},
-    "search.count_one_fewer": {
-        "vi": "{n} văn bản thiếu một từ, xếp sau", "en": "{n} lacking one of the words, listed after them",
+    # One word of a short query, up to half of a long one (search.ranking).
+    "search.count_fewer_words": {
+        "vi": "{n} văn bản thiếu một số từ, xếp sau", "en": "{n} lacking some of the words, listed after them",
     },
-    "search.one_fewer": {"vi": "Thiếu một từ", "en": "Lacks one word"},
-    "search.one_fewer_heading": {
-        "vi": "Các văn bản sau thiếu một trong các từ đã nhập",
-        "en": "These documents lack one of the words you typed",
+    "search.fewer_words": {"vi": "Thiếu một số từ", "en": "Lacks some words"},
+    "search.fewer_words_heading": {
+        "vi": "Các văn bản sau thiếu một số từ đã nhập",
+        "en": "These documents lack some of the words you typed",
     },
     "search.sort": {"vi": "Sắp xếp", "en": "Order"},
     "search.sort.relevance": {"vi": "Phù hợp nhất", "en": "Best match"},

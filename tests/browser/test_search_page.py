@@ -160,13 +160,13 @@ def test_clerk_narrows_by_year_and_issuing_body_sorts_by_date_and_opens_a_hit(
 def test_documents_lacking_a_word_follow_marked(page: Page, server, registered, artifacts: Path):
     sign_in(page, server, "/search?" + urlencode({"q": 'cai cach hanh chinh "Quang Trach"'}))
     expect(page.locator("#count-all-words")).to_have_text("1 văn bản có đủ mọi từ")
-    expect(page.locator("#count-one-fewer")).to_have_text("4 văn bản thiếu một từ, xếp sau")
+    expect(page.locator("#count-fewer-words")).to_have_text("4 văn bản thiếu một số từ, xếp sau")
     hits = page.locator("ol.hits li.hit")
     expect(hits).to_have_count(5)
     expect(hits.first.locator("a.hit-title")).to_have_text(NOTICE)
-    expect(hits.first.locator(".one-fewer-badge")).to_have_count(0)
-    expect(page.locator("ol.hits li.tier-break")).to_have_text("Các văn bản sau thiếu một trong các từ đã nhập")
-    expect(page.locator("ol.hits li.hit.one-fewer .one-fewer-badge")).to_have_count(4)
+    expect(hits.first.locator(".fewer-words-badge")).to_have_count(0)
+    expect(page.locator("ol.hits li.tier-break")).to_have_text("Các văn bản sau thiếu một số từ đã nhập")
+    expect(page.locator("ol.hits li.hit.fewer-words .fewer-words-badge")).to_have_count(4)
     page.screenshot(path=str(artifacts / f"search-tiers-vi-{server.profile}.png"), full_page=True)
 
     page.set_viewport_size({"width": 390, "height": 844})

@@ -19,16 +19,16 @@ def lang(request):
 
 def test_exact_counts_split_into_the_two_tiers():
     counts = search_counts(SearchResult(total=12, hits=[], total_all_words=4))
-    assert (counts.total, counts.all_words, counts.one_fewer) == (Count(12), Count(4), Count(8))
+    assert (counts.total, counts.all_words, counts.fewer_words) == (Count(12), Count(4), Count(8))
     single = search_counts(SearchResult(total=3, hits=[], total_all_words=3))
-    assert single.one_fewer == Count(0)  # no second tier: nothing said about it
+    assert single.fewer_words == Count(0)  # no second tier: nothing said about it
 
 
 def test_past_the_cap_what_is_not_the_first_tier_is_more_than_the_rest():
     counts = search_counts(SearchResult(total=TOTAL_CAP, hits=[], total_all_words=3000, total_is_exact=False))
     assert counts.total == Count(TOTAL_CAP, exact=False)
     assert counts.all_words == Count(3000)  # under the cap: still counted exactly
-    assert counts.one_fewer == Count(TOTAL_CAP - 3000, exact=False)
+    assert counts.fewer_words == Count(TOTAL_CAP - 3000, exact=False)
     common = search_counts(SearchResult(total=TOTAL_CAP, hits=[], total_all_words=TOTAL_CAP, total_is_exact=False))
     assert common.all_words == Count(TOTAL_CAP, exact=False)
 
