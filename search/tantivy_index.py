@@ -18,18 +18,18 @@ What is indexed: the four searchable fields folded in Python
 that cuts like search.query.TOKEN_RE (letters and digits; no length cut, the
 parser bounds query words instead); an unfolded ``exact`` field for the
 exact-spelling bonus (docs only, no positions: it is only ever a term); a
-``pairs`` field of each two adjacent words as one term, folded and as spelt,
-for the proximity and exact-pair bonuses; fast fields for filters, facets, sorting and tie-breaks;
-the originals as one stored blob for hits and highlights (search.snippets,
-for the page's hits only).
+``pairs`` field of each two adjacent words as one term, folded and as
+spelt, for the proximity and exact-pair bonuses; fast fields for filters,
+facets, sorting and tie-breaks; the originals as one stored blob for hits
+and highlights (search.snippets, for the page's hits only).
 
 How a search runs: each tier is one query (the clauses and filters must
 match; each bonus a constant should clause, a term), which gives its count
-and its page in one pass; facets run on the clauses and filters alone. With
-the pair bonus as phrases, which read positions for every document of the
-tier, a long query took 100-230 ms at 100,000 documents; rescoring only a
-cut of the best documents by BM25 (the design before the ``pairs`` field)
-still took 60-100 ms; as terms, 15-35 ms (bench/search.py).
+and its page in one pass; facets run on the clauses and filters alone.
+Ranking a long query's first tier at 100,000 documents, the pair bonus as
+phrases (which read positions for every document of the tier) took 100-230
+ms; rescoring only a cut of the best documents by BM25 with them (the
+design before the ``pairs`` field) 60-100 ms; as terms, 14-36 ms.
 
 Processes: the web server (threads), the Celery worker and the CLI all
 write. Tantivy allows one IndexWriter per index, so a writer is opened per
@@ -295,9 +295,10 @@ def _clause(tokens: tuple[str, ...]) -> Query:
 
 def _bonuses(plan: ranking.RankingPlan, searcher: tantivy.Searcher) -> list[tuple[Occur, Query]]:
     """The adjacent-pair (one ``pairs`` term), exact-spelling and exact-pair
-    bonuses as constant should clauses: they add to a matching document's score and
-    match nothing alone. A term no document has, and a bonus worth 0, are
-    left out (neither changes a score). Boosts are read now (bench/relevance)."""
+    bonuses as constant should clauses: each adds to a matching document's
+    score and matches nothing alone. A term no document has, and a bonus
+    worth 0, are left out (neither changes a score). The boosts are read
+    now, so bench/relevance can switch a rule off."""
     wanted = [(ranking.PROXIMITY_BOOST, "pairs", _pair_term(*pair)) for pair in plan.pairs]
     wanted += [(ranking.EXACT_BOOST, "exact", word) for word in plan.exact]
     wanted += [(ranking.EXACT_PAIR_BOOST, "pairs", _pair_term(*pair)) for pair in plan.exact_pairs]
@@ -329,7 +330,7 @@ def _filters(query: SearchQuery) -> list[Query]:
 @dataclass(frozen=True)
 class _Tier:
     """One tier's documents: the clauses and filters alone, without the bonuses
-    (which only reorder: _Search.ranking adds them)."""
+    (which only reorder: _Search._ranking adds them)."""
 
     matches: Query
     all_words: bool
