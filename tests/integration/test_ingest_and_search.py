@@ -39,7 +39,7 @@ def test_ingested_pdf_is_found_with_and_without_diacritics(backend, tmp_path):
     assert search(backend, "dong bo")["total"] == 1
     assert search(backend, '"trien khai dong bo"')["total"] == 1
     # Words the document has, but not together: no document has the phrase,
-    # and none has every word (one that lacks a single word still follows).
+    # and none has every word (those that lack some still follow).
     assert search(backend, '"quyết định không có trong văn bản này"')["total"] == 0
     assert search(backend, "quyết định không có trong văn bản này")["total_all_words"] == 0
     # The command line narrows like the page: by the document's date, and it
