@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -37,6 +38,9 @@ READ_PAGE = 200  # rows read from the database, and texts from storage, at a tim
 TEXT_READERS = 8
 # The outbox task that makes one document's entry agree with its row again.
 INDEX_DOCUMENT = "index_document"
+# How long a process trusts its answer to "can every ready document be
+# found?": it counts the ready rows, which is not free at a province's size.
+COVERAGE_SECONDS = 30.0
 
 # The columns an entry is made of (entry_for reads no others: a unit test
 # holds it to that). Its version is a digest of them and of the text file's
@@ -292,6 +296,33 @@ def row_versions(session: Session, *, ids: list[str] | None = None, after: str =
     if limit is not None:
         query = query.limit(limit)
     return [(row[1], row[0], entry_version(row[1:-1], row[-1])) for row in session.execute(query)]
+
+
+_coverage: dict[int, tuple[float, bool]] = {}  # id(runtime) -> (when asked, the answer)
+_coverage_lock = threading.Lock()
+
+
+def index_complete(rt: Runtime) -> bool:
+    """Whether every ready document can be found: the index holds as many
+    entries as there are ready documents and no index write awaits a retry.
+    False while the worker fills an index left empty by an upgrade, or while
+    the index was down: the search page says so instead of staying silent
+    (``docsvc search check`` tells exactly which entries are missing)."""
+    now = time.monotonic()
+    with _coverage_lock:
+        known = _coverage.get(id(rt))
+    if known is not None and now - known[0] < COVERAGE_SECONDS:
+        return known[1]
+    try:
+        with rt.read() as session:
+            waiting = pending_retry_count(session)
+        complete = not waiting and rt.index.count() >= ready_count(rt)
+    except Exception:  # the search answered a moment ago: say it may be short rather than fail the page
+        log.warning("could not tell whether the search index is complete", exc_info=True)
+        complete = False
+    with _coverage_lock:
+        _coverage[id(rt)] = (now, complete)
+    return complete
 
 
 def ready_count(rt: Runtime, upto: str | None = None) -> int:

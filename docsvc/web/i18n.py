@@ -76,6 +76,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "Các văn bản sau thiếu một số từ đã nhập",
         "en": "These documents lack some of the words you typed",
     },
+    # Counts are left out: they would tell every user how many documents the installation holds.
+    "search.index_incomplete": {
+        "vi": "Chỉ mục tìm kiếm đang được cập nhật: một số văn bản chưa tìm được, kết quả có thể chưa đủ.",
+        "en": "The search index is catching up: some documents cannot be found yet, so results may be incomplete.",
+    },
     "search.sort": {"vi": "Sắp xếp", "en": "Order"},
     "search.sort.relevance": {"vi": "Phù hợp nhất", "en": "Best match"},
     "search.sort.newest": {"vi": "Mới nhất", "en": "Newest first"},

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from docsvc import documents, ecopies, incoming, outgoing, signatures, thumbnails, validation
 from docsvc.errors import DocsvcError, InvalidInput, Unauthorized
-from docsvc.indexing import read_text
+from docsvc.indexing import index_complete, read_text
 from docsvc.models import FileRole, Role, User
 from docsvc.web import outgoing_views, search_views, signin
 from docsvc.web.context import begin_session, end_session, runtime, session_user
@@ -292,8 +292,9 @@ def search():
         except DocsvcError as exc:  # what the person typed (or a date range back to front): shown on the page
             error = exc
     address = search_views.SearchAddress(query, filters, page)
+    complete = result is None or index_complete(runtime())
     with runtime().read() as db:
-        view = search_views.page_view(db, session_user(), address, result)
+        view = search_views.page_view(db, session_user(), address, result, complete)
     return render_template("search.html", query=query, filters=filters, page=page, result=result, error=error,
                            view=view, hidden=address.args(), per_page=search_views.PER_PAGE), status
 

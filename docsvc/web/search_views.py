@@ -45,6 +45,7 @@ class SearchPage:
     previous: str | None
     next: str | None
     pages: int
+    index_complete: bool = True  # False: some ready documents cannot be found yet
 
 
 class SearchAddress:
@@ -71,7 +72,8 @@ class SearchAddress:
         return url_for("pages.search", **args)
 
 
-def page_view(session: Session, user: User, address: SearchAddress, result: SearchResult | None) -> SearchPage:
+def page_view(session: Session, user: User, address: SearchAddress, result: SearchResult | None,
+              index_complete: bool = True) -> SearchPage:
     agencies = _agency_names(session, user, address.filters, result)
     facets = [] if result is None else [
         Facet(name, [_facet_link(address, name, bucket.value, bucket.count, agencies) for bucket in buckets])
@@ -89,6 +91,7 @@ def page_view(session: Session, user: User, address: SearchAddress, result: Sear
         previous=address.url(address.page - 1) if result is not None and address.page > 1 else None,
         next=address.url(address.page + 1) if address.page < pages else None,
         pages=pages,
+        index_complete=index_complete,
     )
 
 

@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import select
 
-from docsvc import accounts
+from docsvc import accounts, indexing
 from docsvc.models import Agency, DocumentFile, FileRole
 from search import FACET_FIELDS, IndexedDocument
 from tests.integration.conftest import PASSWORD
@@ -221,6 +221,23 @@ def test_the_pages_next_links_keep_every_filter_and_walk_each_document_once(rt, 
             assert {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()} == {
                 "q": "cai cach", **filters, "page": str(pages + 1)}
     assert pages == 2 and seen == wanted
+
+
+def test_the_page_says_when_ready_documents_cannot_be_found_yet(rt, app, clerk, register, monkeypatch):
+    # An upgrade left the index empty (or it was down): until the worker has
+    # filled it, a clerk who finds nothing must be told why, not left to
+    # think the archive lacks the document.
+    monkeypatch.setattr(indexing, "COVERAGE_SECONDS", 0.0)
+    client = signed_in(app, clerk.username)
+    url = "/search?" + urlencode({"q": "cai cach hanh chinh"})
+    assert 'id="index-incomplete"' not in client.get(url).get_data(as_text=True)
+    rt.index.clear()
+    rt.index.refresh()
+    emptied = client.get(url).get_data(as_text=True)
+    assert "Chỉ mục tìm kiếm đang được cập nhật" in emptied and 'class="hit-title"' not in emptied
+    indexing.reindex(rt)
+    filled = client.get(url).get_data(as_text=True)
+    assert 'id="index-incomplete"' not in filled and 'class="hit-title"' in filled
 
 
 # --- thumbnails ------------------------------------------------------------------
