@@ -5,6 +5,11 @@ out-of-memory kill) it is started again after a growing pause, so documents
 never wait forever on a worker nobody restarts; accepted work is safe in the
 outbox meanwhile. On stop the child gets SIGTERM, then SIGKILL: killing it is
 harmless because unfinished work is leased, not lost.
+
+SIGTERM goes to the worker's main process only, as `docker stop` sends it.
+Sent to the whole group it would also kill the pool processes at once, and
+Celery's warm shutdown could then take a message it had already fetched and
+wait forever for a pool process to run it.
 """
 from __future__ import annotations
 
@@ -52,12 +57,24 @@ class WorkerSupervisor:
 
     def stop(self) -> None:
         self._stopping.set()
-        process = self._process
-        if process is None or process.poll() is not None:
-            return
-        os.killpg(process.pid, signal.SIGTERM)
+        if self._process is not None:
+            stop_worker(self._process, STOP_GRACE_SECONDS)
+
+
+def stop_worker(process: subprocess.Popen, grace: float) -> int:
+    """Stop a worker started in its own session: SIGTERM to its main process,
+    which ends its pool and scheduler itself; after `grace` seconds, or once
+    it is gone, SIGKILL to whatever of its group is left. Its exit status."""
+    if process.poll() is None:
         try:
-            process.wait(timeout=STOP_GRACE_SECONDS)
+            os.kill(process.pid, signal.SIGTERM)
+            process.wait(timeout=grace)
+        except ProcessLookupError:
+            pass
         except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+            log.warning("worker %d still running %.0f s after SIGTERM: killing it", process.pid, grace)
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    return process.wait()

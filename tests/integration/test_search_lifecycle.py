@@ -27,6 +27,7 @@ from docsvc.models import Agency, Document, DocumentFile, DocumentStatus, FileRo
 from search import IndexedDocument, SearchQuery
 from signing.pki import free_port
 from tests.pdfs import make_pdf, sample_paragraphs
+from tests.processes import kill, stop
 from tests.waiting import wait_until
 
 COMMON = "kè sông Gianh"  # in every title of ready_documents, in none of their texts
@@ -149,18 +150,6 @@ def start(backend, *args: str, extra_env: dict | None = None, log: Path | None =
                             start_new_session=True)
 
 
-def stop(process: subprocess.Popen, sig=signal.SIGKILL) -> None:
-    """Send `sig` to the process and its children; SIGKILL if it lingers
-    (a worker finishing a task on SIGTERM: its work is leased, not lost)."""
-    for signum in (sig, signal.SIGKILL):
-        try:
-            os.killpg(process.pid, signum)
-            process.wait(timeout=30)
-            return
-        except ProcessLookupError:
-            return
-        except subprocess.TimeoutExpired:
-            continue
 
 
 def check(backend, *extra: str) -> tuple[int, dict]:
@@ -181,7 +170,7 @@ def test_a_reindex_killed_midway_resumes_where_it_stopped_and_searches_answer_th
     assert first.startswith("reindex: ") and f"of {len(ids):,}" in first, first
     # A clerk searching meanwhile is answered from the live index, in full.
     assert found(rt) == len(ids)
-    stop(run)
+    kill(run)
     assert run.returncode == -signal.SIGKILL, "the reindex ended before it could be interrupted"
     assert found(rt) == len(ids)
 
@@ -395,7 +384,7 @@ def test_documents_processed_or_registered_while_the_index_is_down_become_search
         wait_until(lambda: check(backend)[1]["pending"]["count"] == 0, 60, "the retries to be closed")
         assert check(backend)[0] == 0
     finally:
-        stop(worker, signal.SIGTERM)
+        stop(worker)
 
 
 def test_a_worker_that_starts_on_an_empty_index_fills_it_without_a_command(backend, rt, tmp_path):
@@ -409,7 +398,7 @@ def test_a_worker_that_starts_on_an_empty_index_fills_it_without_a_command(backe
         wait_until(lambda: found(rt) == 30, 180, "the worker to fill the index")
         assert check(backend)[0] == 0
     finally:
-        stop(worker, signal.SIGTERM)
+        stop(worker)
 
 
 def upload(clerk, path: Path, title: str) -> str:

@@ -7,27 +7,22 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
-import sys
 
 from sqlalchemy import select
 
 from docsvc.models import Document, DocumentFile, OutboxEntry
 from docsvc.runtime import Runtime
-from tests.integration.test_worker_recovery import FAST_RECOVERY, kill, long_scan, wait_until  # noqa: F401 (fixture)
+from tests.integration.test_worker_recovery import FAST_RECOVERY, long_scan, wait_until  # noqa: F401 (fixture)
+from tests import processes
+from tests.processes import kill, stop
 
 CAP = {"DOCSVC_TASK_MAX_ATTEMPTS": "2"}
 OCR_LAUNCHER = b"ocr_progress.py"
 
 
-def start_worker(backend) -> subprocess.Popen:
-    env = {**os.environ, **backend.env, **FAST_RECOVERY, **CAP}
-    return subprocess.Popen(
-        [sys.executable, "-m", "docsvc.cli", "worker", "--beat", "--concurrency", "1"],
-        env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+def start_worker(backend, log_dir) -> subprocess.Popen:
+    return processes.start_worker(backend, log_dir, {**FAST_RECOVERY, **CAP})
 
 
 def _stat(pid: str) -> list[str]:
@@ -54,7 +49,7 @@ def entry_attempts(runtime: Runtime) -> int:
         return session.scalar(select(OutboxEntry.attempts))
 
 
-def test_a_document_that_kills_its_worker_is_failed_after_the_cap_and_its_original_kept(backend, long_scan):
+def test_a_document_that_kills_its_worker_is_failed_after_the_cap_and_its_original_kept(backend, long_scan, tmp_path):
     backend.run("db", "upgrade", check=True)
     runtime = Runtime(backend.settings())
     document_id = json.loads(backend.run("ingest", str(long_scan), "--json", check=True).stdout)["id"]
@@ -64,7 +59,7 @@ def test_a_document_that_kills_its_worker_is_failed_after_the_cap_and_its_origin
 
     # Two attempts, each ended by the worker being killed in the middle of it.
     for attempt in (1, 2):
-        worker = start_worker(backend)
+        worker = start_worker(backend, tmp_path)
         try:
             wait_until(lambda: entry_attempts(runtime) == attempt and ocr_running_under(worker), 180,
                        f"attempt {attempt} to be in the middle of OCR")
@@ -74,11 +69,11 @@ def test_a_document_that_kills_its_worker_is_failed_after_the_cap_and_its_origin
             assert session.get(Document, document_id).status == "processing"
 
     # The third taker gives up instead of processing the file again.
-    worker = start_worker(backend)
+    worker = start_worker(backend, tmp_path)
     try:
         wait_until(lambda: document_status(runtime, document_id) == "failed", 180, "the document to be failed")
     finally:
-        kill(worker, signal.SIGTERM)
+        stop(worker)
 
     with runtime.read() as session:
         document = session.get(Document, document_id)

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -17,6 +15,8 @@ from sqlalchemy import func, select
 from docsvc.models import AuditEvent, Document, DocumentFile, OutboxEntry
 from docsvc.runtime import Runtime
 from tests.pdfs import make_pdf, sample_paragraphs
+from tests import processes
+from tests.processes import kill, stop
 from tests.scans import make_scan
 from tests.waiting import wait_until
 
@@ -30,21 +30,8 @@ def long_scan(tmp_path_factory):
     return make_scan(path, "pdf", pages=6, sample="ca-mau-hien-dai-hoa-hanh-chinh.txt", paragraphs=3).path
 
 
-def start_worker(backend) -> subprocess.Popen:
-    env = {**os.environ, **backend.env, **FAST_RECOVERY}
-    return subprocess.Popen(
-        [sys.executable, "-m", "docsvc.cli", "worker", "--beat", "--concurrency", "1"],
-        env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-
-
-def kill(worker: subprocess.Popen, sig=signal.SIGKILL) -> None:
-    try:
-        os.killpg(worker.pid, sig)
-    except ProcessLookupError:
-        pass
-    worker.wait(timeout=30)
+def start_worker(backend, log_dir: Path) -> subprocess.Popen:
+    return processes.start_worker(backend, log_dir, FAST_RECOVERY)
 
 
 def document_state(runtime: Runtime, document_id: str) -> tuple[str, int]:
@@ -58,10 +45,10 @@ def _entry_done(runtime: Runtime) -> bool:
         return session.scalar(select(OutboxEntry.done_at)) is not None
 
 
-def test_worker_killed_during_ocr_loses_nothing_and_the_document_is_processed_once(backend, long_scan):
+def test_worker_killed_during_ocr_loses_nothing_and_the_document_is_processed_once(backend, long_scan, tmp_path):
     backend.run("db", "upgrade", check=True)
     runtime = Runtime(backend.settings())
-    worker = start_worker(backend)
+    worker = start_worker(backend, tmp_path)
     try:
         document_id = json.loads(backend.run("ingest", str(long_scan), "--json", check=True).stdout)["id"]
         wait_until(
@@ -72,13 +59,13 @@ def test_worker_killed_during_ocr_loses_nothing_and_the_document_is_processed_on
         status, percent = document_state(runtime, document_id)
         assert status == "processing" and percent < 100, "the kill came too late to test anything"
 
-        worker = start_worker(backend)
+        worker = start_worker(backend, tmp_path)
         wait_until(lambda: document_state(runtime, document_id)[0] == "ready", 300, "the document to be processed")
         # The document is ready a moment before its task closes the outbox
         # entry: stopping the worker in between would leave the entry to a retry.
         wait_until(lambda: _entry_done(runtime), 60, "the worker to close its outbox entry")
     finally:
-        kill(worker, signal.SIGTERM)
+        stop(worker)
 
     with runtime.read() as session:
         files = session.scalars(select(DocumentFile.role).where(DocumentFile.document_id == document_id)).all()
@@ -104,11 +91,11 @@ def test_work_accepted_while_no_worker_runs_is_done_when_one_starts(backend, tmp
     document_id = json.loads(backend.run("ingest", str(pdf), "--json", check=True).stdout)["id"]
     runtime = Runtime(backend.settings())
     assert document_state(runtime, document_id)[0] == "received"
-    worker = start_worker(backend)
+    worker = start_worker(backend, tmp_path)
     try:
         wait_until(lambda: document_state(runtime, document_id)[0] == "ready", 120, "the document to be processed")
     finally:
-        kill(worker, signal.SIGTERM)
+        stop(worker)
     runtime.close()
 
 
@@ -128,11 +115,11 @@ def test_work_accepted_while_the_broker_is_down_is_done_when_it_is_back(backend,
         assert entry.done_at is None and entry.attempts == 0
     assert document_state(runtime, document_id)[0] == "received"
 
-    worker = start_worker(backend)  # the broker is back
+    worker = start_worker(backend, tmp_path)  # the broker is back
     try:
         wait_until(lambda: document_state(runtime, document_id)[0] == "ready", 120, "the document to be processed")
     finally:
-        kill(worker, signal.SIGTERM)
+        stop(worker)
     runtime.close()
 
 

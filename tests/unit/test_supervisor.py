@@ -1,10 +1,11 @@
 """`docsvc serve` keeps its background worker alive and stops it with itself."""
 from __future__ import annotations
 
+import subprocess
 import sys
 import time
 
-from docsvc.supervisor import WorkerSupervisor
+from docsvc.supervisor import WorkerSupervisor, stop_worker
 
 
 def test_a_worker_that_dies_is_started_again():
@@ -46,3 +47,29 @@ def test_stopping_ends_the_worker_and_its_children(tmp_path):
     time.sleep(0.2)
     assert not _alive(child_pid)
     assert supervisor.restarts == 0
+
+
+def test_stopping_asks_the_main_process_which_ends_its_own_children(tmp_path):
+    # Like Celery's warm shutdown: the main process lets its pool finish
+    # rather than losing it to a SIGTERM sent to the whole group.
+    done_file = tmp_path / "child.done"
+    child = (
+        "import pathlib, signal, sys, time\n"
+        "signal.signal(signal.SIGTERM, lambda *_: sys.exit(15))\n"
+        "sys.stdin.read()\n"
+        f"pathlib.Path({str(done_file)!r}).write_text('finished')\n"
+    )
+    script = (
+        "import signal, subprocess, sys, time\n"
+        f"child = subprocess.Popen([sys.executable, '-c', {child!r}], stdin=subprocess.PIPE)\n"
+        "def warm_shutdown(*_):\n"
+        "    child.communicate(b'')\n"
+        "    sys.exit(child.returncode)\n"
+        "signal.signal(signal.SIGTERM, warm_shutdown)\n"
+        "print('ready', flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    worker = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, start_new_session=True)
+    assert worker.stdout.readline() == b"ready\n"
+    assert stop_worker(worker, grace=10) == 0
+    assert done_file.read_text() == "finished"
