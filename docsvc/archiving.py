@@ -22,6 +22,7 @@ from docsvc.retention import retain_version
 from docsvc.runtime import Runtime
 from signing import SigningError
 from signing.archive import archive_status, renew_archive_timestamp
+from storage import read_object
 
 log = logging.getLogger(__name__)
 BATCH = 50
@@ -60,8 +61,7 @@ def _renew(rt: Runtime, document_id: str, now: datetime) -> bool:
         document = session.get(Document, document_id)
         current = document.latest(FileRole.SIGNED)
         key, current_id = current.storage_key, current.id
-    with rt.store.open(key) as reader:
-        pdf = b"".join(reader.iter_chunks())
+    pdf = read_object(rt.store, key)
     out = io.BytesIO()
     status = renew_archive_timestamp(pdf, out, signatures.trust_config(rt.settings))
     stored = rt.store.put(io.BytesIO(out.getvalue()), "application/pdf")

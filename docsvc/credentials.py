@@ -17,6 +17,7 @@ from docsvc.models import SigningCredential, User
 from docsvc.runtime import Runtime
 from signing import Pkcs11Key, Pkcs12Key
 from signing.keys import KeySource
+from storage import read_object
 
 SOURCES = ("pkcs12", "pkcs11")
 
@@ -93,8 +94,7 @@ def open_key(credential: SigningCredential, secret: str) -> KeySource:
 
 
 def image_bytes(rt: Runtime, credential: SigningCredential) -> bytes:
-    with rt.store.open(credential.image_key) as reader:
-        return b"".join(reader.iter_chunks())
+    return read_object(rt.store, credential.image_key)
 
 
 def has_credential(session: Session, owner_type: str, owner_id: int) -> bool:

@@ -52,6 +52,7 @@ from docsvc.retention import retain_version
 from docsvc.runtime import Runtime
 from signing import sign_pdf
 from signing.ecopy_stamp import StampText, stamp_first_page
+from storage import read_object
 
 KINDS = ("certified_copy", "procedure_result")
 # Anything that looks like a printed code, for files that claim to be an e-copy.
@@ -126,8 +127,7 @@ def issue(
         agency = session.get(Agency, document.agency_id)
         certifier = _certifier(session, rt, actor)
         agency_id, agency_name, source_key = agency.id, agency.name, source.storage_key
-    with rt.store.open(source_key) as reader:
-        base = b"".join(reader.iter_chunks())
+    base = read_object(rt.store, source_key)
     trust = signatures.trust_config(rt.settings)
     code = new_code()
     stored = None
@@ -275,8 +275,7 @@ def _signature_report(rt: Runtime, key: str, sha256: str) -> dict:
     (docsvc/report_cache.py: in this process, or shared through Redis)."""
     report = rt.report_cache.get(sha256)
     if report is None:
-        with rt.store.open(key) as reader:
-            report = signatures.verify(rt.settings, io.BytesIO(b"".join(reader.iter_chunks()))).to_json()
+        report = signatures.verify(rt.settings, io.BytesIO(read_object(rt.store, key))).to_json()
         rt.report_cache.put(sha256, report)
     return report
 

@@ -25,6 +25,7 @@ from docsvc.models import Document, DocumentFile, DocumentStatus, FileRole, Outb
 from docsvc.runtime import Runtime
 from search import IndexedDocument
 from search.model import batches, created_at_key
+from storage import read_object
 
 log = logging.getLogger(__name__)
 
@@ -123,8 +124,7 @@ def read_text(rt: Runtime, document: Document) -> str:
     text_file = document.file(FileRole.TEXT)
     if text_file is None:
         return ""
-    with rt.store.open(text_file.storage_key) as reader:
-        return b"".join(reader.iter_chunks()).decode("utf-8")
+    return read_object(rt.store, text_file.storage_key).decode("utf-8")
 
 
 # --- keeping the index in step with the rows ---------------------------------------

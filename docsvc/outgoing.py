@@ -44,6 +44,7 @@ from docsvc.retention import retain_version
 from docsvc.runtime import Runtime
 from signing import AgencySeal, Box, PersonSignature, SigningError, sign_pdf
 from signing.fields import TextField, add_text_fields, fill_text_fields
+from storage import read_object
 
 log = logging.getLogger(__name__)
 BOOK = "outgoing"
@@ -118,8 +119,7 @@ def submit(
         draft_key = document.file(FileRole.ORIGINAL).storage_key
         prepared = document.latest(FileRole.PREPARED)
     position = _position(position) if position else None
-    with rt.store.open(draft_key) as reader:
-        draft = b"".join(reader.iter_chunks())
+    draft = read_object(rt.store, draft_key)
     stored = None
     if prepared is None:
         try:
@@ -260,8 +260,7 @@ def _sign_one(rt, actor, document_id, key, image, trust, position) -> None:
         _check_can_sign(actor, document)
         source = document.latest(FileRole.PREPARED)
         box = position or document.signature_position or DEFAULT_SIGNATURE
-    with rt.store.open(source.storage_key) as reader:
-        prepared = b"".join(reader.iter_chunks())
+    prepared = read_object(rt.store, source.storage_key)
     signed = io.BytesIO()
     sign_pdf(io.BytesIO(prepared), signed, key, level=PERSON_LEVEL,
              appearance=PersonSignature(image, Box(**box)), field_name=PERSON_FIELD, trust=trust)
@@ -321,8 +320,7 @@ def issue(rt: Runtime, actor: User, document_id: str, *, type_code: str, secret:
                 number = registers.allocate(session, document.agency_id, BOOK, issued)
                 number_symbol = f"{number:02d}/{type_code}-{symbol}" if type_code else f"{number:02d}/{symbol}"
                 signed = document.latest(FileRole.SIGNED)
-                with rt.store.open(signed.storage_key) as reader:
-                    personal = b"".join(reader.iter_chunks())
+                personal = read_object(rt.store, signed.storage_key)
                 filled = fill_text_fields(personal, {
                     NUMBER_FIELD: f"Số: {number_symbol}",
                     DATE_FIELD: f"ngày {issued.day} tháng {issued.month} năm {issued.year}",

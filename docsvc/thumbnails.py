@@ -28,6 +28,7 @@ from docsvc.models import Document, DocumentFile, FileRole, User
 from docsvc.runtime import Runtime
 from docsvc.sandbox import ParseBudget
 from signing.pdfium_guard import pdfium_document
+from storage import read_object
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +62,7 @@ def thumbnail(rt: Runtime, user: User, document_id: str) -> Thumbnail:
             return placeholder()
         kept = _kept(doc, source)
         if kept is not None:
-            with rt.store.open(kept.storage_key) as reader:
-                return Thumbnail(b"".join(reader.iter_chunks()), MEDIA_TYPE, kept.sha256)
+            return Thumbnail(read_object(rt.store, kept.storage_key), MEDIA_TYPE, kept.sha256)
         source_id, source_key = source.id, source.storage_key
     return _draw_and_keep(rt, document_id, source_id, source_key)
 

@@ -12,6 +12,7 @@ from storage.base import (
     RetentionError,
     StoredObject,
     content_key,
+    read_object,
 )
 from storage.factory import open_store
 
@@ -23,5 +24,6 @@ __all__ = [
     "RetentionError",
     "StoredObject",
     "content_key",
+    "read_object",
     "open_store",
 ]

@@ -136,6 +136,13 @@ class VerifyingReader:
         self.close()
 
 
+def read_object(store: "ObjectStore", key: str) -> bytes:
+    """A stored object whole, checked against its hash: for the files that are
+    used whole (a PDF to sign or verify, a seal image, extracted text)."""
+    with store.open(key) as reader:
+        return b"".join(reader.iter_chunks())
+
+
 _ANCHOR_RE = re.compile(r"^[a-z0-9][a-z0-9-]*(/[a-z0-9][a-z0-9.-]*)+$")
 
 

@@ -9,7 +9,7 @@ import tracemalloc
 
 import pytest
 
-from storage import IntegrityError, ObjectMissing, content_key
+from storage import IntegrityError, ObjectMissing, content_key, read_object
 
 
 class PatternStream:
@@ -45,6 +45,7 @@ def test_put_and_read_back_untouched(rt):
     assert (stored.size, stored.created) == (len(data), True)
     with rt.store.open(stored.key) as reader:
         assert b"".join(reader.iter_chunks()) == data
+    assert read_object(rt.store, stored.key) == data
     with rt.store.local_path(stored.key) as path:
         assert path.read_bytes() == data
     # Same bytes, same key: storing twice keeps one object.
@@ -64,6 +65,8 @@ def test_changed_bytes_are_detected_on_read(rt):
     with pytest.raises(IntegrityError):
         with rt.store.open(stored.key) as reader:
             b"".join(reader.iter_chunks())
+    with pytest.raises(IntegrityError):
+        read_object(rt.store, stored.key)
     with pytest.raises(IntegrityError):
         with rt.store.local_path(stored.key):
             pass
