@@ -6,13 +6,18 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY pyproject.toml README.md ./
+# The locked, hash-checked dependencies first (their own layer: a code change
+# does not download them again), as scripts/python-env.sh installs them.
+COPY requirements ./requirements
+RUN pip install --no-cache-dir --require-hashes --no-deps -r requirements/build.txt \
+ && pip install --no-cache-dir --require-hashes --no-deps -r requirements/serve.txt
 COPY docsvc ./docsvc
 COPY storage ./storage
 COPY search ./search
 COPY signing ./signing
 COPY config ./config
 # Editable: config/ (the Elasticsearch template) is read from beside the packages.
-RUN pip install --no-cache-dir -e . && useradd --system --home /app docsvc && mkdir -p /data && chown docsvc /data
+RUN pip install --no-cache-dir --no-deps --no-build-isolation -e . && useradd --system --home /app docsvc && mkdir -p /data && chown docsvc /data
 USER docsvc
 ENV DOCSVC_CONFIG=/app/config/scaled.toml DOCSVC_DATA_DIR=/data
 EXPOSE 8080

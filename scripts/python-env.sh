@@ -1,8 +1,10 @@
 # shellcheck shell=bash
 # Sourced by scripts/serve and scripts/test: make .venv at the repository root
 # hold docsvc (installed editable, so the checkout is what runs) and its
-# dependencies. Fast when nothing changed: pip is only run when pyproject.toml
-# is newer than the last install.
+# dependencies, exactly as locked in requirements/ (scripts/lock writes those
+# files; every download is checked against its hash). Fast when nothing
+# changed: pip is only run when a lock file or pyproject.toml is newer than
+# the last install.
 set -euo pipefail
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$REPO_ROOT/.venv"
@@ -43,9 +45,21 @@ ensure_venv() {
             fi
         fi
     fi
-    if [[ ! -f "$stamp" || "$REPO_ROOT/pyproject.toml" -nt "$stamp" ]]; then
-        "$VENV/bin/python" -m pip install --quiet --upgrade pip
-        "$VENV/bin/python" -m pip install --quiet -e "$REPO_ROOT[$extras]"
+    local lock="$REPO_ROOT/requirements/$extras.txt" build_lock="$REPO_ROOT/requirements/build.txt"
+    if [[ ! -f "$stamp" || "$REPO_ROOT/pyproject.toml" -nt "$stamp" ||
+          "$lock" -nt "$stamp" || "$build_lock" -nt "$stamp" ]]; then
+        install_locked "$extras"
         touch "$stamp"
     fi
+}
+
+# pip and the build backend first (a pip that upgrades itself does nothing
+# else in that run), then the locked dependencies, then docsvc itself. Every
+# step is --no-deps and hash-checked, and docsvc is built without isolation
+# from the locked setuptools: nothing is resolved or downloaded unpinned.
+install_locked() {
+    local pip=("$VENV/bin/python" -m pip install --quiet --disable-pip-version-check)
+    "${pip[@]}" --require-hashes --no-deps -r "$REPO_ROOT/requirements/build.txt"
+    "${pip[@]}" --require-hashes --no-deps -r "$REPO_ROOT/requirements/$1.txt"
+    "${pip[@]}" --no-deps --no-build-isolation -e "$REPO_ROOT"
 }

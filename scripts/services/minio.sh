@@ -10,12 +10,20 @@ SERVICE_NAME=minio
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-# The pinned release. The Go proxy knows MinIO only by pseudo-version (its
-# tags are not semver); this is the commit of the release tag below.
-MINIO_RELEASE=RELEASE.2025-09-07T16-13-09Z
-MINIO_RELEASE_TIME=2025-09-07T16:13:09Z
-MINIO_MODULE_VERSION=v0.0.0-20250907161309-07c3a429bfed
-MINIO_COMMIT=07c3a429bfed433e49018cb0f78a52145d4bedeb
+# The pinned build. The Go proxy knows MinIO only by pseudo-version (its
+# tags are not semver). RELEASE.2025-10-15T17-29-55Z fixed CVE-2025-62506
+# (IAM privilege escalation through a session policy) and was MinIO's last
+# release: the community edition has been source-only since, and the
+# repository is in maintenance mode. The proxy reachable here serves neither
+# that tag's commit nor any commit up to 2026-02, only the repository's last
+# one, 7aac2a2c5b7c: the release plus four fixes, among them the PostPolicy
+# upload's enforcement of tagging conditions (fa18589d1). With no release
+# tag on it, it is stamped the way MinIO's own `make` stamps such a commit,
+# DEVELOPMENT.<commit time>.
+MINIO_RELEASE=DEVELOPMENT.2026-02-12T20-18-48Z
+MINIO_RELEASE_TIME=2026-02-12T20:18:48Z
+MINIO_MODULE_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
+MINIO_COMMIT=7aac2a2c5b7c882e68c1ce017d8256be2feea27f
 
 MINIO_BIN="$CACHE_DIR/bin/minio-$MINIO_RELEASE"
 

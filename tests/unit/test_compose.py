@@ -111,3 +111,21 @@ def test_only_nginx_is_reachable_from_outside_and_it_proxies_to_web():
 def test_the_app_trusts_exactly_the_one_proxy_hop_of_nginx():
     env = resolved_env("web")
     assert load_settings({**env, "DOCSVC_CONFIG": str(ROOT / "config" / "scaled.toml")}).trusted_proxies == 1
+
+
+def _shell_assignments(path: Path, prefix: str) -> dict[str, str]:
+    """NAME=value lines (minio.sh's pins, the Dockerfile's ARG defaults)."""
+    pattern = re.compile(rf"^{prefix}(MINIO_[A-Z_]+)=(\S+)$", re.MULTILINE)
+    return dict(pattern.findall(path.read_text()))
+
+
+def test_production_minio_is_the_build_the_tests_run():
+    # MinIO publishes no image with the CVE-2025-62506 fix, so compose builds
+    # it from source: at the same module version as scripts/services/minio.sh.
+    pinned = _shell_assignments(ROOT / "scripts" / "services" / "minio.sh", "")
+    built = _shell_assignments(ROOT / "config" / "minio" / "Dockerfile", "ARG ")
+    names = {"MINIO_MODULE_VERSION", "MINIO_RELEASE", "MINIO_RELEASE_TIME", "MINIO_COMMIT"}
+    assert names <= pinned.keys() and names <= built.keys()
+    assert {name: built[name] for name in names} == {name: pinned[name] for name in names}
+    assert SERVICES["minio"]["build"] == "config/minio"
+    assert SERVICES["minio"]["image"].split(":", 1)[1] == pinned["MINIO_RELEASE"]
