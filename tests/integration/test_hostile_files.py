@@ -193,7 +193,7 @@ def test_the_api_answers_a_hostile_file_with_a_verdict_and_a_reason(server, corp
     if answer.status == 200:
         report = answer.json()
         assert report["verdict"] in ("invalid", "indeterminate"), (name, report)
-        assert report["reasons"] and all(report["reasons"]), (name, report)
+        assert report["reasons"] and all(r["code"] and r["message"] for r in report["reasons"]), (name, report)
     else:
         _assert_json_error(answer, name)
     _assert_bounded(server, baseline_rss, name)
