@@ -853,11 +853,14 @@ def sign(input_path, output_path, pkcs12_path, passphrase_env, pkcs11_module, to
 
 @main.command()
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="The report as JSON: each reason's code, params and English message.")
+@click.option("--lang", type=click.Choice(["vi", "en"]), default="vi", show_default=True,
+              help="The language of the reasons: Vietnamese (the default, as on the pages) or English.")
 @user_errors
-def verify(path: Path, as_json: bool) -> None:
+def verify(path: Path, as_json: bool, lang: str) -> None:
     """Verify the signatures of any PDF. Exit 0 if valid, 1 if invalid or indeterminate."""
     from docsvc import signatures
+    from docsvc.texts import reason_text
 
     try:
         handle = open(path, "rb")
@@ -873,12 +876,12 @@ def verify(path: Path, as_json: bool) -> None:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
     else:
         click.echo(f"verdict: {data['verdict']}")
-        for reason in data["reasons"]:
-            click.echo(f"  {reason}")
-        for number, signature in enumerate(data["signatures"], 1):
-            click.echo(f"signature {number}: {signature['verdict']} — {signature['signer']} ({signature['level']})")
-            for reason in signature["reasons"]:
-                click.echo(f"  {reason}")
+        for reason in report.reasons:
+            click.echo(f"  {reason_text(reason, lang)}")
+        for number, signature in enumerate(report.signatures, 1):
+            click.echo(f"signature {number}: {signature.verdict} — {signature.signer} ({signature.level})")
+            for reason in signature.reasons:
+                click.echo(f"  {reason_text(reason, lang)}")
         if ecopy is not None:
             click.echo(f"e-copy {ecopy['code']}: {ecopy['status']}, "
                        f"{'the registered file' if ecopy['matches_registered_file'] else 'NOT the registered file'}")

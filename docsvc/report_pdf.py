@@ -17,7 +17,7 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from docsvc.localtime import VIETNAM
-from docsvc.web.i18n import translate
+from docsvc.texts import reason_text, text
 from signing import VerificationReport
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
@@ -36,7 +36,7 @@ def _fonts() -> tuple[str, str]:
 
 def render(report: VerificationReport, *, filename: str, sha256: str, lang: str = "vi") -> bytes:
     regular, bold = _fonts()
-    t = lambda key: translate(key, lang)  # noqa: E731 - a short alias keeps the table readable
+    t = lambda key: text(key, lang)  # noqa: E731 - a short alias keeps the table readable
     body = ParagraphStyle("body", fontName=regular, fontSize=10, leading=13)
     small = ParagraphStyle("small", parent=body, fontSize=8, leading=10, textColor=colors.grey)
     title = ParagraphStyle("title", parent=body, fontName=bold, fontSize=15, leading=19, spaceAfter=6)
@@ -53,7 +53,7 @@ def render(report: VerificationReport, *, filename: str, sha256: str, lang: str 
         p(f"{t('report_pdf.checked_at')}: {datetime.now(VIETNAM).replace(microsecond=0).isoformat()}", small),
         p(f"{t('verify.verdict')}: {t('verdict.' + report.verdict)}", verdict),
     ]
-    story += [p(reason) for reason in report.reasons]
+    story += [p(reason_text(reason, lang)) for reason in report.reasons]
     if not report.signatures:
         story.append(p(t("report_pdf.no_signatures")))
     for number, sig in enumerate(report.signatures, 1):
@@ -78,7 +78,7 @@ def render(report: VerificationReport, *, filename: str, sha256: str, lang: str 
             ("VALIGN", (0, 0), (-1, -1), "TOP"),
         ]))
         story.append(table)
-        story += [p(f"• {reason}", small) for reason in sig.reasons]
+        story += [p(f"• {reason_text(reason, lang)}", small) for reason in sig.reasons]
     story += [Spacer(1, 8 * mm), p(t("report_pdf.footer"), small)]
     out = io.BytesIO()
     SimpleDocTemplate(out, pagesize=A4, title=t("verify.title"), author="docsvc",

@@ -120,7 +120,9 @@ class Runtime:
         """Signature reports of registered e-copy files, for verify_cache_seconds."""
         ttl = self.settings.verify_cache_seconds
         shared = self.shared_state
-        return LocalReportCache(ttl) if shared is None else RedisReportCache(shared, self._shared_prefix("report"), ttl)
+        # "report2": reports whose reasons are {code, params, message}; a process
+        # of the release before (reasons as sentences) keeps to its own keys.
+        return LocalReportCache(ttl) if shared is None else RedisReportCache(shared, self._shared_prefix("report2"), ttl)
 
     @contextmanager
     def write(self) -> Iterator[Session]:

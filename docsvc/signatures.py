@@ -11,10 +11,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO, Iterator
 
-from signing import TrustConfig, VerificationReport, verify_pdf
+from signing import ReasonCode, TrustConfig, VerificationReport, verify_pdf
 from signing.devservices import DevServices
 from signing.outbound import FetchPolicy
 from signing.pki import MANIFEST, DevPki, init_pki, load_pki
+from signing.reasons import reason
 
 from docsvc import sandbox
 from docsvc.config import Settings
@@ -109,12 +110,12 @@ def _verify_bounded(settings: Settings, source: Path | bytes) -> VerificationRep
     try:
         check_declared_sizes(source)
     except FileTooComplex as exc:
-        return VerificationReport("invalid", [], [exc.message])
+        return VerificationReport("invalid", [], [reason(ReasonCode.FILE_DECLARES_TOO_MUCH, detail=exc.message)])
     with dev_services(settings):
         try:
             return sandbox.call(_verify_here, settings, source, budget=ParseBudget.of(settings))
         except FileTooComplex as exc:
-            return VerificationReport("indeterminate", [], [f"{exc.message} Its signatures could not be checked."])
+            return VerificationReport("indeterminate", [], [reason(ReasonCode.FILE_TOO_COMPLEX, detail=exc.message)])
 
 
 def _verify_here(settings: Settings, source: Path | bytes) -> VerificationReport:

@@ -25,12 +25,13 @@ from .errors import SigningError
 from .keys import KeySource, Pkcs11Key, Pkcs12Key
 from .sign import LEVELS, Level, SignedDocument, sign_pdf
 from .trust import TrustConfig
+from .reasons import Reason, ReasonCode
 from .verify import Revocation, SignatureReport, VerificationReport, verify_pdf
 
 __all__ = [
     "AgencySeal", "Appearance", "AttachmentStamp", "Box", "CopyStamp", "PersonSignature",
     "SigningError", "KeySource", "Pkcs11Key", "Pkcs12Key", "CscKey",
     "LEVELS", "Level", "SignedDocument", "sign_pdf", "TrustConfig",
-    "Revocation", "SignatureReport", "VerificationReport", "verify_pdf",
+    "Reason", "ReasonCode", "Revocation", "SignatureReport", "VerificationReport", "verify_pdf",
     "ArchiveStatus", "archive_status", "needs_renewal", "renew_archive_timestamp",
 ]

@@ -51,6 +51,7 @@ from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverage
 from ._async import run_sync
 from .fetching import FetchSession
 from .keys import signer_name
+from .reasons import Reason, ReasonCode, reason
 from .sign import VIETNAM
 from .trust import TrustConfig
 
@@ -98,36 +99,39 @@ class SignatureReport:
     modifications: str | None  # none / form_filling / annotations / other
     coverage: str | None  # entire_file / entire_revision / partial / unclear
     verdict: Verdict
-    reasons: list[str] = field(default_factory=list)
+    reasons: list[Reason] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {**asdict(self), "reasons": [r.to_json() for r in self.reasons]}
 
 
 @dataclass(frozen=True)
 class VerificationReport:
     verdict: Verdict
     signatures: list[SignatureReport]
-    reasons: list[str] = field(default_factory=list)  # about the document as a whole
+    reasons: list[Reason] = field(default_factory=list)  # about the document as a whole
 
     def to_json(self) -> dict:
-        return asdict(self)
+        return {"verdict": self.verdict, "signatures": [s.to_json() for s in self.signatures],
+                "reasons": [r.to_json() for r in self.reasons]}
 
 
 def verify_pdf(input: BinaryIO, trust: TrustConfig) -> VerificationReport:
     data = input.read()
     if b"%PDF-" not in data[:1024]:
-        return VerificationReport("invalid", [], ["The file is not a PDF document."])
+        return VerificationReport("invalid", [], [reason(ReasonCode.NOT_A_PDF)])
     try:
         reader = PdfFileReader(io.BytesIO(data), strict=False)
         if reader.encrypted:
-            return VerificationReport("indeterminate", [], ["The PDF is encrypted; its signatures cannot be read."])
+            return VerificationReport("indeterminate", [], [reason(ReasonCode.ENCRYPTED)])
     except Exception as e:  # malformed input of every kind ends here
         log.info("unreadable PDF: %s", e)
-        return VerificationReport("invalid", [], [f"The PDF structure cannot be read ({type(e).__name__})."])
+        return VerificationReport("invalid", [], [reason(ReasonCode.UNREADABLE_STRUCTURE, error_type=type(e).__name__)])
     try:
         embedded = reader.embedded_signatures
     except Exception as e:
         log.info("unreadable signature: %s", e)
-        return VerificationReport("invalid", [], [f"A signature in the document is damaged and cannot be read "
-                                                  f"({type(e).__name__})."])
+        return VerificationReport("invalid", [], [reason(ReasonCode.DAMAGED_SIGNATURE, error_type=type(e).__name__)])
     session = trust.fetch_session()
     if session is not None:
         session.know(_carried_certificates(embedded))
@@ -135,7 +139,7 @@ def verify_pdf(input: BinaryIO, trust: TrustConfig) -> VerificationReport:
         return run_sync(_verify(reader, embedded, trust, session))
     except Exception as e:  # a bug or an exotic file must not take the caller down
         log.exception("verification failed")
-        return VerificationReport("indeterminate", [], [f"The document could not be checked ({type(e).__name__}: {e})."])
+        return VerificationReport("indeterminate", [], [reason(ReasonCode.CANNOT_CHECK, error=f"{type(e).__name__}: {e}")])
 
 
 async def _verify(reader: PdfFileReader, embedded: list[EmbeddedPdfSignature], trust: TrustConfig,
@@ -143,20 +147,20 @@ async def _verify(reader: PdfFileReader, embedded: list[EmbeddedPdfSignature], t
     signatures = [s for s in embedded if s.sig_object_type == "/Sig"]
     doc_timestamps = [s for s in embedded if s.sig_object_type == "/DocTimeStamp"]
     if not signatures:
-        return VerificationReport("invalid", [], ["The document carries no digital signature."])
+        return VerificationReport("invalid", [], [reason(ReasonCode.NO_SIGNATURE)])
     revinfo = _embedded_revinfo(reader)
     if session is not None:
         session.know(revinfo.certs)
     reports = [await _check_signature(sig, reader, revinfo, doc_timestamps, trust, session) for sig in signatures]
     reasons = [r for ts in doc_timestamps for r in await _check_doc_timestamp(ts, trust, revinfo)]
     verdicts = [r.verdict for r in reports]
-    if "invalid" in verdicts or any(r.startswith("BROKEN") for r in reasons):
+    if "invalid" in verdicts or any(r.invalidates for r in reasons):
         verdict: Verdict = "invalid"
     elif "indeterminate" in verdicts:
         verdict = "indeterminate"
     else:
         verdict = "valid"
-    return VerificationReport(verdict, reports, [r.removeprefix("BROKEN: ") for r in reasons])
+    return VerificationReport(verdict, reports, reasons)
 
 
 @dataclass
@@ -194,7 +198,7 @@ def _embedded_revinfo(reader: PdfFileReader) -> _Revinfo:
 async def _check_signature(sig: EmbeddedPdfSignature, reader: PdfFileReader, revinfo: _Revinfo,
                            doc_timestamps: list[EmbeddedPdfSignature], trust: TrustConfig,
                            session: FetchSession | None) -> SignatureReport:
-    reasons: list[str] = []
+    reasons: list[Reason] = []
     try:
         signer = signer_name(sig.signer_cert)
     except Exception:
@@ -209,7 +213,7 @@ async def _check_signature(sig: EmbeddedPdfSignature, reader: PdfFileReader, rev
         status = await async_validate_pdf_signature(
             sig, signer_validation_context=_context(trust, sig, revinfo, fetch=False))
     except Exception as e:
-        reasons.append(f"The signature cannot be checked: {e}")
+        reasons.append(reason(ReasonCode.SIGNATURE_CANNOT_CHECK, error=str(e)))
         return SignatureReport(signer, _iso(claimed), None, level, False, False, Revocation("unknown", None),
                                None, None, "invalid", reasons)
 
@@ -217,14 +221,14 @@ async def _check_signature(sig: EmbeddedPdfSignature, reader: PdfFileReader, rev
     modifications = MODIFICATIONS.get(status.modification_level) if status.modification_level else None
     coverage = COVERAGE.get(status.coverage) if status.coverage is not None else None
     if not intact:
-        reasons.append("The signed content was altered after signing (the signature no longer matches).")
+        reasons.append(reason(ReasonCode.CONTENT_ALTERED))
     if status.coverage is None or status.coverage < SignatureCoverageLevel.ENTIRE_REVISION:
-        reasons.append("The signature does not cover the whole revision it belongs to.")
+        reasons.append(reason(ReasonCode.SIGNATURE_NOT_COVERING_REVISION))
     if status.docmdp_ok is False or modifications not in ALLOWED_AFTER_SIGNING:
-        reasons.append("The document was changed after signing in a way a signature does not allow "
-                       f"({_diff_detail(status)}).")
+        reasons.append(reason(ReasonCode.MODIFIED_AFTER_SIGNING, change=_change_kind(status, modifications),
+                              detail=_diff_detail(status)))
     elif modifications == "form_filling":
-        reasons.append("Form fields were filled or further signatures added after this signature (allowed).")
+        reasons.append(reason(ReasonCode.LATER_CHANGES_ALLOWED))
 
     status, revocation, source_note = await _establish_trust(sig, status, revinfo, level, trust, session)
     if source_note:
@@ -233,12 +237,11 @@ async def _check_signature(sig: EmbeddedPdfSignature, reader: PdfFileReader, rev
     ts = status.timestamp_validity
     timestamp = ts.timestamp if ts is not None and ts.intact and ts.valid else None
     if ts is not None and not (ts.intact and ts.valid):
-        reasons.append("The signature time-stamp is broken.")
+        reasons.append(reason(ReasonCode.TIMESTAMP_BROKEN))
     elif ts is not None and not ts.trusted and _revinfo_missing(ts):
-        reasons.append("The signature time-stamp's authority could not be confirmed: the revocation status of its "
-                       "certificate could not be obtained.")
+        reasons.append(reason(ReasonCode.TIMESTAMP_REVOCATION_UNKNOWN))
     elif ts is not None and not ts.trusted:
-        reasons.append("The signature time-stamp comes from a time-stamping authority that is not trusted.")
+        reasons.append(reason(ReasonCode.TIMESTAMP_UNTRUSTED))
 
     trusted = bool(status.trusted)
     verdict = _signature_verdict(status, intact, modifications, revocation, claimed, timestamp, reasons)
@@ -247,7 +250,7 @@ async def _check_signature(sig: EmbeddedPdfSignature, reader: PdfFileReader, rev
 
 
 def _signature_verdict(status: PdfSignatureStatus, intact: bool, modifications: str | None, revocation: Revocation,
-                       claimed: datetime | None, timestamp: datetime | None, reasons: list[str]) -> Verdict:
+                       claimed: datetime | None, timestamp: datetime | None, reasons: list[Reason]) -> Verdict:
     ts = status.timestamp_validity
     integrity_ok = (
         intact
@@ -260,25 +263,25 @@ def _signature_verdict(status: PdfSignatureStatus, intact: bool, modifications: 
         return "invalid"
     if revocation.status == "revoked" and not status.trusted:
         details = status.revocation_details
-        since = f" on {_iso(details.revocation_date)} ({details.revocation_reason.human_friendly})" if details else ""
-        reasons.append(f"The certificate was revoked{since}, and nothing proves the document was signed before.")
+        reasons.append(reason(ReasonCode.CERTIFICATE_REVOKED, date=_iso(details.revocation_date) if details else None,
+                              revocation_reason=details.revocation_reason.native if details else None))
         return "invalid"
     problem = status.trust_problem_indic
     if problem == AdESIndeterminate.OUT_OF_BOUNDS_NO_POE:
         not_after = status.signing_cert["tbs_certificate"]["validity"]["not_after"].native
         when = timestamp or claimed
         if when is not None and when > not_after:
-            reasons.append(f"The certificate expired on {_iso(not_after)}, before the document was signed.")
+            reasons.append(reason(ReasonCode.CERTIFICATE_EXPIRED, date=_iso(not_after)))
             return "invalid"
-        reasons.append(f"The certificate expired on {_iso(not_after)} and nothing proves the signature is older.")
+        reasons.append(reason(ReasonCode.CERTIFICATE_EXPIRED_NO_PROOF, date=_iso(not_after)))
         return "indeterminate"
     if not status.trusted:
         if problem == AdESIndeterminate.NO_CERTIFICATE_CHAIN_FOUND:
-            reasons.append("The certificate does not chain to a trusted root (unknown CA).")
+            reasons.append(reason(ReasonCode.UNTRUSTED_ROOT))
         elif revocation.status == "unknown":
             pass  # already explained by _establish_trust
         else:
-            reasons.append(f"The certificate could not be validated ({getattr(problem, 'name', 'unknown reason')}).")
+            reasons.append(reason(ReasonCode.CERTIFICATE_INVALID, problem=getattr(problem, "name", "unknown reason")))
         return "indeterminate"
     if ts is not None and not ts.trusted:
         return "indeterminate"
@@ -289,7 +292,7 @@ def _signature_verdict(status: PdfSignatureStatus, intact: bool, modifications: 
 
 async def _establish_trust(sig: EmbeddedPdfSignature, status: PdfSignatureStatus, revinfo: _Revinfo, level: str | None,
                            trust: TrustConfig, session: FetchSession | None
-                           ) -> tuple[PdfSignatureStatus, Revocation, str | None]:
+                           ) -> tuple[PdfSignatureStatus, Revocation, Reason | None]:
     """Trust and revocation, trying the sources in order of strength:
     long-term validation at the time-stamp's time (B-LT/B-LTA), then data
     embedded in the document now; then, only if the certificate chains to a
@@ -335,20 +338,17 @@ async def _establish_trust(sig: EmbeddedPdfSignature, status: PdfSignatureStatus
     return status, Revocation("unknown", None), _revocation_unobtainable(session)
 
 
-def _revocation_unobtainable(session: FetchSession | None) -> str:
-    why = "not embedded in the document"
+def _revocation_unobtainable(session: FetchSession | None) -> Reason:
     if session is None:
-        why += "; online checking is off"
-    elif session.refusals:
+        return reason(ReasonCode.REVOCATION_UNKNOWN_OFFLINE)
+    if session.refusals:
         refused = "; ".join(dict.fromkeys(str(r) for r in session.refusals[:3]))
-        why += f"; fetching it was not allowed by the verification policy: {refused}"
-    else:
-        why += ", and the CA could not be reached"
-    return f"The certificate chains to a trusted root, but its revocation status could not be obtained ({why})."
+        return reason(ReasonCode.REVOCATION_UNKNOWN_REFUSED, refused=refused)
+    return reason(ReasonCode.REVOCATION_UNKNOWN_UNREACHABLE)
 
 
 async def _revoked(sig: EmbeddedPdfSignature, status: PdfSignatureStatus, revinfo: _Revinfo, trust: TrustConfig,
-                   where: str) -> tuple[PdfSignatureStatus, Revocation, str | None]:
+                   where: str) -> tuple[PdfSignatureStatus, Revocation, Reason | None]:
     """A revoked certificate still made a valid signature if a trusted
     time-stamp proves the signature is older than the revocation, and the
     revocation is not for key compromise (after which anyone may have held
@@ -364,9 +364,8 @@ async def _revoked(sig: EmbeddedPdfSignature, status: PdfSignatureStatus, revinf
         skip_diff=True)
     if not relaxed.trusted:
         return status, revocation, None
-    note = (f"The certificate was revoked on {_iso(details.revocation_date)} "
-            f"({details.revocation_reason.human_friendly}), after the time-stamp proves the document was signed "
-            f"({_iso(ts.timestamp)}); the signature stays valid.")
+    note = reason(ReasonCode.REVOKED_AFTER_SIGNING, date=_iso(details.revocation_date),
+                  revocation_reason=details.revocation_reason.native, timestamp=_iso(ts.timestamp))
     return _with_trust_of(status, relaxed), revocation, note
 
 
@@ -450,7 +449,7 @@ def _ocsp_serials(responses: list) -> set[int]:
     return serials
 
 
-async def _check_doc_timestamp(ts: EmbeddedPdfSignature, trust: TrustConfig, revinfo: _Revinfo) -> list[str]:
+async def _check_doc_timestamp(ts: EmbeddedPdfSignature, trust: TrustConfig, revinfo: _Revinfo) -> list[Reason]:
     """Document time-stamps (B-LTA): a broken one invalidates the document.
     Only integrity is judged here (their trust is long-term validation's),
     so nothing is fetched: before, each one's TSA URLs were, 10 s apiece."""
@@ -458,12 +457,20 @@ async def _check_doc_timestamp(ts: EmbeddedPdfSignature, trust: TrustConfig, rev
         status = await async_validate_pdf_timestamp(ts, validation_context=trust.validation_context(
             allow_fetching=False, check_revocation=False, other_certs=revinfo.certs))
     except Exception as e:
-        return [f"BROKEN: The document time-stamp {ts.field_name!r} cannot be checked: {e}"]
+        return [reason(ReasonCode.DOC_TIMESTAMP_CANNOT_CHECK, invalidates=True, field=ts.field_name, error=str(e))]
     if not (status.intact and status.valid):
-        return [f"BROKEN: The document time-stamp {ts.field_name!r} does not match the document."]
+        return [reason(ReasonCode.DOC_TIMESTAMP_NOT_MATCHING, invalidates=True, field=ts.field_name)]
     if status.modification_level == ModificationLevel.OTHER or status.docmdp_ok is False:
-        return [f"BROKEN: The document was changed after its time-stamp {ts.field_name!r}."]
+        return [reason(ReasonCode.MODIFIED_AFTER_DOC_TIMESTAMP, invalidates=True, field=ts.field_name)]
     return []
+
+
+def _change_kind(status: PdfSignatureStatus, modifications: str | None) -> str:
+    """What kind of change broke the signature: annotations, other content,
+    or a change the certifying signature's DocMDP permissions forbid."""
+    if modifications in ("annotations", "other"):
+        return modifications
+    return "not_permitted" if status.docmdp_ok is False else "other"
 
 
 def _diff_detail(status: PdfSignatureStatus) -> str:

@@ -18,6 +18,7 @@ from docsvc.tasks import dispatch
 from docsvc.web import signin
 from docsvc.web.context import api_user, runtime
 from docsvc.web.errors import error_response
+from docsvc.web.i18n import current_language
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
 OPENAPI_FILE = Path(__file__).resolve().parent.parent / "openapi.yaml"
@@ -337,9 +338,9 @@ def verify_signatures():
             data = {**data, "ecopy": ecopy}
         return jsonify(data)
     report = signatures.verify_upload(rt.settings, spooled)
-    # The printable report (?format=pdf&lang=vi|en), for a person to file.
-    lang = request.args.get("lang") if request.args.get("lang") in ("vi", "en") else "vi"
-    pdf = report_pdf.render(report, filename=filename, sha256=sha256, lang=lang)
+    # The printable report, for a person to file, in the request's language
+    # (?lang=vi|en, else the browser session's, else the installation's).
+    pdf = report_pdf.render(report, filename=filename, sha256=sha256, lang=current_language())
     response = Response(pdf, mimetype="application/pdf")
     response.headers["Content-Disposition"] = "attachment; filename=bao-cao-kiem-tra-chu-ky.pdf"
     return response

@@ -46,3 +46,18 @@ def test_a_stranger_verifies_a_signed_decision(page: Page, server, signed_decisi
     page.get_by_role("button", name="Kiểm tra", exact=True).click()
     expect(page.locator("#report")).to_have_attribute("data-verdict", "invalid")
     expect(page.locator("#report .verdict")).to_contain_text("Không hợp lệ")
+
+
+def test_a_stranger_reads_why_a_changed_file_fails_in_their_language(page: Page, server, signed_decision):
+    _, forged = signed_decision
+    page.goto("/verify")
+    page.locator("input[type=file]").set_input_files(forged)
+    page.get_by_role("button", name="Kiểm tra", exact=True).click()
+    reason = page.locator("#report .signature .reason[data-code=content_altered]")
+    expect(reason).to_have_text("Nội dung đã bị thay đổi sau khi ký (chữ ký không còn khớp).")
+
+    page.get_by_role("link", name="English").click()
+    page.locator("input[type=file]").set_input_files(forged)
+    page.get_by_role("button", name="Verify", exact=True).click()
+    expect(page.locator("#report .verdict")).to_contain_text("Invalid")
+    expect(reason).to_have_text("The signed content was altered after signing (the signature no longer matches).")

@@ -193,7 +193,7 @@ def test_the_api_answers_a_hostile_file_with_a_verdict_and_a_reason(server, corp
     if answer.status == 200:
         report = answer.json()
         assert report["verdict"] in ("invalid", "indeterminate"), (name, report)
-        assert report["reasons"] and all(report["reasons"]), (name, report)
+        assert report["reasons"] and all(r["code"] and r["message"] for r in report["reasons"]), (name, report)
     else:
         _assert_json_error(answer, name)
     _assert_bounded(server, baseline_rss, name)
@@ -210,7 +210,7 @@ def test_the_public_page_answers_a_hostile_file_with_a_verdict_and_a_reason(serv
     if answer.status == 200:
         verdict = re.search(r'id="report" data-verdict="(\w+)"', page).group(1)
         assert verdict in ("invalid", "indeterminate"), (name, verdict)
-        assert re.search(r'<p class="reason">[^<]+</p>', page), name
+        assert re.search(r'<p class="reason" data-code="[a-z_]+">[^<]+</p>', page), name
     else:
         assert 'role="alert" data-code="' in page, (name, page[:2000])
     _assert_bounded(server, baseline_rss, name)

@@ -13,6 +13,8 @@ from tests.pdfs import make_pdf, sample_paragraphs
 
 SIGNATURE_KEYS = {"signer", "signing_time", "timestamp", "level", "intact", "trusted", "revocation",
                   "modifications", "verdict", "reasons"}
+ALTERED_VI = "Nội dung đã bị thay đổi sau khi ký (chữ ký không còn khớp)."
+ALTERED_EN = "The signed content was altered after signing (the signature no longer matches)."
 
 
 @pytest.fixture(scope="module")
@@ -53,16 +55,37 @@ def test_a_signed_decision_verifies_valid(signed):
     assert out.read_bytes().startswith(draft.read_bytes())
 
 
-def test_one_changed_byte_makes_it_invalid(signed, tmp_path):
-    installation, draft, out, _ = signed
+@pytest.fixture
+def forged(signed, tmp_path):
+    _, draft, out, _ = signed
     data = bytearray(out.read_bytes())
     # Inside the draft's bytes, which the signature covers.
     data[len(draft.read_bytes()) // 2] ^= 0x01
-    forged = tmp_path / "forged.pdf"
-    forged.write_bytes(bytes(data))
+    path = tmp_path / "forged.pdf"
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_one_changed_byte_makes_it_invalid(signed, forged):
+    installation = signed[0]
     result = installation.run("verify", str(forged), "--json")
     assert result.returncode == 1
-    assert json.loads(result.stdout)["verdict"] == "invalid"
+    report = json.loads(result.stdout)
+    assert report["verdict"] == "invalid"
+    [altered] = [r for r in report["signatures"][0]["reasons"] if r["code"] == "content_altered"]
+    assert altered == {"code": "content_altered", "params": {}, "message": ALTERED_EN}
+
+
+def test_the_command_tells_why_in_vietnamese_or_in_english(signed, forged):
+    installation = signed[0]
+    vietnamese = installation.run("verify", str(forged), "--lang", "vi")
+    english = installation.run("verify", str(forged), "--lang", "en")
+    default = installation.run("verify", str(forged))
+
+    assert vietnamese.returncode == english.returncode == 1
+    assert ALTERED_VI in vietnamese.stdout and ALTERED_EN not in vietnamese.stdout
+    assert ALTERED_EN in english.stdout and ALTERED_VI not in english.stdout
+    assert default.stdout == vietnamese.stdout
 
 
 def test_an_unsigned_or_broken_file_is_reported_not_crashed(signed, tmp_path):
@@ -107,7 +130,7 @@ def test_anyone_verifies_through_the_api_and_the_public_page(signed):
     assert 'data-verdict="valid"' in page and "Hợp lệ" in page and "Nguyễn Văn An" in page
 
 
-def test_the_report_prints_as_a_pdf_in_vietnamese(signed, tmp_path):
+def test_the_report_prints_as_a_pdf_in_vietnamese(signed, forged, tmp_path):
     from docsvc.app import create_app
     from docsvc.runtime import Runtime
 
@@ -121,9 +144,17 @@ def test_the_report_prints_as_a_pdf_in_vietnamese(signed, tmp_path):
     text = subprocess.run(["pdftotext", str(report), "-"], capture_output=True, text=True, check=True).stdout
     assert "Kết luận: Hợp lệ" in text and "Nguyễn Văn An" in text and "qd-da-ky.pdf" in text
     assert hashlib.sha256(out.read_bytes()).hexdigest() in text.replace("\n", "")
-    forged = bytearray(out.read_bytes())
-    forged[len(forged) // 3] ^= 0x01
-    english = client.post("/api/v1/verify?format=pdf&lang=en", data=bytes(forged), content_type="application/pdf")
-    (tmp_path / "report.pdf").write_bytes(english.data)
-    text = subprocess.run(["pdftotext", str(tmp_path / "report.pdf"), "-"], capture_output=True, text=True).stdout
-    assert "Verdict: Invalid" in text
+    vietnamese = client.post("/api/v1/verify?format=pdf", data=forged.read_bytes(), content_type="application/pdf")
+    text = _pdf_text(vietnamese.data, tmp_path / "bao-cao-sai.pdf")
+    assert "Kết luận: Không hợp lệ" in text and ALTERED_VI in text and ALTERED_EN not in text, text
+    english = client.post("/api/v1/verify?format=pdf&lang=en", data=forged.read_bytes(),
+                          content_type="application/pdf")
+    text = _pdf_text(english.data, tmp_path / "report.pdf")
+    assert "Verdict: Invalid" in text and ALTERED_EN in text
+
+
+def _pdf_text(pdf: bytes, path) -> str:
+    """The report's words as a reader reads them: lines wrapped by the layout joined again."""
+    path.write_bytes(pdf)
+    text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    return " ".join(text.split())

@@ -15,6 +15,7 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from signing import Pkcs12Key, sign_pdf
 from signing.devservices import DevServices
 from signing.pki import DevPki
+from signing.reasons import Reason, ReasonCode
 
 DEJAVU = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 DEJAVU_BOLD = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
@@ -57,6 +58,10 @@ def _png(image: Image.Image) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+def codes(reasons: list[Reason]) -> list[ReasonCode]:
+    return [r.code for r in reasons]
 
 
 def signed_while_online(pki: DevPki, pdf: bytes, level: str) -> bytes:

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from signing import sign_pdf, verify_pdf
+from signing import ReasonCode, sign_pdf, verify_pdf
 from signing.archive import ArchiveStatus, ArchiveTimestampInvalid, NotArchival, archive_status, needs_renewal, renew_archive_timestamp
 from signing.errors import NotAPdf
 from tests.signing.helpers import pdfsig, pdfsig_blocks
@@ -122,3 +122,22 @@ def test_a_timestamp_that_does_not_validate_is_not_extended(lta_decision, strang
         renew_archive_timestamp(lta_decision, dst, stranger_trust)
     assert caught.value.code == "archive_timestamp_invalid"
     assert not dst.exists()
+
+
+def test_a_damaged_archive_timestamp_makes_the_document_invalid_though_its_signature_holds(lta_decision, trust):
+    # The last /Contents is the document time-stamp's token; the signature's
+    # bytes (before it) are untouched.
+    start = lta_decision.rindex(b"/Contents <") + len(b"/Contents <")
+    damaged = bytearray(lta_decision)
+    middle = start + 400
+    damaged[middle] = ord("0") if damaged[middle] != ord("0") else ord("1")
+
+    report = verify_pdf(io.BytesIO(bytes(damaged)), trust)
+
+    [signature] = report.signatures
+    assert signature.intact
+    assert report.verdict == "invalid", report.to_json()
+    [why] = report.reasons
+    assert why.code in (ReasonCode.DOC_TIMESTAMP_CANNOT_CHECK, ReasonCode.DOC_TIMESTAMP_NOT_MATCHING)
+    assert why.invalidates and why.params["field"] == "timestamp-1"
+    assert set(why.to_json()) == {"code", "params", "message"}

@@ -10,9 +10,9 @@ import io
 
 import pytest
 
-from signing import verify_pdf
+from signing import ReasonCode, verify_pdf
 from tests.signing import helpers
-from tests.signing.helpers import pdfsig, pdfsig_blocks
+from tests.signing.helpers import codes, pdfsig, pdfsig_blocks
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +31,7 @@ def test_changing_a_byte_inside_the_signed_range_breaks_the_signature(signed_dec
 
     assert report.verdict == "invalid"
     assert report.signatures[0].intact is False
-    assert any("altered" in reason for reason in report.signatures[0].reasons)
+    assert ReasonCode.CONTENT_ALTERED in codes(report.signatures[0].reasons)
     path = tmp_path / "forged.pdf"
     path.write_bytes(forged)
     assert "Signature is Valid." not in pdfsig_blocks(pdfsig(path, nssdb))["signature-1"]
@@ -48,7 +48,8 @@ def test_an_incremental_update_after_signing_is_caught_by_difference_analysis(fo
     assert signature.intact  # the signed bytes themselves are untouched...
     assert signature.modifications == "other"  # ...but what came after is not allowed
     assert signature.verdict == report.verdict == "invalid"
-    assert any("changed after signing" in reason for reason in signature.reasons)
+    [changed] = [r for r in signature.reasons if r.code == ReasonCode.MODIFIED_AFTER_SIGNING]
+    assert changed.params["change"] == "other" and "changed after signing" in changed.message
 
 
 def test_even_a_comment_added_after_issuing_is_not_accepted(signed_decision, trust):

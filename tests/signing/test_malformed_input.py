@@ -9,7 +9,7 @@ import pytest
 from pyhanko.pdf_utils.writer import copy_into_new_writer
 from pyhanko.pdf_utils.reader import PdfFileReader
 
-from signing import verify_pdf
+from signing import ReasonCode, verify_pdf
 from signing.errors import EncryptedPdf, FieldAlreadySigned, NotAPdf, TimestampUnavailable
 
 
@@ -64,14 +64,15 @@ def test_a_damaged_upload_gets_a_verdict_and_a_reason(case, signed, trust):
 
     assert report.verdict in ("invalid", "indeterminate")
     reasons = report.reasons + [r for s in report.signatures for r in s.reasons]
-    assert reasons, report.to_json()
+    assert reasons and all(r.code in set(ReasonCode) and r.message for r in reasons), report.to_json()
 
 
 def test_an_unsigned_document_is_not_valid(decision_pdf, trust):
     report = verify_pdf(io.BytesIO(decision_pdf), trust)
 
     assert report.verdict == "invalid"
-    assert report.reasons == ["The document carries no digital signature."]
+    assert [(r.code, r.message) for r in report.reasons] == [
+        (ReasonCode.NO_SIGNATURE, "The document carries no digital signature.")]
 
 
 def test_signing_something_that_is_not_a_pdf_is_refused(official, sign):

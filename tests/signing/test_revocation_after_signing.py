@@ -9,7 +9,7 @@ import time
 import pytest
 from cryptography import x509
 
-from signing import Pkcs12Key, verify_pdf
+from signing import Pkcs12Key, ReasonCode, verify_pdf
 from signing.devservices import DevServices
 from signing.pki import init_pki
 
@@ -40,7 +40,9 @@ def test_what_an_official_signed_in_office_stays_valid_after_revocation(commune,
     signature = report.signatures[0]
     assert signature.revocation.status == "revoked"
     assert report.verdict == "valid", report.to_json()
-    assert any("after the time-stamp proves" in reason for reason in signature.reasons)
+    [note] = [r for r in signature.reasons if r.code == ReasonCode.REVOKED_AFTER_SIGNING]
+    assert note.params["revocation_reason"] == "superseded" and note.params["date"] > note.params["timestamp"]
+    assert "after the time-stamp proves" in note.message
 
 
 def test_a_compromised_key_invalidates_even_time_stamped_signatures(commune, sign, decision_pdf):
