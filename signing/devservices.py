@@ -15,7 +15,7 @@ import base64
 import logging
 import os
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote
 
@@ -81,7 +81,7 @@ class _Responder:
             ca, revoked = self.issuing, self.revoked
         else:
             return None
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         builder = (
             x509.CertificateRevocationListBuilder()
             .issuer_name(ca.certificate.subject)
@@ -108,7 +108,7 @@ class _Responder:
         if cert is None or request.issuer_key_hash != _key_hash(issuer, request.hash_algorithm):
             return ocsp.OCSPResponseBuilder.build_unsuccessful(ocsp.OCSPResponseStatus.UNAUTHORIZED).public_bytes(
                 serialization.Encoding.DER)
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         revoked_at, why = self.revoked.get(request.serial_number, (None, None))
         builder = ocsp.OCSPResponseBuilder().add_response(
             cert=cert, issuer=issuer, algorithm=request.hash_algorithm,
@@ -188,7 +188,7 @@ class DevServices:
         self._thread: threading.Thread | None = None
         self._pid: int | None = None
 
-    def start(self) -> "DevServices":
+    def start(self) -> DevServices:
         if self._server is None:
             self._pid = os.getpid()
             self._responder = _Responder(self.pki)
@@ -204,7 +204,7 @@ class DevServices:
         (e.g. an official leaves office: 'superseded'). Returns the time."""
         if self._responder is None:
             raise RuntimeError("start the services first")
-        when = datetime.now(timezone.utc).replace(microsecond=0)
+        when = datetime.now(UTC).replace(microsecond=0)
         self._responder.revoked[SERIALS[name]] = (when, reason)
         return when
 
@@ -216,7 +216,7 @@ class DevServices:
             self._server.server_close()
             self._server = self._responder = None
 
-    def __enter__(self) -> "DevServices":
+    def __enter__(self) -> DevServices:
         return self.start()
 
     def __exit__(self, *exc) -> None:

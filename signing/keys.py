@@ -6,8 +6,9 @@ a token per document). Close it when done, or use it as a context manager.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, Sequence, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from asn1crypto import x509 as asn1_x509
 from cryptography.hazmat.primitives.asymmetric import padding
@@ -83,7 +84,7 @@ class Pkcs12Key:
     def close(self) -> None:
         pass  # nothing held open; the key is only in memory
 
-    def __enter__(self) -> "Pkcs12Key":
+    def __enter__(self) -> Pkcs12Key:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -155,7 +156,7 @@ class Pkcs11Key:
             self._session.close()
             self._session = None
 
-    def __enter__(self) -> "Pkcs11Key":
+    def __enter__(self) -> Pkcs11Key:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -18,7 +18,7 @@ import json
 import os
 import socket
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import get_args
 
@@ -157,7 +157,7 @@ def init_pki(
     # The private keys are for this account alone, whatever the process umask.
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     folder.chmod(0o700)
-    now = (now or datetime.now(timezone.utc)).replace(microsecond=0)
+    now = (now or datetime.now(UTC)).replace(microsecond=0)
     subjects = _subjects(ca_name)
     base_url = f"http://127.0.0.1:{port or free_port()}"
     day = timedelta(days=1)

@@ -69,7 +69,7 @@ log = logging.getLogger(__name__)
 # revocation data in the CMS), so once per key is enough for a batch. If a
 # remembered size ever turns out too small (a TSA whose tokens grew), the
 # document is signed again with a fresh estimate: see sign_pdf.
-_reserved_sizes: "weakref.WeakKeyDictionary[Signer, dict[tuple, int]]" = weakref.WeakKeyDictionary()
+_reserved_sizes: weakref.WeakKeyDictionary[Signer, dict[tuple, int]] = weakref.WeakKeyDictionary()
 
 
 class _RememberedSizeFailed(Exception):

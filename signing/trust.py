@@ -5,10 +5,10 @@ B-LT against one set of roots is verified against the same roots later.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Iterable, Sequence
 
 from asn1crypto import crl as asn1_crl
 from asn1crypto import ocsp as asn1_ocsp
@@ -74,7 +74,7 @@ class TrustConfig:
         tsa_url: str | None = None,
         allow_fetching: bool = True,
         fetch_policy: FetchPolicy = FetchPolicy(),
-    ) -> "TrustConfig":
+    ) -> TrustConfig:
         return cls(
             trust_roots=tuple(load_certs_from_pemder([str(p) for p in roots])),
             extra_certs=tuple(load_certs_from_pemder([str(p) for p in extra_certs])),

@@ -1,7 +1,7 @@
 """Page texts in Vietnamese (first) and English. One dictionary, one lookup."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from urllib.parse import urlencode
 
 from flask import Flask, g, request, session
@@ -613,7 +613,7 @@ def local_time(value: datetime | None, fmt: str = "%d/%m/%Y %H:%M") -> str:
     if value is None:
         return ""
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
+        value = value.replace(tzinfo=UTC)
     return value.astimezone(VIETNAM).strftime(fmt)
 
 
