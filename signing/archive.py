@@ -71,7 +71,7 @@ class ArchiveStatus:
     tsa_expires_at: datetime | None  # its TSA certificate's notAfter, Vietnam time
     timestamp_trusted: bool  # intact and chains to our roots now (revocation not checked here)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, object]:
         return {
             "is_lta": self.is_lta, "signatures": self.signatures, "timestamps": self.timestamps,
             "timestamp_field": self.timestamp_field,
@@ -168,7 +168,8 @@ def _status(reader: PdfFileReader, trust: TrustConfig) -> ArchiveStatus:
 
 
 def _gen_time(timestamp: EmbeddedPdfSignature) -> datetime:
-    return timestamp.signed_data["encap_content_info"]["content"].parsed["gen_time"].native
+    gen_time: datetime = timestamp.signed_data["encap_content_info"]["content"].parsed["gen_time"].native
+    return gen_time
 
 
 def _trusted(timestamp: EmbeddedPdfSignature, trust: TrustConfig) -> bool:

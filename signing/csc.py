@@ -328,8 +328,8 @@ class CscKey:
         credential_id = self.credential.credential_id
         if self.credential.scal == 2:
             hashes = [base64.b64encode(digest).decode("ascii")]
-            authorization = self._client.authorize(credential_id, 1, pin=self._pin, hashes=hashes)
-            return self._client.sign_hashes(credential_id, authorization.sad, [digest])[0]
+            one_time = self._client.authorize(credential_id, 1, pin=self._pin, hashes=hashes)
+            return self._client.sign_hashes(credential_id, one_time.sad, [digest])[0]
         with self._lock:
             authorization = self._authorization
             if authorization is None or self._remaining < 1 or time.monotonic() >= authorization.expires_at:
@@ -347,7 +347,7 @@ class CscKey:
     def __enter__(self) -> CscKey:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 

@@ -17,6 +17,7 @@ import os
 import threading
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 from urllib.parse import unquote
 
 from asn1crypto import keys as asn1_keys
@@ -125,7 +126,8 @@ class _Responder:
 
     def timestamp(self, request_der: bytes) -> bytes:
         request = tsp.TimeStampReq.load(request_der)
-        return self.timestamper.request_tsa_response(request).dump()
+        response: bytes = self.timestamper.request_tsa_response(request).dump()
+        return response
 
 
 def _key_hash(cert: x509.Certificate, algorithm: hashes.HashAlgorithm) -> bytes:
@@ -137,7 +139,7 @@ def _key_hash(cert: x509.Certificate, algorithm: hashes.HashAlgorithm) -> bytes:
     return digest.finalize()
 
 
-def _handler(responder: _Responder):
+def _handler(responder: _Responder) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -172,7 +174,7 @@ def _handler(responder: _Responder):
             self.end_headers()
             self.wfile.write(body)
 
-        def log_message(self, format: str, *args) -> None:  # noqa: A002 - stdlib's name
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib's name
             log.debug("devservices: " + format, *args)
 
     return Handler
@@ -219,5 +221,5 @@ class DevServices:
     def __enter__(self) -> DevServices:
         return self.start()
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
