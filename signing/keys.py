@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, Self, runtime_checkable
 
 from asn1crypto import x509 as asn1_x509
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
@@ -36,6 +36,11 @@ class KeySource(Protocol):
         ...
 
     def close(self) -> None: ...
+
+    # Every key is used in a `with` block that closes it (a token session, a remote credential).
+    def __enter__(self) -> Self: ...
+
+    def __exit__(self, *exc: object) -> None: ...
 
 
 def signer_name(certificate: asn1_x509.Certificate) -> str:
