@@ -36,7 +36,7 @@ import tempfile
 import time
 import uuid
 import xml.etree.ElementTree as ElementTree
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -152,7 +152,7 @@ def main() -> None:
     if not who or set(who) - {"clerk", "citizen", "anonymous"}:
         ap.error("--as takes some of clerk, citizen, anonymous")
 
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     stamp = f"{started:%Y%m%dT%H%M%SZ}"
     report_dir = RESULTS / f"api-fuzz-{stamp}"
     report_dir.mkdir(parents=True, exist_ok=True)

@@ -44,7 +44,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -203,7 +203,7 @@ def main() -> None:
     from tests.fuzz import corpus as seeds
     from tests.fuzz.findings import KNOWN
 
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     stamp = f"{started:%Y%m%dT%H%M%SZ}"
     out_dir = RESULTS / "fuzz" / stamp
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -38,7 +38,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -124,7 +124,7 @@ def page_errors(truth_pages: list[str], got_pages: list[str]) -> tuple[int, int]
     """(edits, truth characters), page by page (keeps Levenshtein's cost per page)."""
     edits = chars = 0
     got_pages = list(got_pages) + [""] * (len(truth_pages) - len(got_pages))
-    for truth, got in zip(truth_pages, got_pages):
+    for truth, got in zip(truth_pages, got_pages, strict=False):
         truth, got = normalize(truth), normalize(got)
         edits += levenshtein(truth, got)
         chars += len(truth)
@@ -213,7 +213,7 @@ def main() -> int:
         for variant, problem in problems.items():
             print(f"{variant}: {problem.strip().splitlines()[0][:200]} ... {problem.strip().splitlines()[-1][:300]}")
 
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         out = RESULTS / f"ocr-{stamp}.json"
         out.write_text(json.dumps({
             "args": vars(args),

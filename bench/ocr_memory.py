@@ -8,6 +8,7 @@ sampled every 0.2 s. Memory that stays flat as pages grow is what lets a
 """
 from __future__ import annotations
 
+import contextlib
 import sys
 import tempfile
 import threading
@@ -26,10 +27,8 @@ from tests.scans import make_scan  # noqa: E402
 def tree_rss(process: psutil.Process) -> int:
     total = 0
     for member in [process, *process.children(recursive=True)]:
-        try:
+        with contextlib.suppress(psutil.Error):  # exited between listing and reading
             total += member.memory_info().rss
-        except psutil.Error:
-            pass  # exited between listing and reading
     return total
 
 

@@ -47,7 +47,6 @@ def main() -> None:
     from docsvc import pdf, sandbox, signatures
     from docsvc.config import load_settings
     from signing import Pkcs12Key, sign_pdf, verify_pdf
-    from signing.pki import init_pki
     from tests.pdfs import make_pdf, sample_paragraphs
 
     work = Path(tempfile.mkdtemp(prefix="parse-bench-"))
@@ -80,7 +79,8 @@ def main() -> None:
             child.call(len, ((),), budget)
             child.kill()
 
-        print(f"{'new child':16} {'':9} {_median_ms(fresh_child, max(10, runs // 10)):9.2f}  (fork of the forkserver + first job)")
+        fresh_ms = _median_ms(fresh_child, max(10, runs // 10))
+        print(f"{'new child':16} {'':9} {fresh_ms:9.2f}  (fork of the forkserver + first job)")
 
 
 if __name__ == "__main__":

@@ -53,7 +53,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -122,7 +122,7 @@ def _document(record: dict) -> IndexedDocument:
         issued_date=doc_date,
         doc_date=doc_date,
         # Registered the morning of the date it bears; ties in score go to the newest.
-        created_at=datetime.combine(doc_date, time(9, 0), tzinfo=timezone.utc),
+        created_at=datetime.combine(doc_date, time(9, 0), tzinfo=UTC),
         version=record["doc_date"],
     )
 
@@ -375,7 +375,7 @@ def main() -> None:
     except ValueError as exc:
         ap.error(str(exc))
 
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     graded = load_set()
     results = {b: measure(b, graded, variants, args.es_url) for b in backends}
     payload = {

@@ -67,7 +67,8 @@ import time
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -79,11 +80,11 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != BENCH]
 sys.path.insert(0, str(ROOT))
 sys.path.append(str(BENCH))
 
-from search import FACET_FIELDS, TOTAL_CAP, IndexedDocument, SearchIndex, SearchQuery, open_index  # noqa: E402
-from search import ranking  # noqa: E402
-from search.model import FACET_SIZE  # noqa: E402
-from docsvc.indexing import REINDEX_BATCH  # noqa: E402
 from search_corpus import CORPUS_VERSION, BenchQuery, Corpus, query_mix  # noqa: E402
+
+from docsvc.indexing import REINDEX_BATCH  # noqa: E402
+from search import FACET_FIELDS, TOTAL_CAP, IndexedDocument, SearchIndex, SearchQuery, open_index, ranking  # noqa: E402
+from search.model import FACET_SIZE  # noqa: E402
 
 RESULTS = BENCH / "results"
 INDEXES = RESULTS / "search-indexes"
@@ -168,17 +169,17 @@ class RawPlan:
         inside: set[tuple[str, str]] = set()
         for chunk in text.split():
             tokens = tuple(raw_tokens(raw_fold(chunk)))
-            inside.update(zip(tokens, tokens[1:]))
+            inside.update(pairwise(tokens))
             if tokens and tokens not in clauses:
                 clauses.append(tokens)
         words = raw_tokens(raw_fold(text))
         pairs: list[tuple[str, str]] = []
-        for pair in zip(words, words[1:]):
+        for pair in pairwise(words):
             if pair not in inside and pair not in pairs and pair[0] != pair[1]:
                 pairs.append(pair)
         typed = raw_tokens(unicodedata.normalize("NFC", text).lower())
         exact = list(dict.fromkeys(w for w in typed if raw_fold(w) != w))
-        exact_pairs = list(dict.fromkeys(p for p in zip(typed, typed[1:])
+        exact_pairs = list(dict.fromkeys(p for p in pairwise(typed)
                                          if p[0] != p[1] and any(raw_fold(w) != w for w in p)))
         return cls(clauses, pairs, exact, exact_pairs)
 
@@ -349,7 +350,8 @@ class RawTantivy(RawEngine):
             limit *= 4
         created = searcher.fast_field_values("created", [a for _, a in hits])
         ascending = sort == "oldest"
-        keyed = [((k if ascending else -k), (c or 0) if ascending else -(c or 0), a) for (k, a), c in zip(hits, created)]
+        keyed = [((k if ascending else -k), (c or 0) if ascending else -(c or 0), a)
+                 for (k, a), c in zip(hits, created, strict=True)]
         keyed.sort(key=lambda e: e[:2])
         return self._ids_break_ties(searcher, keyed)[:wanted]
 
@@ -386,7 +388,7 @@ def _micros(value: datetime | None) -> int:
     if value is None:
         return 0
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
+        value = value.replace(tzinfo=UTC)
     return int(value.timestamp() * 1_000_000)
 
 
@@ -436,7 +438,7 @@ class RawElastic(RawEngine):
                   "doc_type": doc.doc_type, "version": doc.version,
                   "issued_date": doc.issued_date.isoformat() if doc.issued_date else None,
                   "doc_date": doc.doc_date.isoformat() if doc.doc_date else None,
-                  "created_at": doc.created_at.astimezone(timezone.utc).isoformat() if doc.created_at else None}
+                  "created_at": doc.created_at.astimezone(UTC).isoformat() if doc.created_at else None}
         return {k: v for k, v in values.items() if k in self.properties}  # the mapping is strict
 
     def count(self) -> int:
@@ -692,7 +694,8 @@ def drop(place: Place, es_url: str | None) -> None:
         # The prefix is this bench's own: a rebuild's generations, aliases and templates all carry it.
         admin.indices.delete(index=f"{place.name}*", ignore_unavailable=True, allow_no_indices=True,
                              expand_wildcards="all")
-        for template in admin.options(ignore_status=404).indices.get_index_template(name=f"{place.name}*").get("index_templates", []):
+        templates = admin.options(ignore_status=404).indices.get_index_template(name=f"{place.name}*")
+        for template in templates.get("index_templates", []):
             admin.indices.delete_index_template(name=template["name"])
     finally:
         admin.close()
@@ -762,7 +765,7 @@ def prepare(engine, place: Place, corpus: Corpus, args: argparse.Namespace, say:
     if args.keep or args.reuse:
         place.where.mkdir(parents=True, exist_ok=True)
         place.marker.write_text(json.dumps({"docs": place.docs, "seed": place.seed, "corpus_version": CORPUS_VERSION,
-                                            "built": datetime.now(timezone.utc).isoformat(), "indexing": figures}))
+                                            "built": datetime.now(UTC).isoformat(), "indexing": figures}))
     return figures
 
 
@@ -833,7 +836,7 @@ def failures(answers: dict[str, list[dict]]) -> dict[str, list[str]]:
 def disagreements(answers: dict[str, list[dict]], mode: str) -> list[str]:
     """Queries whose totals differ between docsvc and raw: the semantics are not the same there."""
     found = []
-    for ours, theirs in zip(last_answers(answers, f"docsvc/{mode}"), last_answers(answers, f"raw/{mode}")):
+    for ours, theirs in zip(last_answers(answers, f"docsvc/{mode}"), last_answers(answers, f"raw/{mode}"), strict=False):
         a = (ours.get("total"), ours.get("total_all_words"), ours.get("total_is_exact"), ours.get("error"))
         b = (theirs.get("total"), theirs.get("total_all_words"), theirs.get("total_is_exact"), theirs.get("error"))
         if a != b:
@@ -926,7 +929,7 @@ def latency_markdown(result: dict) -> list[str]:
         lines += ["", "| class | query | docsvc total (every word) | raw total (every word) | same top 20 |",
                   "| --- | --- | --- | --- | --- |"]
         for a, b in zip(last_answers(result["answers"], f"docsvc/{mode}"),
-                        last_answers(result["answers"], f"raw/{mode}")):
+                        last_answers(result["answers"], f"raw/{mode}"), strict=False):
             same = "yes" if a.get("ids") == b.get("ids") else "no"
             lines.append(f"| {a['class']} | {a['text']} | {_total(a)} | {_total(b)} | {same} |")
         for key in (f"docsvc/{mode}", f"raw/{mode}"):
@@ -1012,7 +1015,7 @@ def main() -> None:
     import upload as shared  # machine_info, the services env file
 
     shared.load_services_env()
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     clock = time.perf_counter()
 
     def say(text: str) -> None:

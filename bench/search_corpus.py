@@ -28,7 +28,7 @@ import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from search import IndexedDocument, SearchQuery
@@ -162,7 +162,7 @@ class Corpus:
         title = f"{doc_type} {rng.pick(_TOPICS)}".format(
             year=doc_date.year, place=issuer.province, agency=issuer.name, period=f"năm {doc_date.year}")
         text = self._text(rng, issuer, number, doc_date, doc_type, title, signer)
-        created = datetime(doc_date.year, doc_date.month, doc_date.day, tzinfo=timezone.utc) + timedelta(
+        created = datetime(doc_date.year, doc_date.month, doc_date.day, tzinfo=UTC) + timedelta(
             days=rng.below(10), seconds=rng.below(86_400))
         has_number = kind != "upload" or rng.random() < 0.5  # a loose upload often has none
         document = IndexedDocument(

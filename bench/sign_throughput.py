@@ -59,10 +59,10 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 # The repository root first, for tests.pdfs (the test documents).
@@ -230,7 +230,7 @@ class TemplateCmsSigner(signers.SimpleSigner):
         placeholder = os.urandom(32)
         made = asyncio.run(super().async_sign(
             placeholder, "sha256", use_pades=True,
-            signed_attr_settings=PdfCMSSignedAttributes(signing_time=datetime.now(timezone.utc))))
+            signed_attr_settings=PdfCMSSignedAttributes(signing_time=datetime.now(UTC))))
         self._cms = made.dump()
         info = made["content"]["signer_infos"][0]
         # What is signed is the SET OF attributes; the SignerInfo stores the
@@ -258,7 +258,7 @@ class TemplateCmsSigner(signers.SimpleSigner):
         digest = os.urandom(32)
         theirs = asyncio.run(super().async_sign(
             digest, "sha256", use_pades=True,
-            signed_attr_settings=PdfCMSSignedAttributes(signing_time=datetime(2030, 1, 1, tzinfo=timezone.utc))))
+            signed_attr_settings=PdfCMSSignedAttributes(signing_time=datetime(2030, 1, 1, tzinfo=UTC))))
         if theirs.dump() != self._fill(digest):
             raise RuntimeError("the CMS template does not reproduce pyHanko's CMS")
 
@@ -495,7 +495,7 @@ def parse_docs(text: str) -> dict[int, int]:
         parts *= 2
     if len(parts) != 2 or min(parts) < 1:
         raise argparse.ArgumentTypeError("--docs N or N1,N50 (documents of 1 and 50 pages)")
-    return dict(zip(SIZES, parts))
+    return dict(zip(SIZES, parts, strict=True))
 
 
 def main() -> None:
@@ -529,7 +529,7 @@ def main() -> None:
     for name in ("pyhanko", "pyhanko_certvalidator", "signing"):
         logging.getLogger(name).setLevel(logging.CRITICAL)
 
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     info = machine()
     print(f"{info['cpu']}, {info['cores']} cores, Python {info['python']}, "
           + ", ".join(f"{k} {v}" for k, v in info["packages"].items()), flush=True)
@@ -550,7 +550,7 @@ def main() -> None:
         template_key = TemplateKey(p12, passphrase) if "proto_template" in variants else None
         if "proto_asn1fix" in variants:
             probe = os.urandom(32)
-            when = PdfCMSSignedAttributes(signing_time=datetime(2030, 1, 1, tzinfo=timezone.utc))
+            when = PdfCMSSignedAttributes(signing_time=datetime(2030, 1, 1, tzinfo=UTC))
             stock = asyncio.run(key.signer().async_sign(probe, "sha256", use_pades=True, signed_attr_settings=when))
             with asn1crypto_dump_fix():
                 patched = asyncio.run(key.signer().async_sign(probe, "sha256", use_pades=True,
@@ -568,7 +568,7 @@ def main() -> None:
             "proto_template": (lambda pdf: docsvc_sign(pdf, template_key), contextlib.nullcontext),
         }
         for name in level_variants:
-            fns[name] = (lambda pdf, level=name.split("_", 1)[1], trust=trust: docsvc_sign(pdf, key, level, trust),
+            fns[name] = (lambda pdf, level=name.split("_", 1)[1], trust=trust:  # noqa: B008 (bound per variant) docsvc_sign(pdf, key, level, trust),
                          contextlib.nullcontext)
         docs = {pages: documents(pages, args.docs[pages]) for pages in SIZES}
         for pages in SIZES:
@@ -605,12 +605,12 @@ def main() -> None:
             "verify_offline_stock_asn1crypto": (offline, stock_asn1crypto),
         }
         for pages in SIZES:
-            for kind, (verifier_trust, _) in verify_kinds.items():  # warm-up
+            for verifier_trust, _ in verify_kinds.values():  # warm-up
                 verify_pdf(io.BytesIO(last_outputs[(source, pages)][0]), verifier_trust)
         for rep in range(1, args.repeat + 1):
             for pages in SIZES:
                 for kind, (verifier_trust, context) in verify_kinds.items():
-                    result, _ = timed(lambda signed: verify_pdf(io.BytesIO(signed), verifier_trust),
+                    result, _ = timed(lambda signed: verify_pdf(io.BytesIO(signed), verifier_trust),  # noqa: B023 (timed now)
                                       last_outputs[(source, pages)], context, args.min_seconds)
                     runs.setdefault(f"{kind}/{pages}", []).append(result)
                     print(f"[{rep}/{args.repeat}] {kind:28s} {pages:2d} p: {result['docs_per_s']:6.1f} docs/s",

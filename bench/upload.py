@@ -36,7 +36,7 @@ import sys
 import threading
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psutil
@@ -370,7 +370,7 @@ class TreeSampler:
                     self.peak_by_pid[pid] = max(self.peak_by_pid.get(pid, 0), value)
             self._stop.wait(self.interval)
 
-    def __enter__(self) -> "TreeSampler":
+    def __enter__(self) -> TreeSampler:
         self._thread.start()
         return self
 
@@ -814,7 +814,7 @@ def start_server(env: dict[str, str], log_path: Path) -> tuple[subprocess.Popen,
     port = free_port()
     full = {**os.environ, **env}
     full.pop("DOCSVC_CONFIG", None)
-    log = open(log_path, "wb")
+    log = open(log_path, "wb")  # noqa: SIM115 (the server writes to it until it is stopped)
     proc = subprocess.Popen(
         [sys.executable, "-m", "docsvc.cli", "serve", "--no-worker", "--host", "127.0.0.1", "--port", str(port)],
         env=full, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=ROOT, start_new_session=True,
@@ -1081,7 +1081,7 @@ def main() -> None:
     check_services()
     pdf, sha256 = cached_pdf(args.size_mb)
     size = pdf.stat().st_size
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     suffix = uuid.uuid4().hex[:10]
     work = RESULTS / f"run-{stamp}-{suffix}"
     work.mkdir(parents=True)

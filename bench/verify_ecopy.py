@@ -49,7 +49,7 @@ import tempfile
 import threading
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -151,10 +151,8 @@ def stop_server(server) -> float:
     if server.poll() is None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(server.pid, signal.SIGTERM)
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             server.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
         with contextlib.suppress(ProcessLookupError):  # the worker, and anything else left in the group
             os.killpg(server.pid, signal.SIGKILL)
         server.wait()
@@ -352,7 +350,8 @@ def inproc(fn, seconds: float) -> dict:
     elapsed = time.perf_counter() - started
     cpu = time.thread_time() - cpu_before
     times.sort()
-    return {"docs": n, "seconds": elapsed, "latencies_ms": [round(x * 1000, 3) for x in times], "docs_per_s": n / elapsed, "docs_per_cpu_s": n / cpu if cpu else None,
+    return {"docs": n, "seconds": elapsed, "latencies_ms": [round(x * 1000, 3) for x in times],
+            "docs_per_s": n / elapsed, "docs_per_cpu_s": n / cpu if cpu else None,
             "cpu_ms_per_doc": cpu / n * 1000, "p50_ms": percentile(times, 50) * 1000,
             "p95_ms": percentile(times, 95) * 1000, "verdicts": verdicts}
 
@@ -475,7 +474,7 @@ def main() -> None:
     for name in ("pyhanko", "pyhanko_certvalidator", "signing", "fontTools"):
         logging.getLogger(name).setLevel(logging.CRITICAL)
 
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     clock = time.perf_counter()
 
     def phase(text: str) -> None:

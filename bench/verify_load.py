@@ -51,7 +51,7 @@ import tempfile
 import threading
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psutil
@@ -341,7 +341,7 @@ def main() -> None:
 
     from tests.fuzz import hostile as hostile_files
 
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     stamp = f"{started:%Y%m%dT%H%M%SZ}"
     clock = time.perf_counter()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import secrets
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -186,7 +186,7 @@ def _secret_hash(secret: str) -> str:
 
 def as_utc(moment: datetime) -> datetime:
     """SQLite gives back naive UTC datetimes; PostgreSQL aware ones."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def start_session(session: Session, user: User, hours: int) -> str:

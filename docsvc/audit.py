@@ -19,7 +19,7 @@ import os
 import secrets
 import threading
 from dataclasses import dataclass, field
-from datetime import timezone
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -104,11 +104,11 @@ def mac(key: bytes, purpose: str, seq: int, digest: str) -> str:
 def _event_hash(prev_hash: str, event: AuditEvent) -> str:
     # SQLite returns timestamps without a zone and PostgreSQL in the session's
     # zone: hash the same instant in UTC either way.
-    at = event.at if event.at.tzinfo else event.at.replace(tzinfo=timezone.utc)
+    at = event.at if event.at.tzinfo else event.at.replace(tzinfo=UTC)
     body = json.dumps(
         {
             "prev": prev_hash,
-            "at": at.astimezone(timezone.utc).isoformat(),
+            "at": at.astimezone(UTC).isoformat(),
             "actor_id": event.actor_id,
             "actor": event.actor_label,
             "action": event.action,

@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import time
+from datetime import UTC
 from pathlib import Path
 
 import click
@@ -596,7 +597,7 @@ def archive() -> None:
 @user_errors
 def archive_renew(as_of: str | None, as_json: bool) -> None:
     """Add a fresh archive time-stamp to issued documents that are due (what Celery beat runs daily)."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from docsvc import archiving
 
@@ -605,7 +606,7 @@ def archive_renew(as_of: str | None, as_json: bool) -> None:
     except ValueError:
         raise InvalidInput("--as-of must be an ISO date-time, e.g. 2030-01-01T00:00:00+07:00.") from None
     if when is not None and when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
+        when = when.replace(tzinfo=UTC)
     renewed = archiving.renew_due(_runtime(), when)
     click.echo(json.dumps({"renewed": renewed}) if as_json else f"{len(renewed)} document(s) renewed")
 
@@ -863,7 +864,7 @@ def verify(path: Path, as_json: bool, lang: str) -> None:
     from docsvc.texts import reason_text
 
     try:
-        handle = open(path, "rb")
+        handle = open(path, "rb")  # noqa: SIM115 (the try is for the open alone; `with handle` follows)
     except OSError as exc:
         raise InvalidInput(f"{path}: cannot read the file ({exc.strerror}).") from None
     with handle:

@@ -11,9 +11,10 @@ import logging
 import os
 import secrets
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 ENV_PREFIX = "DOCSVC_"

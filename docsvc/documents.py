@@ -8,28 +8,39 @@ document already references the same bytes.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
 import re
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any, BinaryIO, Mapping
+from typing import Any, BinaryIO
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from docsvc import audit, indexing, outbox, validation
 from docsvc.accounts import can_see_agency, require_staff, visible_agency_ids
-from docsvc.errors import Conflict, EmptyFile, Forbidden, InvalidInput, InvalidQuery, NotFound, StorageFailure, UploadTooLarge
-from docsvc.models import Agency, Document, DocumentFile, FileRole, User, Workflow
+from docsvc.errors import (
+    Conflict,
+    EmptyFile,
+    Forbidden,
+    InvalidInput,
+    InvalidQuery,
+    NotFound,
+    StorageFailure,
+    UploadTooLarge,
+)
 from docsvc.intake import inspect_upload
+from docsvc.models import Agency, Document, DocumentFile, FileRole, User, Workflow
 from docsvc.runtime import Runtime
+from search import SORTS, SearchQuery, SearchResult
 from search import InvalidQuery as IndexInvalidQuery
 from storage.base import RetentionError, hash_file
-from search import SORTS, SearchQuery, SearchResult
 
 log = logging.getLogger(__name__)
 
@@ -66,10 +77,8 @@ class Spooled:
     def discard(self) -> None:
         if not self.owned:
             return
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(self.path)
-        except FileNotFoundError:
-            pass
 
 
 def spool(stream: BinaryIO, filename: str, rt: Runtime) -> Spooled:

@@ -14,6 +14,7 @@ signatures hold; never the citizen or the content.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import re
@@ -358,10 +359,8 @@ def _code_candidates(path: Path) -> list[str]:
             candidates.append(str(document.docinfo.get(INFO_KEY, "")))
     except (pikepdf.PdfError, OSError, RecursionError):
         pass
-    try:
+    with contextlib.suppress(DocsvcError):
         candidates += PRINTED_CODE.findall(next(iter_page_texts(path), ""))
-    except DocsvcError:
-        pass
     return candidates
 
 

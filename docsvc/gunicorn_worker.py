@@ -53,7 +53,7 @@ from functools import partial
 
 from gunicorn.http.body import ChunkedReader, LengthReader
 from gunicorn.http.unreader import SocketUnreader
-from gunicorn.workers.gthread import ThreadWorker, TConn
+from gunicorn.workers.gthread import TConn, ThreadWorker
 
 from docsvc.config import Settings, load_settings
 from docsvc.errors import DocsvcError

@@ -8,9 +8,9 @@ fails gives its number back and numbers stay 1..N without gaps.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Mapping
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
@@ -63,7 +63,7 @@ class Registration:
     received_date: date | None = None  # today when not given
 
     @classmethod
-    def from_mapping(cls, data, fallback: dict | None = None) -> "Registration":
+    def from_mapping(cls, data, fallback: dict | None = None) -> Registration:
         """From a form or JSON body; blank fields take the suggestion (fallback)."""
         fallback = fallback or {}
 

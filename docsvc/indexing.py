@@ -360,5 +360,5 @@ def _ready_entries(rt: Runtime, after: str | None) -> Iterator[IndexedDocument]:
             if not documents:
                 return
             texts = readers.map(lambda d: read_text(rt, d), documents)
-            yield from (entry_for(d, text) for d, text in zip(documents, texts))
+            yield from (entry_for(d, text) for d, text in zip(documents, texts, strict=True))
             last_id = documents[-1].id

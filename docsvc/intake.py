@@ -17,8 +17,8 @@ from pathlib import Path
 import img2pdf
 from PIL import Image, ImageFile, TiffImagePlugin, UnidentifiedImageError
 
-from docsvc.errors import CorruptImage, DecompressionBomb, EmptyFile, TooManyPages, UnsupportedFormat
 from docsvc import sandbox
+from docsvc.errors import CorruptImage, DecompressionBomb, EmptyFile, TooManyPages, UnsupportedFormat
 from docsvc.pdf import inspect_pdf
 from docsvc.sandbox import ParseBudget
 
@@ -190,7 +190,7 @@ def _check_tiff_frame_data(image: Image.Image, number: int, size: int) -> None:
         raise CorruptImage(f"Page {number} of the TIFF has no image data.")
     offsets = offsets if isinstance(offsets, tuple) else (offsets,)
     counts = counts if isinstance(counts, tuple) else (counts,)
-    if len(offsets) != len(counts) or any(o + c > size for o, c in zip(offsets, counts)):
+    if len(offsets) != len(counts) or any(o + c > size for o, c in zip(offsets, counts, strict=True)):
         raise CorruptImage(f"The TIFF is incomplete (truncated): page {number} ends past the end of the file.")
 
 

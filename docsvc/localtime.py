@@ -2,7 +2,7 @@
 database keeps UTC."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -18,5 +18,5 @@ def day_of(moment: datetime) -> date:
     """The Vietnam calendar day of a stored time (aware, or naive UTC as
     SQLite returns it): 23:30 UTC on 31 December is already 1 January."""
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(VIETNAM).date()

@@ -3,7 +3,7 @@ index is derived from these rows."""
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from sqlalchemy import (
     JSON,
@@ -22,7 +22,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def new_id() -> str:
@@ -97,7 +97,7 @@ class Agency(Base):
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
-    parent: Mapped["Agency | None"] = relationship(remote_side=[id])
+    parent: Mapped[Agency | None] = relationship(remote_side=[id])
 
 
 class User(Base):
@@ -208,14 +208,14 @@ class Document(Base):
     agency: Mapped[Agency] = relationship()
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
     approver: Mapped[User | None] = relationship(foreign_keys=[approver_id])
-    files: Mapped[list["DocumentFile"]] = relationship(
+    files: Mapped[list[DocumentFile]] = relationship(
         back_populates="document", order_by="DocumentFile.id", cascade="all, delete-orphan"
     )
 
-    def file(self, role: str) -> "DocumentFile | None":
+    def file(self, role: str) -> DocumentFile | None:
         return next((f for f in self.files if f.role == role), None)
 
-    def latest(self, role: str) -> "DocumentFile | None":
+    def latest(self, role: str) -> DocumentFile | None:
         return next((f for f in reversed(self.files) if f.role == role), None)
 
 
@@ -237,7 +237,7 @@ class DocumentFile(Base):
 
     @classmethod
     def of(cls, role: str, stored, filename: str, *, media_type: str = "application/pdf",
-           derived_from_id: int | None = None) -> "DocumentFile":
+           derived_from_id: int | None = None) -> DocumentFile:
         """The row for an object just stored (a storage.base.StoredObject)."""
         return cls(role=role, storage_key=stored.key, sha256=stored.sha256, size=stored.size,
                    media_type=media_type, filename=filename, derived_from_id=derived_from_id)

@@ -21,6 +21,7 @@ the pages Tesseract gave up on (--tesseract-timeout) and the pages
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import json
 import logging
@@ -53,10 +54,8 @@ def _emit(event: dict) -> None:
     with _lock:
         if _stream is None:
             _stream = os.fdopen(int(fd), "w", buffering=1, encoding="utf-8", closefd=False)
-        try:
+        with contextlib.suppress(OSError):  # the parent stopped listening; OCR goes on
             _stream.write(line)
-        except OSError:
-            pass  # the parent stopped listening; OCR goes on
 
 
 class PipeProgressBar:
@@ -141,10 +140,8 @@ def main(argv: list[str]) -> int:
     from ocrmypdf.__main__ import run
 
     # As `python -m ocrmypdf` does.
-    try:
+    with contextlib.suppress(RuntimeError):
         multiprocessing.set_start_method("forkserver")
-    except RuntimeError:
-        pass
     return int(run(argv))
 
 

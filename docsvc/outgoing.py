@@ -15,9 +15,9 @@ from __future__ import annotations
 import io
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta, timezone
-from typing import Callable
+from datetime import UTC, date, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -440,7 +440,7 @@ def job_json(session: Session, user: User, job_id: str) -> dict:
     if job is None or job.user_id != user.id:
         raise NotFound("No such signing job.")
     status = job.status
-    started = job.created_at if job.created_at.tzinfo else job.created_at.replace(tzinfo=timezone.utc)
+    started = job.created_at if job.created_at.tzinfo else job.created_at.replace(tzinfo=UTC)
     if status == "running" and utcnow() - started > JOB_STALE_AFTER + timedelta(seconds=30 * job.total):
         # The web process that held the key stopped mid-batch: the documents not
         # signed are still waiting for a signature; say so rather than spin forever.

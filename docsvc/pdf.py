@@ -13,10 +13,10 @@ from __future__ import annotations
 import io
 import mmap
 import re
+from collections.abc import Callable, Iterator
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
 
 import pikepdf
 import pypdfium2 as pdfium
@@ -252,9 +252,7 @@ def check_declared_sizes(source: Path | bytes) -> None:
 
 def _check_declarations(data) -> None:
     size = len(data)
-    checked = 0
-    for kind, start, window in _declarations(data):
-        checked += 1
+    for checked, (kind, _start, window) in enumerate(_declarations(data), start=1):
         if checked > MAX_DECLARATIONS:
             return
         if kind == b"trailer":

@@ -11,9 +11,9 @@ import logging
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -23,8 +23,8 @@ from docsvc.documents import PROCESS_DOCUMENT, remove_if_unreferenced
 from docsvc.errors import DocsvcError
 from docsvc.indexing import entry_for
 from docsvc.intake import image_to_pdf
-from docsvc.ocr import ocr_pdf
 from docsvc.models import Document, DocumentFile, DocumentStatus, FileRole
+from docsvc.ocr import ocr_pdf
 from docsvc.pdf import iter_page_texts
 from docsvc.runtime import Runtime
 from docsvc.sandbox import ParseBudget

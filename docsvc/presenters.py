@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from docsvc.incoming import is_overdue
@@ -13,8 +13,8 @@ from search import TOTAL_CAP, SearchResult
 def iso_utc(value: datetime) -> str:
     """SQLite hands back naive datetimes (stored in UTC); say so explicitly."""
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc).isoformat()
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat()
 
 
 def file_json(f: DocumentFile) -> dict[str, Any]:

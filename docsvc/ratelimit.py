@@ -29,7 +29,8 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from typing import Callable, Hashable, Protocol
+from collections.abc import Callable, Hashable
+from typing import Protocol
 
 import redis
 

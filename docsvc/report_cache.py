@@ -16,7 +16,8 @@ import json
 import logging
 import threading
 import time
-from typing import Callable, Protocol
+from collections.abc import Callable
+from typing import Protocol
 
 import redis
 

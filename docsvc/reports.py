@@ -22,7 +22,7 @@ import csv
 import io
 import re
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import Date, and_, case, func, or_, select
 from sqlalchemy.ext.compiler import compiles
@@ -85,12 +85,12 @@ class vn_date(FunctionElement):
 @compiles(vn_date)
 def _vn_date_sqlite(element, compiler, **kw):
     # SQLite keeps UTC as text; Vietnam has been UTC+7 all year since 1975.
-    return "date(%s, '+7 hours')" % compiler.process(element.clauses, **kw)
+    return f"date({compiler.process(element.clauses, **kw)}, '+7 hours')"
 
 
 @compiles(vn_date, "postgresql")
 def _vn_date_postgresql(element, compiler, **kw):
-    return "CAST((%s AT TIME ZONE 'Asia/Ho_Chi_Minh') AS DATE)" % compiler.process(element.clauses, **kw)
+    return f"CAST(({compiler.process(element.clauses, **kw)} AT TIME ZONE 'Asia/Ho_Chi_Minh') AS DATE)"
 
 
 @dataclass(frozen=True)
@@ -177,7 +177,7 @@ def parse_period(start, end) -> tuple[date, date]:
 
 
 def _vietnam_midnight_utc(day: date) -> datetime:
-    return datetime.combine(day, time.min, VIETNAM).astimezone(timezone.utc)
+    return datetime.combine(day, time.min, VIETNAM).astimezone(UTC)
 
 
 def incoming_report(session: Session, user: User, *, start: date, end: date, agency_id: int | None = None) -> IncomingReport:

@@ -11,7 +11,7 @@ document registered as a citizen's result, each archive renewal.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
@@ -56,7 +56,7 @@ def retention_until(category: str, issued: date) -> datetime:
     except ValueError:  # 29 February in a year that has none: keep it a day longer
         anniversary = date(year, 3, 1)
     end = datetime.combine(anniversary + timedelta(days=1), time(0), tzinfo=VIETNAM)
-    return end.astimezone(timezone.utc)
+    return end.astimezone(UTC)
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ class RecordTerms:
 
 def _vietnam_day(at: datetime) -> date:
     # SQLite hands timestamps back without their zone; they are UTC.
-    at = at if at.tzinfo else at.replace(tzinfo=timezone.utc)
+    at = at if at.tzinfo else at.replace(tzinfo=UTC)
     return at.astimezone(VIETNAM).date()
 
 
@@ -88,7 +88,7 @@ def record_terms(document: Document, ecopy: Ecopy | None) -> RecordTerms:
                key=lambda t: t.until)
 
 
-def retain_version(rt: "Runtime", session: Session, document: Document, key: str) -> RecordTerms | None:
+def retain_version(rt: Runtime, session: Session, document: Document, key: str) -> RecordTerms | None:
     """Lock one stored signed version of `document` (flushed, with its
     e-copy row if it has one) until its record's date. None when the
     installation keeps no retention (record_retention off)."""

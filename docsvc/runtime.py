@@ -7,17 +7,16 @@ which backend it talks to.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
-from typing import Iterator
 
 import redis
+from celery import Celery
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
-
-from celery import Celery
 
 from docsvc.celery_config import make_celery
 from docsvc.config import Settings, load_settings

@@ -46,10 +46,11 @@ import os
 import resource
 import threading
 import traceback
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, TypeVar
 
 from docsvc.errors import DocsvcError, FileTooComplex, ServiceBusy
 
@@ -74,7 +75,7 @@ class ParseBudget:
     wait_seconds: float = 20
 
     @classmethod
-    def of(cls, settings) -> "ParseBudget":
+    def of(cls, settings) -> ParseBudget:
         return cls(settings.parse_memory_mib, settings.parse_timeout_seconds, settings.parse_workers,
                    settings.parse_wait_seconds)
 
@@ -315,7 +316,7 @@ def _child_main(conn: Connection, memory_bytes: int) -> None:
             return  # the parent is gone, or closed us
         kind, fn, args = message
         if kind == "call":
-            if not _send_outcome(conn, lambda: ("ok", fn(*args))):
+            if not _send_outcome(conn, lambda: ("ok", fn(*args))):  # noqa: B023 (called in this iteration)
                 return
         elif not _serve_iteration(conn, fn, args):
             return
@@ -339,7 +340,7 @@ def _serve_iteration(conn: Connection, fn, args) -> bool:
             if outcome[0] == "ok":
                 items = outcome[1]
         if items is not None:
-            outcome = _attempt(lambda: next(items))
+            outcome = _attempt(lambda: next(items))  # noqa: B023 (called in this iteration)
             if outcome[0] == "ok":
                 outcome = ("item", outcome[1])
             elif outcome[0] == "stop":
@@ -377,20 +378,16 @@ def _send(conn: Connection, outcome: tuple) -> bool:
     except MemoryError:
         return False
     except Exception as exc:  # an unpicklable result or error
-        try:
+        with suppress(Exception):
             conn.send(("failed", f"cannot send the outcome back: {type(exc).__name__}: {exc}"))
-        except Exception:
-            pass
         return False
 
 
 def _limit_memory(budget_bytes: int) -> None:
     """The child's address space: what it has now (the parsers, imported by
     the forkserver) plus the budget."""
-    try:
+    with suppress(OSError, AttributeError):
         ctypes.CDLL(None).mallopt(M_ARENA_MAX, 1)
-    except (OSError, AttributeError):
-        pass
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a crash of a parser writes no core file
     soft, hard = resource.getrlimit(resource.RLIMIT_AS)
     limit = _address_space_now() + budget_bytes

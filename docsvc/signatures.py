@@ -7,15 +7,10 @@ import errno
 import io
 import shutil
 import socket
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO, Iterator
-
-from signing import ReasonCode, TrustConfig, VerificationReport, verify_pdf
-from signing.devservices import DevServices
-from signing.outbound import FetchPolicy
-from signing.pki import MANIFEST, DevPki, init_pki, load_pki
-from signing.reasons import reason
+from typing import BinaryIO
 
 from docsvc import sandbox
 from docsvc.config import Settings
@@ -23,6 +18,11 @@ from docsvc.documents import Spooled
 from docsvc.errors import FileTooComplex
 from docsvc.pdf import check_declared_sizes
 from docsvc.sandbox import ParseBudget
+from signing import ReasonCode, TrustConfig, VerificationReport, verify_pdf
+from signing.devservices import DevServices
+from signing.outbound import FetchPolicy
+from signing.pki import MANIFEST, DevPki, init_pki, load_pki
+from signing.reasons import reason
 
 CERTIFICATE_SUFFIXES = (".pem", ".crt", ".cer", ".der")
 

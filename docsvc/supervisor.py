@@ -13,6 +13,7 @@ wait forever for a pool process to run it.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -73,8 +74,6 @@ def stop_worker(process: subprocess.Popen, grace: float) -> int:
             pass
         except subprocess.TimeoutExpired:
             log.warning("worker %d still running %.0f s after SIGTERM: killing it", process.pid, grace)
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     return process.wait()

@@ -8,10 +8,20 @@ is what guarantees that accepted work is done.
 from __future__ import annotations
 
 import logging
+
 from celery.signals import worker_process_init, worker_ready
 
 from docsvc import outbox, pipeline
-from docsvc.celery_config import AUDIT_CHECKPOINT, RELAY, RENEW_ARCHIVES, RUN_ENTRY, SEARCH_CHECK, SEARCH_FILL, WATCH_FOLDER, make_celery
+from docsvc.celery_config import (
+    AUDIT_CHECKPOINT,
+    RELAY,
+    RENEW_ARCHIVES,
+    RUN_ENTRY,
+    SEARCH_CHECK,
+    SEARCH_FILL,
+    WATCH_FOLDER,
+    make_celery,
+)
 from docsvc.config import load_settings
 from docsvc.runtime import Runtime
 

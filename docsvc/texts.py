@@ -4,8 +4,9 @@ line say the same words. Verification reasons (signing/reasons.py) are
 rendered here from their codes and parameters."""
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from docsvc.localtime import VIETNAM
 from signing.reasons import ENGLISH as REASONS_ENGLISH

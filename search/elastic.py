@@ -381,7 +381,7 @@ def _bulk_errors(errors: list[Any], dual: bool, ignore_status: tuple[int, ...]) 
     details = [next(iter(item.items())) for item in errors]
     missing = Counter(detail["_id"] for _op, detail in details if _missing_index(detail))
     real = []
-    for item, (op, detail) in zip(errors, details):
+    for item, (op, detail) in zip(errors, details, strict=True):
         if detail.get("status") in ignore_status:
             continue
         if op == "delete" and detail.get("status") == 404 and "error" not in detail:
@@ -516,7 +516,8 @@ class ElasticsearchIndex:
                     search_after=after,
                     size=_VERSIONS_PAGE,
                     source=False,
-                    docvalue_fields=["id", "version"],
+                    # Field names, which Elasticsearch takes; the client's types know only the object form.
+                    docvalue_fields=["id", "version"],  # type: ignore[list-item]
                     track_total_hits=False,
                 )
                 pit = response.get("pit_id", pit)
@@ -612,7 +613,7 @@ class ElasticsearchIndex:
     ) -> None:
         _ok, errors = helpers.bulk(
             self.client,
-            actions,
+            actions,  # type: ignore[arg-type]  # (header, body) pairs: the callback below passes them through
             expand_action_callback=lambda action: action,  # already (header, body)
             chunk_size=_BULK_DOCS,
             max_chunk_bytes=_BULK_BYTES,
@@ -626,7 +627,8 @@ class ElasticsearchIndex:
 
     def _resume_point(self, building: str) -> str | None:
         mapping = self.client.indices.get_mapping(index=building)
-        return mapping[building]["mappings"].get("_meta", {}).get("resume_after")
+        resume_after: str | None = mapping[building]["mappings"].get("_meta", {}).get("resume_after")
+        return resume_after
 
 
 class _TieredSearch:
@@ -696,7 +698,8 @@ class _TieredSearch:
 
     def _search(self, body: dict[str, Any]) -> Mapping[str, Any]:
         try:
-            return self.owner.client.search(index=self.owner.index_name, **body).body
+            answer: Mapping[str, Any] = self.owner.client.search(index=self.owner.index_name, **body).body
+            return answer
         except ApiError as exc:
             _raise_search_error(exc.body, exc)
             raise

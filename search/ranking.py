@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from itertools import pairwise
 
 from .folding import fold, nfc
 from .query import TOKEN_RE, ParsedQuery, parse_query
@@ -116,7 +117,7 @@ def _pairs(text: str, parsed: ParsedQuery) -> tuple[tuple[str, str], ...]:
     tokens = TOKEN_RE.findall(fold(text.replace('"', " ")))
     inside = {(p[i], p[i + 1]) for p in parsed.phrases for i in range(len(p) - 1)}
     seen: list[tuple[str, str]] = []
-    for pair in zip(tokens, tokens[1:]):
+    for pair in pairwise(tokens):
         if pair not in inside and pair not in seen and pair[0] != pair[1]:
             seen.append(pair)
     return tuple(seen)
@@ -135,7 +136,7 @@ def _exact_pairs(text: str) -> tuple[tuple[str, str], ...]:
     # not spelt as typed.
     tokens = exact_tokens(text.replace('"', " "))
     seen: list[tuple[str, str]] = []
-    for pair in zip(tokens, tokens[1:]):
+    for pair in pairwise(tokens):
         accented = any(fold(word) != word for word in pair)
         if accented and pair not in seen and pair[0] != pair[1]:
             seen.append(pair)

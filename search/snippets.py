@@ -17,6 +17,8 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from functools import lru_cache
+from itertools import pairwise
+from typing import cast
 
 from .folding import fold, nfc
 
@@ -45,11 +47,12 @@ def match_spans(text: str, clauses: Clauses) -> list[Span]:
     """
     wanted = {token for clause in clauses for token in clause}
     pattern, tokens = _wanted_pattern(tuple(sorted(wanted)))
-    found = [(m.start(), m.end(), tokens[m.lastindex - 1]) for m in pattern.finditer(text)]
+    # Every alternative of the pattern is a group, so a match always has a lastindex.
+    found = [(m.start(), m.end(), tokens[cast(int, m.lastindex) - 1]) for m in pattern.finditer(text)]
     # Two wanted tokens are neighbours in the text when no token stands
     # between them, so a phrase is "clause[k] found at i + k, all neighbours".
     neighbour = [False] + [
-        _TOKEN_CHAR.search(text, left[1], right[0]) is None for left, right in zip(found, found[1:])
+        _TOKEN_CHAR.search(text, left[1], right[0]) is None for left, right in pairwise(found)
     ]
 
     where: dict[str, list[int]] = {}

@@ -62,11 +62,11 @@ import shutil
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
-from itertools import islice
+from datetime import UTC, date, datetime
+from itertools import islice, pairwise
 from pathlib import Path
 from typing import Any
 
@@ -202,7 +202,7 @@ _PAIR_JOINER_BYTES = _PAIR_JOINER.encode()
 def _pairs_text(tokenizable: str) -> str:
     """The ``pairs`` terms of one field value (after _tokenizable): each two adjacent words."""
     words = tokenizable.encode().translate(_ASCII_NON_WORD).split()
-    return b" ".join(map(_PAIR_JOINER_BYTES.join, zip(words, islice(words, 1, None)))).decode()
+    return b" ".join(map(_PAIR_JOINER_BYTES.join, pairwise(words))).decode()
 
 
 def _tokenizable(text: str) -> str:
@@ -213,8 +213,8 @@ def _tokenizable(text: str) -> str:
 def _micros(value: datetime) -> int:
     """created_at as microseconds since the epoch, naive meaning UTC (as created_at_key)."""
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    delta = value - datetime(1970, 1, 1, tzinfo=timezone.utc)
+        value = value.replace(tzinfo=UTC)
+    delta = value - datetime(1970, 1, 1, tzinfo=UTC)
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
@@ -356,6 +356,10 @@ def _tiers(plan: ranking.RankingPlan, query: SearchQuery) -> list[_Tier]:
 # ------------------------------------------------------------ ordering ---
 
 
+# (order value negated, created missing, created in the order's direction)
+_SortKey = tuple[float, bool, float]
+
+
 @dataclass(frozen=True)
 class _Order:
     """How hits are ordered: by score, or by a date key; then created_at; then id."""
@@ -363,7 +367,7 @@ class _Order:
     field: str | None  # None: by score
     created_descending: bool
 
-    def key(self, order_value: float, created: int | None) -> tuple[float, int, int]:
+    def key(self, order_value: float, created: float | None) -> _SortKey:
         created_key = 0 if created is None else (-created if self.created_descending else created)
         return (-order_value, created is None, created_key)
 
@@ -387,10 +391,17 @@ class _Cut:
         return len(self.hits) < self.limit
 
 
+def _count_of(found: tantivy.SearchResult) -> int:
+    """How many documents matched (0 when the search was run without counting)."""
+    # tantivy-py's stub lacks the `count` that search(count=True) fills.
+    count: int | None = found.count  # type: ignore[attr-defined]
+    return count or 0
+
+
 def _cut(searcher: tantivy.Searcher, q: Query, order: _Order, limit: int, count: bool = False) -> tuple[int, _Cut]:
     """(how many match, the cut); count=True costs nothing more when scoring reads them all anyway."""
     found = searcher.search(q, limit, count=count, order_by_field=order.field, order=Order.Desc)
-    return int(found.count or 0), _Cut(found.hits, limit)
+    return _count_of(found), _Cut(found.hits, limit)
 
 
 def _with_ties(
@@ -427,14 +438,14 @@ def _ordered_page(
     """Hits [start, end) of one tier as (order value, address, source if loaded)."""
     created = searcher.fast_field_values("created", [address for _, address in hits])
     keyed = sorted(
-        ((order.key(value, stamp), address) for (value, address), stamp in zip(hits, created)),
+        ((order.key(value, stamp), address) for (value, address), stamp in zip(hits, created, strict=True)),
         key=lambda item: item[0],
     )
     return _break_ties_by_id(searcher, keyed, start, end)
 
 
 def _break_ties_by_id(
-    searcher: tantivy.Searcher, keyed: list[tuple[tuple[float, int, int], tantivy.DocAddress]], start: int, end: int
+    searcher: tantivy.Searcher, keyed: list[tuple[_SortKey, tantivy.DocAddress]], start: int, end: int
 ) -> list[tuple[Any, tantivy.DocAddress, dict[str, Any] | None]]:
     # Only groups equal in score *and* creation time need the id, which is in
     # the stored blob; real documents almost never share both.
@@ -457,7 +468,9 @@ def _break_ties_by_id(
 
 def _load(searcher: tantivy.Searcher, address: tantivy.DocAddress) -> dict[str, Any]:
     blob = searcher.doc(address).get_first("source")
-    return json.loads(blob)  # type: ignore[no-any-return]
+    assert blob is not None, "every entry is written with its source"
+    source: dict[str, Any] = json.loads(blob)
+    return source
 
 
 def _hit(source: dict[str, Any], score: float, all_words: bool, plan: ranking.RankingPlan) -> SearchHit:
@@ -523,7 +536,7 @@ def _counted(answer: dict[str, Any], size: int) -> list[FacetCount] | None:
 
 
 def _facet_value(key: Any) -> str | int:
-    return int(key) if isinstance(key, float) else key  # type: ignore[no-any-return]
+    return int(key) if isinstance(key, float) else key
 
 
 # -------------------------------------------------------- index directories ---
@@ -790,9 +803,9 @@ def _entries(searcher: tantivy.Searcher, q: Query) -> Iterator[tuple[str, str]]:
     limit = _VERSIONS_CHUNK * 2
     while True:
         found = searcher.search(q, limit, count=True, order_by_field="entry")
-        if found.count is None or found.count <= limit:
+        if _count_of(found) <= limit:
             break
-        limit = found.count
+        limit = _count_of(found)
     for entry, _address in found.hits:
         doc_id, _, version = entry.partition(_ENTRY_SEPARATOR)
         yield doc_id, version
@@ -868,7 +881,7 @@ class _Search:
         """How many documents the tier holds, ``before`` being how many the tiers before it hold."""
         # Scoring off: the count alone never needs BM25.
         found = self.searcher.search(Query.const_score_query(tier.reaching, 0.0), 1, count=True)
-        return int(found.count or 0) - before
+        return _count_of(found) - before
 
     def _ranking(self, tier: _Tier) -> Query:
         """The tier as ordered: by score with the bonuses, or by a date (where they change nothing)."""
@@ -916,7 +929,7 @@ class _Search:
             _, cut = self._count_and_cut(tier, offset)
         hits = _with_ties(self.searcher, self._ranking(tier), self.order, end, cut)
         ranked = _ordered_page(self.searcher, hits, self.order, start, end)
-        score_of = (lambda value: float(value)) if self.order.field is None else (lambda value: 0.0)
+        score_of: Callable[[Any], float] = float if self.order.field is None else (lambda value: 0.0)
         return [
             _hit(source or _load(self.searcher, address), score_of(value), tier.all_words, self.plan)
             for value, address, source in ranked

@@ -23,9 +23,9 @@ from .archive import ArchiveStatus, archive_status, needs_renewal, renew_archive
 from .csc import CscKey
 from .errors import SigningError
 from .keys import KeySource, Pkcs11Key, Pkcs12Key
+from .reasons import Reason, ReasonCode
 from .sign import LEVELS, Level, SignedDocument, sign_pdf
 from .trust import TrustConfig
-from .reasons import Reason, ReasonCode
 from .verify import Revocation, SignatureReport, VerificationReport, verify_pdf
 
 __all__ = [

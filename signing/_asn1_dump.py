@@ -32,6 +32,7 @@ its own `dump()`, slow or not, and `installed()` says so.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from asn1crypto import __version__ as asn1crypto_version
 from asn1crypto import core
@@ -42,7 +43,7 @@ CHECKED_VERSIONS = ("1.5.1",)
 ORIGINAL_DUMP = core.Asn1Value.dump
 
 
-def _dump(self, force=False):
+def _dump(self: Any, force: bool = False) -> bytes:
     """asn1crypto 1.5.1's Asn1Value.dump, reading `self.contents` once."""
     contents = self.contents
 
@@ -63,7 +64,8 @@ def _dump(self, force=False):
         self._header = header
         self._trailer = b''
 
-    return self._header + contents + self._trailer
+    encoded: bytes = self._header + contents + self._trailer
+    return encoded
 
 
 def install() -> bool:

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
-from typing import Coroutine, TypeVar
+from typing import TypeVar
 
 T = TypeVar("T")
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Union
+from typing import Any
 
 from PIL import Image
 from pyhanko.pdf_utils import layout
@@ -29,6 +29,8 @@ from pyhanko.pdf_utils.font.opentype import GlyphAccumulator, GlyphAccumulatorFa
 from pyhanko.pdf_utils.images import PdfImage
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.text import TextBoxStyle
+from pyhanko.pdf_utils.writer import BasePdfFileWriter
+from pyhanko.pdf_utils.xref import ObjectStream
 from pyhanko.sign.fields import enumerate_sig_fields
 from pyhanko.stamp import BaseStampStyle, StaticStampStyle, TextStampStyle
 
@@ -43,7 +45,7 @@ SEAL_TEXT_FONT_SIZE = 7  # small enough to sit under a 36 mm seal
 RIGHT_MARGIN = 15 * MM  # Decree 30 page margins: right 15-20 mm, top 20-25 mm
 TOP_MARGIN = 10 * MM  # stamps sit in the top margin, above the text block
 
-ImageSource = Union[bytes, str, Path]
+ImageSource = bytes | str | Path
 
 
 @dataclass(frozen=True)
@@ -84,7 +86,7 @@ class AttachmentStamp:
     document_number: str  # number and symbol of the main document, "15/QĐ-UBND"
 
 
-Appearance = Union[PersonSignature, AgencySeal, CopyStamp, AttachmentStamp]
+Appearance = PersonSignature | AgencySeal | CopyStamp | AttachmentStamp
 
 
 @dataclass(frozen=True)
@@ -203,7 +205,9 @@ class _EmbeddedFont(GlyphAccumulatorFactory):
     1000 units per em; Liberation Serif has 2048, and its letters would be
     spaced twice too wide. We hand pyHanko a copy rescaled to 1000 units."""
 
-    def create_font_engine(self, writer, obj_stream=None) -> GlyphAccumulator:
+    def create_font_engine(
+        self, writer: BasePdfFileWriter, obj_stream: ObjectStream | None = None
+    ) -> GlyphAccumulator:
         if obj_stream is None and writer.stream_xrefs and self.create_objstream_if_needed:
             obj_stream = writer.prepare_object_stream()
         return GlyphAccumulator(
@@ -242,7 +246,8 @@ def _open_image(source: ImageSource) -> Image.Image:
 
 
 @lru_cache(maxsize=4)
-def _font_metrics(path: str):
+def _font_metrics(path: str) -> tuple[dict[int, str], Any, int]:
+    """The font's character map, its hmtx table (fontTools has no types) and its units per em."""
     from fontTools.ttLib import TTFont
 
     font = TTFont(path, lazy=True)
@@ -255,7 +260,7 @@ def text_width_pt(text: str, size: float, font: Path = SERIF_FONT) -> float:
     if missing:
         raise InvalidAppearance(f"The font {font.name} cannot show {''.join(missing)!r}.")
     advance = sum(hmtx[cmap.get(ord(ch), ".notdef")][0] for ch in text)
-    return advance * size / units
+    return float(advance * size / units)
 
 
 def page_box(writer: IncrementalPdfFileWriter, page: int) -> tuple[float, float, float, float]:

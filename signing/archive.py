@@ -22,9 +22,9 @@ import io
 import os
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import BinaryIO, Union
+from typing import BinaryIO
 
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.fields import enumerate_sig_fields
@@ -41,8 +41,8 @@ from .errors import NotAPdf, RevocationUnavailable, SigningError, TimestampUnava
 from .sign import VIETNAM, open_for_update
 from .trust import TrustConfig
 
-Source = Union[bytes, str, Path, BinaryIO]
-Destination = Union[str, Path, BinaryIO]
+Source = bytes | str | Path | BinaryIO
+Destination = str | Path | BinaryIO
 
 # Renew well before the TSA certificate expires: a renewal that fails (TSA
 # down, CA unreachable) then has months to be retried.
@@ -71,7 +71,7 @@ class ArchiveStatus:
     tsa_expires_at: datetime | None  # its TSA certificate's notAfter, Vietnam time
     timestamp_trusted: bool  # intact and chains to our roots now (revocation not checked here)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, object]:
         return {
             "is_lta": self.is_lta, "signatures": self.signatures, "timestamps": self.timestamps,
             "timestamp_field": self.timestamp_field,
@@ -93,7 +93,7 @@ def needs_renewal(status: ArchiveStatus, now: datetime | None = None, margin: ti
     there is nothing to renew (archive_status says so in `is_lta`)."""
     if not status.is_lta or status.tsa_expires_at is None:
         return False
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     return status.tsa_expires_at - margin <= now
 
 
@@ -168,7 +168,8 @@ def _status(reader: PdfFileReader, trust: TrustConfig) -> ArchiveStatus:
 
 
 def _gen_time(timestamp: EmbeddedPdfSignature) -> datetime:
-    return timestamp.signed_data["encap_content_info"]["content"].parsed["gen_time"].native
+    gen_time: datetime = timestamp.signed_data["encap_content_info"]["content"].parsed["gen_time"].native
+    return gen_time
 
 
 def _trusted(timestamp: EmbeddedPdfSignature, trust: TrustConfig) -> bool:

@@ -160,7 +160,7 @@ class CscClient:
                                               "certInfo": False, "authInfo": True})
         try:
             certs = [asn1_x509.Certificate.load(base64.b64decode(c)) for c in data["cert"]["certificates"]]
-            certs[0].native  # parse now: a damaged certificate is the service's fault, not ours later
+            _ = certs[0].native  # parse now: a damaged certificate is the service's fault, not ours later
             algorithms = frozenset(str(a) for a in data["key"]["algo"])
             auth = data.get("auth") or {}
             return CscCredential(
@@ -227,7 +227,7 @@ def _csc_error(endpoint: str, status: int, error: str, description: str) -> Sign
 class _CscSigner(Signer):
     """pyHanko's side: the CMS asks for a raw signature, we send its hash."""
 
-    def __init__(self, key: "CscKey", credential: CscCredential) -> None:
+    def __init__(self, key: CscKey, credential: CscCredential) -> None:
         registry = SimpleCertificateStore()
         registry.register_multiple([credential.certificate, *credential.chain])
         super().__init__(signing_cert=credential.certificate, cert_registry=registry)
@@ -328,8 +328,8 @@ class CscKey:
         credential_id = self.credential.credential_id
         if self.credential.scal == 2:
             hashes = [base64.b64encode(digest).decode("ascii")]
-            authorization = self._client.authorize(credential_id, 1, pin=self._pin, hashes=hashes)
-            return self._client.sign_hashes(credential_id, authorization.sad, [digest])[0]
+            one_time = self._client.authorize(credential_id, 1, pin=self._pin, hashes=hashes)
+            return self._client.sign_hashes(credential_id, one_time.sad, [digest])[0]
         with self._lock:
             authorization = self._authorization
             if authorization is None or self._remaining < 1 or time.monotonic() >= authorization.expires_at:
@@ -344,10 +344,10 @@ class CscKey:
         self._authorization = None
         self._client.close()
 
-    def __enter__(self) -> "CscKey":
+    def __enter__(self) -> CscKey:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 

@@ -15,8 +15,9 @@ import base64
 import logging
 import os
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 from urllib.parse import unquote
 
 from asn1crypto import keys as asn1_keys
@@ -81,7 +82,7 @@ class _Responder:
             ca, revoked = self.issuing, self.revoked
         else:
             return None
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         builder = (
             x509.CertificateRevocationListBuilder()
             .issuer_name(ca.certificate.subject)
@@ -108,7 +109,7 @@ class _Responder:
         if cert is None or request.issuer_key_hash != _key_hash(issuer, request.hash_algorithm):
             return ocsp.OCSPResponseBuilder.build_unsuccessful(ocsp.OCSPResponseStatus.UNAUTHORIZED).public_bytes(
                 serialization.Encoding.DER)
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         revoked_at, why = self.revoked.get(request.serial_number, (None, None))
         builder = ocsp.OCSPResponseBuilder().add_response(
             cert=cert, issuer=issuer, algorithm=request.hash_algorithm,
@@ -125,7 +126,8 @@ class _Responder:
 
     def timestamp(self, request_der: bytes) -> bytes:
         request = tsp.TimeStampReq.load(request_der)
-        return self.timestamper.request_tsa_response(request).dump()
+        response: bytes = self.timestamper.request_tsa_response(request).dump()
+        return response
 
 
 def _key_hash(cert: x509.Certificate, algorithm: hashes.HashAlgorithm) -> bytes:
@@ -137,7 +139,7 @@ def _key_hash(cert: x509.Certificate, algorithm: hashes.HashAlgorithm) -> bytes:
     return digest.finalize()
 
 
-def _handler(responder: _Responder):
+def _handler(responder: _Responder) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -172,7 +174,7 @@ def _handler(responder: _Responder):
             self.end_headers()
             self.wfile.write(body)
 
-        def log_message(self, format: str, *args) -> None:  # noqa: A002 - stdlib's name
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib's name
             log.debug("devservices: " + format, *args)
 
     return Handler
@@ -188,7 +190,7 @@ class DevServices:
         self._thread: threading.Thread | None = None
         self._pid: int | None = None
 
-    def start(self) -> "DevServices":
+    def start(self) -> DevServices:
         if self._server is None:
             self._pid = os.getpid()
             self._responder = _Responder(self.pki)
@@ -204,7 +206,7 @@ class DevServices:
         (e.g. an official leaves office: 'superseded'). Returns the time."""
         if self._responder is None:
             raise RuntimeError("start the services first")
-        when = datetime.now(timezone.utc).replace(microsecond=0)
+        when = datetime.now(UTC).replace(microsecond=0)
         self._responder.revoked[SERIALS[name]] = (when, reason)
         return when
 
@@ -216,8 +218,8 @@ class DevServices:
             self._server.server_close()
             self._server = self._responder = None
 
-    def __enter__(self) -> "DevServices":
+    def __enter__(self) -> DevServices:
         return self.start()
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()

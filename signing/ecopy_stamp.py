@@ -31,11 +31,12 @@ not break it); the text is drawn over whatever is there.
 """
 from __future__ import annotations
 
+import datetime
 import io
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
-import datetime
-from typing import Callable, Literal
+from typing import Literal
 
 import pikepdf
 import pypdfium2 as pdfium
@@ -114,7 +115,7 @@ def stamp_first_page(pdf: bytes, text: StampText, verify_url: str, code: str, *,
     with _open_unsigned(pdf) as document:
         page = document.pages[0]
         box = _visible_box(page)
-        rotate = int(page.obj.get("/Rotate", 0)) % 360
+        rotate = int(page.obj.get("/Rotate") or 0) % 360
         if rotate % 90:
             raise InvalidAppearance(f"The first page's rotation ({rotate}°) is not a multiple of 90°.")
         width, height = box[2] - box[0], box[3] - box[1]
@@ -126,7 +127,8 @@ def stamp_first_page(pdf: bytes, text: StampText, verify_url: str, code: str, *,
         overlay = _draw_overlay(shown, block, x, y, scale)
         out = io.BytesIO()
         with pikepdf.open(io.BytesIO(overlay)) as stamp:  # open until saved: streams are copied lazily
-            page.add_overlay(stamp.pages[0], pikepdf.Rectangle(*box), shrink=False, expand=False)
+            # pikepdf's stub lacks add_overlay's shrink and expand (pikepdf 9 has them).
+            page.add_overlay(stamp.pages[0], pikepdf.Rectangle(*box), shrink=False, expand=False)  # type: ignore[call-arg]
             document.save(out)
         return out.getvalue()
 
@@ -148,7 +150,7 @@ def _open_unsigned(pdf: bytes) -> pikepdf.Pdf:
         document.close()
         raise NotAPdf("The PDF has no pages.")
     form = document.Root.get("/AcroForm")
-    if form is not None and int(form.get("/SigFlags", 0)) & 1:
+    if form is not None and int(form.get("/SigFlags") or 0) & 1:
         document.close()
         raise SigningError("The document is already signed; the e-copy stamp goes on before signing.")
     return document
@@ -215,7 +217,7 @@ class _Block:
         pdf.drawRightString(self.width - quiet, qr_y - CODE_FONT_SIZE + 1, self.code)
 
 
-def _best_position(ink, shown: tuple[float, float], width: float, height: float) -> tuple[float, float]:
+def _best_position(ink: Image.Image | None, shown: tuple[float, float], width: float, height: float) -> tuple[float, float]:
     """The block's lower-left corner on the page as shown: near the top right,
     over the least ink of `ink` (the page drawn small in grey, or None)."""
     page_w, page_h = shown
@@ -252,7 +254,8 @@ def first_page_grey(pdf: bytes, dpi: float) -> Image.Image | None:
             page = document[0]
             bitmap = page.render(scale=dpi / 72, grayscale=True)
             try:
-                return bitmap.to_pil().convert("L")  # a copy: the bitmap's buffer is freed below
+                grey: Image.Image = bitmap.to_pil().convert("L")  # a copy: the bitmap's buffer is freed below
+                return grey
             finally:
                 bitmap.close()
                 page.close()
@@ -267,7 +270,8 @@ def _draw_overlay(shown: tuple[float, float], block: _Block, x: float, y: float,
     _register_font()
     buffer = io.BytesIO()
     pdf = canvas.Canvas(buffer, pagesize=shown, pageCompression=1,
-                        initialFontName=_FONT_NAME, initialFontSize=STAMP_FONT_SIZE)  # no unused Helvetica
+                        # no unused Helvetica; types-reportlab has initialFontName as a float
+                        initialFontName=_FONT_NAME, initialFontSize=STAMP_FONT_SIZE)  # type: ignore[arg-type]
     pdf.translate(x, y)
     pdf.scale(scale, scale)
     block.draw(pdf)

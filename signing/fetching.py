@@ -24,9 +24,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from typing import Awaitable, Callable, Iterable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
 
-from asn1crypto import x509
+from asn1crypto import cms, crl, ocsp, x509
 from pyhanko_certvalidator import CertificateValidator, ValidationContext
 from pyhanko_certvalidator.authority import Authority
 from pyhanko_certvalidator.errors import CRLFetchError, OCSPFetchError
@@ -114,44 +114,55 @@ class _Guarded:
 
     session: FetchSession
 
-    def _get(self, url, *, acceptable_content_types):
+    def _get(self, url: str, *, acceptable_content_types: Iterable[str]) -> Awaitable[Response]:
         return self.session.request("GET", url, {"Accept": ",".join(acceptable_content_types)})
 
-    def _post(self, url, data, *, content_type, acceptable_content_types):
+    def _post(
+        self, url: str, data: bytes, *, content_type: str, acceptable_content_types: Iterable[str]
+    ) -> Awaitable[Response]:
         return self.session.request("POST", url, {"Accept": ",".join(acceptable_content_types),
                                                   "Content-Type": content_type}, data)
 
 
-class _OcspFetcher(_Guarded, RequestsOCSPFetcher):
+# _Guarded's answers are outbound.Response, which has the shape of requests'
+# Response that the fetchers read, not its type.
+class _OcspFetcher(_Guarded, RequestsOCSPFetcher):  # type: ignore[misc]
     def __init__(self, session: FetchSession) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # pyhanko-certvalidator's, unannotated
         self.session = session
 
-    async def fetch(self, cert, authority: Authority):
+    async def fetch(self, cert: x509.Certificate | cms.AttributeCertificateV2, authority: Authority) -> ocsp.OCSPResponse:
         if not await self.session.admits(cert):
             raise OCSPFetchError("The certificate does not chain to a trusted root; its OCSP responder is not asked.")
         return await super().fetch(cert, authority)
 
 
-class _CrlFetcher(_Guarded, RequestsCRLFetcher):
+class _CrlFetcher(_Guarded, RequestsCRLFetcher):  # type: ignore[misc]
     def __init__(self, session: FetchSession) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # pyhanko-certvalidator's, unannotated
         self.session = session
 
-    async def fetch(self, cert, *, use_deltas=True):
+    async def fetch(
+        self, cert: x509.Certificate | cms.AttributeCertificateV2, *, use_deltas: bool = True
+    ) -> Iterable[crl.CertificateList]:
         if not await self.session.admits(cert):
             raise CRLFetchError("The certificate does not chain to a trusted root; its CRL is not fetched.")
-        return await super().fetch(cert, use_deltas=use_deltas)
+        lists: Iterable[crl.CertificateList] = await super().fetch(cert, use_deltas=use_deltas)
+        return lists
 
 
 class _NoCertificateFetcher(CertificateFetcher):
     """Issuer certificates (AIA caIssuers, a CRL's issuer) are never fetched."""
 
-    async def fetch_cert_issuers(self, cert):  # type: ignore[override]
+    async def fetch_cert_issuers(
+        self, cert: x509.Certificate | cms.AttributeCertificateV2
+    ) -> AsyncGenerator[x509.Certificate, None]:
         return
         yield  # an async generator that yields nothing
 
-    async def fetch_crl_issuers(self, certificate_list):  # type: ignore[override]
+    async def fetch_crl_issuers(
+        self, certificate_list: crl.CertificateList
+    ) -> AsyncGenerator[x509.Certificate, None]:
         return
         yield
 

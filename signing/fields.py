@@ -34,7 +34,7 @@ class TextField:
 def add_text_fields(pdf: bytes, fields: list[TextField]) -> bytes:
     """The unsigned draft with empty text fields added (a full rewrite: nothing is signed yet)."""
     with pikepdf.open(io.BytesIO(pdf)) as document:
-        if document.Root.get("/AcroForm") is not None and document.Root.AcroForm.get("/SigFlags", 0):
+        if document.Root.get("/AcroForm") is not None and document.Root.AcroForm.get("/SigFlags"):
             raise SigningError("The draft is already signed; fields can only be added before signing.")
         form = document.Root.get("/AcroForm")
         if form is None:
@@ -72,7 +72,7 @@ def fill_text_fields(pdf: bytes, values: dict[str, str]) -> bytes:
     missing = set(values) - set(found)
     if missing:
         raise SigningError(f"The document has no field {', '.join(sorted(missing))} to fill.")
-    for name, (ref, field) in found.items():
+    for name, (_ref, field) in found.items():
         x0, y0, x1, y1 = (float(v) for v in field["/Rect"])
         stamp = TextStamp(
             writer,
@@ -90,8 +90,11 @@ def fill_text_fields(pdf: bytes, values: dict[str, str]) -> bytes:
 def field_value(pdf: bytes, name: str) -> str | None:
     with pikepdf.open(io.BytesIO(pdf)) as document:
         form = document.Root.get("/AcroForm")
-        for field in (form.Fields if form is not None else []):
-            if str(field.get("/T", "")) == name:
+        if form is None:
+            return None
+        for field in form.Fields.as_list():
+            title = field.get("/T")
+            if title is not None and str(title) == name:
                 value = field.get("/V")
                 return None if value is None else str(value)
     return None

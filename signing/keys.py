@@ -6,11 +6,13 @@ a token per document). Close it when done, or use it as a context manager.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, Sequence, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, Self, runtime_checkable
 
 from asn1crypto import x509 as asn1_x509
-from cryptography.hazmat.primitives.asymmetric import padding
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
 from pyhanko.sign.general import get_pyca_cryptography_hash
 from pyhanko.sign.signers import Signer, SimpleSigner
 from pyhanko_certvalidator.registry import SimpleCertificateStore
@@ -35,26 +37,33 @@ class KeySource(Protocol):
 
     def close(self) -> None: ...
 
+    # Every key is used in a `with` block that closes it (a token session, a remote credential).
+    def __enter__(self) -> Self: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
 
 def signer_name(certificate: asn1_x509.Certificate) -> str:
     """The holder's name as people say it: CN, e.g. 'Nguyễn Văn An'."""
     subject = certificate.subject.native
-    return subject.get("common_name") or certificate.subject.human_friendly
+    name: str = subject.get("common_name") or certificate.subject.human_friendly
+    return name
 
 
 class _CachedKeySigner(SimpleSigner):
     """SimpleSigner re-parses the DER key on every signature; for batches we
     keep the parsed key (PKCS#1 v1.5, the common case) and fall back otherwise."""
 
-    def __init__(self, *args, pyca_key, **kwargs) -> None:
+    def __init__(self, *args: Any, pyca_key: CertificateIssuerPrivateKeyTypes, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._pyca_key = pyca_key
 
     def sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:
         mechanism = self.get_signature_mechanism_for_digest(digest_algorithm).signature_algo
-        if mechanism == "rsassa_pkcs1v15":
+        if mechanism == "rsassa_pkcs1v15" and isinstance(self._pyca_key, rsa.RSAPrivateKey):
             return self._pyca_key.sign(data, padding.PKCS1v15(), get_pyca_cryptography_hash(digest_algorithm))
-        return super().sign_raw(data, digest_algorithm)
+        signature: bytes = super().sign_raw(data, digest_algorithm)
+        return signature
 
 
 class Pkcs12Key:
@@ -83,10 +92,10 @@ class Pkcs12Key:
     def close(self) -> None:
         pass  # nothing held open; the key is only in memory
 
-    def __enter__(self) -> "Pkcs12Key":
+    def __enter__(self) -> Pkcs12Key:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 
@@ -155,8 +164,8 @@ class Pkcs11Key:
             self._session.close()
             self._session = None
 
-    def __enter__(self) -> "Pkcs11Key":
+    def __enter__(self) -> Pkcs11Key:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()

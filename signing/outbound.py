@@ -27,10 +27,10 @@ import ipaddress
 import socket
 import ssl
 import time
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
-from typing import Mapping
 from urllib.parse import urlsplit
 
 import requests
@@ -93,7 +93,7 @@ class Response:
     """What pyHanko's fetchers read from a response (the shape of requests')."""
 
     status_code: int
-    headers: CaseInsensitiveDict
+    headers: CaseInsensitiveDict[str]
     content: bytes
 
 
@@ -133,7 +133,7 @@ class Outbound:
                 content = response.read()
         except FetchFailed:
             raise
-        except (TimeoutError, socket.timeout):
+        except TimeoutError:
             raise self._refuse(target.url, f"the time allowed for fetching ({self.policy.budget_seconds:g} s) "
                                            "was used up") from None
         except (OSError, http.client.HTTPException, ssl.SSLError) as e:
@@ -246,7 +246,7 @@ class _DeadlineReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:  # type: ignore[override]
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
         self._sock.settimeout(self._outbound._remaining(self._target))
         n = self._sock.recv_into(buffer)
         self._read += n

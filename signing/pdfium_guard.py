@@ -18,8 +18,10 @@ The lock is re-entrant, so a guarded helper may call another.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
+from pathlib import Path
+from typing import BinaryIO
 
 import pypdfium2 as pdfium
 
@@ -27,7 +29,7 @@ PDFIUM_LOCK = threading.RLock()
 
 
 @contextmanager
-def pdfium_document(source) -> Iterator[pdfium.PdfDocument]:
+def pdfium_document(source: str | Path | bytes | BinaryIO) -> Iterator[pdfium.PdfDocument]:
     """The document open (from a path, bytes or a file), with the process's
     pdfium lock held until it and everything made from it is closed.
     pdfium.PdfiumError on a file it cannot open, as pypdfium2 raises it."""

@@ -17,19 +17,24 @@ from __future__ import annotations
 import json
 import os
 import socket
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import get_args
+from typing import TypedDict, get_args
 
 from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes, PrivateKeyTypes
+from cryptography.hazmat.primitives.asymmetric.types import (
+    CertificateIssuerPrivateKeyTypes,
+    CertificatePublicKeyTypes,
+    PrivateKeyTypes,
+)
 from cryptography.hazmat.primitives.serialization import pkcs12
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
 
 from .errors import KeyNotFound, WrongPassphrase
 from .outbound import FetchPolicy
@@ -135,7 +140,8 @@ class DevPki:
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        port: int = s.getsockname()[1]
+        return port
 
 
 def init_pki(
@@ -157,7 +163,7 @@ def init_pki(
     # The private keys are for this account alone, whatever the process umask.
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     folder.chmod(0o700)
-    now = (now or datetime.now(timezone.utc)).replace(microsecond=0)
+    now = (now or datetime.now(UTC)).replace(microsecond=0)
     subjects = _subjects(ca_name)
     base_url = f"http://127.0.0.1:{port or free_port()}"
     day = timedelta(days=1)
@@ -172,24 +178,24 @@ def init_pki(
     _write(folder, "root-ca", root_key, root, (), passphrase)
     _write(folder, "issuing-ca", issuing_key, issuing, (root,), passphrase)
 
-    leaf_urls = dict(crl_url=f"{base_url}/crl/issuing-ca.crl", ocsp_url=f"{base_url}/ocsp",
-                     ca_issuers_url=f"{base_url}/certs/issuing-ca.cer")
-    leaves = {
-        "official": dict(valid=(now - day, now + 2 * 365 * day), usage="sign"),
-        "agency": dict(valid=(now - day, now + 2 * 365 * day), usage="sign"),
-        "official-revoked": dict(valid=(now - 10 * day, now + 2 * 365 * day), usage="sign"),
-        "official-expired": dict(valid=(now - 2 * 365 * day, now - 30 * day), usage="sign"),
-        "tsa": dict(valid=(now - day, now + 5 * 365 * day), usage="tsa"),
-        "ocsp": dict(valid=(now - day, now + 5 * 365 * day), usage="ocsp"),
+    leaf_urls = _Pointers(crl_url=f"{base_url}/crl/issuing-ca.crl", ocsp_url=f"{base_url}/ocsp",
+                          ca_issuers_url=f"{base_url}/certs/issuing-ca.cer")
+    # name: (not before, not after, usage)
+    leaves: dict[str, tuple[datetime, datetime, str]] = {
+        "official": (now - day, now + 2 * 365 * day, "sign"),
+        "agency": (now - day, now + 2 * 365 * day, "sign"),
+        "official-revoked": (now - 10 * day, now + 2 * 365 * day, "sign"),
+        "official-expired": (now - 2 * 365 * day, now - 30 * day, "sign"),
+        "tsa": (now - day, now + 5 * 365 * day, "tsa"),
+        "ocsp": (now - day, now + 5 * 365 * day, "ocsp"),
     }
-    for name, spec in leaves.items():
+    for name, (not_before, not_after, usage) in leaves.items():
         key = _new_key()
-        not_before, not_after = spec["valid"]
         # The OCSP responder's own certificate carries id-pkix-ocsp-nocheck
         # and no revocation pointers, or checking it would recurse.
-        urls = {} if spec["usage"] == "ocsp" else leaf_urls
+        urls = _Pointers() if usage == "ocsp" else leaf_urls
         cert = _issue(subjects[name], key.public_key(), issuing.subject, issuing_key, SERIALS[name],
-                      not_before, not_after, usage=spec["usage"], issuer_cert=issuing, **urls)
+                      not_before, not_after, usage=usage, issuer_cert=issuing, **urls)
         _write(folder, name, key, cert, (issuing, root), passphrase)
 
     manifest = {
@@ -243,8 +249,19 @@ def _new_key() -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
-def _issue(subject, public_key, issuer_name, issuer_key, serial, not_before, not_after, *,
-           ca=False, usage="sign", issuer_cert=None, crl_url=None, ocsp_url=None, ca_issuers_url=None):
+class _Pointers(TypedDict, total=False):
+    """Where a certificate says its revocation data and issuer are."""
+
+    crl_url: str
+    ocsp_url: str
+    ca_issuers_url: str
+
+
+def _issue(subject: x509.Name, public_key: CertificatePublicKeyTypes, issuer_name: x509.Name,
+           issuer_key: CertificateIssuerPrivateKeyTypes, serial: int, not_before: datetime, not_after: datetime, *,
+           ca: bool = False, usage: str = "sign", issuer_cert: x509.Certificate | None = None,
+           crl_url: str | None = None, ocsp_url: str | None = None,
+           ca_issuers_url: str | None = None) -> x509.Certificate:
     builder = (
         x509.CertificateBuilder()
         .subject_name(subject).issuer_name(issuer_name).public_key(public_key)
@@ -254,7 +271,8 @@ def _issue(subject, public_key, issuer_name, issuer_key, serial, not_before, not
     )
     if issuer_cert is not None:
         builder = builder.add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_cert.public_key()), critical=False)
+            # issuer_key is issuer_cert's: its public half is the issuer's key, typed as one that can issue.
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), critical=False)
     if ca:
         builder = builder.add_extension(_key_usage(cert_sign=True), critical=True)
     elif usage == "sign":
@@ -269,19 +287,19 @@ def _issue(subject, public_key, issuer_name, issuer_key, serial, not_before, not
     if crl_url:
         point = x509.DistributionPoint([x509.UniformResourceIdentifier(crl_url)], None, None, None)
         builder = builder.add_extension(x509.CRLDistributionPoints([point]), critical=False)
-    access = []
+    access: list[x509.AccessDescription] = []
     if ocsp_url:
-        access.append(x509.AccessDescription(x509.AuthorityInformationAccessOID.OCSP,
+        access.append(x509.AccessDescription(AuthorityInformationAccessOID.OCSP,
                                              x509.UniformResourceIdentifier(ocsp_url)))
     if ca_issuers_url:
-        access.append(x509.AccessDescription(x509.AuthorityInformationAccessOID.CA_ISSUERS,
+        access.append(x509.AccessDescription(AuthorityInformationAccessOID.CA_ISSUERS,
                                              x509.UniformResourceIdentifier(ca_issuers_url)))
     if access:
         builder = builder.add_extension(x509.AuthorityInformationAccess(access), critical=False)
     return builder.sign(issuer_key, hashes.SHA256())
 
 
-def _key_usage(*, digital_signature=False, content_commitment=False, cert_sign=False) -> x509.KeyUsage:
+def _key_usage(*, digital_signature: bool = False, content_commitment: bool = False, cert_sign: bool = False) -> x509.KeyUsage:
     return x509.KeyUsage(
         digital_signature=digital_signature, content_commitment=content_commitment,
         key_encipherment=False, data_encipherment=False, key_agreement=False,
@@ -289,7 +307,8 @@ def _key_usage(*, digital_signature=False, content_commitment=False, cert_sign=F
     )
 
 
-def _write(folder: Path, name: str, key, cert, chain, passphrase: str) -> None:
+def _write(folder: Path, name: str, key: rsa.RSAPrivateKey, cert: x509.Certificate, chain: Iterable[x509.Certificate],
+           passphrase: str) -> None:
     encryption = (
         serialization.PrivateFormat.PKCS12.encryption_builder()
         .kdf_rounds(2048)  # enough for a dev PKI, fast enough for tests

@@ -15,9 +15,10 @@ is unknown (None) is rendered from the variant `<code>.without_<param>`.
 from __future__ import annotations
 
 import string
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from asn1crypto.crl import CRLReason
 
@@ -115,7 +116,7 @@ class Reason:
     # time-stamp that no longer matches does; its signatures may all be valid.)
     invalidates: bool = field(default=False, compare=False)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"code": str(self.code), "params": dict(self.params), "message": self.message}
 
 

@@ -26,7 +26,7 @@ from pyhanko.sign.fields import SigFieldSpec, SigSeedSubFilter, enumerate_sig_fi
 from pyhanko.sign.general import SigningError as PyHankoSigningError
 from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner, Signer
 from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
-from pyhanko.sign.timestamps import TimestampRequestError
+from pyhanko.sign.timestamps import TimeStamper, TimestampRequestError
 from pyhanko.sign.validation import collect_validation_info
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.errors import (
@@ -38,6 +38,7 @@ from pyhanko_certvalidator.errors import (
     RevokedError,
     ValidationError,
 )
+from pyhanko_certvalidator.path import ValidationPath
 
 from ._async import run_sync
 from .appearance import Appearance, place
@@ -69,7 +70,9 @@ log = logging.getLogger(__name__)
 # revocation data in the CMS), so once per key is enough for a batch. If a
 # remembered size ever turns out too small (a TSA whose tokens grew), the
 # document is signed again with a fresh estimate: see sign_pdf.
-_reserved_sizes: "weakref.WeakKeyDictionary[Signer, dict[tuple, int]]" = weakref.WeakKeyDictionary()
+# (digest algorithm, the TSA if the signature is time-stamped)
+_SizeKey = tuple[str, TimeStamper | str | None]
+_reserved_sizes: weakref.WeakKeyDictionary[Signer, dict[_SizeKey, int]] = weakref.WeakKeyDictionary()
 
 
 class _RememberedSizeFailed(Exception):
@@ -113,7 +116,7 @@ def sign_pdf(
     _check_validity_period(key, signing_time)
     timestamper = trust.get_timestamper() if trust is not None and level != "B-B" else None
     # The TSA is part of the remembered size: its tokens are in the CMS.
-    size_key = ("sha256", None if timestamper is None else (trust.timestamper or trust.tsa_url))
+    size_key: _SizeKey = ("sha256", None if timestamper is None or trust is None else (trust.timestamper or trust.tsa_url))
 
     def prepare() -> tuple[IncrementalPdfFileWriter, PdfSigner, str]:
         writer = open_for_update(data)
@@ -191,7 +194,7 @@ def open_for_update(data: bytes) -> IncrementalPdfFileWriter:
 
 
 async def _sign(pdf_signer: PdfSigner, writer: IncrementalPdfFileWriter, output: io.BytesIO,
-                signing_time: datetime, size_key: tuple) -> None:
+                signing_time: datetime, size_key: _SizeKey) -> None:
     """PdfSigner.async_sign_pdf, step by step, for three reasons:
 
     - the time in the visible appearance and the CMS signingTime must be the
@@ -239,7 +242,9 @@ async def _sign(pdf_signer: PdfSigner, writer: IncrementalPdfFileWriter, output:
     await post.post_signature_processing(result)
 
 
-async def _earlier_signatures_paths(writer: IncrementalPdfFileWriter, context: ValidationContext | None) -> list:
+async def _earlier_signatures_paths(
+    writer: IncrementalPdfFileWriter, context: ValidationContext | None
+) -> list[ValidationPath]:
     """Certificate paths of the signatures and time-stamps already in the
     document, validated now with `context`, which thereby fetches (and keeps,
     for the DSS) their OCSP responses and CRLs.
@@ -253,7 +258,7 @@ async def _earlier_signatures_paths(writer: IncrementalPdfFileWriter, context: V
     """
     if context is None:
         return []
-    paths = []
+    paths: list[ValidationPath] = []
     for signature in writer.prev.embedded_signatures:
         try:
             paths.extend(await collect_validation_info(signature, context))

@@ -5,10 +5,11 @@ B-LT against one set of roots is verified against the same roots later.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Any
 
 from asn1crypto import crl as asn1_crl
 from asn1crypto import ocsp as asn1_ocsp
@@ -74,7 +75,7 @@ class TrustConfig:
         tsa_url: str | None = None,
         allow_fetching: bool = True,
         fetch_policy: FetchPolicy = FetchPolicy(),
-    ) -> "TrustConfig":
+    ) -> TrustConfig:
         return cls(
             trust_roots=tuple(load_certs_from_pemder([str(p) for p in roots])),
             extra_certs=tuple(load_certs_from_pemder([str(p) for p in extra_certs])),
@@ -135,11 +136,11 @@ class TrustConfig:
             session.watch(context.certificate_registry)
         return context
 
-    def validation_context_kwargs(self, session: FetchSession | None) -> dict:
+    def validation_context_kwargs(self, session: FetchSession | None) -> dict[str, Any]:
         """The same settings as keyword arguments, for pyHanko's LTV validator,
         which builds its own contexts (one per point in time); only the
         first, at the present time, may fetch, through `session`."""
-        kwargs: dict = {
+        kwargs: dict[str, Any] = {
             "trust_roots": list(self.trust_roots),
             "other_certs": list(self.extra_certs),
             "allow_fetching": session is not None,

@@ -29,10 +29,11 @@ import io
 import logging
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
-from typing import BinaryIO, Literal
+from typing import Any, BinaryIO, Literal
 
 from asn1crypto import crl as asn1_crl
 from asn1crypto import ocsp as asn1_ocsp
+from asn1crypto import x509 as asn1_x509
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.ades.report import AdESIndeterminate
 from pyhanko.sign.diff_analysis import ModificationLevel
@@ -47,6 +48,7 @@ from pyhanko.sign.validation.errors import NoDSSFoundError
 from pyhanko.sign.validation.ltv import retrieve_adobe_revocation_info
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverageLevel, TimestampSignatureStatus
+from pyhanko_certvalidator import ValidationContext
 
 from ._async import run_sync
 from .fetching import FetchSession
@@ -101,7 +103,7 @@ class SignatureReport:
     verdict: Verdict
     reasons: list[Reason] = field(default_factory=list)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "reasons": [r.to_json() for r in self.reasons]}
 
 
@@ -111,7 +113,7 @@ class VerificationReport:
     signatures: list[SignatureReport]
     reasons: list[Reason] = field(default_factory=list)  # about the document as a whole
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"verdict": self.verdict, "signatures": [s.to_json() for s in self.signatures],
                 "reasons": [r.to_json() for r in self.reasons]}
 
@@ -167,10 +169,10 @@ async def _verify(reader: PdfFileReader, embedded: list[EmbeddedPdfSignature], t
 class _Revinfo:
     ocsps: list[asn1_ocsp.OCSPResponse]
     crls: list[asn1_crl.CertificateList]
-    certs: list
+    certs: list[asn1_x509.Certificate]
 
 
-def _carried_certificates(embedded: list[EmbeddedPdfSignature]) -> list:
+def _carried_certificates(embedded: list[EmbeddedPdfSignature]) -> list[asn1_x509.Certificate]:
     """Every certificate in the signatures' and their time-stamp tokens' CMS:
     what the file offers to build chains with, without the network."""
     certs = []
@@ -397,15 +399,15 @@ def _revinfo_kind(sig: EmbeddedPdfSignature, revinfo: _Revinfo) -> str:
     return "OCSP" if sig.signer_cert.serial_number in serials else "CRL"
 
 
-def _adobe_revinfo(sig: EmbeddedPdfSignature) -> tuple[list, list]:
+def _adobe_revinfo(sig: EmbeddedPdfSignature) -> tuple[list[asn1_ocsp.OCSPResponse], list[asn1_crl.CertificateList]]:
     try:
-        return retrieve_adobe_revocation_info(sig.signer_info)
+        return retrieve_adobe_revocation_info(sig.signer_info)  # type: ignore[no-any-return]  # pyHanko's, unannotated
     except Exception:
         return [], []
 
 
 def _context(trust: TrustConfig, sig: EmbeddedPdfSignature, revinfo: _Revinfo, *, fetch: bool,
-             check_revocation: bool = True, session: FetchSession | None = None):
+             check_revocation: bool = True, session: FetchSession | None = None) -> ValidationContext:
     adobe_ocsps, adobe_crls = _adobe_revinfo(sig)
     return trust.validation_context(
         allow_fetching=fetch, check_revocation=check_revocation, session=session,
@@ -438,7 +440,7 @@ def _covers_signer(sig: EmbeddedPdfSignature, revinfo: _Revinfo) -> bool:
     return any(c["tbs_cert_list"]["issuer"] == cert.issuer for c in [*revinfo.crls, *crls])
 
 
-def _ocsp_serials(responses: list) -> set[int]:
+def _ocsp_serials(responses: list[asn1_ocsp.OCSPResponse]) -> set[int]:
     serials = set()
     for response in responses:
         try:

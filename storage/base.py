@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import BinaryIO, Iterator, Protocol
+from typing import BinaryIO, Protocol
 
 CHUNK_SIZE = 1024 * 1024
 _KEY_RE = re.compile(r"^sha256/([0-9a-f]{2})/([0-9a-f]{2})/([0-9a-f]{64})$")
@@ -37,10 +38,10 @@ def retention_date(until: datetime) -> datetime:
     up, so normalising never shortens it), and in the future."""
     if until.tzinfo is None:
         raise ValueError("a retention date must carry its time zone")
-    until = until.astimezone(timezone.utc)
+    until = until.astimezone(UTC)
     if until.microsecond:
         until = until.replace(microsecond=0) + timedelta(seconds=1)
-    if until <= datetime.now(timezone.utc):
+    if until <= datetime.now(UTC):
         raise ValueError(f"a retention date must be in the future, not {until:%Y-%m-%d %H:%M:%S} UTC")
     return until
 
@@ -91,6 +92,14 @@ class HashingReader:
         return self._hash.hexdigest()
 
 
+class RawStream(Protocol):
+    """What a reader is built on: a file, or an HTTP response (urllib3's, from MinIO)."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+    def close(self) -> None: ...
+
+
 class VerifyingReader:
     """Streams an object and raises IntegrityError at its end if the hash is wrong.
 
@@ -98,7 +107,7 @@ class VerifyingReader:
     guarantee read to the end (``iter_chunks`` and ``copy_to`` do).
     """
 
-    def __init__(self, raw: BinaryIO, expected_sha256: str, on_close=None) -> None:
+    def __init__(self, raw: RawStream, expected_sha256: str, on_close: Callable[[], object] | None = None) -> None:
         self._raw = raw
         self._expected = expected_sha256
         self._hash = hashlib.sha256()
@@ -129,14 +138,14 @@ class VerifyingReader:
         if self._on_close:
             self._on_close()
 
-    def __enter__(self) -> "VerifyingReader":
+    def __enter__(self) -> VerifyingReader:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 
-def read_object(store: "ObjectStore", key: str) -> bytes:
+def read_object(store: ObjectStore, key: str) -> bytes:
     """A stored object whole, checked against its hash: for the files that are
     used whole (a PDF to sign or verify, a seal image, extracted text)."""
     with store.open(key) as reader:

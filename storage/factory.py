@@ -1,8 +1,9 @@
 """The one place where configuration picks a storage backend."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from storage.base import ObjectStore
 

@@ -5,10 +5,11 @@ import fcntl
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO
 
 from storage.base import (
     CHUNK_SIZE,
@@ -19,9 +20,9 @@ from storage.base import (
     RetentionError,
     StoredObject,
     VerifyingReader,
+    check_anchor_name,
     content_key,
     hash_file,
-    check_anchor_name,
     retention_date,
     sha256_of_key,
 )
@@ -80,7 +81,7 @@ class FilesystemStore:
     def open(self, key: str) -> VerifyingReader:
         path = self._path(key)
         try:
-            raw = open(path, "rb")
+            raw = open(path, "rb")  # noqa: SIM115 (the returned reader owns and closes it)
         except FileNotFoundError:
             raise ObjectMissing(key) from None
         return VerifyingReader(raw, sha256_of_key(key))
@@ -108,7 +109,7 @@ class FilesystemStore:
         path = self._path(key)
         with self._retention_lock():
             until = self.retained_until(key)
-            if until is not None and until > datetime.now(timezone.utc):
+            if until is not None and until > datetime.now(UTC):
                 raise RetentionError(key, until)
             try:
                 os.chmod(path, 0o644)

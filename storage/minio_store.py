@@ -5,13 +5,15 @@ import io
 import os
 import tempfile
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO, cast
 
 from minio import Minio
 from minio.commonconfig import COMPLIANCE, ENABLED, CopySource
+from minio.datatypes import Object
 from minio.error import S3Error
 from minio.retention import Retention
 from minio.versioningconfig import VersioningConfig
@@ -25,9 +27,9 @@ from storage.base import (
     RetentionError,
     StoredObject,
     VerifyingReader,
+    check_anchor_name,
     content_key,
     hash_file,
-    check_anchor_name,
     retention_date,
     sha256_of_key,
 )
@@ -57,7 +59,7 @@ class MinioStore:
                     raise
         self.client.set_bucket_versioning(self.bucket, VersioningConfig(ENABLED))
 
-    def _stat(self, key: str):
+    def _stat(self, key: str) -> Object | None:
         try:
             return self.client.stat_object(self.bucket, key)
         except S3Error as exc:
@@ -69,20 +71,22 @@ class MinioStore:
         self, stream: BinaryIO, media_type: str, *, sha256: str | None = None, size: int | None = None
     ) -> StoredObject:
         reader = HashingReader(stream)
+        # put_object only reads its data; its stub asks for a whole BinaryIO.
+        data = cast(BinaryIO, reader)
         length = -1 if size is None else size
         if sha256 is not None:
             # Known hash: one upload straight to the final key, verified as it streams.
             key = content_key(sha256)
             if self._stat(key) is not None:
                 return StoredObject(key, sha256, self.size(key), media_type, created=False)
-            self.client.put_object(self.bucket, key, reader, length=length, part_size=PART_SIZE, content_type=media_type)
+            self.client.put_object(self.bucket, key, data, length=length, part_size=PART_SIZE, content_type=media_type)
             if reader.sha256 != sha256:
                 self.client.remove_object(self.bucket, key)
                 raise IntegrityError("the stream's bytes do not match the hash given for them")
             return StoredObject(key, sha256, reader.size, media_type, created=True)
         # Unknown hash: upload under a temporary name, then copy server-side.
         tmp_key = f"incoming/{uuid.uuid4()}"
-        self.client.put_object(self.bucket, tmp_key, reader, length=length, part_size=PART_SIZE, content_type=media_type)
+        self.client.put_object(self.bucket, tmp_key, data, length=length, part_size=PART_SIZE, content_type=media_type)
         try:
             key = content_key(reader.sha256)
             created = self._stat(key) is None
@@ -125,11 +129,12 @@ class MinioStore:
         stat = self._stat(key)
         if stat is None:
             raise ObjectMissing(key)
+        assert stat.size is not None, "stat_object always reads the object's Content-Length"
         return stat.size
 
     def delete(self, key: str) -> None:
         until = self.retained_until(key)
-        if until is not None and until > datetime.now(timezone.utc):
+        if until is not None and until > datetime.now(UTC):
             raise RetentionError(key, until)
         try:
             self._remove_all_versions(key)
@@ -137,7 +142,7 @@ class MinioStore:
             # MinIO refused a version: one hidden under a delete marker (a
             # plain remove_object by someone else) can be retained too.
             until = self._latest_retention(key)
-            if until is not None and until > datetime.now(timezone.utc):
+            if until is not None and until > datetime.now(UTC):
                 raise RetentionError(key, until) from None
             raise
 

@@ -12,9 +12,9 @@ import os
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -124,10 +124,9 @@ def _scaled_env(tmp_path: Path, suffix: str) -> dict[str, str]:
 
 
 def _cleanup_scaled(env: dict[str, str]) -> None:
+    import redis
     from elasticsearch import Elasticsearch
     from minio import Minio
-
-    import redis
 
     _drop_postgres_database(env["DOCSVC_DATABASE_URL"])
     # Leave no queue behind in the shared Redis.

@@ -2,6 +2,7 @@
 the witness that a URL named in a file was, or was not, fetched."""
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 from typing import Literal
@@ -31,7 +32,7 @@ class Listener:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def __enter__(self) -> "Listener":
+    def __enter__(self) -> Listener:
         self._thread.start()
         return self
 
@@ -73,7 +74,5 @@ class Listener:
                 reply = f"HTTP/1.1 302 Found\r\nLocation: {self.location}\r\nContent-Length: 0\r\n\r\n"
             else:
                 reply = "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"
-            try:
+            with contextlib.suppress(OSError):
                 conn.sendall(reply.encode())
-            except OSError:
-                pass

@@ -1,6 +1,7 @@
 """Ending the docsvc processes a test started in their own session."""
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import signal
@@ -30,10 +31,8 @@ def start_worker(backend, log_dir: Path, extra_env: dict | None = None) -> subpr
 
 def kill(process: subprocess.Popen) -> None:
     """SIGKILL to the process and its children, as the out-of-memory killer ends a worker."""
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     process.wait(timeout=30)
 
 

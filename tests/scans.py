@@ -10,9 +10,9 @@ Everything is seeded: the same arguments give the same bytes.
 from __future__ import annotations
 
 import io
-import unicodedata
 import random
 import tempfile
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 

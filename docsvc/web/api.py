@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 from urllib.parse import quote
 
 import yaml
-from sqlalchemy import text
 from flask import Blueprint, Response, jsonify, request, stream_with_context
+from sqlalchemy import text
 
 from docsvc import accounts, documents, ecopies, incoming, outgoing, report_pdf, signatures, validation
 from docsvc.errors import DocsvcError, InvalidInput, NotFound

@@ -3,9 +3,8 @@ from __future__ import annotations
 
 from flask import current_app, g, request, session
 from flask_wtf.csrf import CSRFError, validate_csrf
-from wtforms import ValidationError
-
 from sqlalchemy.orm import Session
+from wtforms import ValidationError
 
 from docsvc import accounts
 from docsvc.errors import Unauthorized

@@ -80,7 +80,8 @@ def supersede_ecopy(code: str):
 def my_ecopies():
     user = api_user()
     with runtime().read() as db:
-        return jsonify({"ecopies": [ecopies.status_json(e) | {"title": e.document.title} for e in ecopies.citizen_ecopies(db, user)]})
+        owned = ecopies.citizen_ecopies(db, user)
+        return jsonify({"ecopies": [ecopies.status_json(e) | {"title": e.document.title} for e in owned]})
 
 
 @blueprint.get("/my/ecopies/<code>/file")

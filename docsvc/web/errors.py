@@ -44,8 +44,9 @@ def init_app(app: Flask) -> None:
     def _docsvc_error(exc: DocsvcError):
         response, status = error_response(exc.code, exc.message, exc.http_status)
         # Throttled (429) or busy (503): when a request is likely to succeed.
-        if getattr(exc, "retry_after", None):
-            return response, status, {"Retry-After": str(exc.retry_after)}
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after:
+            return response, status, {"Retry-After": str(retry_after)}
         return response, status
 
     @app.errorhandler(RequestEntityTooLarge)

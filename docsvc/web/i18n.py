@@ -2,15 +2,14 @@
 and the template helpers."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from urllib.parse import urlencode
 
 from flask import Flask, g, request, session
 
-from signing.reasons import Reason
-
 from docsvc.localtime import VIETNAM  # people read times in Vietnam's time; the database keeps UTC
 from docsvc.texts import LANGUAGES, MESSAGES, reason_text, text
+from signing.reasons import Reason
 
 
 def translate(key: str, lang: str | None = None) -> str:
@@ -42,7 +41,7 @@ def local_time(value: datetime | None, fmt: str = "%d/%m/%Y %H:%M") -> str:
     if value is None:
         return ""
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
+        value = value.replace(tzinfo=UTC)
     return value.astimezone(VIETNAM).strftime(fmt)
 
 

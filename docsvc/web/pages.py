@@ -4,7 +4,6 @@ from __future__ import annotations
 from functools import wraps
 
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
-
 from sqlalchemy import select
 
 from docsvc import documents, ecopies, incoming, outgoing, signatures, thumbnails, validation

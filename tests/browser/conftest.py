@@ -12,6 +12,7 @@ in .cache/services.env); without them its tests fail, as CI never skips them.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -22,9 +23,9 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 from urllib.parse import urlsplit
 
 import psutil
@@ -128,19 +129,15 @@ def _stop(process: subprocess.Popen) -> list[str]:
         started = psutil.Process(process.pid).children(recursive=True)
     except psutil.NoSuchProcess:
         started = []
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        pass
     try:
         process.wait(timeout=STOP_TIMEOUT)
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=30)
-    try:  # the gunicorn worker and anything else left in the group
+    with contextlib.suppress(ProcessLookupError):  # the gunicorn worker and anything else left in the group
         os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     _, alive = psutil.wait_procs(started, timeout=10)
     leftovers = []
     for child in alive:

@@ -12,9 +12,9 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
+from pdfs import make_pdf, sample_paragraphs
 from playwright.sync_api import Page, expect
 
-from pdfs import make_pdf, sample_paragraphs
 from search.folding import fold
 
 pytestmark = pytest.mark.browser

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
-
 from test_clerk_pages import READY_TIMEOUT, sign_in
 from test_outgoing_pages import sign_in_as
+
 from tests.letters import Letter, scanned_letter
 from tests.signing.helpers import seal_png
 

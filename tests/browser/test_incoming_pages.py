@@ -8,11 +8,11 @@ import re
 from datetime import timedelta
 
 import pytest
+from letters import scanned_letter
 from playwright.sync_api import Page, expect
+from test_clerk_pages import READY_TIMEOUT, sign_in
 
 from docsvc.incoming import today
-from letters import scanned_letter
-from test_clerk_pages import READY_TIMEOUT, sign_in
 
 pytestmark = pytest.mark.browser
 

@@ -13,11 +13,11 @@ from urllib.parse import urlencode
 
 import pikepdf
 import pytest
+from pdfs import make_pdf, sample_paragraphs
 from playwright.sync_api import Page, expect
+from test_clerk_pages import READY_TIMEOUT, sign_in
 
 from docsvc.incoming import today
-from pdfs import make_pdf, sample_paragraphs
-from test_clerk_pages import READY_TIMEOUT, sign_in
 from tests.signing.helpers import handwritten_signature_png, seal_png
 
 pytestmark = pytest.mark.browser

@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
-
 from pdfs import make_pdf, sample_paragraphs
+from playwright.sync_api import Page, expect
 
 pytestmark = pytest.mark.browser
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.pdfs import make_pdf, sample_paragraphs
 from signing.pki import DevPki, free_port, init_pki
 from tests.listeners import Listener
+from tests.pdfs import make_pdf, sample_paragraphs
 from tests.signing.helpers import signed_while_online
 
 

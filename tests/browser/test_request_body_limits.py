@@ -12,15 +12,14 @@ import json
 import os
 import socket
 import threading
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
 from urllib.parse import urlsplit
 
 import pikepdf
 import psutil
 import pytest
-
 from pdfs import make_pdf, sample_paragraphs
 
 MiB = 1024 * 1024

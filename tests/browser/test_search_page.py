@@ -13,9 +13,9 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
+from pdfs import make_pdf, sample_paragraphs
 from playwright.sync_api import Page, expect
 
-from pdfs import make_pdf, sample_paragraphs
 from tests.browser.test_clerk_pages import sign_in, wait_ready_api
 
 pytestmark = pytest.mark.browser

@@ -10,9 +10,8 @@ import re
 
 import pytest
 import requests
-from playwright.sync_api import Page, expect
-
 from pdfs import make_pdf, sample_paragraphs
+from playwright.sync_api import Page, expect
 
 pytestmark = pytest.mark.browser
 

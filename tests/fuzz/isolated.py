@@ -150,7 +150,7 @@ class Worker:
                 self.process.join()
 
 
-def outcome_in_child(worker: "Worker", data: bytes, timeout: float = 300):
+def outcome_in_child(worker: Worker, data: bytes, timeout: float = 300):
     """The child's answer as the in-process target would give it: a broken
     promise (or a hang, a crash, a connection attempt) raises PropertyViolation."""
     from tests.fuzz import targets

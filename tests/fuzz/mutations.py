@@ -23,9 +23,10 @@ import io
 import random
 import re
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Callable, Protocol
+from typing import Protocol
 
 import pikepdf
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 import ipaddress
 import socket
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 
 class NetworkRefused(OSError):

@@ -14,15 +14,14 @@ import datetime
 import io
 import traceback
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from docsvc import ecopy_codes, intake, pdf, signatures, suggest
 from docsvc.config import Settings
 from docsvc.errors import DocsvcError
 from tests.fuzz.findings import known
-
 
 VERDICTS = ("valid", "invalid", "indeterminate")
 # Inputs that met a known, still open finding (tests/fuzz/findings.py), by its id.

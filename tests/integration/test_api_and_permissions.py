@@ -32,7 +32,8 @@ def process_all(rt) -> None:
 
 
 def test_upload_process_download_and_search_through_the_api(rt, clerk, tmp_path):
-    pdf = make_pdf(tmp_path / "qd.pdf", "Quyết định số 15/QĐ-UBND", sample_paragraphs("binh-duong-cchc-2020.txt")[:4]).read_bytes()
+    paragraphs = sample_paragraphs("binh-duong-cchc-2020.txt")[:4]
+    pdf = make_pdf(tmp_path / "qd.pdf", "Quyết định số 15/QĐ-UBND", paragraphs).read_bytes()
     created = upload(clerk, pdf, "Quyết định số 15/QĐ-UBND về CCHC")
     # The upload returns at once; the work is queued, not done in the request.
     assert created["status"] == "received"
@@ -79,7 +80,8 @@ def test_agencies_see_only_their_own_documents(rt, make_user, tmp_path):
     citizen = make_user("citizen", agency=None, username="cong-dan")
     admin = make_user("admin", agency=None, username="quan-tri")
 
-    pdf = make_pdf(tmp_path / "a.pdf", "Tờ trình về một cửa liên thông", sample_paragraphs("quang-trach-cchc-7-thang-2021.txt")[:3]).read_bytes()
+    paragraphs = sample_paragraphs("quang-trach-cchc-7-thang-2021.txt")[:3]
+    pdf = make_pdf(tmp_path / "a.pdf", "Tờ trình về một cửa liên thông", paragraphs).read_bytes()
     document = upload(ours, pdf, "Tờ trình một cửa")
     process_all(rt)
 

@@ -10,7 +10,7 @@ import dataclasses
 import json
 import os
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from minio.error import S3Error
@@ -160,7 +160,7 @@ def test_a_checkpoint_cannot_be_deleted_or_overwritten(rt, backend):
     try:
         # On MinIO the lock is a compliance lock nobody can lift: a short one, so the test bucket can go.
         checkpoint = audit_anchor.write_checkpoint(locking, retain_for=MINIO_HOLD)
-        locked_until = datetime.now(timezone.utc) + MINIO_HOLD
+        locked_until = datetime.now(UTC) + MINIO_HOLD
         assert checkpoint is not None and json.loads(rt.store.read_anchor(checkpoint.name))["seq"] == checkpoint.seq
         with pytest.raises(AnchorExists):
             rt.store.put_anchor(checkpoint.name, b"{}", None)
@@ -174,7 +174,7 @@ def test_a_checkpoint_cannot_be_deleted_or_overwritten(rt, backend):
                 store.client.remove_object(store.bucket, key, version_id=version)
             assert "WORM protected" in refused.value.message
             # Not an assertion on time: MinIO lets the bucket be emptied only once the date has passed.
-            while datetime.now(timezone.utc) <= locked_until + timedelta(seconds=2):
+            while datetime.now(UTC) <= locked_until + timedelta(seconds=2):
                 time.sleep(0.5)
         else:
             path = store.root / ".anchors" / checkpoint.name
@@ -188,5 +188,6 @@ def test_beat_anchors_the_log_regularly(tmp_path):
     from docsvc.celery_config import AUDIT_CHECKPOINT, celery_config
     from docsvc.config import load_settings
 
-    schedule = celery_config(load_settings({"DOCSVC_AUDIT_CHECKPOINT_MINUTES": "30", "DOCSVC_DATA_DIR": str(tmp_path)}))["beat_schedule"]
+    settings = load_settings({"DOCSVC_AUDIT_CHECKPOINT_MINUTES": "30", "DOCSVC_DATA_DIR": str(tmp_path)})
+    schedule = celery_config(settings)["beat_schedule"]
     assert schedule["audit-checkpoint"] == {"task": AUDIT_CHECKPOINT, "schedule": 1800.0}

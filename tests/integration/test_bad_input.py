@@ -118,12 +118,13 @@ def test_upload_over_the_limit_is_refused_while_streaming(backend, tmp_path):
     assert response.status_code == 413
     assert response.get_json()["code"] == "upload_too_large"
     # ...and a declared length over the limit is refused before reading.
-    response = client.post(
-        "/api/v1/documents",
-        data={"file": (open(big, "rb"), "big.pdf")},
-        content_type="multipart/form-data",
-        headers={"Authorization": f"Bearer {token}"},
-    )
+    with open(big, "rb") as big_file:
+        response = client.post(
+            "/api/v1/documents",
+            data={"file": (big_file, "big.pdf")},
+            content_type="multipart/form-data",
+            headers={"Authorization": f"Bearer {token}"},
+        )
     assert response.status_code == 413
     assert response.get_json()["code"] == "upload_too_large"
     assert leftovers(runtime) == NOTHING
@@ -136,9 +137,10 @@ def test_upload_over_the_limit_is_refused_while_streaming(backend, tmp_path):
 
 def test_a_failed_database_write_removes_the_stored_original(rt, clerk, tmp_path, monkeypatch):
     """If recording the document fails after its bytes were stored, the bytes go too."""
+    from sqlalchemy import select
+
     from docsvc import documents, outbox
     from docsvc.models import User
-    from sqlalchemy import select
 
     def broken_enqueue(*args, **kwargs):
         raise RuntimeError("database went away")
@@ -157,7 +159,8 @@ def test_cli_names_a_file_it_cannot_read(backend, tmp_path):
     backend.run("db", "upgrade", check=True)
     result = backend.run("ingest", str(tmp_path / "khong-co.pdf"))
     assert result.returncode == 2
-    assert result.stderr.strip() == f"docsvc: error: {tmp_path / 'khong-co.pdf'}: Cannot read the file (No such file or directory). (invalid_input)"
+    missing = tmp_path / "khong-co.pdf"
+    assert result.stderr.strip() == f"docsvc: error: {missing}: Cannot read the file (No such file or directory). (invalid_input)"
 
 
 def test_a_scan_over_the_page_limit_is_refused_with_the_count(backend, tmp_path):

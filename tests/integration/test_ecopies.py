@@ -189,7 +189,7 @@ def _edit_stamp(pdf: bytes) -> bytes:
     """Someone strikes through the stamp in a PDF editor (a full rewrite of the file)."""
     with pikepdf.open(io.BytesIO(pdf)) as document:
         resources = document.pages[0].obj.Resources
-        forms = [resources.XObject[name] for name in resources.XObject.keys()
+        forms = [resources.XObject[name] for name in resources.XObject
                  if resources.XObject[name].get("/Subtype") == "/Form"]
         assert forms, "the stamp is an overlay form on page one"
         for form in forms:

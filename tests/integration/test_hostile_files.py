@@ -25,8 +25,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests import hostile_pdfs
 from signing.pki import free_port
+from tests import hostile_pdfs
 from tests.browser.conftest import _stop as stop_server
 from tests.conftest import make_installation
 from tests.pdfs import make_pdf, sample_paragraphs

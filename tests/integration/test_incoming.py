@@ -58,9 +58,9 @@ def test_a_scan_is_read_registered_and_found(backend, letter_scan):
     runtime = Runtime(backend.settings())
     try:
         # The searchable copy is a PDF/A, kept beside the untouched original.
-        with runtime.store.open(searchable["storage_key"]) as reader:
-            with pikepdf.open(io.BytesIO(b"".join(reader.iter_chunks()))) as pdf:
-                assert pdf.open_metadata().pdfa_status.startswith(("1", "2", "3"))
+        with runtime.store.open(searchable["storage_key"]) as reader, \
+                pikepdf.open(io.BytesIO(b"".join(reader.iter_chunks()))) as pdf:
+            assert pdf.open_metadata().pdfa_status.startswith(("1", "2", "3"))
         with runtime.store.open(original["storage_key"]) as reader:
             assert b"".join(reader.iter_chunks()) == letter_scan.path.read_bytes()
     finally:
@@ -108,8 +108,8 @@ def people(rt, make_user):
     return clerk, leader, specialist, stranger
 
 
-def _upload_letter(clerk, tmp_path, letter: Letter = Letter()) -> dict:
-    pdf = letter_pdf(tmp_path / "cong-van.pdf", letter)
+def _upload_letter(clerk, tmp_path, letter: Letter | None = None) -> dict:
+    pdf = letter_pdf(tmp_path / "cong-van.pdf", letter or Letter())
     response = clerk.post(
         "/api/v1/documents?filename=cong-van.pdf", data=pdf.read_bytes(), content_type="application/pdf"
     )

@@ -15,7 +15,7 @@ import io
 import json
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import openpyxl
 import pytest
@@ -28,7 +28,7 @@ from tests.integration.conftest import PASSWORD
 from tests.pdfs import make_pdf, sample_paragraphs
 
 MARCH = {"from": "2025-03-01", "to": "2025-03-31"}
-UTC = timezone.utc
+UTC = UTC
 
 
 @dataclass(frozen=True)
@@ -222,7 +222,7 @@ def test_csv_opens_in_excel_with_vietnamese_headers(march_register):
     assert summary["Đang xử lý cuối kỳ"] == "6"
     assert summary["Trong đó: quá hạn xử lý"] == "2"
     assert rows[blank + 1] == CSV_HEADER
-    register = [dict(zip(CSV_HEADER, row)) for row in rows[blank + 2:]]
+    register = [dict(zip(CSV_HEADER, row, strict=True)) for row in rows[blank + 2:]]
     assert [r["Số đến"] for r in register] == ["4", "5", "6", "7", "8", "9", "10", "11"]
     d = register[0]
     assert d == {
@@ -280,11 +280,13 @@ def test_staff_read_their_own_agency_only(rt, march_register):
     assert len(own["entries"]) == 1 and own["entries"][0]["title"] == "V/v tổng hợp số liệu cải cách hành chính"
     other = people["huyen"].get("/api/v1/reports/incoming", query_string={**MARCH, "agency_id": xa})
     assert other.status_code == 404 and other.get_json()["code"] == "not_found"
-    assert people["huyen"].get("/api/v1/reports/incoming", query_string={**MARCH, "agency_id": xa, "format": "csv"}).status_code == 404
+    other_agency = {**MARCH, "agency_id": xa, "format": "csv"}
+    assert people["huyen"].get("/api/v1/reports/incoming", query_string=other_agency).status_code == 404
     # An administrator chooses any agency.
     chosen = people["admin"].get("/api/v1/reports/incoming", query_string={**MARCH, "agency_id": huyen}).get_json()
     assert chosen["counts"]["received"] == 1
-    assert people["admin"].get("/api/v1/reports/incoming", query_string={**MARCH, "agency_id": xa}).get_json()["counts"] == MARCH_COUNTS
+    answer = people["admin"].get("/api/v1/reports/incoming", query_string={**MARCH, "agency_id": xa}).get_json()
+    assert answer["counts"] == MARCH_COUNTS
     # Anonymous callers and citizens get nothing.
     anonymous = people["clerk"].client.get("/api/v1/reports/incoming", query_string=MARCH)
     assert anonymous.status_code == 401

@@ -65,7 +65,8 @@ def test_ingested_pdf_is_found_with_and_without_diacritics(backend, tmp_path):
 def test_search_filters_and_pages(backend, tmp_path):
     backend.run("db", "upgrade", check=True)
     ids = []
-    for number, name in enumerate(["binh-duong-cchc-2020.txt", "ca-mau-hien-dai-hoa-hanh-chinh.txt", "quang-trach-cchc-7-thang-2021.txt"]):
+    sources = ["binh-duong-cchc-2020.txt", "ca-mau-hien-dai-hoa-hanh-chinh.txt", "quang-trach-cchc-7-thang-2021.txt"]
+    for number, name in enumerate(sources):
         pdf = make_pdf(tmp_path / f"doc{number}.pdf", f"Báo cáo số {number + 1}/BC-UBND", sample_paragraphs(name)[:4])
         kind = "incoming" if number < 2 else "outgoing"
         ids.append(ingest(backend, pdf, "--kind", kind)["id"])
@@ -82,7 +83,8 @@ def test_search_filters_and_pages(backend, tmp_path):
 
 def test_reindex_rebuilds_the_index_from_the_database(backend, tmp_path):
     backend.run("db", "upgrade", check=True)
-    pdf = make_pdf(tmp_path / "a.pdf", "Thông báo về một cửa liên thông", sample_paragraphs("ca-mau-hien-dai-hoa-hanh-chinh.txt")[:3])
+    paragraphs = sample_paragraphs("ca-mau-hien-dai-hoa-hanh-chinh.txt")[:3]
+    pdf = make_pdf(tmp_path / "a.pdf", "Thông báo về một cửa liên thông", paragraphs)
     document = ingest(backend, pdf)
 
     from docsvc.runtime import Runtime

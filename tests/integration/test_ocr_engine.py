@@ -142,7 +142,7 @@ def test_multipage_tiff_gives_one_page_per_frame_at_its_dpi(tmp_path):
     image_to_pdf(scan.path, tmp_path / "scan.pdf")
     with pikepdf.open(tmp_path / "scan.pdf") as pdf:
         assert len(pdf.pages) == 3
-        for page, image in zip(pdf.pages, images):
+        for page, image in zip(pdf.pages, images, strict=True):
             width, height = float(page.mediabox[2]), float(page.mediabox[3])
             assert width == pytest.approx(image.width * 72 / 300, abs=0.5)
             assert height == pytest.approx(image.height * 72 / 300, abs=0.5)

@@ -9,7 +9,7 @@ incoming book, in the official's queue and in the month's report; the
 e-copy is a record of its own in the certification book."""
 from __future__ import annotations
 
-from datetime import date, timedelta, timezone
+from datetime import UTC, date, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -94,11 +94,10 @@ def test_a_register_entry_cannot_be_rewritten_or_a_record_deleted(rt, office, tm
     _, _, clerk, _ = office
     letter = _register_letter(rt, clerk, tmp_path, "thu-so")
     for change in ({"kind": "ecopy"}, {"register_book": "certification"}, {"register_number": 7}):
-        with pytest.raises(registers.RegisterEntryChanged):
-            with rt.write() as session:
-                document = session.get(Document, letter["id"])
-                for name, value in change.items():
-                    setattr(document, name, value)
+        with pytest.raises(registers.RegisterEntryChanged), rt.write() as session:
+            document = session.get(Document, letter["id"])
+            for name, value in change.items():
+                setattr(document, name, value)
     with rt.read() as session:
         document = session.get(Document, letter["id"])
         assert (document.kind, document.register_book, document.register_number) == ("incoming", "incoming", 1)
@@ -158,7 +157,7 @@ def test_every_signed_version_is_retained_for_what_the_record_is(rt, office, tmp
     # Archive renewal adds a signed version; it is the record's current file and is retained like it.
     with rt.read() as session:
         due = {d.id: d.archive_due_at for d in session.scalars(select(Document).where(Document.archive_due_at.is_not(None)))}
-    later = max(at if at.tzinfo else at.replace(tzinfo=timezone.utc) for at in due.values()) + timedelta(days=1)
+    later = max(at if at.tzinfo else at.replace(tzinfo=UTC) for at in due.values()) + timedelta(days=1)
     renewed = archiving.renew_due(rt, now=later)
     assert set(renewed) >= {doc["id"], certified["document_id"], result["document_id"]}
     assert _retained(rt, doc["id"]) == [None, outgoing_until, outgoing_until]
@@ -171,7 +170,7 @@ def test_the_category_comes_from_the_record():
 
     issued = Document(id="d", workflow_status="issued", issued_date=date(2026, 3, 15))
     draft = Document(id="e", workflow_status="signed")
-    at = datetime(2026, 3, 14, 18, 0, tzinfo=timezone.utc)  # 01:00 on 15 March in Vietnam
+    at = datetime(2026, 3, 14, 18, 0, tzinfo=UTC)  # 01:00 on 15 March in Vietnam
     copy, result = Ecopy(kind="certified_copy", issued_at=at), Ecopy(kind="procedure_result", issued_at=at)
     assert record_terms(issued, None).category == "outgoing"
     assert record_terms(draft, copy).category == "ecopy"

@@ -37,10 +37,9 @@ def test_a_registration_that_fails_gives_its_number_back(rt):
     agency = agency_id(rt)
     with rt.write() as session:
         assert registers.allocate(session, agency, "outgoing", date(2026, 5, 1)) == 1
-    with pytest.raises(RuntimeError):
-        with rt.write() as session:
-            assert registers.allocate(session, agency, "outgoing", date(2026, 5, 2)) == 2
-            raise RuntimeError("the registration's file could not be stored")
+    with pytest.raises(RuntimeError), rt.write() as session:
+        assert registers.allocate(session, agency, "outgoing", date(2026, 5, 2)) == 2
+        raise RuntimeError("the registration's file could not be stored")
     with rt.write() as session:
         assert registers.allocate(session, agency, "outgoing", date(2026, 5, 3)) == 2
 

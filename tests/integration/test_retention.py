@@ -8,7 +8,7 @@ import io
 import logging
 import os
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from minio.commonconfig import COMPLIANCE, GOVERNANCE
@@ -40,7 +40,7 @@ class Holds:
 
     def until(self, extra: timedelta = timedelta(0)) -> datetime:
         if is_minio(self.rt.store):
-            base = datetime.now(timezone.utc).replace(microsecond=0) + MINIO_HOLD
+            base = datetime.now(UTC).replace(microsecond=0) + MINIO_HOLD
         else:
             base = retention_until("ecopy", date.today())
         return base + extra
@@ -54,7 +54,7 @@ class Holds:
         if not is_minio(self.rt.store) or self.latest is None:
             return
         # Not an assertion on time: MinIO will not let anyone delete earlier.
-        while datetime.now(timezone.utc) <= self.latest + timedelta(seconds=1):
+        while datetime.now(UTC) <= self.latest + timedelta(seconds=1):
             time.sleep(0.5)
         # Once the date has passed, the store deletes as before.
         for key in self.keys:
@@ -79,7 +79,7 @@ def read(rt, key: str) -> bytes:
 
 
 def test_retention_schedule_by_category():
-    utc = timezone.utc
+    utc = UTC
     # To the end of the anniversary day in Vietnam (UTC+7).
     assert retention_until("ecopy", date(2026, 3, 15)) == datetime(2031, 3, 15, 17, 0, tzinfo=utc)
     assert retention_until("procedure_result", date(2026, 3, 15)) == datetime(2046, 3, 15, 17, 0, tzinfo=utc)
@@ -137,7 +137,7 @@ def test_retention_is_extended_never_shortened(rt, holds):
     with pytest.raises(ValueError, match="time zone"):
         rt.store.retain(stored.key, datetime(2099, 1, 1))
     with pytest.raises(ValueError, match="future"):
-        rt.store.retain(stored.key, datetime(2020, 1, 1, tzinfo=timezone.utc))
+        rt.store.retain(stored.key, datetime(2020, 1, 1, tzinfo=UTC))
     missing = content_key(hashlib.sha256(b"never stored").hexdigest())
     with pytest.raises(ObjectMissing):
         rt.store.retain(missing, until)

@@ -9,8 +9,9 @@ import html
 import io
 import re
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from urllib.parse import parse_qs, urlencode, urlsplit
+
 import pytest
 from PIL import Image
 from sqlalchemy import select
@@ -60,7 +61,8 @@ def register(rt, clerk, make_user, tmp_path):
     pdf = make_pdf(tmp_path / "upload.pdf", "Tờ trình về cải cách hành chính", sample_paragraphs("binh-duong-cchc-2020.txt")[3:5])
     made["upload"] = upload(clerk, pdf.read_bytes(), "Tờ trình về cải cách hành chính")["id"]
     neighbour = make_user("clerk", agency=OTHER_AGENCY, username="clerk-p2")
-    pdf = make_pdf(tmp_path / "other.pdf", "Kế hoạch cải cách hành chính phường 2", sample_paragraphs("binh-duong-cchc-2020.txt")[:3])
+    paragraphs = sample_paragraphs("binh-duong-cchc-2020.txt")[:3]
+    pdf = make_pdf(tmp_path / "other.pdf", "Kế hoạch cải cách hành chính phường 2", paragraphs)
     made["other"] = upload(neighbour, pdf.read_bytes(), "Kế hoạch cải cách hành chính phường 2")["id"]
     process_all(rt)
     for name, entry in REGISTER.items():
@@ -194,7 +196,7 @@ def test_the_pages_next_links_keep_every_filter_and_walk_each_document_once(rt, 
     with rt.read() as session:
         agency = session.scalar(select(Agency.id).where(Agency.code == "UBND-XA"))
     # Index entries straight from their rows' fields: 30 letters, 24 of the province's.
-    start = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    start = datetime(2024, 1, 1, tzinfo=UTC)
     entries = [IndexedDocument(
         id=str(uuid.UUID(int=n + 1)), agency_id=agency, kind="incoming", title=f"Công văn số {n + 1} về cải cách hành chính",
         text="Triển khai cải cách hành chính, một cửa liên thông.", number_symbol=f"{n + 1}/UBND-VP",

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import threading
 import uuid
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -52,7 +52,7 @@ def a_document(**fields) -> Document:
         id=str(uuid.uuid4()), agency_id=1, kind="incoming", title="Quyết định về cải cách hành chính",
         number_symbol="15/QĐ-UBND", issuing_body="UBND huyện Quảng Trạch", doc_type="Quyết định",
         issued_date=date(2026, 3, 2), received_date=date(2026, 3, 4), register_number=7, register_year=2026,
-        created_at=datetime(2026, 3, 4, 1, 30, tzinfo=timezone.utc), status=DocumentStatus.READY,
+        created_at=datetime(2026, 3, 4, 1, 30, tzinfo=UTC), status=DocumentStatus.READY,
     )
     for name, value in fields.items():
         setattr(document, name, value)
@@ -95,7 +95,7 @@ def test_a_document_bears_its_issued_date_else_received_else_the_day_it_came_in_
     assert indexing.entry_for(a_document(), "").doc_date == date(2026, 3, 2)
     assert indexing.entry_for(a_document(issued_date=None), "").doc_date == date(2026, 3, 4)
     # 23:30 UTC on 31 December is 06:30 on 1 January in Vietnam.
-    late = a_document(issued_date=None, received_date=None, created_at=datetime(2025, 12, 31, 23, 30, tzinfo=timezone.utc))
+    late = a_document(issued_date=None, received_date=None, created_at=datetime(2025, 12, 31, 23, 30, tzinfo=UTC))
     entry = indexing.entry_for(late, "")
     assert (entry.doc_date, entry.year) == (date(2026, 1, 1), 2026)
     assert entry.doc_type == "Quyết định"
@@ -144,7 +144,7 @@ def start(backend, *args: str, extra_env: dict | None = None, log: Path | None =
     """The real `docsvc` command in the background (its output to `log`, or piped)."""
     env = {**os.environ, **backend.env, **(extra_env or {})}
     env.pop("DOCSVC_CONFIG", None)
-    output = open(log, "w") if log else subprocess.PIPE
+    output = open(log, "w") if log else subprocess.PIPE  # noqa: SIM115 (the command writes to it until it ends)
     return subprocess.Popen([sys.executable, "-m", "docsvc.cli", *args], env=env, stdin=subprocess.DEVNULL,
                             stdout=output, stderr=subprocess.STDOUT if log else subprocess.PIPE, text=True,
                             start_new_session=True)

@@ -68,7 +68,7 @@ def served(tmp_path_factory):
     env = {**os.environ, **installation.env}
     env.pop("DOCSVC_CONFIG", None)
     env.pop("DOCSVC_PUBLIC_URL", None)
-    log = open(folder / "serve.log", "wb")
+    log = open(folder / "serve.log", "wb")  # noqa: SIM115 (the server writes to it until it is stopped)
     process = subprocess.Popen([sys.executable, "-m", "docsvc.cli", "serve", "--port", str(port), "--no-worker"],
                                env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                start_new_session=True)

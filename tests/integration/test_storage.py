@@ -62,14 +62,12 @@ def test_a_wrong_hash_claim_stores_nothing(rt):
 def test_changed_bytes_are_detected_on_read(rt):
     stored = rt.store.put(io.BytesIO(b"%PDF-1.7 original scan"), "application/pdf")
     corrupt(rt.store, stored.key)
-    with pytest.raises(IntegrityError):
-        with rt.store.open(stored.key) as reader:
-            b"".join(reader.iter_chunks())
+    with pytest.raises(IntegrityError), rt.store.open(stored.key) as reader:
+        b"".join(reader.iter_chunks())
     with pytest.raises(IntegrityError):
         read_object(rt.store, stored.key)
-    with pytest.raises(IntegrityError):
-        with rt.store.local_path(stored.key):
-            pass
+    with pytest.raises(IntegrityError), rt.store.local_path(stored.key):
+        pass
 
 
 def test_missing_and_deleted_objects(rt):

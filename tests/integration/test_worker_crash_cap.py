@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from docsvc.models import Document, DocumentFile, OutboxEntry
 from docsvc.runtime import Runtime
-from tests.integration.test_worker_recovery import FAST_RECOVERY, long_scan, wait_until  # noqa: F401 (fixture)
 from tests import processes
+from tests.integration.test_worker_recovery import FAST_RECOVERY, long_scan, wait_until  # noqa: F401 (fixture)
 from tests.processes import kill, stop
 
 CAP = {"DOCSVC_TASK_MAX_ATTEMPTS": "2"}
@@ -61,7 +61,7 @@ def test_a_document_that_kills_its_worker_is_failed_after_the_cap_and_its_origin
     for attempt in (1, 2):
         worker = start_worker(backend, tmp_path)
         try:
-            wait_until(lambda: entry_attempts(runtime) == attempt and ocr_running_under(worker), 180,
+            wait_until(lambda: entry_attempts(runtime) == attempt and ocr_running_under(worker), 180,  # noqa: B023 (waited on now)
                        f"attempt {attempt} to be in the middle of OCR")
         finally:
             kill(worker)

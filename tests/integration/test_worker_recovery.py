@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 
 from docsvc.models import AuditEvent, Document, DocumentFile, OutboxEntry
 from docsvc.runtime import Runtime
-from tests.pdfs import make_pdf, sample_paragraphs
 from tests import processes
+from tests.pdfs import make_pdf, sample_paragraphs
 from tests.processes import kill, stop
 from tests.scans import make_scan
 from tests.waiting import wait_until

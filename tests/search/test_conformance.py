@@ -15,7 +15,7 @@ import html
 import re
 import threading
 import unicodedata
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
@@ -25,7 +25,7 @@ from tests.search.helpers import add, assert_tiers, every_page, ids, search, tie
 
 # ---------------------------------------------------------------- helpers ---
 
-_T0 = datetime(2024, 3, 1, 8, 0, tzinfo=timezone.utc)
+_T0 = datetime(2024, 3, 1, 8, 0, tzinfo=UTC)
 
 
 def doc(doc_id: str, title: str, text: str = "", **fields: object) -> IndexedDocument:

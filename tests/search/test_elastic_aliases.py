@@ -15,8 +15,7 @@ from typing import Any
 
 import pytest
 
-from search import IndexedDocument, SearchIndex, SearchQuery
-from search import elastic
+from search import IndexedDocument, SearchIndex, SearchQuery, elastic
 from search.elastic import ElasticsearchIndex, load_template
 
 

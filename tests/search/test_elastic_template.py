@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -119,7 +120,7 @@ def test_the_node_splits_the_exact_fields_like_the_plan_and_keeps_the_diacritics
         assert _analyzed(index, field, texts) == [t for text in texts for t in tokenize(text)], field
     assert _analyzed(index, "exact", ["Đề án"]) == ["đề", "án"]
     # Its pairs: each two adjacent exact words, never across two values.
-    pairs = [f"{a} {b}" for text in texts for a, b in zip(exact_tokens(text), exact_tokens(text)[1:])]
+    pairs = [f"{a} {b}" for text in texts for a, b in pairwise(exact_tokens(text))]
     assert _analyzed(index, "exact_pairs", texts) == pairs
     assert _analyzed(index, "exact_pairs", ["Khai tử", "tại xã"]) == ["khai tử", "tại xã"]
 

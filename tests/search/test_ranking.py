@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Callable
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -20,7 +20,7 @@ from search import FACET_FIELDS, TOTAL_CAP, FacetCount, IndexedDocument, Invalid
 from search.model import FACET_SIZE
 from tests.search.helpers import add, every_page, ids, search
 
-_T0 = datetime(2024, 3, 1, 8, 0, tzinfo=timezone.utc)
+_T0 = datetime(2024, 3, 1, 8, 0, tzinfo=UTC)
 
 
 def doc(doc_id: str, title: str, text: str = "", *, age: int = 0, **fields: object) -> IndexedDocument:

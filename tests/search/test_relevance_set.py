@@ -19,7 +19,7 @@ from collections import Counter
 
 import pytest
 
-from bench.relevance import GRADES, K, SET_DIR, load_set, matchable, ndcg, recall, run, summarize
+from bench.relevance import GRADES, SET_DIR, K, load_set, matchable, ndcg, recall, run, summarize
 from search import SearchIndex
 from search.folding import fold
 from search.query import tokenize
@@ -135,7 +135,7 @@ def test_a_clerk_finds_what_they_want_first(scores: list[dict]) -> None:
 
 def test_every_wanted_document_a_query_can_find_is_on_page_one(scores: list[dict]) -> None:
     off_page = {}
-    for query, s in zip(SET.queries, scores):
+    for query, s in zip(SET.queries, scores, strict=True):
         findable = set(matchable(SET.documents, query.text))
         wanted = {d for d, g in query.grades.items() if g == 2} & findable
         shown = {d for d, _ in s["top"]}

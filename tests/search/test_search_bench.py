@@ -95,7 +95,7 @@ def test_docsvc_and_raw_rank_the_same_first_page(run: dict, mode: str) -> None:
 @pytest.mark.parametrize("mode", bench.MODES)
 def test_facets_come_when_asked_and_agree_between_docsvc_and_raw(run: dict, mode: str) -> None:
     docsvc, raw = run["answers"][f"docsvc/{mode}"], run["answers"][f"raw/{mode}"]
-    for ours, theirs in zip(docsvc, raw):
+    for ours, theirs in zip(docsvc, raw, strict=True):
         if ours["class"] != "facets" and mode != "page":  # the page asks facets with every query
             assert ours["facets"] == {} and theirs["facets"] == {}
             continue

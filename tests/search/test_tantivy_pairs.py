@@ -12,7 +12,7 @@ different weight, many tied (the id breaks the ties, across pages too).
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -35,7 +35,7 @@ QUERIES = [
 
 def _documents(count: int) -> list[IndexedDocument]:
     dice = random.Random(10)
-    start = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    start = datetime(2024, 1, 1, tzinfo=UTC)
     return [
         IndexedDocument(
             id=f"doc-{n:04d}",
@@ -72,7 +72,7 @@ def _phrase_order(index: backend.TantivyIndex, query: SearchQuery) -> list[tuple
         created = searcher.fast_field_values("created", [address for _, address in hits])
         rows = [
             (-score, -stamp, backend._load(searcher, address)["id"], score)
-            for (score, address), stamp in zip(hits, created)
+            for (score, address), stamp in zip(hits, created, strict=True)
         ]
         order += [(doc_id, score) for _, _, doc_id, score in sorted(rows)]
     return order

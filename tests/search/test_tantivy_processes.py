@@ -17,8 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from search import IndexedDocument, SearchQuery, open_index
-from search import tantivy_index
+from search import IndexedDocument, SearchQuery, open_index, tantivy_index
 from search.tantivy_index import TantivyIndex
 
 REPO = Path(__file__).resolve().parents[2]

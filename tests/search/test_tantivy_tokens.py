@@ -9,6 +9,7 @@ ranking plan pairs the words of a query.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from itertools import pairwise
 
 from search.folding import fold, nfc
 from search.query import TOKEN_RE
@@ -51,6 +52,6 @@ def test_pairs_split_like_the_query_parser_on_every_code_point() -> None:
     differing = []
     for where, text in _chunks_of_every_code_point():
         words = TOKEN_RE.findall(text)
-        if analyzer.analyze(_pairs_text(_tokenizable(text))) != [f"{a}_{b}" for a, b in zip(words, words[1:])]:
+        if analyzer.analyze(_pairs_text(_tokenizable(text))) != [f"{a}_{b}" for a, b in pairwise(words)]:
             differing.append(where)
     assert differing == []

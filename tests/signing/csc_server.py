@@ -128,9 +128,10 @@ class CscServer:
         if not isinstance(count, int) or count < 1:
             raise CscProtocolError(400, "invalid_request", "Invalid parameter numSignatures")
         bound = body.get("hashes")
-        if self.credentials[credential_id] == 2:
-            if not isinstance(bound, list) or len(bound) != count or body.get("hashAlgorithmOID") != SHA256:
-                raise CscProtocolError(400, "invalid_request", "Missing or invalid parameter hashes")
+        if self.credentials[credential_id] == 2 and (
+            not isinstance(bound, list) or len(bound) != count or body.get("hashAlgorithmOID") != SHA256
+        ):
+            raise CscProtocolError(400, "invalid_request", "Missing or invalid parameter hashes")
         sad = secrets.token_urlsafe(24)
         with self._lock:
             self._sads[sad] = _Sad(credential_id, count, set(bound) if bound else None,
@@ -167,7 +168,7 @@ class CscServer:
 
     # --- HTTP ------------------------------------------------------------
 
-    def start(self) -> "CscServer":
+    def start(self) -> CscServer:
         service = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -209,7 +210,7 @@ class CscServer:
             self._server.server_close()
             self._server = None
 
-    def __enter__(self) -> "CscServer":
+    def __enter__(self) -> CscServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -5,12 +5,19 @@ from __future__ import annotations
 
 import dataclasses
 import io
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from signing import ReasonCode, sign_pdf, verify_pdf
-from signing.archive import ArchiveStatus, ArchiveTimestampInvalid, NotArchival, archive_status, needs_renewal, renew_archive_timestamp
+from signing.archive import (
+    ArchiveStatus,
+    ArchiveTimestampInvalid,
+    NotArchival,
+    archive_status,
+    needs_renewal,
+    renew_archive_timestamp,
+)
 from signing.errors import NotAPdf
 from tests.signing.helpers import pdfsig, pdfsig_blocks
 
@@ -87,7 +94,7 @@ def test_renewal_is_due_when_the_tsa_certificate_expires_within_the_margin(lta_d
     assert not needs_renewal(status, now=expires - timedelta(days=31), margin=timedelta(days=30))
     assert needs_renewal(status, now=expires - timedelta(days=29), margin=timedelta(days=30))
     assert needs_renewal(status, now=expires + timedelta(days=1))
-    soon = dataclasses.replace(status, tsa_expires_at=datetime.now(timezone.utc) + timedelta(days=10))
+    soon = dataclasses.replace(status, tsa_expires_at=datetime.now(UTC) + timedelta(days=10))
     assert needs_renewal(soon, margin=timedelta(days=90))
 
 

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import io
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from asn1crypto import cms, crl, ocsp, x509
@@ -24,7 +24,7 @@ from pyhanko.sign.timestamps import TimeStamper
 
 from signing import _asn1_dump
 
-WHEN = PdfCMSSignedAttributes(signing_time=datetime(2030, 1, 1, tzinfo=timezone.utc))
+WHEN = PdfCMSSignedAttributes(signing_time=datetime(2030, 1, 1, tzinfo=UTC))
 
 
 @contextlib.contextmanager
@@ -97,7 +97,8 @@ def test_re_encoding_what_a_signed_pdf_holds_gives_the_same_bytes(level, sign, o
     signed = sign(decision_pdf, official, level=level)
     reader = PdfFileReader(io.BytesIO(signed))
     blobs = [(cms.ContentInfo, s.pkcs7_content) for s in reader.embedded_signatures]
-    dss = reader.root["/DSS"] if "/DSS" in reader.root else None
+    # pyHanko's dictionaries resolve indirect objects on [] but not on .get()
+    dss = reader.root["/DSS"] if "/DSS" in reader.root else None  # noqa: SIM401
     for name, spec in (("/Certs", x509.Certificate), ("/OCSPs", ocsp.OCSPResponse), ("/CRLs", crl.CertificateList)):
         if dss is not None and name in dss:
             blobs += [(spec, ref.get_object().data) for ref in dss[name]]
@@ -112,4 +113,4 @@ def test_re_encoding_what_a_signed_pdf_holds_gives_the_same_bytes(level, sign, o
         theirs = force_all()
     assert ours == theirs
     # DER in, the same DER out (a signature's /Contents is zero-padded)
-    assert all(blob[:len(der)] == der and not blob[len(der):].strip(b"\0") for der, (_, blob) in zip(ours, blobs))
+    assert all(blob[:len(der)] == der and not blob[len(der):].strip(b"\0") for der, (_, blob) in zip(ours, blobs, strict=True))

@@ -87,10 +87,12 @@ def test_a_batch_of_five_documents_needs_the_pin_once(rssp, decision_pdf, long_r
 
 def test_a_wrong_pin_is_reported_and_nothing_is_written(rssp, decision_pdf, trust, tmp_path):
     out = tmp_path / "signed.pdf"
-    with pytest.raises(WrongPassphrase) as caught:
-        with CscKey(rssp.url, "an-scal1", token=rssp.token, pin="000000") as key:
-            with out.open("wb") as f:
-                sign_pdf(io.BytesIO(decision_pdf), f, key, level="B-T", trust=trust)
+    with (
+        pytest.raises(WrongPassphrase) as caught,
+        CscKey(rssp.url, "an-scal1", token=rssp.token, pin="000000") as key,
+        out.open("wb") as f,
+    ):
+        sign_pdf(io.BytesIO(decision_pdf), f, key, level="B-T", trust=trust)
     assert caught.value.code == "wrong_passphrase"
     assert "PIN" in caught.value.message
     assert not out.exists()
@@ -98,9 +100,8 @@ def test_a_wrong_pin_is_reported_and_nothing_is_written(rssp, decision_pdf, trus
 
 def test_a_wrong_pin_for_a_hash_bound_credential_fails_the_signature_and_writes_nothing(rssp, decision_pdf, trust):
     output = io.BytesIO()
-    with CscKey(rssp.url, "an-scal2", token=rssp.token, pin="000000") as key:
-        with pytest.raises(WrongPassphrase):
-            sign_pdf(io.BytesIO(decision_pdf), output, key, level="B-T", trust=trust)
+    with CscKey(rssp.url, "an-scal2", token=rssp.token, pin="000000") as key, pytest.raises(WrongPassphrase):
+        sign_pdf(io.BytesIO(decision_pdf), output, key, level="B-T", trust=trust)
     assert output.getvalue() == b""
 
 

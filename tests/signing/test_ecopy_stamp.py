@@ -16,7 +16,7 @@ from PIL import Image
 from reportlab.lib.pagesizes import A4, A5, landscape, letter
 from reportlab.pdfgen import canvas
 
-from signing import PersonSignature, Box, verify_pdf
+from signing import Box, PersonSignature, verify_pdf
 from signing.ecopy_stamp import HEADINGS, StampText, stamp_first_page
 from signing.errors import EncryptedPdf, InvalidAppearance, NotAPdf, SigningError
 from tests.scans import make_scan
@@ -170,7 +170,7 @@ def test_the_code_is_printed_under_the_qr(stamped):
 
 def test_nothing_of_the_original_page_is_hidden(stamped, decision_pdf):
     before, after = render(decision_pdf, 72), render(stamped, 72)
-    hidden = sum(1 for b, a in zip(before.tobytes(), after.tobytes()) if b < 160 and a > b + 40)
+    hidden = sum(1 for b, a in zip(before.tobytes(), after.tobytes(), strict=True) if b < 160 and a > b + 40)
     assert hidden == 0
 
 

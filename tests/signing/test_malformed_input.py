@@ -6,8 +6,8 @@ import dataclasses
 import io
 
 import pytest
-from pyhanko.pdf_utils.writer import copy_into_new_writer
 from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.pdf_utils.writer import copy_into_new_writer
 
 from signing import ReasonCode, verify_pdf
 from signing.errors import EncryptedPdf, FieldAlreadySigned, NotAPdf, TimestampUnavailable

@@ -28,7 +28,7 @@ def test_entropy_is_at_least_80_bits():
 
 def test_no_ambiguous_characters():
     assert not set("ILOU") & set(ALPHABET)
-    assert ALPHABET == ALPHABET.upper()
+    assert ALPHABET.upper() == ALPHABET
     for _ in range(1000):
         assert not set("ILOU-") & set(new_code())
 

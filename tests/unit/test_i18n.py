@@ -1,7 +1,7 @@
 """Pages speak Vietnamese first, English second, and show Vietnam's time."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from docsvc.errors import DocsvcError
 from docsvc.web.i18n import MESSAGES, error_messages, local_time
@@ -19,7 +19,7 @@ def test_every_error_a_user_can_cause_has_a_vietnamese_text():
 
 def test_times_are_shown_in_vietnam_time():
     # 17:30 UTC on 31 December is already New Year's Day in Hà Nội.
-    assert local_time(datetime(2026, 12, 31, 17, 30, tzinfo=timezone.utc)) == "01/01/2027 00:30"
+    assert local_time(datetime(2026, 12, 31, 17, 30, tzinfo=UTC)) == "01/01/2027 00:30"
     assert local_time(datetime(2026, 12, 31, 17, 30)) == "01/01/2027 00:30"  # naive = UTC (SQLite)
 
 

@@ -51,7 +51,7 @@ def document(left, number, place_date, title, summary, body, *, motto=NATIONAL,
         rows = max(len(left_col), len(right_col))
         left_col += [""] * (rows - len(left_col))
         right_col += [""] * (rows - len(right_col))
-        header = [f"{a} {b}".strip() for a, b in zip(left_col, right_col)]
+        header = [f"{a} {b}".strip() for a, b in zip(left_col, right_col, strict=False)]
     lines = [*header, "", title, *summary, "----------"]
     if authority:
         lines += [authority]

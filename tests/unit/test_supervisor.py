@@ -4,6 +4,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from docsvc.supervisor import WorkerSupervisor, stop_worker
 
@@ -21,7 +22,7 @@ def test_a_worker_that_dies_is_started_again():
 def _alive(pid: int) -> bool:
     """Running, not merely a zombie waiting for a container's init to reap it."""
     try:
-        status = open(f"/proc/{pid}/status").read()
+        status = Path(f"/proc/{pid}/status").read_text()
     except FileNotFoundError:
         return False
     return "\nState:\tZ" not in status

@@ -4,9 +4,8 @@ Revision ID: 0006_auth
 Revises: 0005
 Create Date: 2026-12-01 08:10:00
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0006_auth'
 down_revision = '0005'

@@ -14,9 +14,8 @@ Create Date: 2026-12-01 08:30:00
 """
 import logging
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0007_valid'
 down_revision = '0006_auth'
@@ -33,7 +32,7 @@ def upgrade() -> None:
         "SELECT u.id, u.username, u.citizen_id FROM users AS u WHERE u.citizen_id IS NOT NULL AND EXISTS "
         "(SELECT 1 FROM users AS first WHERE first.citizen_id = u.citizen_id AND first.id < u.id) ORDER BY u.id"
     )).all()
-    for user_id, username, _ in later:
+    for user_id, _username, _citizen_id in later:
         connection.execute(sa.text("UPDATE users SET citizen_id = NULL WHERE id = :id"), {"id": user_id})
     if later:
         log.warning("citizen IDs held by more than one account: kept by the oldest account, removed from %s",

@@ -9,9 +9,8 @@ Events written before this revision have no MAC (the key did not exist):
 runs `docsvc audit seal` once. Never automatic: a seal applied at start
 would also bless events someone rewrote in the database meanwhile.
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0008_records'
 down_revision = '0007_valid'
