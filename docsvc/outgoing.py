@@ -16,7 +16,7 @@ import io
 import logging
 import threading
 from dataclasses import dataclass
-from datetime import date, timedelta, timezone
+from datetime import date, timedelta
 from typing import Callable
 
 from sqlalchemy import select
@@ -32,10 +32,14 @@ from docsvc.models import (
     Agency,
     Document,
     DocumentFile,
+    DocumentKind,
     DocumentStatus,
     FileRole,
+    ProgressStep,
+    RegisterBook,
     Role,
     SigningJob,
+    SigningJobStatus,
     User,
     Workflow,
     utcnow,
@@ -46,7 +50,7 @@ from signing import AgencySeal, Box, PersonSignature, SigningError, sign_pdf
 from signing.fields import TextField, add_text_fields, fill_text_fields
 
 log = logging.getLogger(__name__)
-BOOK = "outgoing"
+BOOK = RegisterBook.OUTGOING
 PERSON_FIELD, SEAL_FIELD = "nguoi_ky", "co_quan"
 NUMBER_FIELD, DATE_FIELD = "docsvc_so_ky_hieu", "docsvc_ngay_ban_hanh"
 # Document types and their abbreviations (Decree 30, Appendix III); a letter
@@ -99,7 +103,7 @@ def start_draft(session: Session, actor: User, document_id: str) -> None:
     original = document.file(FileRole.ORIGINAL)
     if original.media_type != "application/pdf":
         raise InvalidInput("An outgoing draft must be a PDF.")
-    document.kind = "outgoing"
+    document.kind = DocumentKind.OUTGOING
     document.workflow_status = Workflow.DRAFT
     audit.record(session, actor, "outgoing.draft", "document", document_id, {"title": document.title})
 
@@ -363,9 +367,9 @@ def _deliver(session: Session, document: Document, stored) -> list[str]:
     for code in document.recipients or []:
         recipient = agency_by_code(session, code)
         copy = Document(
-            agency_id=recipient.id, kind="incoming", title=document.title, number_symbol=document.number_symbol,
+            agency_id=recipient.id, kind=DocumentKind.INCOMING, title=document.title, number_symbol=document.number_symbol,
             issuing_body=document.issuing_body, issued_date=document.issued_date, doc_type=document.doc_type,
-            page_count=document.page_count, status=DocumentStatus.READY, progress_step="done", progress_percent=100,
+            page_count=document.page_count, status=DocumentStatus.READY, progress_step=ProgressStep.DONE, progress_percent=100,
             source_document_id=document.id,
         )
         copy.files.append(_file_row(FileRole.ORIGINAL, stored, f"{document.number_symbol.replace('/', '-')}.pdf", None))
@@ -425,10 +429,10 @@ def start_batch(rt: Runtime, actor: User, document_ids: list[str], secret: str) 
     def run() -> None:
         try:
             sign_as_approver(rt, actor, list(document_ids), secret, progress=record)
-            status = "finished"
+            status = SigningJobStatus.FINISHED
         except Exception:
             log.exception("batch signing %s failed", job_id)
-            status = "failed"
+            status = SigningJobStatus.FAILED
         with rt.write() as session:
             job = session.get(SigningJob, job_id)
             job.status, job.finished_at = status, utcnow()
@@ -442,10 +446,9 @@ def job_json(session: Session, user: User, job_id: str) -> dict:
     if job is None or job.user_id != user.id:
         raise NotFound("No such signing job.")
     status = job.status
-    started = job.created_at if job.created_at.tzinfo else job.created_at.replace(tzinfo=timezone.utc)
-    if status == "running" and utcnow() - started > JOB_STALE_AFTER + timedelta(seconds=30 * job.total):
+    if status == SigningJobStatus.RUNNING and utcnow() - job.created_at > JOB_STALE_AFTER + timedelta(seconds=30 * job.total):
         # The web process that held the key stopped mid-batch: the documents not
         # signed are still waiting for a signature; say so rather than spin forever.
-        status = "interrupted"
+        status = SigningJobStatus.INTERRUPTED
     return {"id": job.id, "total": job.total, "done": job.done, "failed": job.failed, "status": status,
             "results": job.results}

@@ -1,0 +1,59 @@
+"""Column types that convert at the database boundary, so the rest of the code
+never meets a value the two profiles hand back differently.
+
+`UtcDateTime`: PostgreSQL gives back aware datetimes, SQLite naive ones that
+are UTC. Every timestamp read is aware UTC on both, and a naive one is
+refused on write (it would mean local time on one machine, UTC on another).
+
+`Vocabulary`: a state or kind stored as its string (the columns stay
+VARCHAR, values unchanged) and read back as the enum member; a value
+outside the vocabulary is refused on write, whatever code tries.
+"""
+from __future__ import annotations
+
+import enum
+from datetime import datetime, timezone
+
+from sqlalchemy import DateTime, String
+from sqlalchemy.types import TypeDecorator
+
+
+class UtcDateTime(TypeDecorator):
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"a naive datetime cannot be stored ({value!r}): give it a time zone")
+        return value.astimezone(timezone.utc)
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:  # SQLite keeps no zone; docsvc only ever wrote UTC
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+class Vocabulary(TypeDecorator):
+    impl = String
+    cache_ok = True
+
+    def __init__(self, vocabulary: type[enum.StrEnum], length: int) -> None:
+        super().__init__(length)
+        self.vocabulary = vocabulary
+        self._values = frozenset(member.value for member in vocabulary)
+
+    def process_bind_param(self, value: str | None, dialect) -> str | None:
+        # ValueError names the value and the vocabulary.
+        return None if value is None else self.vocabulary(value).value
+
+    def process_result_value(self, value: str | None, dialect) -> enum.StrEnum | None:
+        return None if value is None else self.vocabulary(value)
+
+    def coerce_compared_value(self, op, value):
+        # A lookup by a value outside the vocabulary finds nothing; only
+        # writing one is a fault.
+        return self if value in self._values else self.impl
