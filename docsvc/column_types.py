@@ -7,7 +7,9 @@ refused on write (it would mean local time on one machine, UTC on another).
 
 `Vocabulary`: a state or kind stored as its string (the columns stay
 VARCHAR, values unchanged) and read back as the enum member; a value
-outside the vocabulary is refused on write, whatever code tries.
+outside the vocabulary is refused whenever it is bound, in a write or a
+lookup, whatever code tries (values from outside are checked first, by
+validation.one_of, and answered as invalid input).
 """
 from __future__ import annotations
 
@@ -44,7 +46,6 @@ class Vocabulary(TypeDecorator):
     def __init__(self, vocabulary: type[enum.StrEnum], length: int) -> None:
         super().__init__(length)
         self.vocabulary = vocabulary
-        self._values = frozenset(member.value for member in vocabulary)
 
     def process_bind_param(self, value: str | None, dialect) -> str | None:
         # ValueError names the value and the vocabulary.
@@ -52,8 +53,3 @@ class Vocabulary(TypeDecorator):
 
     def process_result_value(self, value: str | None, dialect) -> enum.StrEnum | None:
         return None if value is None else self.vocabulary(value)
-
-    def coerce_compared_value(self, op, value):
-        # A lookup by a value outside the vocabulary finds nothing; only
-        # writing one is a fault.
-        return self if value in self._values else self.impl

@@ -100,9 +100,13 @@ def test_the_database_gives_back_members_and_refuses_strangers(session):
     assert document.status is DocumentStatus.READY and document.handling_status is Handling.ASSIGNED
     assert document.kind is DocumentKind.UPLOAD and document.workflow_status is None
     assert agency.level is AgencyLevel.OTHER
-    # Looking up by a value no row can hold finds nothing rather than failing.
-    assert session.scalar(select(Document).where(Document.status == "finished")) is None
+    assert session.scalars(select(Document.title).where(Document.status.in_(["ready", DocumentStatus.FAILED]))).all() \
+        == ["Công văn"]
 
     document.status = "done"  # a Handling value, not a DocumentStatus
     with pytest.raises(StatementError, match="'done' is not a valid DocumentStatus"):
         session.flush()
+    session.rollback()
+    # Code that would look up a state no row can hold is a fault too, not an empty answer.
+    with pytest.raises(StatementError, match="'finished' is not a valid DocumentStatus"):
+        session.scalar(select(Document).where(Document.status == "finished"))
