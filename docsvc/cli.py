@@ -25,6 +25,8 @@ from docsvc.models import (
     Agency,
     AgencyLevel,
     ApiToken,
+    CredentialOwner,
+    CredentialSource,
     Document,
     DocumentKind,
     DocumentStatus,
@@ -656,12 +658,12 @@ def key_add(username, agency_code, pkcs12_path, pkcs11_module, token_label, key_
             owner = session.scalar(select(User).where(User.username == username))
             if owner is None:
                 raise InvalidInput(f"No user {username}.")
-            owner_type, owner_id = "user", owner.id
+            owner_type, owner_id = CredentialOwner.USER, owner.id
         else:
-            owner_type, owner_id = "agency", accounts.agency_by_code(session, agency_code).id
+            owner_type, owner_id = CredentialOwner.AGENCY, accounts.agency_by_code(session, agency_code).id
     credentials.add_credential(
         rt, cli_operator(), owner_type=owner_type, owner_id=owner_id,
-        source="pkcs12" if pkcs12_path else "pkcs11", location=pkcs12_path or pkcs11_module,
+        source=CredentialSource.PKCS12 if pkcs12_path else CredentialSource.PKCS11, location=pkcs12_path or pkcs11_module,
         token_label=token_label, key_label=key_label, image=image,
     )
     click.echo(f"signing key set for {owner_type} {username or agency_code}")

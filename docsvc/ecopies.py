@@ -35,6 +35,7 @@ from docsvc.incoming import WrongRegister, today
 from docsvc.indexing import refresh_entry
 from docsvc.models import (
     Agency,
+    CredentialOwner,
     Document,
     DocumentFile,
     DocumentKind,
@@ -127,7 +128,7 @@ def issue(
         source = document.file(FileRole.DERIVED) or document.file(FileRole.ORIGINAL)
         if source.media_type != "application/pdf":
             raise InvalidInput("The document has no PDF to certify.")
-        credential = credentials.credential_for(session, "agency", document.agency_id)
+        credential = credentials.credential_for(session, CredentialOwner.AGENCY, document.agency_id)
         agency = session.get(Agency, document.agency_id)
         certifier = _certifier(session, rt, actor)
         agency_id, agency_name, source_key = agency.id, agency.name, source.storage_key

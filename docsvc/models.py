@@ -143,6 +143,16 @@ class ShareState(StrEnum):
     REVOKED = "revoked"  # the e-copy behind it was revoked or superseded
 
 
+class CredentialOwner(StrEnum):
+    USER = "user"      # a person's signature
+    AGENCY = "agency"  # the agency's seal
+
+
+class CredentialSource(StrEnum):
+    PKCS12 = "pkcs12"  # a .p12 file
+    PKCS11 = "pkcs11"  # a token or HSM through its PKCS#11 module
+
+
 class SigningJobStatus(StrEnum):
     RUNNING = "running"
     FINISHED = "finished"   # each document signed or its failure recorded in the results
@@ -317,9 +327,9 @@ class SigningCredential(Base):
     __tablename__ = "signing_credentials"
     __table_args__ = (UniqueConstraint("owner_type", "owner_id", name="uq_signing_credential_owner"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    owner_type: Mapped[str] = mapped_column(String(16))  # "user" or "agency"
+    owner_type: Mapped[CredentialOwner] = mapped_column(Vocabulary(CredentialOwner, 16))
     owner_id: Mapped[int] = mapped_column(Integer)
-    source: Mapped[str] = mapped_column(String(16))  # "pkcs12" or "pkcs11"
+    source: Mapped[CredentialSource] = mapped_column(Vocabulary(CredentialSource, 16))
     location: Mapped[str] = mapped_column(String(500))  # .p12 path, or the PKCS#11 module
     token_label: Mapped[str] = mapped_column(String(128), default="")
     key_label: Mapped[str] = mapped_column(String(128), default="")

@@ -30,6 +30,7 @@ from docsvc.incoming import today
 from docsvc.indexing import refresh_entries, refresh_entry
 from docsvc.models import (
     Agency,
+    CredentialOwner,
     Document,
     DocumentFile,
     DocumentKind,
@@ -241,7 +242,7 @@ def sign_as_approver(
         raise InvalidInput("Choose at least one document to sign.")
     position = _position(position) if position else None
     with rt.read() as session:
-        credential = credentials.credential_for(session, "user", actor.id)
+        credential = credentials.credential_for(session, CredentialOwner.USER, actor.id)
     image = credentials.image_bytes(rt, credential)
     trust = signatures.trust_config(rt.settings)
     outcomes = []
@@ -310,7 +311,7 @@ def issue(rt: Runtime, actor: User, document_id: str, *, type_code: str, secret:
         document = get_document(session, actor, document_id)
         if document.workflow_status != Workflow.SIGNED:
             raise WrongStep("Only a document signed by its leader can be issued.")
-        credential = credentials.credential_for(session, "agency", document.agency_id)
+        credential = credentials.credential_for(session, CredentialOwner.AGENCY, document.agency_id)
         agency = session.get(Agency, document.agency_id)
         agency_name, symbol = agency.name, agency.symbol or agency.code.split("-")[0]
     image = credentials.image_bytes(rt, credential)
@@ -409,7 +410,7 @@ def start_batch(rt: Runtime, actor: User, document_ids: list[str], secret: str) 
     if not document_ids:
         raise InvalidInput("Choose at least one document to sign.")
     with rt.read() as session:
-        credential = credentials.credential_for(session, "user", actor.id)
+        credential = credentials.credential_for(session, CredentialOwner.USER, actor.id)
     # Unlock once now, so a wrong passphrase is an answer to this request.
     credentials.open_key(credential, secret).close()
     with rt.write() as session:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from docsvc import credentials, ecopies
 from docsvc.ecopy_codes import format_code
 from docsvc.errors import DocsvcError, InvalidInput
-from docsvc.models import Document, DocumentStatus, Ecopy, EcopyKind, EcopyStatus, Role, ShareState, User, Workflow
+from docsvc.models import CredentialOwner, Document, DocumentStatus, Ecopy, EcopyKind, EcopyStatus, Role, ShareState, User, Workflow
 from docsvc.runtime import Runtime
 from docsvc.web import ecopy_api
 from docsvc.web.context import runtime, session_user
@@ -60,7 +60,7 @@ def document_context(session: Session, rt: Runtime, user: User, doc: Document) -
     if doc.workflow_status == Workflow.ISSUED:
         return EcopyView(can_issue=True, issued_result=True)
     if (doc.status != DocumentStatus.READY or doc.workflow_status is not None
-            or not credentials.has_credential(session, "agency", doc.agency_id)):
+            or not credentials.has_credential(session, CredentialOwner.AGENCY, doc.agency_id)):
         return None
     return EcopyView(can_issue=True)
 

@@ -19,6 +19,8 @@ from docsvc.models import (
     Agency,
     AgencyLevel,
     Base,
+    CredentialOwner,
+    CredentialSource,
     Document,
     DocumentKind,
     DocumentStatus,
@@ -49,6 +51,8 @@ STORED_VALUES = {
     EcopyStatus: ["active", "revoked", "superseded"],
     ShareState: ["granted", "expired", "withdrawn", "used_up", "revoked"],
     SigningJobStatus: ["running", "finished", "failed", "interrupted"],
+    CredentialOwner: ["user", "agency"],
+    CredentialSource: ["pkcs12", "pkcs11"],
     RetentionCategory: ["outgoing", "procedure_result", "ecopy"],
 }
 
