@@ -4,7 +4,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -14,10 +14,9 @@ from sqlalchemy.orm import Session
 
 from docsvc import audit, validation
 from docsvc.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
-from docsvc.models import Agency, ApiToken, Role, User, UserSession, utcnow
+from docsvc.models import STAFF_ROLES, Agency, AgencyLevel, ApiToken, Role, User, UserSession, utcnow
 
 _hasher = PasswordHasher()
-AGENCY_LEVELS = ("commune", "district", "province", "other")
 MIN_PASSWORD_LENGTH = 8
 DEFAULT_TOKEN_DAYS = 90  # Settings.token_days; callers without settings (tests, scripts) get the same
 
@@ -30,16 +29,15 @@ class CitizenIdTaken(Conflict):
 
 
 def add_agency(
-    session: Session, code: str, name: str, *, level: str = "other", parent_code: str | None = None, actor: User | None = None,
-    symbol: str = "",
+    session: Session, code: str, name: str, *, level: AgencyLevel | str = AgencyLevel.OTHER,
+    parent_code: str | None = None, actor: User | None = None, symbol: str = "",
 ) -> Agency:
     code = validation.text(code, "code", validation.AGENCY_CODE)
     name = validation.text(name, "name", validation.AGENCY_NAME)
     symbol = validation.text(symbol, "symbol", validation.AGENCY_SYMBOL)
     if not code or not name:
         raise InvalidInput("An agency needs a code and a name.")
-    if level not in AGENCY_LEVELS:
-        raise InvalidInput(f"Agency level must be one of {', '.join(AGENCY_LEVELS)}.")
+    level = validation.one_of(level, AgencyLevel, "Agency level")
     if session.scalar(select(Agency).where(Agency.code == code)):
         raise Conflict(f"Agency {code} already exists.")
     parent = agency_by_code(session, parent_code) if parent_code else None
@@ -62,7 +60,7 @@ def add_user(
     session: Session,
     username: str,
     password: str,
-    role: str,
+    role: Role | str,
     *,
     agency_code: str | None = None,
     full_name: str = "",
@@ -73,10 +71,9 @@ def add_user(
     full_name = validation.text(full_name, "full_name", validation.FULL_NAME)
     if not username:
         raise InvalidInput("A user needs a username.")
-    if role not in Role.ALL:
-        raise InvalidInput(f"Role must be one of {', '.join(Role.ALL)}.")
+    role = validation.one_of(role, Role, "Role")
     check_password(password)
-    if role in Role.STAFF and role != Role.ADMIN and not agency_code:
+    if role in STAFF_ROLES and role != Role.ADMIN and not agency_code:
         raise InvalidInput("Staff users belong to an agency: give --agency.")
     if session.scalar(select(User).where(User.username == username)):
         raise Conflict(f"User {username} already exists.")
@@ -100,7 +97,7 @@ def add_user(
     return user
 
 
-def _citizen_id_for(session: Session, role: str, citizen_id: str | None) -> str | None:
+def _citizen_id_for(session: Session, role: Role, citizen_id: str | None) -> str | None:
     """A citizen's account carries their ID (checked, and no other account's);
     staff accounts carry none."""
     if citizen_id in (None, ""):
@@ -184,11 +181,6 @@ def _secret_hash(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
-def as_utc(moment: datetime) -> datetime:
-    """SQLite gives back naive UTC datetimes; PostgreSQL aware ones."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def start_session(session: Session, user: User, hours: int) -> str:
     """A new browser session for a signed-in user: the random id its cookie carries."""
     now = utcnow()
@@ -204,7 +196,7 @@ def start_session(session: Session, user: User, hours: int) -> str:
 def user_for_session(session: Session, session_id: str) -> User | None:
     """The user of a live session, or None (unknown, ended, expired or disabled)."""
     row = session.scalar(select(UserSession).where(UserSession.id_hash == _secret_hash(session_id)))
-    if row is None or as_utc(row.expires_at) <= utcnow() or not row.user.active:
+    if row is None or row.expires_at <= utcnow() or not row.user.active:
         return None
     return row.user
 
@@ -238,7 +230,7 @@ def issue_token(session: Session, user: User, name: str = "", *, days: int = DEF
 
 
 def token_expiry(row: ApiToken, token_days: int) -> datetime:
-    return as_utc(row.expires_at or row.created_at + timedelta(days=token_days))
+    return row.expires_at or row.created_at + timedelta(days=token_days)
 
 
 def user_for_token(session: Session, token: str, *, token_days: int = DEFAULT_TOKEN_DAYS) -> User:
@@ -286,13 +278,13 @@ def visible_agency_ids(user: User) -> frozenset[int] | None:
     """
     if user.role == Role.ADMIN:
         return None
-    if user.role in Role.STAFF and user.agency_id is not None:
+    if user.role in STAFF_ROLES and user.agency_id is not None:
         return frozenset({user.agency_id})
     return frozenset()
 
 
 def require_staff(user: User) -> None:
-    if user.role not in Role.STAFF:
+    if user.role not in STAFF_ROLES:
         raise Forbidden("Only agency staff can do this.")
 
 

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from datetime import UTC
+from enum import StrEnum
 from pathlib import Path
 
 import click
@@ -21,13 +22,33 @@ from sqlalchemy import select
 from docsvc import accounts, audit, documents, incoming, indexing, migrate, pipeline
 from docsvc.config import ConfigError, load_settings
 from docsvc.errors import DocsvcError, InvalidInput
-from docsvc.models import Agency, ApiToken, Document, DocumentStatus, OutboxEntry, Role, User
+from docsvc.models import (
+    Agency,
+    AgencyLevel,
+    ApiToken,
+    CredentialOwner,
+    CredentialSource,
+    Document,
+    DocumentKind,
+    DocumentStatus,
+    EcopyKind,
+    EcopyStatus,
+    OutboxEntry,
+    RegisterBook,
+    Role,
+    User,
+)
 from docsvc.presenters import document_json, search_json
 from docsvc.runtime import Runtime
 from signing import SigningError
 
 EXIT_USER_ERROR = 2
 PRIVATE_UMASK = 0o077
+
+
+def vocabulary_choice(vocabulary: type[StrEnum], only: tuple[StrEnum, ...] = ()) -> click.Choice:
+    """The values people type; click would take an enum's member names (CLERK) instead."""
+    return click.Choice([member.value for member in (only or vocabulary)])
 
 
 def fail(message: str, code: str = "error") -> None:
@@ -226,12 +247,12 @@ def _run_until_done(rt: Runtime, entry_id: int, deadline: float, timeout: float)
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--title", default=None, help="Title (default: from the file name).")
-@click.option("--kind", default="upload", type=click.Choice(documents.KINDS))
+@click.option("--kind", default=DocumentKind.UPLOAD.value, type=vocabulary_choice(DocumentKind))
 @click.option("--agency", "agency_code", default=None, help="Agency code (needed when there are several).")
 @click.option("--wait", is_flag=True, help="Return once each document is processed and searchable.")
 @click.option("--timeout", default=600.0, show_default=True, help="Seconds --wait may take per document.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per document.")
-@click.option("--register", "book", default=None, type=click.Choice(["incoming"]),
+@click.option("--register", "book", default=None, type=vocabulary_choice(RegisterBook, (RegisterBook.INCOMING,)),
               help="Once processed, register it in this book with the suggested fields (implies --wait).")
 @click.option("--allow-duplicate", is_flag=True, help="Register even if the same file is already registered.")
 @user_errors
@@ -495,7 +516,7 @@ def agency() -> None:
 @agency.command("add")
 @click.argument("code")
 @click.argument("name")
-@click.option("--level", default="other", type=click.Choice(accounts.AGENCY_LEVELS))
+@click.option("--level", default=AgencyLevel.OTHER.value, type=vocabulary_choice(AgencyLevel))
 @click.option("--parent", "parent_code", default=None, help="Code of the agency above this one.")
 @click.option("--symbol", default="", help="Its part of document numbers, e.g. UBND in 15/QĐ-UBND (default: from the code).")
 @user_errors
@@ -514,7 +535,7 @@ def ecopy() -> None:
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--citizen", "citizen_id", required=True, help="The citizen's identity card number (12 digits).")
 @click.option("--title", required=True)
-@click.option("--kind", default="certified_copy", type=click.Choice(["certified_copy", "procedure_result"]))
+@click.option("--kind", default=EcopyKind.CERTIFIED_COPY.value, type=vocabulary_choice(EcopyKind))
 @click.option("--agency", "agency_code", default=None)
 @click.option("--passphrase-env", default="DOCSVC_SIGNING_PASSPHRASE", show_default=True,
               help="Environment variable holding the agency key's passphrase or PIN.")
@@ -529,7 +550,7 @@ def ecopy_issue(path, citizen_id, title, kind, agency_code, passphrase_env, time
     secret = _secret_from_env(passphrase_env, "agency key's passphrase")
     rt = _runtime()
     operator = cli_operator()
-    document_id, entry_id = documents.ingest(rt, operator, documents.local_file(path, rt), title=title, kind="ecopy",
+    document_id, entry_id = documents.ingest(rt, operator, documents.local_file(path, rt), title=title, kind=DocumentKind.ECOPY,
                                              agency_id=_agency_id(rt, agency_code))
     dispatch(rt, [entry_id])
     wait_for(rt, entry_id, timeout)
@@ -564,7 +585,7 @@ def ecopy_revoke(code: str, reason: str, superseded_by: str | None) -> None:
     """Revoke an e-copy (or supersede it by another); the file stays stored."""
     from docsvc import ecopies
 
-    status = "superseded" if superseded_by else "revoked"
+    status = EcopyStatus.SUPERSEDED if superseded_by else EcopyStatus.REVOKED
     data = ecopies.change_status(_runtime(), cli_operator(), code, status, reason, superseded_by)
     click.echo(f"{data['code']}: {data['status']}")
 
@@ -638,12 +659,12 @@ def key_add(username, agency_code, pkcs12_path, pkcs11_module, token_label, key_
             owner = session.scalar(select(User).where(User.username == username))
             if owner is None:
                 raise InvalidInput(f"No user {username}.")
-            owner_type, owner_id = "user", owner.id
+            owner_type, owner_id = CredentialOwner.USER, owner.id
         else:
-            owner_type, owner_id = "agency", accounts.agency_by_code(session, agency_code).id
+            owner_type, owner_id = CredentialOwner.AGENCY, accounts.agency_by_code(session, agency_code).id
     credentials.add_credential(
         rt, cli_operator(), owner_type=owner_type, owner_id=owner_id,
-        source="pkcs12" if pkcs12_path else "pkcs11", location=pkcs12_path or pkcs11_module,
+        source=CredentialSource.PKCS12 if pkcs12_path else CredentialSource.PKCS11, location=pkcs12_path or pkcs11_module,
         token_label=token_label, key_label=key_label, image=image,
     )
     click.echo(f"signing key set for {owner_type} {username or agency_code}")
@@ -679,7 +700,7 @@ def password_options(command):
 
 @user.command("add")
 @click.argument("username")
-@click.option("--role", required=True, type=click.Choice(Role.ALL))
+@click.option("--role", required=True, type=vocabulary_choice(Role))
 @click.option("--agency", "agency_code", default=None)
 @click.option("--full-name", default="")
 @click.option("--citizen-id", default=None)
@@ -745,7 +766,7 @@ def token_list(username, as_json) -> None:
         if username:
             query = query.where(ApiToken.user_id == accounts.user_by_username(session, username).id)
         rows = [{"id": row.id, "user": row.user.username, "name": row.name,
-                 "created_at": accounts.as_utc(row.created_at).isoformat(),
+                 "created_at": row.created_at.isoformat(),
                  "expires_at": accounts.token_expiry(row, rt.settings.token_days).isoformat(),
                  "revoked": row.revoked_at is not None} for row in session.scalars(query)]
     if as_json:
@@ -887,7 +908,7 @@ def verify(path: Path, as_json: bool, lang: str) -> None:
             click.echo(f"e-copy {ecopy['code']}: {ecopy['status']}, "
                        f"{'the registered file' if ecopy['matches_registered_file'] else 'NOT the registered file'}")
     # An e-copy that is revoked, superseded or not the registered file is not genuine, whatever its signatures say.
-    genuine_copy = ecopy is None or (ecopy["status"] == "active" and ecopy["matches_registered_file"])
+    genuine_copy = ecopy is None or (ecopy["status"] == EcopyStatus.ACTIVE and ecopy["matches_registered_file"])
     sys.exit(0 if data["verdict"] == "valid" and genuine_copy else 1)
 
 

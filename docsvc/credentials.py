@@ -13,13 +13,11 @@ from sqlalchemy.orm import Session
 
 from docsvc import audit, validation
 from docsvc.errors import InvalidInput, NotFound
-from docsvc.models import SigningCredential, User
+from docsvc.models import CredentialOwner, CredentialSource, SigningCredential, User
 from docsvc.runtime import Runtime
 from signing import Pkcs11Key, Pkcs12Key
 from signing.keys import KeySource
 from storage import read_object
-
-SOURCES = ("pkcs12", "pkcs11")
 
 
 class NoSigningKey(NotFound):
@@ -30,16 +28,16 @@ def add_credential(
     rt: Runtime,
     actor: User,
     *,
-    owner_type: str,
+    owner_type: CredentialOwner,
     owner_id: int,
-    source: str,
+    source: CredentialSource,
     location: str,
     image: Path,
     token_label: str = "",
     key_label: str = "",
 ) -> SigningCredential:
     """Record (or replace) the key and image of a person or agency."""
-    if owner_type not in ("user", "agency") or source not in SOURCES:
+    if owner_type not in tuple(CredentialOwner) or source not in tuple(CredentialSource):
         raise InvalidInput("A credential belongs to a user or an agency and is a pkcs12 file or a pkcs11 token.")
     location = validation.text(location, "location", validation.PATH)
     token_label = validation.text(token_label, "token_label", validation.LABEL)
@@ -57,7 +55,8 @@ def add_credential(
         credential = session.scalar(
             select(SigningCredential).where(SigningCredential.owner_type == owner_type, SigningCredential.owner_id == owner_id)
         ) or SigningCredential(owner_type=owner_type, owner_id=owner_id)
-        credential.source, credential.location = source, str(Path(location).resolve()) if source == "pkcs12" else location
+        credential.source = source
+        credential.location = str(Path(location).resolve()) if source == CredentialSource.PKCS12 else location
         credential.token_label, credential.key_label, credential.image_key = token_label, key_label, stored.key
         session.add(credential)
         session.flush()
@@ -75,19 +74,19 @@ def readable_by_others(path: str | Path) -> bool:
         return False
 
 
-def credential_for(session: Session, owner_type: str, owner_id: int) -> SigningCredential:
+def credential_for(session: Session, owner_type: CredentialOwner, owner_id: int) -> SigningCredential:
     credential = session.scalar(
         select(SigningCredential).where(SigningCredential.owner_type == owner_type, SigningCredential.owner_id == owner_id)
     )
     if credential is None:
-        whose = "your" if owner_type == "user" else "the agency's"
+        whose = "your" if owner_type == CredentialOwner.USER else "the agency's"
         raise NoSigningKey(f"No signing key is set up for {whose} signature; ask the administrator (docsvc key add).")
     return credential
 
 
 def open_key(credential: SigningCredential, secret: str) -> KeySource:
     """Unlock the key (a wrong passphrase or PIN raises signing's WrongPassphrase)."""
-    if credential.source == "pkcs12":
+    if credential.source == CredentialSource.PKCS12:
         return Pkcs12Key(credential.location, secret)
     return Pkcs11Key(credential.location, secret, token_label=credential.token_label or None,
                      key_label=credential.key_label or None)
@@ -97,7 +96,7 @@ def image_bytes(rt: Runtime, credential: SigningCredential) -> bytes:
     return read_object(rt.store, credential.image_key)
 
 
-def has_credential(session: Session, owner_type: str, owner_id: int) -> bool:
+def has_credential(session: Session, owner_type: CredentialOwner, owner_id: int) -> bool:
     return session.scalar(
         select(SigningCredential.id).where(SigningCredential.owner_type == owner_type, SigningCredential.owner_id == owner_id)
     ) is not None

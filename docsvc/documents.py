@@ -36,7 +36,7 @@ from docsvc.errors import (
     UploadTooLarge,
 )
 from docsvc.intake import inspect_upload
-from docsvc.models import Agency, Document, DocumentFile, FileRole, User, Workflow
+from docsvc.models import Agency, Document, DocumentFile, DocumentKind, FileRole, User, Workflow
 from docsvc.runtime import Runtime
 from search import SORTS, SearchQuery, SearchResult
 from search import InvalidQuery as IndexInvalidQuery
@@ -46,7 +46,6 @@ log = logging.getLogger(__name__)
 
 PROCESS_DOCUMENT = "process_document"
 SPOOL_CHUNK = 1024 * 1024
-KINDS = ("upload", "incoming", "outgoing", "ecopy")
 # Document ids are UUIDs (models.new_id); anything else in a URL names nothing.
 DOCUMENT_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.ASCII)
 
@@ -143,7 +142,7 @@ def ingest(
     upload: Spooled,
     *,
     title: str | None = None,
-    kind: str = "upload",
+    kind: DocumentKind | str = DocumentKind.UPLOAD,
     agency_id: int | None = None,
     number_symbol: str | None = None,
     issuing_body: str | None = None,
@@ -155,8 +154,7 @@ def ingest(
     """
     try:
         require_staff(actor)
-        if kind not in KINDS:
-            raise InvalidInput(f"Kind must be one of {', '.join(KINDS)}.")
+        kind = validation.one_of(kind, DocumentKind, "Kind")
         title = validation.text(title, "title", validation.TITLE)
         filename = validation.text(upload.filename, "filename", validation.FILENAME)
         number_symbol = validation.optional_text(number_symbol, "number_symbol", validation.NUMBER_SYMBOL)
@@ -345,8 +343,8 @@ def search(
 
 
 def _check_filters(filters: SearchFilters) -> None:
-    if filters.kind is not None and filters.kind not in KINDS:
-        raise InvalidInput(f"kind must be one of {', '.join(KINDS)}.")
+    if filters.kind is not None:
+        validation.one_of(filters.kind, DocumentKind, "kind")
     if filters.sort not in SORTS:
         raise InvalidInput(f"sort must be one of {', '.join(SORTS)}.")
     if filters.year is not None:

@@ -36,14 +36,21 @@ from docsvc.incoming import WrongRegister, today
 from docsvc.indexing import refresh_entry
 from docsvc.models import (
     Agency,
+    CredentialOwner,
     Document,
     DocumentFile,
+    DocumentKind,
     DocumentStatus,
     Ecopy,
+    EcopyKind,
+    EcopyStatus,
     FileRole,
+    ProgressStep,
+    RegisterBook,
     Role,
     ShareAccess,
     ShareLink,
+    ShareState,
     User,
     Workflow,
     utcnow,
@@ -55,7 +62,6 @@ from signing import sign_pdf
 from signing.ecopy_stamp import StampText, stamp_first_page
 from storage import read_object
 
-KINDS = ("certified_copy", "procedure_result")
 # Anything that looks like a printed code, for files that claim to be an e-copy.
 PRINTED_CODE = re.compile(r"\b[0-9A-Za-z]{4}-[0-9A-Za-z]{4}-[0-9A-Za-z]{4}-[0-9A-Za-z]{4}-[0-9A-Za-z]\b")
 MAX_SHARE_DAYS, MAX_SHARE_USES = 90, 100
@@ -99,7 +105,8 @@ def share_url(rt: Runtime, token: str) -> str:
 
 
 def issue(
-    rt: Runtime, actor: User, document_id: str, *, citizen_id: str, secret: str, kind: str = "certified_copy",
+    rt: Runtime, actor: User, document_id: str, *, citizen_id: str, secret: str,
+    kind: EcopyKind | str = EcopyKind.CERTIFIED_COPY,
 ) -> Ecopy:
     """Make the signed e-copy of a processed document for a citizen. The
     e-copy is a record of its own (a document of kind "ecopy" numbered in
@@ -109,8 +116,7 @@ def issue(
     require_staff(actor)
     if actor.role not in (Role.CLERK, Role.SIGNER, Role.OFFICIAL, Role.ADMIN):
         raise Forbidden("Only agency staff issue e-copies.")
-    if kind not in KINDS:
-        raise InvalidInput(f"kind must be one of {', '.join(KINDS)}.")
+    kind = validation.one_of(kind, EcopyKind, "kind")
     citizen_id = validation.citizen_id(citizen_id)
     with rt.read() as session:
         document = get_document(session, actor, document_id)
@@ -124,7 +130,7 @@ def issue(
         source = document.file(FileRole.DERIVED) or document.file(FileRole.ORIGINAL)
         if source.media_type != "application/pdf":
             raise InvalidInput("The document has no PDF to certify.")
-        credential = credentials.credential_for(session, "agency", document.agency_id)
+        credential = credentials.credential_for(session, CredentialOwner.AGENCY, document.agency_id)
         agency = session.get(Agency, document.agency_id)
         certifier = _certifier(session, rt, actor)
         agency_id, agency_name, source_key = agency.id, agency.name, source.storage_key
@@ -136,9 +142,9 @@ def issue(
         try:
             with rt.write() as session:
                 on = today()
-                book = "certification"
+                book = RegisterBook.CERTIFICATION
                 number = registers.allocate(session, agency_id, book, on)
-                label = f"{number} quyển số 01/{on.year}-SCT/BS" if kind == "certified_copy" else f"{number}/{on.year}"
+                label = f"{number} quyển số 01/{on.year}-SCT/BS" if kind == EcopyKind.CERTIFIED_COPY else f"{number}/{on.year}"
                 stamped = stamp_first_page(
                     base, StampText(kind, label, on, certifier[0], certifier[1] or agency_name),
                     public_url(rt, code), format_code(code), draw_first_page=first_page_grey,
@@ -146,7 +152,7 @@ def issue(
                 stamped = _tag(stamped, code)
                 signed = io.BytesIO()
                 sign_pdf(io.BytesIO(stamped), signed, key, level="B-LTA", trust=trust,
-                         reason="Chứng thực bản sao điện tử" if kind == "certified_copy" else "Kết quả giải quyết TTHC")
+                         reason="Chứng thực bản sao điện tử" if kind == EcopyKind.CERTIFIED_COPY else "Kết quả giải quyết TTHC")
                 data = signed.getvalue()
                 stored = rt.store.put(io.BytesIO(data), "application/pdf")
                 source_document = session.get(Document, document_id, with_for_update=True)
@@ -181,14 +187,14 @@ def _refuse_second_ecopy(session: Session, document_id: str) -> None:
         raise Conflict(f"An e-copy of this document was already issued ({format_code(made)}).")
 
 
-def _ecopy_record(source: Document, actor: User, stored, code: str, entry: tuple[str, int, int]) -> Document:
+def _ecopy_record(source: Document, actor: User, stored, code: str, entry: tuple[RegisterBook, int, int]) -> Document:
     """The e-copy's own document: the signed file, the source's text (so it
     is found by search), the certification book's number."""
     from_file = source.file(FileRole.DERIVED) or source.file(FileRole.ORIGINAL)
     record = Document(
-        agency_id=source.agency_id, kind="ecopy", title=source.title, page_count=source.page_count,
+        agency_id=source.agency_id, kind=DocumentKind.ECOPY, title=source.title, page_count=source.page_count,
         doc_type=source.doc_type, issuing_body=source.issuing_body, number_symbol=source.number_symbol,
-        issued_date=source.issued_date, status=DocumentStatus.READY, progress_step="done", progress_percent=100,
+        issued_date=source.issued_date, status=DocumentStatus.READY, progress_step=ProgressStep.DONE, progress_percent=100,
         source_document_id=source.id, created_by_id=actor.id, registered_at=utcnow(), registered_by_id=actor.id,
     )
     record.register_book, record.register_year, record.register_number = entry
@@ -213,13 +219,13 @@ def _register_issued_result(rt: Runtime, actor: User, document_id: str, citizen_
         _refuse_second_ecopy(session, document_id)
         signed = document.latest(FileRole.SIGNED)
         ecopy = Ecopy(document_id=document_id, source_document_id=document_id, code=new_code(),
-                      kind="procedure_result", citizen_id=citizen_id, agency_id=document.agency_id,
+                      kind=EcopyKind.PROCEDURE_RESULT, citizen_id=citizen_id, agency_id=document.agency_id,
                       certification_number=document.number_symbol, signed_sha256=signed.sha256,
                       issued_by_id=actor.id, issued_at=utcnow())
         session.add(ecopy)
         retain_version(rt, session, document, signed.storage_key)
         audit.record(session, actor, "ecopy.issue", "ecopy", format_code(ecopy.code),
-                     {"document": document_id, "kind": "procedure_result", "number": document.number_symbol,
+                     {"document": document_id, "kind": EcopyKind.PROCEDURE_RESULT, "number": document.number_symbol,
                       "sha256": signed.sha256, "from": "issued outgoing document"})
         session.expunge(ecopy)
         return ecopy
@@ -247,7 +253,7 @@ def status_json(ecopy: Ecopy) -> dict:
         "code": format_code(ecopy.code),
         "kind": ecopy.kind,
         "issuer": ecopy.agency.name,
-        "issued_at": ecopy.issued_at.isoformat() if ecopy.issued_at.tzinfo else ecopy.issued_at.isoformat() + "+00:00",
+        "issued_at": ecopy.issued_at.isoformat(),
         "status": ecopy.status,
         "reason": ecopy.status_reason or None,
         "superseded_by": format_code(ecopy.superseded_by) if ecopy.superseded_by else None,
@@ -364,24 +370,26 @@ def _code_candidates(path: Path) -> list[str]:
     return candidates
 
 
-def change_status(rt: Runtime, actor: User, code: str, status: str, reason: str, superseded_by: str | None = None) -> dict:
+def change_status(rt: Runtime, actor: User, code: str, status: EcopyStatus | str, reason: str,
+                  superseded_by: str | None = None) -> dict:
     """Revoke or supersede; the file stays stored and verification shows why."""
     require_staff(actor)
     reason = validation.text(reason, "reason", validation.REASON, multiline=True)
     if not reason:
         raise InvalidInput("Give the reason (it is shown to whoever verifies the e-copy).")
-    if status not in ("revoked", "superseded"):
+    if status not in (EcopyStatus.REVOKED, EcopyStatus.SUPERSEDED):
         raise InvalidInput("status must be revoked or superseded.")
+    status = EcopyStatus(status)
     with rt.write() as session:
         ecopy = _by_code(session, code)
         if actor.role != Role.ADMIN and actor.agency_id != ecopy.agency_id:
             raise NotFound("No e-copy has this code.")
-        if ecopy.status != "active":
+        if ecopy.status != EcopyStatus.ACTIVE:
             raise Conflict(f"This e-copy is already {ecopy.status}.")
-        replacement = _replacement(session, ecopy, superseded_by) if status == "superseded" else None
+        replacement = _replacement(session, ecopy, superseded_by) if status == EcopyStatus.SUPERSEDED else None
         ecopy.status, ecopy.status_reason, ecopy.status_changed_at = status, reason, utcnow()
         ecopy.superseded_by = replacement.code if replacement else None
-        audit.record(session, actor, f"ecopy.{'revoke' if status == 'revoked' else 'supersede'}", "ecopy",
+        audit.record(session, actor, f"ecopy.{'revoke' if status == EcopyStatus.REVOKED else 'supersede'}", "ecopy",
                      format_code(ecopy.code), {"reason": reason, "by": format_code(replacement.code) if replacement else None})
         return status_json(ecopy)
 
@@ -394,7 +402,7 @@ def _replacement(session: Session, ecopy: Ecopy, code: str | None) -> Ecopy:
         raise InvalidReplacement("An e-copy cannot supersede itself.")
     if replacement.agency_id != ecopy.agency_id:
         raise InvalidReplacement("The replacing e-copy must be one issued by the same agency.")
-    if replacement.status != "active":
+    if replacement.status != EcopyStatus.ACTIVE:
         raise InvalidReplacement(f"The replacing e-copy is {replacement.status}; only an active e-copy can replace another.")
     return replacement
 
@@ -453,7 +461,7 @@ def create_share(rt: Runtime, user: User, code: str, *, recipient: str, days: in
     token = secrets.token_urlsafe(24)
     with rt.write() as session:
         ecopy = own_ecopy(session, user, code)
-        if ecopy.status != "active":
+        if ecopy.status != EcopyStatus.ACTIVE:
             raise Conflict(f"This e-copy is {ecopy.status}; it cannot be shared.")
         share = ShareLink(ecopy_id=ecopy.id, token_hash=_token_hash(token), recipient=recipient,
                           expires_at=utcnow() + timedelta(days=days), max_uses=max_uses, created_by_id=user.id)
@@ -494,28 +502,27 @@ def open_share(rt: Runtime, token: str, *, client: str = "") -> tuple[str, str, 
         session.add(ShareAccess(share_id=share.id, client=client[:64], outcome=outcome))
         audit.record(session, None, "ecopy.share_access", "ecopy", format_code(ecopy.code),
                      {"share": share.id, "outcome": outcome, "client": client[:64]}, actor_label="share-link")
-        if outcome == "granted":
+        if outcome == ShareState.GRANTED:
             share.uses += 1
             signed = signed_file_of(session, ecopy)
             return signed.storage_key, signed.filename, signed.size
     raise ShareRefused(SHARE_MESSAGES[outcome])
 
 
-def share_state(share: ShareLink, now: datetime | None = None) -> str:
+def share_state(share: ShareLink, now: datetime | None = None) -> ShareState:
     """What opening the link would give now: granted, or why not
     (withdrawn, expired, used_up, revoked)."""
     now = now or utcnow()
-    expires = share.expires_at if share.expires_at.tzinfo else share.expires_at.replace(tzinfo=now.tzinfo)
     return (
-        "withdrawn" if share.withdrawn_at is not None
-        else "expired" if expires <= now
-        else "used_up" if share.uses >= share.max_uses
-        else "revoked" if share.ecopy.status != "active"
-        else "granted"
+        ShareState.WITHDRAWN if share.withdrawn_at is not None
+        else ShareState.EXPIRED if share.expires_at <= now
+        else ShareState.USED_UP if share.uses >= share.max_uses
+        else ShareState.REVOKED if share.ecopy.status != EcopyStatus.ACTIVE
+        else ShareState.GRANTED
     )
 
 
-def peek_share(rt: Runtime, token: str) -> tuple[dict, str]:
+def peek_share(rt: Runtime, token: str) -> tuple[dict, ShareState]:
     """What a share link's landing page shows, without using the link or
     recording an access: the e-copy's public status and the link's state."""
     with rt.read() as session:
@@ -526,8 +533,8 @@ def peek_share(rt: Runtime, token: str) -> tuple[dict, str]:
 
 
 SHARE_MESSAGES = {
-    "withdrawn": "The citizen has withdrawn this share link.",
-    "expired": "This share link has expired; ask the citizen for a new one.",
-    "used_up": "This share link has been used as many times as the citizen allowed.",
-    "revoked": "The e-copy behind this link has been revoked or superseded by its issuer.",
+    ShareState.WITHDRAWN: "The citizen has withdrawn this share link.",
+    ShareState.EXPIRED: "This share link has expired; ask the citizen for a new one.",
+    ShareState.USED_UP: "This share link has been used as many times as the citizen allowed.",
+    ShareState.REVOKED: "The e-copy behind this link has been revoked or superseded by its issuer.",
 }

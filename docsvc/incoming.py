@@ -21,11 +21,23 @@ from docsvc.documents import get_document
 from docsvc.errors import Conflict, Forbidden, InvalidInput, NotFound
 from docsvc.indexing import refresh_entry
 from docsvc.localtime import today
-from docsvc.models import Document, DocumentFile, FileRole, Handling, Role, User, utcnow
+from docsvc.models import (
+    OPEN_HANDLING,
+    STAFF_ROLES,
+    Document,
+    DocumentFile,
+    DocumentKind,
+    FileRole,
+    Handling,
+    RegisterBook,
+    Role,
+    User,
+    utcnow,
+)
 from docsvc.runtime import Runtime
 from search.folding import fold
 
-BOOK = "incoming"
+BOOK = RegisterBook.INCOMING
 # Who may register and route incoming paperwork: the văn thư / one-stop clerk,
 # leaders (who often re-assign) and administrators.
 ROUTERS = (Role.CLERK, Role.OFFICIAL, Role.ADMIN)
@@ -167,7 +179,7 @@ def register(
         if earlier is not None:
             raise DuplicateDocument(duplicate_message(earlier))
     number = registers.allocate(session, document.agency_id, BOOK, received)
-    document.kind = "incoming"
+    document.kind = DocumentKind.INCOMING
     document.title = fields.title
     document.issuing_body = fields.issuing_body
     document.number_symbol = fields.number_symbol
@@ -210,7 +222,7 @@ def assign(
     assignee = None
     if assignee_username:
         assignee = session.scalar(select(User).where(User.username == assignee_username, User.active.is_(True)))
-        if assignee is None or assignee.agency_id != document.agency_id or assignee.role not in Role.STAFF:
+        if assignee is None or assignee.agency_id != document.agency_id or assignee.role not in STAFF_ROLES:
             raise InvalidInput("Choose a member of staff of this agency to handle the document.")
     if assignee is None and department is None:
         raise InvalidInput("Choose a person or a department to handle the document.")
@@ -245,12 +257,11 @@ def is_handler(user: User, document: Document) -> bool:
     )
 
 
-def move(session: Session, actor: User, document_id: str, status: str, note: str = "") -> Document:
+def move(session: Session, actor: User, document_id: str, status: Handling | str, note: str = "") -> Document:
     """The handler moves the document along its handling."""
     require_staff(actor)
     document = get_document(session, actor, document_id, for_update=True)
-    if status not in Handling.ALL:
-        raise InvalidInput(f"status must be one of {', '.join(Handling.ALL)}.")
+    status = validation.one_of(status, Handling, "status")
     # Leaders re-assign rather than report someone else's progress; an
     # administrator may correct a status left wrong.
     if not (is_handler(actor, document) or actor.role == Role.ADMIN):
@@ -273,7 +284,7 @@ def move(session: Session, actor: User, document_id: str, status: str, note: str
 def is_overdue(document: Document, on: date | None = None) -> bool:
     return (
         document.deadline is not None
-        and document.handling_status in Handling.OPEN
+        and document.handling_status in OPEN_HANDLING
         and document.deadline < (on or today())
     )
 

@@ -2,7 +2,7 @@
 database keeps UTC."""
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -15,8 +15,9 @@ def today() -> date:
 
 
 def day_of(moment: datetime) -> date:
-    """The Vietnam calendar day of a stored time (aware, or naive UTC as
-    SQLite returns it): 23:30 UTC on 31 December is already 1 January."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
+    """The Vietnam calendar day of an aware time (every column gives them
+    aware): 23:30 UTC on 31 December is already 1 January."""
+    if moment.utcoffset() is None:
+        # astimezone() would read it as this machine's local time.
+        raise ValueError(f"a naive datetime has no Vietnam day ({moment!r})")
     return moment.astimezone(VIETNAM).date()

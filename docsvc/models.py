@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime
+from enum import StrEnum
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
     Date,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -19,6 +19,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from docsvc.column_types import UtcDateTime, Vocabulary
 
 
 def utcnow() -> datetime:
@@ -33,36 +35,71 @@ class Base(DeclarativeBase):
     pass
 
 
-class Role:
+class AgencyLevel(StrEnum):
+    COMMUNE = "commune"
+    DISTRICT = "district"
+    PROVINCE = "province"
+    OTHER = "other"
+
+
+class Role(StrEnum):
     CLERK = "clerk"
     OFFICIAL = "official"
     SIGNER = "signer"
     CITIZEN = "citizen"
     ADMIN = "admin"
-    ALL = (CLERK, OFFICIAL, SIGNER, CITIZEN, ADMIN)
-    STAFF = (CLERK, OFFICIAL, SIGNER, ADMIN)
 
 
-class DocumentStatus:
+STAFF_ROLES = (Role.CLERK, Role.OFFICIAL, Role.SIGNER, Role.ADMIN)
+
+
+class DocumentKind(StrEnum):
+    UPLOAD = "upload"
+    INCOMING = "incoming"
+    OUTGOING = "outgoing"
+    ECOPY = "ecopy"  # the signed e-copy's own document (docsvc/ecopies.py)
+
+
+class DocumentStatus(StrEnum):
     RECEIVED = "received"      # original stored, waiting for a worker
     PROCESSING = "processing"  # a worker holds it
     READY = "ready"            # text extracted and indexed
     FAILED = "failed"          # processing gave up; the original is kept
-    ALL = (RECEIVED, PROCESSING, READY, FAILED)
 
 
-class Handling:
+class ProgressStep(StrEnum):
+    """What the worker is doing to a document, for its progress bar."""
+
+    NOT_STARTED = ""
+    CONVERTING = "converting"  # a scanned image becomes a PDF
+    OCR = "ocr"
+    EXTRACTING_TEXT = "extracting_text"
+    INDEXING = "indexing"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class RegisterBook(StrEnum):
+    """The books numbers are given in (docsvc/registers.py)."""
+
+    INCOMING = "incoming"            # số đến
+    OUTGOING = "outgoing"            # số đi
+    CERTIFICATION = "certification"  # số chứng thực
+
+
+class Handling(StrEnum):
     """Where an incoming document is in its handling (xử lý văn bản đến)."""
 
     RECEIVED = "received"        # registered, nobody assigned yet
     ASSIGNED = "assigned"        # given to a person or department with a deadline
     IN_PROGRESS = "in_progress"  # the handler has taken it up
     DONE = "done"
-    ALL = (RECEIVED, ASSIGNED, IN_PROGRESS, DONE)
-    OPEN = (RECEIVED, ASSIGNED, IN_PROGRESS)
 
 
-class FileRole:
+OPEN_HANDLING = (Handling.RECEIVED, Handling.ASSIGNED, Handling.IN_PROGRESS)
+
+
+class FileRole(StrEnum):
     ORIGINAL = "original"
     TEXT = "text"
     DERIVED = "derived"
@@ -75,7 +112,7 @@ class FileRole:
     THUMBNAIL = "thumbnail"
 
 
-class Workflow:
+class Workflow(StrEnum):
     """An outgoing document (văn bản đi) from draft to issue."""
 
     DRAFT = "draft"            # uploaded by the drafter
@@ -83,7 +120,46 @@ class Workflow:
     RETURNED = "returned"      # the approver sent it back with a comment
     SIGNED = "signed"          # signed by the competent person; the văn thư numbers and seals it
     ISSUED = "issued"          # numbered, sealed, sent to its recipients
-    ALL = (DRAFT, SUBMITTED, RETURNED, SIGNED, ISSUED)
+
+
+class EcopyKind(StrEnum):
+    CERTIFIED_COPY = "certified_copy"      # bản sao điện tử chứng thực
+    PROCEDURE_RESULT = "procedure_result"  # kết quả giải quyết thủ tục hành chính
+
+
+class EcopyStatus(StrEnum):
+    ACTIVE = "active"
+    REVOKED = "revoked"
+    SUPERSEDED = "superseded"
+
+
+class ShareState(StrEnum):
+    """What opening a share link gives: granted, or why not."""
+
+    GRANTED = "granted"
+    EXPIRED = "expired"
+    WITHDRAWN = "withdrawn"
+    USED_UP = "used_up"
+    REVOKED = "revoked"  # the e-copy behind it was revoked or superseded
+
+
+class CredentialOwner(StrEnum):
+    USER = "user"      # a person's signature
+    AGENCY = "agency"  # the agency's seal
+
+
+class CredentialSource(StrEnum):
+    PKCS12 = "pkcs12"  # a .p12 file
+    PKCS11 = "pkcs11"  # a token or HSM through its PKCS#11 module
+
+
+class SigningJobStatus(StrEnum):
+    RUNNING = "running"
+    FINISHED = "finished"   # each document signed or its failure recorded in the results
+    FAILED = "failed"       # the batch itself stopped on an error
+    # Never stored: what a job still running long after it should have
+    # finished is shown as (the web process holding the key stopped).
+    INTERRUPTED = "interrupted"
 
 
 class Agency(Base):
@@ -91,11 +167,11 @@ class Agency(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(255))
-    level: Mapped[str] = mapped_column(String(16), default="other")  # commune, district, province, other
+    level: Mapped[AgencyLevel] = mapped_column(Vocabulary(AgencyLevel, 16), default=AgencyLevel.OTHER)
     # The issuing body's part of a number and symbol: "UBND" in 15/QĐ-UBND.
     symbol: Mapped[str] = mapped_column(String(32), default="")
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
     parent: Mapped[Agency | None] = relationship(remote_side=[id])
 
@@ -106,7 +182,7 @@ class User(Base):
     username: Mapped[str] = mapped_column(String(128), unique=True)
     full_name: Mapped[str] = mapped_column(String(255), default="")
     password_hash: Mapped[str] = mapped_column(String(255))
-    role: Mapped[str] = mapped_column(String(16))
+    role: Mapped[Role] = mapped_column(Vocabulary(Role, 16))
     agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"))
     # A citizen's CCCD, what their e-copies are matched on: one account per
     # ID (a unique index; staff have none, and NULLs never collide).
@@ -115,7 +191,7 @@ class User(Base):
     # the queue of every member.
     department: Mapped[str] = mapped_column(String(128), default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
     agency: Mapped[Agency | None] = relationship()
 
@@ -127,11 +203,11 @@ class ApiToken(Base):
     # Only the hash is kept: a leaked database does not leak usable tokens.
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(128), default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     # Empty only for tokens issued before tokens expired: they expire
     # token_days after created_at.
-    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     user: Mapped[User] = relationship()
 
@@ -145,8 +221,8 @@ class UserSession(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     id_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
 
     user: Mapped[User] = relationship()
 
@@ -160,50 +236,50 @@ class Document(Base):
     )
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(32), default="upload")
+    kind: Mapped[DocumentKind] = mapped_column(Vocabulary(DocumentKind, 32), default=DocumentKind.UPLOAD)
     title: Mapped[str] = mapped_column(String(500))
     number_symbol: Mapped[str | None] = mapped_column(String(128))
     issuing_body: Mapped[str | None] = mapped_column(String(255))
     issued_date: Mapped[date | None] = mapped_column(Date)
     received_date: Mapped[date | None] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(String(16), default=DocumentStatus.RECEIVED)
+    status: Mapped[DocumentStatus] = mapped_column(Vocabulary(DocumentStatus, 16), default=DocumentStatus.RECEIVED)
     status_message: Mapped[str] = mapped_column(Text, default="")
     # What the worker is doing now and how far it got, for progress bars.
-    progress_step: Mapped[str] = mapped_column(String(64), default="")
+    progress_step: Mapped[ProgressStep] = mapped_column(Vocabulary(ProgressStep, 64), default=ProgressStep.NOT_STARTED)
     progress_percent: Mapped[int] = mapped_column(Integer, default=0)
     page_count: Mapped[int | None] = mapped_column(Integer)
     doc_type: Mapped[str | None] = mapped_column(String(64))  # Quyết định, Công văn, Kế hoạch…
     # Register fields the worker read from the OCR text, for the clerk to confirm.
     suggestions: Mapped[dict | None] = mapped_column(JSON)
     # The register entry (số đến, số đi, số chứng thực) once a clerk confirms.
-    register_book: Mapped[str | None] = mapped_column(String(32))
+    register_book: Mapped[RegisterBook | None] = mapped_column(Vocabulary(RegisterBook, 32))
     register_year: Mapped[int | None] = mapped_column(Integer)
     register_number: Mapped[int | None] = mapped_column(Integer)
-    registered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    registered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     registered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     # Handling of an incoming document: who, by when, how far.
-    handling_status: Mapped[str | None] = mapped_column(String(16), index=True)
+    handling_status: Mapped[Handling | None] = mapped_column(Vocabulary(Handling, 16), index=True)
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     assignee_department: Mapped[str | None] = mapped_column(String(128))
     deadline: Mapped[date | None] = mapped_column(Date)
-    handled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    handled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     handling_note: Mapped[str] = mapped_column(Text, default="")
     # Outgoing workflow: who must sign, where, to whom it goes, and its history.
-    workflow_status: Mapped[str | None] = mapped_column(String(16), index=True)
+    workflow_status: Mapped[Workflow | None] = mapped_column(Vocabulary(Workflow, 16), index=True)
     approver_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     signature_position: Mapped[dict | None] = mapped_column(JSON)
     recipients: Mapped[list | None] = mapped_column(JSON)  # agency codes
     workflow_note: Mapped[str] = mapped_column(Text, default="")
-    signed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    issued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    signed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    issued_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     # An incoming copy delivered by docsvc points at the issued document it came from.
     source_document_id: Mapped[str | None] = mapped_column(String(36))
     # When the archive time-stamp of the issued B-LTA file must be renewed
     # (its TSA certificate's expiry minus a margin); the beat task's index.
-    archive_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    archive_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
 
     agency: Mapped[Agency] = relationship()
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
@@ -212,10 +288,10 @@ class Document(Base):
         back_populates="document", order_by="DocumentFile.id", cascade="all, delete-orphan"
     )
 
-    def file(self, role: str) -> DocumentFile | None:
+    def file(self, role: FileRole) -> DocumentFile | None:
         return next((f for f in self.files if f.role == role), None)
 
-    def latest(self, role: str) -> DocumentFile | None:
+    def latest(self, role: FileRole) -> DocumentFile | None:
         return next((f for f in reversed(self.files) if f.role == role), None)
 
 
@@ -224,19 +300,19 @@ class DocumentFile(Base):
     __table_args__ = (UniqueConstraint("document_id", "role", "storage_key", name="uq_document_file"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     document_id: Mapped[str] = mapped_column(ForeignKey("documents.id"), index=True)
-    role: Mapped[str] = mapped_column(String(16))
+    role: Mapped[FileRole] = mapped_column(Vocabulary(FileRole, 16))
     storage_key: Mapped[str] = mapped_column(String(128), index=True)
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     size: Mapped[int] = mapped_column(BigInteger)
     media_type: Mapped[str] = mapped_column(String(128))
     filename: Mapped[str] = mapped_column(String(255), default="")
     derived_from_id: Mapped[int | None] = mapped_column(ForeignKey("document_files.id"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
     document: Mapped[Document] = relationship(back_populates="files")
 
     @classmethod
-    def of(cls, role: str, stored, filename: str, *, media_type: str = "application/pdf",
+    def of(cls, role: FileRole, stored, filename: str, *, media_type: str = "application/pdf",
            derived_from_id: int | None = None) -> DocumentFile:
         """The row for an object just stored (a storage.base.StoredObject)."""
         return cls(role=role, storage_key=stored.key, sha256=stored.sha256, size=stored.size,
@@ -251,14 +327,14 @@ class SigningCredential(Base):
     __tablename__ = "signing_credentials"
     __table_args__ = (UniqueConstraint("owner_type", "owner_id", name="uq_signing_credential_owner"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    owner_type: Mapped[str] = mapped_column(String(16))  # "user" or "agency"
+    owner_type: Mapped[CredentialOwner] = mapped_column(Vocabulary(CredentialOwner, 16))
     owner_id: Mapped[int] = mapped_column(Integer)
-    source: Mapped[str] = mapped_column(String(16))  # "pkcs12" or "pkcs11"
+    source: Mapped[CredentialSource] = mapped_column(Vocabulary(CredentialSource, 16))
     location: Mapped[str] = mapped_column(String(500))  # .p12 path, or the PKCS#11 module
     token_label: Mapped[str] = mapped_column(String(128), default="")
     key_label: Mapped[str] = mapped_column(String(128), default="")
     image_key: Mapped[str] = mapped_column(String(128))  # storage key of the signature or seal PNG
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
 class Ecopy(Base):
@@ -270,18 +346,18 @@ class Ecopy(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     document_id: Mapped[str] = mapped_column(ForeignKey("documents.id"), unique=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)  # canonical, docsvc.ecopy_codes
-    kind: Mapped[str] = mapped_column(String(32))  # certified_copy, procedure_result
+    kind: Mapped[EcopyKind] = mapped_column(Vocabulary(EcopyKind, 32))
     citizen_id: Mapped[str] = mapped_column(String(32), index=True)
     agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"))
     source_document_id: Mapped[str | None] = mapped_column(String(36))
     certification_number: Mapped[str | None] = mapped_column(String(64))
     signed_sha256: Mapped[str] = mapped_column(String(64), index=True)  # the registered file
-    status: Mapped[str] = mapped_column(String(16), default="active")  # active, revoked, superseded
+    status: Mapped[EcopyStatus] = mapped_column(Vocabulary(EcopyStatus, 16), default=EcopyStatus.ACTIVE)
     status_reason: Mapped[str] = mapped_column(Text, default="")
     superseded_by: Mapped[str | None] = mapped_column(String(32))
-    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    issued_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    status_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    status_changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     document: Mapped[Document] = relationship()
     agency: Mapped[Agency] = relationship()
@@ -296,12 +372,12 @@ class ShareLink(Base):
     ecopy_id: Mapped[int] = mapped_column(ForeignKey("ecopies.id"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     recipient: Mapped[str] = mapped_column(String(255), default="")
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
     max_uses: Mapped[int] = mapped_column(Integer)
     uses: Mapped[int] = mapped_column(Integer, default=0)
-    withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
     ecopy: Mapped[Ecopy] = relationship()
 
@@ -312,9 +388,9 @@ class ShareAccess(Base):
     __tablename__ = "share_accesses"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     share_id: Mapped[int] = mapped_column(ForeignKey("share_links.id"), index=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     client: Mapped[str] = mapped_column(String(64), default="")
-    outcome: Mapped[str] = mapped_column(String(16))  # granted, expired, withdrawn, used_up, revoked
+    outcome: Mapped[ShareState] = mapped_column(Vocabulary(ShareState, 16))
 
 
 class SigningJob(Base):
@@ -327,10 +403,10 @@ class SigningJob(Base):
     total: Mapped[int] = mapped_column(Integer)
     done: Mapped[int] = mapped_column(Integer, default=0)
     failed: Mapped[int] = mapped_column(Integer, default=0)
-    status: Mapped[str] = mapped_column(String(16), default="running")  # running, finished, failed
+    status: Mapped[SigningJobStatus] = mapped_column(Vocabulary(SigningJobStatus, 16), default=SigningJobStatus.RUNNING)
     results: Mapped[list] = mapped_column(JSON, default=list)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class RegisterCounter(Base):
@@ -343,7 +419,7 @@ class RegisterCounter(Base):
     __table_args__ = (UniqueConstraint("agency_id", "book", "year", name="uq_register_counter"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"))
-    book: Mapped[str] = mapped_column(String(32))
+    book: Mapped[RegisterBook] = mapped_column(Vocabulary(RegisterBook, 32))
     year: Mapped[int] = mapped_column(Integer)
     last_number: Mapped[int] = mapped_column(Integer, default=0)
 
@@ -359,11 +435,11 @@ class OutboxEntry(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     task: Mapped[str] = mapped_column(String(64))
     payload: Mapped[dict] = mapped_column(JSON, default=dict)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    available_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    available_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    done_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     last_error: Mapped[str] = mapped_column(Text, default="")
 
 
@@ -373,7 +449,7 @@ class AuditEvent(Base):
 
     __tablename__ = "audit_events"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     actor_label: Mapped[str] = mapped_column(String(128))
     action: Mapped[str] = mapped_column(String(64))

@@ -17,7 +17,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -30,12 +30,17 @@ from docsvc.incoming import today
 from docsvc.indexing import refresh_entries, refresh_entry
 from docsvc.models import (
     Agency,
+    CredentialOwner,
     Document,
     DocumentFile,
+    DocumentKind,
     DocumentStatus,
     FileRole,
+    ProgressStep,
+    RegisterBook,
     Role,
     SigningJob,
+    SigningJobStatus,
     User,
     Workflow,
     utcnow,
@@ -47,7 +52,7 @@ from signing.fields import TextField, add_text_fields, fill_text_fields
 from storage import read_object
 
 log = logging.getLogger(__name__)
-BOOK = "outgoing"
+BOOK = RegisterBook.OUTGOING
 PERSON_FIELD, SEAL_FIELD = "nguoi_ky", "co_quan"
 NUMBER_FIELD, DATE_FIELD = "docsvc_so_ky_hieu", "docsvc_ngay_ban_hanh"
 # Document types and their abbreviations (Decree 30, Appendix III); a letter
@@ -100,7 +105,7 @@ def start_draft(session: Session, actor: User, document_id: str) -> None:
     original = document.file(FileRole.ORIGINAL)
     if original.media_type != "application/pdf":
         raise InvalidInput("An outgoing draft must be a PDF.")
-    document.kind = "outgoing"
+    document.kind = DocumentKind.OUTGOING
     document.workflow_status = Workflow.DRAFT
     audit.record(session, actor, "outgoing.draft", "document", document_id, {"title": document.title})
 
@@ -237,7 +242,7 @@ def sign_as_approver(
         raise InvalidInput("Choose at least one document to sign.")
     position = _position(position) if position else None
     with rt.read() as session:
-        credential = credentials.credential_for(session, "user", actor.id)
+        credential = credentials.credential_for(session, CredentialOwner.USER, actor.id)
     image = credentials.image_bytes(rt, credential)
     trust = signatures.trust_config(rt.settings)
     outcomes = []
@@ -305,7 +310,7 @@ def issue(rt: Runtime, actor: User, document_id: str, *, type_code: str, secret:
         document = get_document(session, actor, document_id)
         if document.workflow_status != Workflow.SIGNED:
             raise WrongStep("Only a document signed by its leader can be issued.")
-        credential = credentials.credential_for(session, "agency", document.agency_id)
+        credential = credentials.credential_for(session, CredentialOwner.AGENCY, document.agency_id)
         agency = session.get(Agency, document.agency_id)
         agency_name, symbol = agency.name, agency.symbol or agency.code.split("-")[0]
     image = credentials.image_bytes(rt, credential)
@@ -361,9 +366,9 @@ def _deliver(session: Session, document: Document, stored) -> list[str]:
     for code in document.recipients or []:
         recipient = agency_by_code(session, code)
         copy = Document(
-            agency_id=recipient.id, kind="incoming", title=document.title, number_symbol=document.number_symbol,
+            agency_id=recipient.id, kind=DocumentKind.INCOMING, title=document.title, number_symbol=document.number_symbol,
             issuing_body=document.issuing_body, issued_date=document.issued_date, doc_type=document.doc_type,
-            page_count=document.page_count, status=DocumentStatus.READY, progress_step="done", progress_percent=100,
+            page_count=document.page_count, status=DocumentStatus.READY, progress_step=ProgressStep.DONE, progress_percent=100,
             source_document_id=document.id,
         )
         copy.files.append(_file_row(FileRole.ORIGINAL, stored, f"{document.number_symbol.replace('/', '-')}.pdf", None))
@@ -403,7 +408,7 @@ def start_batch(rt: Runtime, actor: User, document_ids: list[str], secret: str) 
     if not document_ids:
         raise InvalidInput("Choose at least one document to sign.")
     with rt.read() as session:
-        credential = credentials.credential_for(session, "user", actor.id)
+        credential = credentials.credential_for(session, CredentialOwner.USER, actor.id)
     # Unlock once now, so a wrong passphrase is an answer to this request.
     credentials.open_key(credential, secret).close()
     with rt.write() as session:
@@ -423,10 +428,10 @@ def start_batch(rt: Runtime, actor: User, document_ids: list[str], secret: str) 
     def run() -> None:
         try:
             sign_as_approver(rt, actor, list(document_ids), secret, progress=record)
-            status = "finished"
+            status = SigningJobStatus.FINISHED
         except Exception:
             log.exception("batch signing %s failed", job_id)
-            status = "failed"
+            status = SigningJobStatus.FAILED
         with rt.write() as session:
             job = session.get(SigningJob, job_id)
             job.status, job.finished_at = status, utcnow()
@@ -440,10 +445,9 @@ def job_json(session: Session, user: User, job_id: str) -> dict:
     if job is None or job.user_id != user.id:
         raise NotFound("No such signing job.")
     status = job.status
-    started = job.created_at if job.created_at.tzinfo else job.created_at.replace(tzinfo=UTC)
-    if status == "running" and utcnow() - started > JOB_STALE_AFTER + timedelta(seconds=30 * job.total):
+    if status == SigningJobStatus.RUNNING and utcnow() - job.created_at > JOB_STALE_AFTER + timedelta(seconds=30 * job.total):
         # The web process that held the key stopped mid-batch: the documents not
         # signed are still waiting for a signature; say so rather than spin forever.
-        status = "interrupted"
+        status = SigningJobStatus.INTERRUPTED
     return {"id": job.id, "total": job.total, "done": job.done, "failed": job.failed, "status": status,
             "results": job.results}

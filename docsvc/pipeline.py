@@ -23,7 +23,7 @@ from docsvc.documents import PROCESS_DOCUMENT, remove_if_unreferenced
 from docsvc.errors import DocsvcError
 from docsvc.indexing import entry_for
 from docsvc.intake import image_to_pdf
-from docsvc.models import Document, DocumentFile, DocumentStatus, FileRole
+from docsvc.models import Document, DocumentFile, DocumentStatus, FileRole, ProgressStep
 from docsvc.ocr import ocr_pdf
 from docsvc.pdf import iter_page_texts
 from docsvc.runtime import Runtime
@@ -62,7 +62,7 @@ class Progress:
         self.rt, self.document_id, self.entry_id = rt, document_id, entry_id
         self.last = (None, -100)
 
-    def __call__(self, step: str, percent: int, *, force: bool = False) -> None:
+    def __call__(self, step: ProgressStep, percent: int, *, force: bool = False) -> None:
         if not force and step == self.last[0] and percent - self.last[1] < self.MIN_STEP:
             return
         self.last = (step, percent)
@@ -74,7 +74,7 @@ class Progress:
             if self.entry_id is not None:
                 outbox.extend(session, self.entry_id, self.rt.settings.task_lease_seconds)
 
-    def span(self, step: str, start: int, end: int) -> Callable[[int, int], None]:
+    def span(self, step: ProgressStep, start: int, end: int) -> Callable[[int, int], None]:
         """A (done, total) callback mapping onto start..end percent of `step`."""
         return lambda done, total: self(step, start + (end - start) * done // max(total, 1))
 
@@ -96,7 +96,7 @@ def process_document(rt: Runtime, payload: dict, entry_id: int | None = None) ->
         searchable = document.file(FileRole.DERIVED)
         searchable_key = searchable.storage_key if searchable else None
     progress = Progress(rt, document_id, entry_id)
-    progress("ocr" if rt.settings.ocr_enabled else "extracting_text", 0, force=True)
+    progress(ProgressStep.OCR if rt.settings.ocr_enabled else ProgressStep.EXTRACTING_TEXT, 0, force=True)
 
     notes: list[str] = []
     made = stored = texts = None
@@ -108,11 +108,11 @@ def process_document(rt: Runtime, payload: dict, entry_id: int | None = None) ->
                 searchable_key = _attach_searchable(rt, document_id, made, original_name)
         if texts is None:  # not already read while deciding whether to OCR
             with rt.store.local_path(searchable_key or original_key) as path:
-                texts = list(iter_page_texts(path, on_page=progress.span("extracting_text", 85, 92),
+                texts = list(iter_page_texts(path, on_page=progress.span(ProgressStep.EXTRACTING_TEXT, 85, 92),
                                              budget=ParseBudget.of(rt.settings)))
         text = PAGE_SEPARATOR.join(texts)
         stored = rt.store.put(io.BytesIO(text.encode("utf-8")), "text/plain; charset=utf-8")
-        progress("indexing", 95, force=True)
+        progress(ProgressStep.INDEXING, 95, force=True)
         _finish(rt, document_id, text, stored, notes)
     except DocumentDiscarded:
         # The clerk deleted the upload while it was processed: drop what we made.
@@ -141,7 +141,7 @@ def _finish(rt: Runtime, document_id: str, text: str, stored: StoredObject, note
         document.suggestions = suggest_fields(text).as_dict()
         document.status = DocumentStatus.READY
         document.status_message = " ".join(notes)
-        document.progress_step = "done"
+        document.progress_step = ProgressStep.DONE
         document.progress_percent = 100
         session.flush()
         # Indexed before the commit says "ready", so ready means searchable,
@@ -201,7 +201,7 @@ def _make_searchable(
                 return None, notes, texts
             source = original_path
         else:
-            progress("converting", 0, force=True)
+            progress(ProgressStep.CONVERTING, 0, force=True)
             source = work_dir / "scan.pdf"
             image_to_pdf(original_path, source)
         if not rt.settings.ocr_enabled:
@@ -216,7 +216,7 @@ def _make_searchable(
             jobs=rt.settings.ocr_jobs,
             page_timeout=float(rt.settings.ocr_page_timeout_seconds),
             max_image_mpixels=rt.settings.max_image_pixels / 1_000_000,
-            on_progress=progress.span("ocr", 0, 85),
+            on_progress=progress.span(ProgressStep.OCR, 0, 85),
         )
     if outcome.timed_out_pages:
         pages = ", ".join(str(p) for p in outcome.timed_out_pages)
@@ -228,7 +228,7 @@ def _born_digital_texts(path: Path, progress: Progress, budget: ParseBudget) -> 
     """Every page's text if every page has some, else None. Stops at the
     first page without text: for a scan, that is page one."""
     texts = []
-    for text in iter_page_texts(path, on_page=progress.span("extracting_text", 0, 92), budget=budget):
+    for text in iter_page_texts(path, on_page=progress.span(ProgressStep.EXTRACTING_TEXT, 0, 92), budget=budget):
         if len(text) < MIN_PAGE_TEXT:
             return None
         texts.append(text)
@@ -260,7 +260,7 @@ def _fail_document(rt: Runtime, payload: dict, message: str) -> None:
         if document is not None and document.status != DocumentStatus.READY:
             document.status = DocumentStatus.FAILED
             document.status_message = message
-            document.progress_step = "failed"
+            document.progress_step = ProgressStep.FAILED
             audit.record(session, None, "document.failed", "document", document_id, {"reason": message})
 
 

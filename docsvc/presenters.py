@@ -6,14 +6,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from docsvc.incoming import is_overdue
-from docsvc.models import Document, DocumentFile
+from docsvc.models import Document, DocumentFile, RegisterBook
 from search import TOTAL_CAP, SearchResult
 
 
 def iso_utc(value: datetime) -> str:
-    """SQLite hands back naive datetimes (stored in UTC); say so explicitly."""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
+    """An aware datetime (as every column gives them) in UTC, with its offset."""
     return value.astimezone(UTC).isoformat()
 
 
@@ -45,7 +43,7 @@ def document_json(doc: Document, text: str | None = None) -> dict[str, Any]:
         "page_count": doc.page_count,
         "doc_type": doc.doc_type,
         "suggestions": doc.suggestions,
-        "incoming_number": doc.register_number if doc.register_book == "incoming" else None,
+        "incoming_number": doc.register_number if doc.register_book == RegisterBook.INCOMING else None,
         "register": register_json(doc),
         "handling": handling_json(doc),
         "workflow": workflow_json(doc),

@@ -15,17 +15,16 @@ from sqlalchemy import event, func, inspect, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from docsvc.errors import Conflict, InvalidInput
-from docsvc.models import Document, Ecopy, RegisterCounter
+from docsvc import validation
+from docsvc.errors import Conflict
+from docsvc.models import Document, Ecopy, RegisterBook, RegisterCounter
 
-BOOKS = ("incoming", "outgoing", "certification")
 _INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
-def allocate(session: Session, agency_id: int, book: str, on: date) -> int:
+def allocate(session: Session, agency_id: int, book: RegisterBook, on: date) -> int:
     """The next number of `book` for `agency_id` in the year of `on`."""
-    if book not in BOOKS:
-        raise InvalidInput(f"Register book must be one of {', '.join(BOOKS)}.")
+    book = validation.one_of(book, RegisterBook, "Register book")
     insert = _INSERTS[session.get_bind().dialect.name]
     # The first registration of a year creates the row; racing creators are
     # harmless (DO NOTHING), and all then queue on the row lock below.

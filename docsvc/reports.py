@@ -64,7 +64,8 @@ COLUMNS = (
     ("handled_date", "Ngày xử lý xong", 11),
     ("timeliness", "Tiến độ", 12),
 )
-STATUS_LABELS = {
+# Keyed by str: a register line carries its status as the stored text.
+STATUS_LABELS: dict[str, str] = {
     Handling.RECEIVED: "Chưa giao xử lý",
     Handling.ASSIGNED: "Đã giao xử lý",
     Handling.IN_PROGRESS: "Đang xử lý",

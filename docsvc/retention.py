@@ -12,17 +12,35 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from docsvc.localtime import VIETNAM
-from docsvc.models import Document, Ecopy, Workflow
+from docsvc.localtime import VIETNAM, day_of
+from docsvc.models import Document, Ecopy, EcopyKind, Workflow
 
 if TYPE_CHECKING:
     from docsvc.runtime import Runtime
 
+
+class RetentionCategory(StrEnum):
+    # Outgoing documents the agency signed and issued (decisions, official letters).
+    OUTGOING = "outgoing"
+    # Results of administrative procedures (licences, certificates).
+    PROCEDURE_RESULT = "procedure_result"
+    # Signed e-copies issued to citizens (bản sao điện tử).
+    ECOPY = "ecopy"
+
+
+# Each kind of e-copy names its category. No fallback: a kind missing here
+# is an error, never the shortest period (when categories were strings a
+# caller passed, procedure results were kept 5 years instead of 20).
+ECOPY_CATEGORY: dict[EcopyKind, RetentionCategory] = {
+    EcopyKind.CERTIFIED_COPY: RetentionCategory.ECOPY,
+    EcopyKind.PROCEDURE_RESULT: RetentionCategory.PROCEDURE_RESULT,
+}
 
 # Retention policy, in years from the day of issue. CONFIGURABLE POLICY, not
 # law: the values are this project's reading of the Vietnamese archive rules
@@ -30,26 +48,19 @@ if TYPE_CHECKING:
 # Affairs' circular on retention periods) and each agency's archivist must
 # confirm them for its own records before production use. A setting may
 # override this table later; nothing reads one yet.
-RETENTION_YEARS: dict[str, int] = {
-    # Outgoing documents the agency signed and issued (decisions, official
-    # letters): kept permanently ("vĩnh viễn"). Object lock needs a date, so
-    # permanent is 70 years, which retain() can extend before it runs out.
-    "outgoing": 70,
-    # Results of administrative procedures (licences, certificates).
-    "procedure_result": 20,
-    # Signed e-copies issued to citizens (bản sao điện tử).
-    "ecopy": 5,
+RETENTION_YEARS: dict[RetentionCategory, int] = {
+    # Kept permanently ("vĩnh viễn"). Object lock needs a date, so permanent
+    # is 70 years, which retain() can extend before it runs out.
+    RetentionCategory.OUTGOING: 70,
+    RetentionCategory.PROCEDURE_RESULT: 20,
+    RetentionCategory.ECOPY: 5,
 }
 
 
-def retention_until(category: str, issued: date) -> datetime:
+def retention_until(category: RetentionCategory, issued: date) -> datetime:
     """The end of a record's retention: the end of the anniversary day of its
     issue, in Vietnam time, as an aware UTC datetime."""
-    try:
-        years = RETENTION_YEARS[category]
-    except KeyError:
-        known = ", ".join(sorted(RETENTION_YEARS))
-        raise ValueError(f"no retention period for category {category!r} (known: {known})") from None
+    years = RETENTION_YEARS[_category(category)]
     year = issued.year + years
     try:
         anniversary = issued.replace(year=year)
@@ -59,17 +70,19 @@ def retention_until(category: str, issued: date) -> datetime:
     return end.astimezone(UTC)
 
 
+def _category(value: str) -> RetentionCategory:
+    try:
+        return RetentionCategory(value)
+    except ValueError:
+        known = ", ".join(sorted(RetentionCategory))
+        raise ValueError(f"no retention period for category {value!r} (known: {known})") from None
+
+
 @dataclass(frozen=True)
 class RecordTerms:
-    category: str
+    category: RetentionCategory
     issued: date  # the Vietnam day the record was issued; retention counts from it
     until: datetime
-
-
-def _vietnam_day(at: datetime) -> date:
-    # SQLite hands timestamps back without their zone; they are UTC.
-    at = at if at.tzinfo else at.replace(tzinfo=UTC)
-    return at.astimezone(VIETNAM).date()
 
 
 def record_terms(document: Document, ecopy: Ecopy | None) -> RecordTerms:
@@ -78,10 +91,9 @@ def record_terms(document: Document, ecopy: Ecopy | None) -> RecordTerms:
     is kept for the longer of the two."""
     terms = []
     if document.workflow_status == Workflow.ISSUED and document.issued_date is not None:
-        terms.append(("outgoing", document.issued_date))
+        terms.append((RetentionCategory.OUTGOING, document.issued_date))
     if ecopy is not None:
-        category = "procedure_result" if ecopy.kind == "procedure_result" else "ecopy"
-        terms.append((category, _vietnam_day(ecopy.issued_at)))
+        terms.append((ECOPY_CATEGORY[EcopyKind(ecopy.kind)], day_of(ecopy.issued_at)))
     if not terms:
         raise ValueError(f"document {document.id} is not a signed record (neither issued nor an e-copy)")
     return max((RecordTerms(category, issued, retention_until(category, issued)) for category, issued in terms),

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Any
+from enum import StrEnum
+from typing import Any, TypeVar
 
 from docsvc.errors import InvalidCharacters, InvalidCitizenId, InvalidInput, OutOfRange, TextTooLong
 
@@ -107,6 +108,18 @@ def citizen_id(value: Any) -> str:
     if not _CITIZEN_ID.fullmatch(digits):
         raise InvalidCitizenId("The citizen ID must be the 12 digits of the citizen's identity card (CCCD).")
     return digits
+
+
+Member = TypeVar("Member", bound=StrEnum)
+
+
+def one_of(value: Any, vocabulary: type[Member], field: str, among: tuple[Member, ...] | None = None) -> Member:
+    """The member of a vocabulary (docsvc/models.py) a field names, or
+    invalid_input listing the values accepted (all of them, or `among`)."""
+    accepted = [member for member in vocabulary if among is None or member in among]
+    if isinstance(value, str) and value in accepted:
+        return vocabulary(value)
+    raise InvalidInput(f"{field} must be one of {', '.join(accepted)}.")
 
 
 def whole_number(raw: Any, field: str, minimum: int, maximum: int, default: int | None = None) -> int | None:

@@ -27,7 +27,7 @@ from sqlalchemy import select
 from docsvc import documents
 from docsvc.accounts import agency_by_code
 from docsvc.errors import DocsvcError, InvalidInput
-from docsvc.models import Document, DocumentFile, FileRole, User
+from docsvc.models import Document, DocumentFile, DocumentKind, FileRole, User
 from docsvc.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -104,7 +104,7 @@ def _take(rt: Runtime, actor: User, agency_id: int, folder: Path, path: Path) ->
             # came after the ingest: the document is there, the file is done.
             _move(path, _done_dir(folder), note=f"Đã tiếp nhận trước đó / already received: document {existing}")
             return Outcome(path.name, "already_stored", existing)
-        document_id, entry_id = documents.ingest(rt, actor, upload, kind="incoming", agency_id=agency_id)
+        document_id, entry_id = documents.ingest(rt, actor, upload, kind=DocumentKind.INCOMING, agency_id=agency_id)
     except DocsvcError as exc:
         _move(path, folder / REJECTED, note=f"{exc.message} ({exc.code})")
         log.warning("watched folder: %s rejected: %s", path.name, exc.message)

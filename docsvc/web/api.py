@@ -13,6 +13,7 @@ from sqlalchemy import text
 from docsvc import accounts, documents, ecopies, incoming, outgoing, report_pdf, signatures, validation
 from docsvc.errors import DocsvcError, InvalidInput, NotFound
 from docsvc.indexing import read_text
+from docsvc.models import DocumentKind
 from docsvc.presenters import document_json, search_json
 from docsvc.tasks import dispatch
 from docsvc.web import signin
@@ -83,7 +84,7 @@ def create_token():
 
 
 def _token_json(row) -> dict:
-    return {"id": row.id, "name": row.name, "created_at": accounts.as_utc(row.created_at).isoformat(),
+    return {"id": row.id, "name": row.name, "created_at": row.created_at.isoformat(),
             "expires_at": accounts.token_expiry(row, runtime().settings.token_days).isoformat(),
             "revoked": row.revoked_at is not None}
 
@@ -114,7 +115,7 @@ def upload_document():
     rt = runtime()
     spooled, form = receive_upload(rt)
     document_id, entry_id = documents.ingest(
-        rt, user, spooled, title=form.get("title"), kind=form.get("kind") or "upload"
+        rt, user, spooled, title=form.get("title"), kind=form.get("kind") or DocumentKind.UPLOAD
     )
     dispatch(rt, [entry_id])
     with rt.read() as db:
@@ -245,7 +246,7 @@ def upload_draft():
     user = api_user()
     rt = runtime()
     spooled, form = receive_upload(rt)
-    document_id, entry_id = documents.ingest(rt, user, spooled, title=form.get("title"), kind="outgoing")
+    document_id, entry_id = documents.ingest(rt, user, spooled, title=form.get("title"), kind=DocumentKind.OUTGOING)
     try:
         with rt.write() as db:
             outgoing.start_draft(db, user, document_id)

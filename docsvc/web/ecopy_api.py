@@ -9,6 +9,7 @@ from flask import Blueprint, jsonify, request
 
 from docsvc import ecopies
 from docsvc.errors import InvalidInput, TooManyRequests
+from docsvc.models import EcopyKind, EcopyStatus
 from docsvc.presenters import iso_utc
 from docsvc.ratelimit import Limiter
 from docsvc.web.api import _json_body, _secret, stream_file
@@ -50,7 +51,7 @@ def issue_ecopy():
     user = api_user()
     body = _json_body()
     issued = ecopies.issue(runtime(), user, str(body.get("document_id") or ""), citizen_id=str(body.get("citizen_id") or ""),
-                           secret=_secret(body), kind=str(body.get("kind") or "certified_copy"))
+                           secret=_secret(body), kind=str(body.get("kind") or EcopyKind.CERTIFIED_COPY))
     return jsonify({"document_id": issued.document_id, "code": ecopies.format_code(issued.code),
                     "certification_number": issued.certification_number, "sha256": issued.signed_sha256,
                     "verify_url": ecopies.public_url(runtime(), issued.code)}), 201
@@ -66,13 +67,13 @@ def ecopy_status(code: str):
 @blueprint.post("/ecopies/<code>/revoke")
 def revoke_ecopy(code: str):
     body = _json_body()
-    return jsonify(ecopies.change_status(runtime(), api_user(), code, "revoked", str(body.get("reason") or "")))
+    return jsonify(ecopies.change_status(runtime(), api_user(), code, EcopyStatus.REVOKED, str(body.get("reason") or "")))
 
 
 @blueprint.post("/ecopies/<code>/supersede")
 def supersede_ecopy(code: str):
     body = _json_body()
-    return jsonify(ecopies.change_status(runtime(), api_user(), code, "superseded", str(body.get("reason") or ""),
+    return jsonify(ecopies.change_status(runtime(), api_user(), code, EcopyStatus.SUPERSEDED, str(body.get("reason") or ""),
                                          str(body.get("superseded_by") or "")))
 
 

@@ -17,7 +17,18 @@ from sqlalchemy.orm import Session
 from docsvc import credentials, ecopies
 from docsvc.ecopy_codes import format_code
 from docsvc.errors import DocsvcError, InvalidInput
-from docsvc.models import Document, DocumentStatus, Ecopy, Role, User, Workflow
+from docsvc.models import (
+    CredentialOwner,
+    Document,
+    DocumentStatus,
+    Ecopy,
+    EcopyKind,
+    EcopyStatus,
+    Role,
+    ShareState,
+    User,
+    Workflow,
+)
 from docsvc.runtime import Runtime
 from docsvc.web import ecopy_api
 from docsvc.web.context import runtime, session_user
@@ -54,13 +65,13 @@ def document_context(session: Session, rt: Runtime, user: User, doc: Document) -
             "verify_url": ecopies.public_url(rt, ecopy.code), "status_changed_at": ecopy.status_changed_at,
         }
         same_agency = user.role == Role.ADMIN or user.agency_id == ecopy.agency_id
-        return EcopyView(ecopy=data, can_change=same_agency and ecopy.status == "active")
+        return EcopyView(ecopy=data, can_change=same_agency and ecopy.status == EcopyStatus.ACTIVE)
     if user.role != Role.ADMIN and user.agency_id != doc.agency_id:
         return None
     if doc.workflow_status == Workflow.ISSUED:
         return EcopyView(can_issue=True, issued_result=True)
     if (doc.status != DocumentStatus.READY or doc.workflow_status is not None
-            or not credentials.has_credential(session, "agency", doc.agency_id)):
+            or not credentials.has_credential(session, CredentialOwner.AGENCY, doc.agency_id)):
         return None
     return EcopyView(can_issue=True)
 
@@ -71,7 +82,7 @@ def issue(document_id: str):
     return _act(document_id, lambda: ecopies.issue(
         runtime(), session_user(), document_id, citizen_id=request.form.get("citizen_id", ""),
         # An issued document is registered as it is: no key is opened for it.
-        secret=request.form.get("passphrase", "") or "-", kind=request.form.get("kind", "certified_copy"),
+        secret=request.form.get("passphrase", "") or "-", kind=request.form.get("kind", EcopyKind.CERTIFIED_COPY),
     ))
 
 
@@ -82,7 +93,7 @@ def change_status(document_id: str):
     status = request.form.get("status", "")
     return _act(document_id, lambda: ecopies.change_status(
         runtime(), session_user(), request.form.get("code", ""), status, request.form.get("reason", ""),
-        request.form.get("superseded_by", "") if status == "superseded" else None,
+        request.form.get("superseded_by", "") if status == EcopyStatus.SUPERSEDED else None,
     ))
 
 
@@ -150,7 +161,7 @@ def share_landing(token: str):
     never the citizen's data. Looking does not use the link."""
     status, state = ecopies.peek_share(runtime(), token)
     return (render_template("ecopy_share.html", ecopy=_public(status), state=state, token=token),
-            200 if state == "granted" else ecopies.ShareRefused.http_status)
+            200 if state == ShareState.GRANTED else ecopies.ShareRefused.http_status)
 
 
 @blueprint.get("/v")

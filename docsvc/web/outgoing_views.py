@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 from docsvc import credentials, outgoing, pdf
 from docsvc.documents import get_document
 from docsvc.errors import DocsvcError, InvalidInput, NotFound
-from docsvc.models import Agency, Document, FileRole, Role, User, Workflow
+from docsvc.models import Agency, CredentialOwner, Document, FileRole, Role, User, Workflow
 from docsvc.runtime import Runtime
 from docsvc.sandbox import ParseBudget
 from signing import SigningError
@@ -80,9 +80,9 @@ def document_context(session: Session, rt: Runtime, user: User, doc: Document) -
         if box["page"] < 0:
             box["page"] += len(view.pages)
         view.box = box
-        view.has_key = credentials.has_credential(session, "user", user.id)
+        view.has_key = credentials.has_credential(session, CredentialOwner.USER, user.id)
     if view.can_issue:
-        view.has_key = credentials.has_credential(session, "agency", doc.agency_id)
+        view.has_key = credentials.has_credential(session, CredentialOwner.AGENCY, doc.agency_id)
     return view
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from docsvc import documents, ecopies, incoming, outgoing, signatures, thumbnails, validation
 from docsvc.errors import DocsvcError, InvalidInput, Unauthorized
 from docsvc.indexing import index_complete, read_text
-from docsvc.models import FileRole, Role, User
+from docsvc.models import STAFF_ROLES, FileRole, Role, User
 from docsvc.web import outgoing_views, search_views, signin
 from docsvc.web.context import begin_session, end_session, runtime, session_user
 from signing import SigningError
@@ -87,7 +87,7 @@ def _document_page(document_id: str, error: DocsvcError | SigningError | None = 
         if doc.register_book is None and original is not None:
             duplicate = incoming.find_registered_copy(db, doc.agency_id, original.sha256, exclude_id=doc.id)
         staff = list(db.scalars(
-            select(User).where(User.agency_id == doc.agency_id, User.active.is_(True), User.role.in_(Role.STAFF))
+            select(User).where(User.agency_id == doc.agency_id, User.active.is_(True), User.role.in_(STAFF_ROLES))
             .order_by(User.full_name, User.username)
         ))
         html = render_template(
@@ -147,7 +147,7 @@ def move_document(document_id: str):
 
 
 def _staff_only():
-    if session_user().role not in Role.STAFF:
+    if session_user().role not in STAFF_ROLES:
         abort(403)
 
 

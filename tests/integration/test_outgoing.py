@@ -8,7 +8,7 @@ import dataclasses
 import hashlib
 import io
 import json
-from datetime import UTC, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -112,7 +112,7 @@ def test_draft_to_signed_to_issued_to_the_district(rt, backend, app, office, tmp
     with rt.read() as session:
         due = session.get(Document, doc["id"]).archive_due_at
     assert due is not None
-    later = (due.replace(tzinfo=due.tzinfo or UTC) + timedelta(days=1)).isoformat()
+    later = (due + timedelta(days=1)).isoformat()
     renewed = json.loads(backend.run("archive", "renew", "--as-of", later, "--json", check=True).stdout)
     assert renewed == {"renewed": [doc["id"]]}
     renewed_pdf = clerk.get(f"{url}/files/signed").data
