@@ -47,13 +47,14 @@ def test_a_stranger_verifies_a_signed_decision(page: Page, server, signed_decisi
     expect(page.locator("#report .verdict")).to_contain_text("Không hợp lệ")
 
 
-def test_a_stranger_reads_why_a_changed_file_fails_in_their_language(page: Page, server, signed_decision):
+def test_a_stranger_reads_why_a_changed_file_fails_in_their_language(page: Page, server, signed_decision, artifacts):
     _, forged = signed_decision
     page.goto("/verify")
     page.locator("input[type=file]").set_input_files(forged)
     page.get_by_role("button", name="Kiểm tra", exact=True).click()
     reason = page.locator("#report .signature .reason[data-code=content_altered]")
     expect(reason).to_have_text("Nội dung đã bị thay đổi sau khi ký (chữ ký không còn khớp).")
+    page.screenshot(path=str(artifacts / f"verify-changed-{server.profile}.png"), full_page=True)
 
     page.get_by_role("link", name="English").click()
     page.locator("input[type=file]").set_input_files(forged)
