@@ -9,12 +9,12 @@ a crash of a C library or a memory bomb is caught and kept, not fatal.
 
 Targets (the same promises as tests/fuzz/test_parsers_fuzz.py):
 
-  intake       docsvc.intake.inspect_upload    mutated PDFs, signed PDFs and scan images
+  intake       docsvc.documents.formats.inspect_upload    mutated PDFs, signed PDFs and scan images
   inspect_pdf  docsvc.pdf.inspect_pdf          mutated PDFs and signed PDFs
   page_texts   docsvc.pdf.iter_page_texts      mutated PDFs and signed PDFs
-  verify       docsvc.signatures.verify        mutated signed PDFs (and a born-digital one)
-  ecopy_code   docsvc.ecopy_codes.normalize    mutated printed codes, random text
-  suggest      docsvc.suggest.suggest_fields   mutated OCR headers, random text
+  verify       docsvc.signatures.verification.verify        mutated signed PDFs (and a born-digital one)
+  ecopy_code   docsvc.ecopies.codes.normalize    mutated printed codes, random text
+  suggest      docsvc.documents.suggest.suggest_fields   mutated OCR headers, random text
 
 Each target runs for --seconds. Input n of a target is made from
 random.Random(f"{seed}/{target}/{n}"), so any finding is re-made from the
@@ -62,7 +62,7 @@ SAVED_PER_KIND = 3  # inputs kept for each (target, kind, signature)
 
 
 def text_seeds() -> dict[str, list[str]]:
-    from docsvc import ecopy_codes
+    from docsvc.ecopies import codes as ecopy_codes
     from tests.fuzz.mutations import HEADER_PIECES
 
     rng = random.Random(0)
@@ -198,7 +198,7 @@ def main() -> None:
         logging.getLogger(name).setLevel(logging.CRITICAL)
 
     from docsvc.config import load_settings
-    from docsvc.signatures import create_dev_pki
+    from docsvc.signatures.verification import create_dev_pki
     from signing.devservices import DevServices
     from tests.fuzz import corpus as seeds
     from tests.fuzz.findings import KNOWN

@@ -14,7 +14,7 @@ same run, repetitions interleaved (raw, docsvc, pipeline, raw, ...):
             --rotate-pages --jobs <cores> IN OUT
             (on a Ghostscript OCRmyPDF refuses --skip-text with, 10.0.0 to
             10.02.0, without --skip-text: these scans have no text to skip)
-  docsvc    docsvc.ocr.ocr_pdf(IN, OUT, jobs=<cores>)
+  docsvc    docsvc.documents.ocr.ocr_pdf(IN, OUT, jobs=<cores>)
   pipeline  a throwaway embedded installation (DOCSVC_DATA_DIR=<tmp>):
             docsvc db upgrade once, then per file `docsvc ingest FILE --wait
             --json` (timed) and `docsvc show ID --json`, whose "text" is the
@@ -44,7 +44,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from docsvc.ocr import ghostscript_rewrites_text_badly, ghostscript_version, ocr_pdf  # noqa: E402
+from docsvc.documents.ocr import ghostscript_rewrites_text_badly, ghostscript_version, ocr_pdf
 from docsvc.pdf import iter_page_texts  # noqa: E402
 from tests.scans import SAMPLE_NAMES, levenshtein, make_scan, normalize  # noqa: E402
 

@@ -1,4 +1,4 @@
-"""Peak memory of OCR against the number of pages: docsvc.ocr.ocr_pdf on
+"""Peak memory of OCR against the number of pages: docsvc.documents.ocr.ocr_pdf on
 scans of N pages (tests/scans.py, 300 dpi), the resident memory of this
 process and every process it starts (OCRmyPDF, Tesseract, Ghostscript)
 sampled every 0.2 s. Memory that stays flat as pages grow is what lets a
@@ -20,7 +20,7 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from docsvc.ocr import ocr_pdf  # noqa: E402 - after the path is set
+from docsvc.documents.ocr import ocr_pdf
 from tests.scans import make_scan  # noqa: E402
 
 

@@ -9,7 +9,7 @@ development PKI, B-T), it times, interleaved and `--runs` times each:
 - `inspect_pdf` (pikepdf opens it, counts pages) directly and in a child;
 - page-one text (pypdfium2) directly and in a child (`iterate`, one item);
 - verification (`signing.verify_pdf` with the installation's trust) directly
-  and through `docsvc.signatures.verify` (precheck + child);
+  and through `docsvc.signatures.verification.verify` (precheck + child);
 - starting a replacement child (after a kill): a fork of the forkserver.
 
 It prints milliseconds per call (median) and the difference.
@@ -44,8 +44,9 @@ def main() -> None:
     runs = parser.parse_args().runs
     logging.disable(logging.WARNING)  # pyHanko logs each unchecked revocation with its traceback
 
-    from docsvc import pdf, sandbox, signatures
+    from docsvc import pdf, sandbox
     from docsvc.config import load_settings
+    from docsvc.signatures import verification as signatures
     from signing import Pkcs12Key, sign_pdf, verify_pdf
     from tests.pdfs import make_pdf, sample_paragraphs
 

@@ -82,7 +82,7 @@ sys.path.append(str(BENCH))
 
 from search_corpus import CORPUS_VERSION, BenchQuery, Corpus, query_mix  # noqa: E402
 
-from docsvc.indexing import REINDEX_BATCH  # noqa: E402
+from docsvc.documents.indexing import REINDEX_BATCH
 from search import FACET_FIELDS, TOTAL_CAP, IndexedDocument, SearchIndex, SearchQuery, open_index, ranking  # noqa: E402
 from search.model import FACET_SIZE  # noqa: E402
 
@@ -97,7 +97,7 @@ SEARCHABLE = ("title", "number_symbol", "issuing_body", "text")
 MODES: dict[str, dict[str, bool]] = {
     "exact": {"exact_total": True},
     "capped": {"exact_total": False},
-    # What the search page sends (docsvc.documents.search from the page): facets with every query.
+    # What the search page sends (docsvc.documents.records.search from the page): facets with every query.
     "page": {"exact_total": False, "facets": True},
 }
 MODE_TITLES = {"exact": "exact totals", "capped": f"totals capped at {TOTAL_CAP:,}",

@@ -535,8 +535,8 @@ def local_file_ingest(spec: dict, path: Path) -> dict:
     the file where it is, no spool copy) + documents.ingest."""
     from sqlalchemy import select
 
-    from docsvc import documents
     from docsvc.config import load_settings
+    from docsvc.documents import records as documents
     from docsvc.models import User
     from docsvc.runtime import Runtime
 
@@ -564,8 +564,8 @@ def service_upload(spec: dict, path: Path) -> dict:
     functions ingest calls (the timings add nothing measurable: a few calls)."""
     from sqlalchemy import select
 
-    from docsvc import documents
     from docsvc.config import load_settings
+    from docsvc.documents import records as documents
     from docsvc.models import User
     from docsvc.runtime import Runtime
     from storage.minio_store import PART_SIZE

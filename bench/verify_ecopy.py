@@ -22,8 +22,8 @@ keep-alive connection each) send, for --seconds per run:
 In the bench process, one thread, between the HTTP runs:
 
   verify_pdf   signing.verify_pdf(BytesIO(file), trust)   raw signature validation
-  signatures   docsvc.signatures.verify(settings, BytesIO(file))
-  lookup       docsvc.ecopies.lookup(rt, code)            (a) without HTTP
+  signatures   docsvc.signatures.verification.verify(settings, BytesIO(file))
+  lookup       docsvc.ecopies.service.lookup(rt, code)            (a) without HTTP
 
 Last, the server is restarted with the default limiter and `code` runs once
 more, to show the 429s beyond the configured rate.
@@ -312,10 +312,10 @@ def percentile(sorted_values: list[float], q: float) -> float:
 
 
 def inproc_functions(env: dict[str, str], ecopies: list[dict], files: list[bytes]) -> tuple[dict, object]:
-    from docsvc import ecopies as ecopy_module
-    from docsvc import signatures
     from docsvc.config import load_settings
+    from docsvc.ecopies import service as ecopy_module
     from docsvc.runtime import Runtime
+    from docsvc.signatures import verification as signatures
     from signing import verify_pdf
 
     settings = load_settings(env)
@@ -428,8 +428,8 @@ def report(summary: dict, rat: dict, concurrency: list[int], repeat: int, limite
                   f"{fmt(s['client_cpu_ms_per_request'], 2)} | {s['non_200']} |")
     print("\n| in-process, one thread | docs/s | (min – max) | p50 ms | p95 ms | n | CPU ms/doc |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
-    inlabels = {"verify_pdf": "(d) signing.verify_pdf", "signatures": "docsvc.signatures.verify",
-                "lookup": "docsvc.ecopies.lookup (no HTTP)"}
+    inlabels = {"verify_pdf": "(d) signing.verify_pdf", "signatures": "docsvc.signatures.verification.verify",
+                "lookup": "docsvc.ecopies.service.lookup (no HTTP)"}
     for variant in INPROC_VARIANTS:
         s = summary.get(f"inproc/{variant}")
         if s:

@@ -258,8 +258,8 @@ def unloaded_health(url: str, seconds: float, timeout: float) -> dict:
 
 def inproc_verify_pdf(env: dict[str, str], honest: dict[str, bytes], seconds: float) -> dict:
     """signing.verify_pdf of the honest files, one thread, the installation's trust built once."""
-    from docsvc import signatures
     from docsvc.config import load_settings
+    from docsvc.signatures import verification as signatures
     from signing import verify_pdf
 
     settings = load_settings(env)

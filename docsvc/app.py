@@ -30,7 +30,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         hops = settings.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_port=0, x_prefix=0)
 
-    from docsvc.web import api, ecopy_api, ecopy_views, errors, i18n, pages, request_limits, security_headers
+    from docsvc.ecopies import api as ecopy_api
+    from docsvc.ecopies import pages as ecopy_views
+    from docsvc.web import api, errors, i18n, pages, request_limits, security_headers
 
     request_limits.init_app(app)  # first: the CSRF check below reads the form, within the limit
     csrf.init_app(app)
@@ -45,6 +47,6 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.register_blueprint(ecopy_api.blueprint)
     app.register_blueprint(pages.blueprint)
     app.register_blueprint(ecopy_views.blueprint)
-    from docsvc.web.reports import blueprint as reports_blueprint
+    from docsvc.incoming.report_routes import blueprint as reports_blueprint
     app.register_blueprint(reports_blueprint)
     return app

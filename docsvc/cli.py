@@ -19,7 +19,7 @@ from pathlib import Path
 import click
 from sqlalchemy import select
 
-from docsvc import accounts, audit, documents, incoming, indexing, migrate, pipeline
+from docsvc import accounts, audit, documents, incoming, migrate
 from docsvc.config import ConfigError, load_settings
 from docsvc.errors import DocsvcError, InvalidInput
 from docsvc.models import (
@@ -223,21 +223,21 @@ def wait_for(rt: Runtime, entry_id: int, timeout: float) -> None:
     # its index retry went through.
     with rt.read() as session:
         document_id = session.get(OutboxEntry, entry_id).payload.get("document_id")
-        retries = [e.id for e in indexing.pending_retries(session, document_id)] if document_id else []
+        retries = [e.id for e in documents.pending_retries(session, document_id)] if document_id else []
     for retry_id in retries:
         _run_until_done(rt, retry_id, deadline, timeout)
 
 
 def _run_until_done(rt: Runtime, entry_id: int, deadline: float, timeout: float) -> None:
     pause = 0.2
-    while not pipeline.entry_done(rt, entry_id):
+    while not documents.entry_done(rt, entry_id):
         try:
-            pipeline.run_entry(rt, entry_id)
+            documents.run_entry(rt, entry_id)
         except Exception:
             # Logged and released by run_entry; the loop tries again, less
             # often while it keeps failing (an index that is down).
             pause = min(pause * 2, 5.0)
-        if pipeline.entry_done(rt, entry_id):
+        if documents.entry_done(rt, entry_id):
             return
         if time.monotonic() > deadline:
             raise DocsvcError(f"Timed out after {timeout:.0f} s waiting for the document to be processed and searchable.")
@@ -296,13 +296,13 @@ def ingest(files, title, kind, agency_code, wait, timeout, as_json, book, allow_
 @user_errors
 def watch(once: bool, as_json: bool) -> None:
     """Ingest scans a network scanner drops into the watched folder (setting watch_dir)."""
-    from docsvc import watchfolder
+    from docsvc import documents
 
     rt = _runtime()
     if not once:
-        watchfolder.watch(rt, rt.settings.watch_interval_seconds)
+        documents.watch(rt, rt.settings.watch_interval_seconds)
         return
-    outcomes = watchfolder.scan_once(rt)
+    outcomes = documents.scan_once(rt)
     if as_json:
         click.echo(json.dumps([dataclasses.asdict(o) for o in outcomes], ensure_ascii=False))
     else:
@@ -319,7 +319,7 @@ def show(document_id: str, as_json: bool) -> None:
     rt = _runtime()
     with rt.read() as session:
         document = documents.get_document(session, cli_operator(), document_id)
-        text = indexing.read_text(rt, document)
+        text = documents.read_text(rt, document)
         data = document_json(document, text)
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
@@ -386,11 +386,11 @@ def search_check(repair: bool, as_json: bool) -> None:
     """Compare the search index with the database: missing, stale and extra
     entries, and index writes waiting for a retry. Exit 0 if the index was
     true, 1 if not (after --repair: it was not, and has been repaired)."""
-    from docsvc import index_check
+    from docsvc import documents
 
     rt = _runtime()
     try:
-        report = index_check.check(rt, repair=repair)
+        report = documents.check_index(rt, repair=repair)
     finally:
         rt.close()
     if as_json:
@@ -437,7 +437,7 @@ def reindex() -> None:
     keep answering), then swap; an interrupted run resumes where it stopped."""
     rt = _runtime()
     try:
-        done = indexing.reindex(rt, on_progress=ReindexMeter())
+        done = documents.reindex(rt, on_progress=ReindexMeter())
     finally:
         rt.close()
     resumed = f" ({done.written} by this run, resuming an interrupted one)" if done.resumed_after else ""
@@ -453,7 +453,7 @@ class ReindexMeter:
         self.shown_at = 0.0
         self.first = True
 
-    def __call__(self, progress: indexing.ReindexProgress) -> None:
+    def __call__(self, progress: documents.ReindexProgress) -> None:
         if self.first and progress.resumed_after:
             done_before = progress.done - progress.written
             click.echo(f"reindex: resuming an interrupted run after {done_before:,} document(s)", err=True)
@@ -481,19 +481,19 @@ def report() -> None:
 @user_errors
 def report_incoming(start, end, agency_code, fmt, out) -> None:
     """The incoming register report for a period, as JSON, CSV or XLSX."""
-    from docsvc import reports
+    from docsvc import incoming
 
     if fmt == "xlsx" and out is None:
         raise InvalidInput("An XLSX report is a file: give --out FILE.")
-    start, end = reports.parse_period(start, end)
+    start, end = incoming.parse_period(start, end)
     rt = _runtime()
     agency_id = _agency_id(rt, agency_code)
     with rt.read() as session:
-        result = reports.incoming_report(session, cli_operator(), start=start, end=end, agency_id=agency_id)
+        result = incoming.incoming_report(session, cli_operator(), start=start, end=end, agency_id=agency_id)
     if fmt == "json":
         data = (json.dumps(result.to_json(), ensure_ascii=False, indent=2) + "\n").encode("utf-8")
     else:
-        data = reports.to_csv(result) if fmt == "csv" else reports.to_xlsx(result)
+        data = incoming.to_csv(result) if fmt == "csv" else incoming.to_xlsx(result)
     if out is None:
         sys.stdout.buffer.write(data)
         return
@@ -600,7 +600,7 @@ def ecopy_download(code: str, out: Path) -> None:
 
     rt = _runtime()
     with rt.read() as session:
-        key = ecopies.signed_file_of(session, ecopies._by_code(session, code)).storage_key
+        key = ecopies.signed_file_of(session, ecopies.by_code(session, code)).storage_key
     with rt.store.open(key) as reader, open(out, "wb") as handle:
         for chunk in reader.iter_chunks():
             handle.write(chunk)
@@ -620,7 +620,7 @@ def archive_renew(as_of: str | None, as_json: bool) -> None:
     """Add a fresh archive time-stamp to issued documents that are due (what Celery beat runs daily)."""
     from datetime import datetime
 
-    from docsvc import archiving
+    from docsvc import signatures
 
     try:
         when = datetime.fromisoformat(as_of) if as_of else None
@@ -628,7 +628,7 @@ def archive_renew(as_of: str | None, as_json: bool) -> None:
         raise InvalidInput("--as-of must be an ISO date-time, e.g. 2030-01-01T00:00:00+07:00.") from None
     if when is not None and when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    renewed = archiving.renew_due(_runtime(), when)
+    renewed = signatures.renew_due(_runtime(), when)
     click.echo(json.dumps({"renewed": renewed}) if as_json else f"{len(renewed)} document(s) renewed")
 
 
@@ -649,7 +649,7 @@ def key() -> None:
 @user_errors
 def key_add(username, agency_code, pkcs12_path, pkcs11_module, token_label, key_label, image) -> None:
     """Say which key signs for a person or an agency (its passphrase or PIN is never stored)."""
-    from docsvc import credentials
+    from docsvc import signatures
 
     if bool(username) == bool(agency_code) or bool(pkcs12_path) == bool(pkcs11_module):
         raise InvalidInput("Give one of --user or --agency, and one of --pkcs12 or --pkcs11-module.")
@@ -662,13 +662,13 @@ def key_add(username, agency_code, pkcs12_path, pkcs11_module, token_label, key_
             owner_type, owner_id = CredentialOwner.USER, owner.id
         else:
             owner_type, owner_id = CredentialOwner.AGENCY, accounts.agency_by_code(session, agency_code).id
-    credentials.add_credential(
+    signatures.add_credential(
         rt, cli_operator(), owner_type=owner_type, owner_id=owner_id,
         source=CredentialSource.PKCS12 if pkcs12_path else CredentialSource.PKCS11, location=pkcs12_path or pkcs11_module,
         token_label=token_label, key_label=key_label, image=image,
     )
     click.echo(f"signing key set for {owner_type} {username or agency_code}")
-    if pkcs12_path and credentials.readable_by_others(pkcs12_path):
+    if pkcs12_path and signatures.readable_by_others(pkcs12_path):
         click.echo(f"docsvc: warning: other users of this machine can read {pkcs12_path}; "
                    f"make it readable by docsvc's account only (chmod 600).", err=True)
 

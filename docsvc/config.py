@@ -127,7 +127,7 @@ class Settings:
     # looks for due ones every archive_check_hours.
     archive_renewal_margin_days: int = 180
     # Signed records (issued outgoing documents, e-copies) are locked against
-    # deletion for their category's period (docsvc/retention.py): MinIO object
+    # deletion for their category's period (docsvc/signatures/retention.py): MinIO object
     # lock in compliance mode, or a refusal in the application. Off only for
     # throwaway installations (test suites must be able to clean up).
     record_retention: bool = True

@@ -111,7 +111,7 @@ class StorageFailure(DocsvcError):
     default_message = "Document storage is unavailable; nothing was saved. Try again shortly."
 
 
-# Scans: what the upload check (docsvc.intake) and OCR (docsvc.ocr) refuse.
+# Scans: what the upload check (docsvc.documents.formats) and OCR (docsvc.documents.ocr) refuse.
 
 
 class UnsupportedFormat(DocsvcError):

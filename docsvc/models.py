@@ -57,7 +57,7 @@ class DocumentKind(StrEnum):
     UPLOAD = "upload"
     INCOMING = "incoming"
     OUTGOING = "outgoing"
-    ECOPY = "ecopy"  # the signed e-copy's own document (docsvc/ecopies.py)
+    ECOPY = "ecopy"  # the signed e-copy's own document (docsvc/ecopies/service.py)
 
 
 class DocumentStatus(StrEnum):
@@ -108,7 +108,7 @@ class FileRole(StrEnum):
     SIGNED = "signed"
     # The draft with the fields the văn thư fills in later (number, date).
     PREPARED = "prepared"
-    # The first page drawn small for search results (docsvc/thumbnails.py).
+    # The first page drawn small for search results (docsvc/documents/thumbnails.py).
     THUMBNAIL = "thumbnail"
 
 
@@ -345,7 +345,7 @@ class Ecopy(Base):
     __tablename__ = "ecopies"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     document_id: Mapped[str] = mapped_column(ForeignKey("documents.id"), unique=True)
-    code: Mapped[str] = mapped_column(String(32), unique=True)  # canonical, docsvc.ecopy_codes
+    code: Mapped[str] = mapped_column(String(32), unique=True)  # canonical, docsvc.ecopies.codes
     kind: Mapped[EcopyKind] = mapped_column(Vocabulary(EcopyKind, 32))
     citizen_id: Mapped[str] = mapped_column(String(32), index=True)
     agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"))

@@ -59,7 +59,10 @@ T = TypeVar("T")
 
 MAX_JOBS_PER_CHILD = 200
 # What the forkserver imports once, so that its forks start ready.
-PRELOAD = ["docsvc.pdf", "docsvc.signatures", "docsvc.ocr", "docsvc.intake", "docsvc.ecopies"]
+PRELOAD = [
+    "docsvc.pdf", "docsvc.signatures.verification", "docsvc.documents.ocr", "docsvc.documents.formats",
+    "docsvc.ecopies.service",
+]
 # glibc's mallopt(M_ARENA_MAX): each thread's arena reserves 64 MiB of address
 # space, which RLIMIT_AS counts; one arena keeps the budget for the data.
 M_ARENA_MAX = -8

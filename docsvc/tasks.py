@@ -1,6 +1,6 @@
 """Celery: the app, its two tasks, and publishing outbox entries to it.
 
-Tasks are thin: they call docsvc.pipeline with the worker's Runtime. The
+Tasks are thin: they call docsvc.documents.pipeline with the worker's Runtime. The
 broker is Redis in the scaled profile and Kombu's filesystem transport
 (a folder under data_dir) in the embedded one; the outbox, not the broker,
 is what guarantees that accepted work is done.
@@ -11,7 +11,7 @@ import logging
 
 from celery.signals import worker_process_init, worker_ready
 
-from docsvc import outbox, pipeline
+from docsvc import documents, outbox
 from docsvc.celery_config import (
     AUDIT_CHECKPOINT,
     RELAY,
@@ -48,7 +48,7 @@ def _fresh_runtime_per_process(**_kwargs) -> None:
 
 @celery_app.task(name=RUN_ENTRY)
 def run_entry(entry_id: int) -> bool:
-    return pipeline.run_entry(worker_runtime(), entry_id)
+    return documents.run_entry(worker_runtime(), entry_id)
 
 
 @celery_app.task(name=RELAY)
@@ -58,16 +58,16 @@ def relay_outbox() -> int:
 
 @celery_app.task(name=WATCH_FOLDER)
 def watch_folder() -> int:
-    from docsvc import watchfolder
+    from docsvc import documents
 
-    return len(watchfolder.scan_once(worker_runtime()))
+    return len(documents.scan_once(worker_runtime()))
 
 
 @celery_app.task(name=RENEW_ARCHIVES)
 def renew_archive_timestamps() -> int:
-    from docsvc import archiving
+    from docsvc import signatures
 
-    return len(archiving.renew_due(worker_runtime()))
+    return len(signatures.renew_due(worker_runtime()))
 
 
 @celery_app.task(name=AUDIT_CHECKPOINT)
@@ -83,9 +83,9 @@ def audit_checkpoint() -> int:
 def search_check() -> dict:
     """Make the search index true to the database again (what `docsvc search
     check --repair` does); the findings, as that command's JSON."""
-    from docsvc import index_check
+    from docsvc import documents
 
-    report = index_check.check(worker_runtime(), repair=True)
+    report = documents.check_index(worker_runtime(), repair=True)
     if not report.ok:
         log.warning("search index repaired: %s", report.to_json())
     return report.to_json()
@@ -95,10 +95,10 @@ def search_check() -> dict:
 def fill_empty_index() -> bool:
     """Fill an index that is empty while documents are ready (a new index
     layout after an upgrade, a lost disk); whether it had to."""
-    from docsvc import indexing
+    from docsvc import documents
 
     rt = worker_runtime()
-    if rt.index.count() or not indexing.ready_count(rt):
+    if rt.index.count() or not documents.ready_count(rt):
         return False
     log.warning("the search index is empty while documents are ready: filling it")
     search_check()
@@ -118,7 +118,7 @@ def _relay_on_start(**_kwargs) -> None:
         fill_empty_index.delay()
     except Exception:
         log.exception("could not ask for the search index check at worker start")
-    pipeline.sweep_work_dirs(worker_runtime())
+    documents.sweep_work_dirs(worker_runtime())
 
 
 def dispatch(rt: Runtime, entry_ids: list[int]) -> bool:

@@ -49,7 +49,7 @@ class IndexedDocument:
     # date-range filter and date sort use it, and ``year`` is its year.
     doc_date: date | None = None
     # A digest of the row's columns and text file the entry was built from
-    # (docsvc.indexing); ``docsvc search check`` compares it to find stale entries.
+    # (docsvc.documents.indexing); ``docsvc search check`` compares it to find stale entries.
     version: str = ""
 
 

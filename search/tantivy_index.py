@@ -97,7 +97,7 @@ log = logging.getLogger(__name__)
 SCHEMA_VERSION = 4  # 2: id_hash indexed; 3: the pairs field, id_hash a column only; 4: exact pairs
 #: How long a live write (a clerk's change, the pipeline, an outbox retry)
 #: waits for another writer before giving up: its callers leave a busy index
-#: to the worker's outbox retries (docsvc.indexing), so a web request never
+#: to the worker's outbox retries (docsvc.documents.indexing), so a web request never
 #: hangs behind a rebuild's batch or its merges.
 WRITE_WAIT_SECONDS = 5.0
 #: How long the rebuild, the setup and the administrator's jobs wait: long

@@ -102,7 +102,7 @@ class StampText:
 def stamp_first_page(pdf: bytes, text: StampText, verify_url: str, code: str, *,
                      draw_first_page: Callable[[bytes, float], Image.Image | None] | None = None) -> bytes:
     """The unsigned PDF with the stamp on its first page; `code` is shown
-    as given (the printed form, docsvc.ecopy_codes.format_code).
+    as given (the printed form, docsvc.ecopies.codes.format_code).
     `draw_first_page(pdf, dpi)` makes the thumbnail the stamp's place is
     chosen on (default: first_page_grey, in this process); a service that
     must bound the memory and time of reading the page passes its own."""

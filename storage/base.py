@@ -184,7 +184,7 @@ class ObjectStore(Protocol):
     the same key, so storing twice is harmless. ``open`` streams it back and
     verifies the hash. Objects are never modified, only deleted when the row
     that referenced them was never committed. A retained object (a signed
-    record, see docsvc/retention.py) cannot be deleted before its date.
+    record, see docsvc/signatures/retention.py) cannot be deleted before its date.
     """
 
     def ensure_ready(self) -> None:

@@ -10,9 +10,10 @@ import yaml
 from flask import Blueprint, Response, jsonify, request, stream_with_context
 from sqlalchemy import text
 
-from docsvc import accounts, documents, ecopies, incoming, outgoing, report_pdf, signatures, validation
+from docsvc import accounts, documents, ecopies, incoming, outgoing, signatures, validation
+from docsvc.documents import read_text
 from docsvc.errors import DocsvcError, InvalidInput, NotFound
-from docsvc.indexing import read_text
+from docsvc.localtime import today
 from docsvc.models import DocumentKind
 from docsvc.presenters import document_json, search_json
 from docsvc.tasks import dispatch
@@ -236,7 +237,7 @@ def my_queue():
 def incoming_register():
     user = api_user()
     with runtime().read() as db:
-        rows = incoming.register_entries(db, user, _int_arg("year", incoming.today().year))
+        rows = incoming.register_entries(db, user, _int_arg("year", today().year))
         return jsonify({"entries": [document_json(d) for d in rows]})
 
 
@@ -341,7 +342,7 @@ def verify_signatures():
     report = signatures.verify_upload(rt.settings, spooled)
     # The printable report, for a person to file, in the request's language
     # (?lang=vi|en, else the browser session's, else the installation's).
-    pdf = report_pdf.render(report, filename=filename, sha256=sha256, lang=current_language())
+    pdf = signatures.render_report(report, filename=filename, sha256=sha256, lang=current_language())
     response = Response(pdf, mimetype="application/pdf")
     response.headers["Content-Disposition"] = "attachment; filename=bao-cao-kiem-tra-chu-ky.pdf"
     return response

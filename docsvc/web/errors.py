@@ -6,7 +6,7 @@ import logging
 from flask import Flask, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from docsvc.documents import _human as human_size
+from docsvc.documents import human_size
 from docsvc.errors import DocsvcError, UploadTooLarge
 from signing import SigningError
 

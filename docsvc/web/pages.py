@@ -6,11 +6,14 @@ from functools import wraps
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from docsvc import documents, ecopies, incoming, outgoing, signatures, thumbnails, validation
+from docsvc import documents, ecopies, incoming, outgoing, signatures, validation
+from docsvc.documents import index_complete, read_text
+from docsvc.documents import search_page as search_views
 from docsvc.errors import DocsvcError, InvalidInput, Unauthorized
-from docsvc.indexing import index_complete, read_text
+from docsvc.localtime import today
 from docsvc.models import STAFF_ROLES, FileRole, Role, User
-from docsvc.web import outgoing_views, search_views, signin
+from docsvc.outgoing import views as outgoing_views
+from docsvc.web import signin
 from docsvc.web.context import begin_session, end_session, runtime, session_user
 from signing import SigningError
 
@@ -75,7 +78,7 @@ def document(document_id: str):
 def _document_page(document_id: str, error: DocsvcError | SigningError | None = None, form: dict | None = None):
     """The document with what the user can do next: confirm the suggested
     register fields, assign it, or move its handling along."""
-    from docsvc.web import ecopy_views  # it builds on this module's login_required and _act
+    from docsvc.ecopies import pages as ecopy_views
 
     rt = runtime()
     user = session_user()
@@ -94,7 +97,7 @@ def _document_page(document_id: str, error: DocsvcError | SigningError | None = 
             "document.html", doc=doc, text=text[:TEXT_PREVIEW_CHARS], truncated=len(text) > TEXT_PREVIEW_CHARS,
             duplicate=duplicate, staff=staff, departments=sorted({u.department for u in staff if u.department}),
             can_route=user.role in incoming.ROUTERS, is_handler=incoming.is_handler(user, doc),
-            overdue=incoming.is_overdue(doc), today=incoming.today(), error=error, form=form or {},
+            overdue=incoming.is_overdue(doc), today=today(), error=error, form=form or {},
             next_steps=incoming.TRANSITIONS.get(doc.handling_status, ()),
             outgoing=outgoing_views.document_context(db, rt, user, doc),
             ecopy_view=ecopy_views.document_context(db, rt, user, doc),
@@ -242,7 +245,7 @@ def queue():
 @login_required
 def incoming_register():
     year = validation.whole_number(request.args.get("year"), "year", validation.MIN_YEAR, validation.MAX_YEAR,
-                                   incoming.today().year)
+                                   today().year)
     needle = request.args.get("q", "").strip()
     with runtime().read() as db:
         rows = incoming.register_entries(db, session_user(), year, text=needle or None)
@@ -302,9 +305,9 @@ def search():
 @login_required
 def thumbnail(document_id: str):
     """The first page, small, for the search results: drawn once, then kept
-    (docsvc/thumbnails.py). The ETag is the picture's hash, so a browser
+    (docsvc/documents/thumbnails.py). The ETag is the picture's hash, so a browser
     whose copy is current gets 304 after the permission check."""
-    picture = thumbnails.thumbnail(runtime(), session_user(), document_id)
+    picture = documents.thumbnail(runtime(), session_user(), document_id)
     response = Response(picture.data, mimetype=picture.media_type)
     # Private: it shows a document only some may see. Ten minutes, then a
     # cheap revalidation: a newly signed version shows soon enough.

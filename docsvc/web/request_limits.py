@@ -34,7 +34,7 @@ from flask import Flask, g, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from docsvc.config import Settings
-from docsvc.web import ecopy_api
+from docsvc.ecopies import api as ecopy_api
 from docsvc.web.context import runtime
 from docsvc.web.errors import body_too_large
 

@@ -13,7 +13,7 @@
 #   softhsm2, opensc  a real PKCS#11 token (softhsm2-util, pkcs11-tool)
 #   libnss3-tools     certutil: an NSS database trusting the test root for pdfsig
 #   tesseract-ocr, tesseract-ocr-osd, tesseract-ocr-vie, tesseract-ocr-eng
-#                     tesseract: the OCR engine OCRmyPDF drives (docsvc.ocr), its
+#                     tesseract: the OCR engine OCRmyPDF drives (docsvc.documents.ocr), its
 #                     page-orientation model (osd, for --rotate-pages) and the
 #                     Vietnamese and English models
 #   ghostscript       gs: OCRmyPDF rasterizes pages and writes PDF/A with it

@@ -12,7 +12,7 @@ from letters import scanned_letter
 from playwright.sync_api import Page, expect
 from test_clerk_pages import READY_TIMEOUT, sign_in
 
-from docsvc.incoming import today
+from docsvc.incoming.handling import today
 
 pytestmark = pytest.mark.browser
 

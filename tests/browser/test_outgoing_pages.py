@@ -17,7 +17,7 @@ from pdfs import make_pdf, sample_paragraphs
 from playwright.sync_api import Page, expect
 from test_clerk_pages import READY_TIMEOUT, sign_in
 
-from docsvc.incoming import today
+from docsvc.incoming.handling import today
 from tests.signing.helpers import handwritten_signature_png, seal_png
 
 pytestmark = pytest.mark.browser

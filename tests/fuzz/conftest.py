@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from docsvc.config import Settings, load_settings
-from docsvc.signatures import create_dev_pki
+from docsvc.signatures.verification import create_dev_pki
 from signing.devservices import DevServices
 from tests.fuzz import corpus, targets
 from tests.fuzz.isolated import Worker
@@ -31,7 +31,7 @@ def seeds(fuzz_pki, tmp_path_factory) -> corpus.Corpus:
 
 @pytest.fixture(scope="session")
 def verify_worker(fuzz_settings, fuzz_pki, tmp_path_factory):
-    """docsvc.signatures.verify in a child cut off from every network but its
+    """docsvc.signatures.verification.verify in a child cut off from every network but its
     own loopback (tests/fuzz/isolated.py), so a mutated certificate URL reaches
     nothing whether verification runs in that child or in a sandbox below it."""
     worker = Worker("verify", fuzz_settings.data_dir, fuzz_pki.port, 4096, tmp_path_factory.mktemp("verify-worker"))

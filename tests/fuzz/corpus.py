@@ -21,7 +21,7 @@ from pathlib import Path
 import pikepdf
 from PIL import Image, ImageDraw
 
-from docsvc.intake import image_to_pdf
+from docsvc.documents.formats import image_to_pdf
 from signing import Box, PersonSignature, Pkcs12Key, sign_pdf
 from signing.pki import DevPki
 from tests.pdfs import make_pdf, sample_paragraphs

@@ -18,9 +18,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from docsvc import ecopy_codes, intake, pdf, signatures, suggest
+from docsvc import pdf
 from docsvc.config import Settings
+from docsvc.documents import formats as intake
+from docsvc.documents import suggest
+from docsvc.ecopies import codes as ecopy_codes
 from docsvc.errors import DocsvcError
+from docsvc.signatures import verification as signatures
 from tests.fuzz.findings import known
 
 VERDICTS = ("valid", "invalid", "indeterminate")
@@ -68,13 +72,13 @@ def _guarded(where: str, call: Callable[[], Outcome]) -> Outcome:
 
 
 def upload_intake(settings: Settings, path: Path) -> Outcome:
-    """docsvc.intake.inspect_upload, as the upload path calls it."""
+    """docsvc.documents.formats.inspect_upload, as the upload path calls it."""
     def call() -> Outcome:
         info = intake.inspect_upload(path, max_pages=settings.max_pages, max_image_pixels=settings.max_image_pixels)
         if info.page_count < 1 or info.media_type not in (intake.PDF, intake.JPEG, intake.PNG, intake.TIFF):
             raise PropertyViolation(f"inspect_upload accepted a file as {info}")
         return Outcome("accepted", info.media_type)
-    return _guarded("docsvc.intake.inspect_upload", call)
+    return _guarded("docsvc.documents.formats.inspect_upload", call)
 
 
 def inspect_pdf(path: Path) -> Outcome:
@@ -96,7 +100,7 @@ def page_texts(path: Path) -> Outcome:
 
 
 def verification(settings: Settings, data: bytes) -> Outcome:
-    """docsvc.signatures.verify (signing.verify_pdf with the installation's trust)."""
+    """docsvc.signatures.verification.verify (signing.verify_pdf with the installation's trust)."""
     def call() -> Outcome:
         report = signatures.verify(settings, io.BytesIO(data))
         if report.verdict not in VERDICTS:
@@ -108,7 +112,7 @@ def verification(settings: Settings, data: bytes) -> Outcome:
             if s.verdict not in VERDICTS:
                 raise PropertyViolation(f"signature verdict {s.verdict!r}")
         return Outcome("report", report.verdict)
-    return _guarded("docsvc.signatures.verify", call)
+    return _guarded("docsvc.signatures.verification.verify", call)
 
 
 def ecopy_code(text: str) -> Outcome:
@@ -120,7 +124,7 @@ def ecopy_code(text: str) -> Outcome:
         if ecopy_codes.normalize(ecopy_codes.format_code(canonical)) != canonical:
             raise PropertyViolation(f"the printed form of {canonical!r} does not read back")
         return Outcome("accepted", "code")
-    return _guarded("docsvc.ecopy_codes.normalize", call)
+    return _guarded("docsvc.ecopies.codes.normalize", call)
 
 
 def suggestion(text: str) -> Outcome:
@@ -137,4 +141,4 @@ def suggestion(text: str) -> Outcome:
             raise PropertyViolation(f"issued_date = {s.issued_date!r}")
         s.as_dict()
         return Outcome("accepted", "fields" if any(s.as_dict().values()) else "nothing")
-    return _guarded("docsvc.suggest.suggest_fields", call)
+    return _guarded("docsvc.documents.suggest.suggest_fields", call)

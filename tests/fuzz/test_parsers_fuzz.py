@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from docsvc import ecopy_codes
+from docsvc.ecopies import codes as ecopy_codes
 from tests.fuzz import mutations, targets
 from tests.fuzz.isolated import outcome_in_child
 from tests.fuzz.mutations import HEADER_PIECES

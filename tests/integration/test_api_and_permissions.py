@@ -8,7 +8,8 @@ import io
 
 from sqlalchemy import select
 
-from docsvc import accounts, pipeline
+from docsvc import accounts
+from docsvc.documents import pipeline
 from docsvc.models import OutboxEntry
 from tests.pdfs import make_pdf, sample_paragraphs
 

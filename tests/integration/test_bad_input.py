@@ -139,7 +139,8 @@ def test_a_failed_database_write_removes_the_stored_original(rt, clerk, tmp_path
     """If recording the document fails after its bytes were stored, the bytes go too."""
     from sqlalchemy import select
 
-    from docsvc import documents, outbox
+    from docsvc import outbox
+    from docsvc.documents import records as documents
     from docsvc.models import User
 
     def broken_enqueue(*args, **kwargs):

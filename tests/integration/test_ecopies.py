@@ -13,7 +13,7 @@ import pikepdf
 import pytest
 from sqlalchemy import select
 
-from docsvc.ecopy_codes import normalize
+from docsvc.ecopies.codes import normalize
 from docsvc.models import AuditEvent, ShareLink
 from docsvc.pdf import iter_page_texts
 from docsvc.runtime import Runtime

@@ -15,8 +15,10 @@ import pikepdf
 import pytest
 from sqlalchemy import select
 
-from docsvc import accounts, audit, documents, incoming
+from docsvc import accounts, audit
+from docsvc.documents import records as documents
 from docsvc.errors import Conflict
+from docsvc.incoming import handling as incoming
 from docsvc.models import AuditEvent, Document, User
 from docsvc.runtime import Runtime
 from tests.integration.conftest import row_counts

@@ -3,7 +3,7 @@
 the end of the period), their CSV and XLSX exports, who may read them, and
 the command line, on both profiles.
 
-The register is built through docsvc.incoming as clerks do it, for March
+The register is built through docsvc.incoming.handling as clerks do it, for March
 2025 in a commune (UBND-XA); "done" is recorded at chosen moments by fixing
 the service's clock, including moments where the UTC day and the Vietnam
 day differ.
@@ -21,8 +21,11 @@ import openpyxl
 import pytest
 from sqlalchemy import select
 
-from docsvc import accounts, documents, incoming, reports
+from docsvc import accounts
+from docsvc.documents import records as documents
 from docsvc.errors import InvalidInput, NotFound
+from docsvc.incoming import handling as incoming
+from docsvc.incoming import reports
 from docsvc.models import User
 from tests.integration.conftest import PASSWORD
 from tests.pdfs import make_pdf, sample_paragraphs

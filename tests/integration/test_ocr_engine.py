@@ -4,7 +4,7 @@ Scans are made from the Vietnamese sample texts (tests/scans.py): 300 dpi,
 grey, skewed, noisy. Pages hold a few paragraphs so the file runs in about a
 minute on two cores.
 
-CER threshold: on such pages Tesseract 5.3 (vie+eng, through docsvc.ocr)
+CER threshold: on such pages Tesseract 5.3 (vie+eng, through docsvc.documents.ocr)
 measured 0.8-2.8% character error rate (mean 1.4%) over six pages of the
 three samples, upright, at 90 and at 180 degrees (seeds 1-6; bench/ocr.py
 measures more). The limit, 4%, sits above that spread, yet far below what a
@@ -28,6 +28,8 @@ import psutil
 import pytest
 from PIL import Image
 
+from docsvc.documents.formats import IntakeInfo, image_to_pdf, inspect_upload
+from docsvc.documents.ocr import OcrCrashed, ghostscript_rewrites_text_badly, ocr_pdf
 from docsvc.errors import (
     CorruptImage,
     DecompressionBomb,
@@ -37,8 +39,6 @@ from docsvc.errors import (
     TooManyPages,
     UnsupportedFormat,
 )
-from docsvc.intake import IntakeInfo, image_to_pdf, inspect_upload
-from docsvc.ocr import OcrCrashed, ghostscript_rewrites_text_badly, ocr_pdf
 from docsvc.pdf import iter_page_texts
 from tests.pdfs import make_pdf, sample_paragraphs
 from tests.scans import SAMPLE_NAMES, cer, make_scan, normalize, save_scan, scan_pages
@@ -119,7 +119,7 @@ def test_page_with_text_is_left_alone(tmp_path):
     assert page_1 == original_page_1
     assert cer(scanned.text, page_2) < MAX_CER
     # Ghostscript 10.0.0-10.02.0 (Debian 12) corrupts existing text when it makes
-    # PDF/A, so docsvc keeps such documents plain PDF there (docsvc.ocr).
+    # PDF/A, so docsvc keeps such documents plain PDF there (docsvc.documents.ocr).
     assert outcome.pdfa is (not ghostscript_rewrites_text_badly())
 
 
@@ -322,7 +322,7 @@ def test_killed_worker_leaves_no_ocr_running(tmp_path):
     script = textwrap.dedent(
         f"""
         from pathlib import Path
-        from docsvc.ocr import ocr_pdf
+        from docsvc.documents.ocr import ocr_pdf
         ocr_pdf(Path({str(scan.path)!r}), Path({str(tmp_path / 'out.pdf')!r}))
         """
     )

@@ -14,10 +14,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from docsvc import accounts, outgoing
+from docsvc import accounts
 from docsvc.models import AuditEvent, Document, User
+from docsvc.outgoing import workflow as outgoing
 from docsvc.runtime import Runtime
-from docsvc.signatures import create_dev_pki, verify
+from docsvc.signatures.verification import create_dev_pki, verify
 from signing.fields import field_value
 from tests.integration.conftest import PASSWORD
 from tests.integration.test_api_and_permissions import process_all

@@ -14,10 +14,11 @@ from datetime import UTC, date, timedelta
 import pytest
 from sqlalchemy import select
 
-from docsvc import archiving, registers
+from docsvc import registers
 from docsvc.localtime import today
 from docsvc.models import Document, Ecopy, FileRole
-from docsvc.retention import RETENTION_YEARS, record_terms, retention_until
+from docsvc.signatures import archiving
+from docsvc.signatures.retention import RETENTION_YEARS, record_terms, retention_until
 from tests.integration.test_api_and_permissions import process_all
 from tests.integration.test_outgoing import PASSPHRASE, _draft, office  # noqa: F401 (a fixture)
 from tests.pdfs import make_pdf, sample_paragraphs

@@ -11,7 +11,7 @@ from datetime import date
 
 import openpyxl
 
-from docsvc import reports
+from docsvc.incoming import reports
 from docsvc.localtime import today
 from docsvc.models import Handling
 from tests.pdfs import make_pdf, sample_paragraphs

@@ -16,8 +16,8 @@ from minio.deleteobjects import DeleteObject
 from minio.error import S3Error
 from minio.retention import Retention
 
-from docsvc.documents import remove_if_unreferenced
-from docsvc.retention import retention_until
+from docsvc.documents.records import remove_if_unreferenced
+from docsvc.signatures.retention import retention_until
 from storage import ObjectMissing, RetentionError, content_key
 
 # Compliance retention on MinIO cannot be lifted by anyone, so the scaled
@@ -148,7 +148,7 @@ def test_cleanup_of_unreferenced_objects_keeps_retained_ones(rt, holds, caplog):
     holds.retain(retained.key, holds.until())
     plain = put(rt, b"%PDF-1.7 an unwanted upload")
 
-    with caplog.at_level(logging.WARNING, logger="docsvc.documents"):
+    with caplog.at_level(logging.WARNING, logger="docsvc.documents.records"):
         remove_if_unreferenced(rt, retained.key)
         remove_if_unreferenced(rt, plain.key)
 

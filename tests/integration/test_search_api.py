@@ -16,7 +16,8 @@ import pytest
 from PIL import Image
 from sqlalchemy import select
 
-from docsvc import accounts, indexing
+from docsvc import accounts
+from docsvc.documents import indexing
 from docsvc.models import Agency, DocumentFile, FileRole
 from search import FACET_FIELDS, IndexedDocument
 from tests.integration.conftest import PASSWORD

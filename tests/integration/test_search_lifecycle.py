@@ -22,7 +22,7 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import update
 
-from docsvc import indexing
+from docsvc.documents import indexing
 from docsvc.models import Agency, Document, DocumentFile, DocumentStatus, FileRole
 from search import IndexedDocument, SearchQuery
 from signing.pki import free_port

@@ -145,7 +145,7 @@ def test_qr_and_share_addresses_name_the_port_served_not_the_host_header(served,
 
 @pytest.fixture
 def citizen_with_an_ecopy(rt, backend, make_user, tmp_path):
-    from docsvc.signatures import create_dev_pki
+    from docsvc.signatures.verification import create_dev_pki
 
     create_dev_pki(rt.settings)
     (tmp_path / "con-dau.png").write_bytes(seal_png())

@@ -126,7 +126,7 @@ def test_work_accepted_while_the_broker_is_down_is_done_when_it_is_back(backend,
 def test_work_folders_a_killed_worker_left_are_swept(backend, tmp_path):
     from datetime import timedelta
 
-    from docsvc import pipeline
+    from docsvc.documents import pipeline
 
     backend.run("db", "upgrade", check=True)
     runtime = Runtime(backend.settings())

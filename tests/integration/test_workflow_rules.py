@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from docsvc.ecopy_codes import normalize
+from docsvc.ecopies.codes import normalize
 from docsvc.models import Document, Ecopy
 from tests.integration.test_api_and_permissions import process_all, upload
 from tests.integration.test_outgoing import PASSPHRASE, _draft, office  # noqa: F401 (office is a fixture)

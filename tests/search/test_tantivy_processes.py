@@ -134,7 +134,7 @@ def test_a_live_write_gives_up_on_a_busy_index_within_its_wait_and_searches_carr
 ) -> None:
     # Another process holds the write lock (a rebuild's batch and its merges):
     # a clerk's change must not hang its request; the caller leaves the write
-    # to the outbox retries (docsvc.indexing). Searches do not wait at all.
+    # to the outbox retries (docsvc.documents.indexing). Searches do not wait at all.
     shared.index([IndexedDocument(id="kept", agency_id=1, kind="incoming", title="Giấy mời họp", text="")])
     holder = _child(
         f"""

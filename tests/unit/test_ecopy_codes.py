@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from docsvc.ecopy_codes import (
+from docsvc.ecopies.codes import (
     ALPHABET,
     CODE_LENGTH,
     DATA_CHARS,

@@ -65,7 +65,7 @@ def test_the_texts_need_no_web_framework_and_signing_needs_no_service():
     # Flask made unimportable, and the package's own __init__ (the app) skipped:
     # the printable report and the command line render reasons without the web.
     probe = ("import sys, types; sys.modules['flask'] = None; package = types.ModuleType('docsvc'); "
-             "package.__path__ = ['docsvc']; sys.modules['docsvc'] = package; import docsvc.texts, docsvc.report_pdf")
+             "package.__path__ = ['docsvc']; sys.modules['docsvc'] = package; import docsvc.texts, docsvc.signatures.report_pdf")
     subprocess.run([sys.executable, "-c", probe], check=True)
     subprocess.run([sys.executable, "-c", "import sys, signing; assert not any(m.startswith('docsvc') "
                     "for m in sys.modules)"], check=True)

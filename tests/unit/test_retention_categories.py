@@ -8,7 +8,13 @@ from datetime import UTC, date, datetime
 import pytest
 
 from docsvc.models import Document, Ecopy, EcopyKind, Workflow
-from docsvc.retention import ECOPY_CATEGORY, RETENTION_YEARS, RetentionCategory, record_terms, retention_until
+from docsvc.signatures.retention import (
+    ECOPY_CATEGORY,
+    RETENTION_YEARS,
+    RetentionCategory,
+    record_terms,
+    retention_until,
+)
 
 ISSUED_AT = datetime(2026, 3, 15, 3, 0, tzinfo=UTC)  # 10:00 in Vietnam
 

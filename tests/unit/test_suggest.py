@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from docsvc.suggest import HEAD_CHARS, SUMMARY_MAX, Suggestion, suggest_fields
+from docsvc.documents.suggest import HEAD_CHARS, SUMMARY_MAX, Suggestion, suggest_fields
 
 
 def _samples_dir() -> Path:

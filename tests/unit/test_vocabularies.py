@@ -35,7 +35,7 @@ from docsvc.models import (
     SigningJobStatus,
     Workflow,
 )
-from docsvc.retention import RetentionCategory
+from docsvc.signatures.retention import RetentionCategory
 
 STORED_VALUES = {
     AgencyLevel: ["commune", "district", "province", "other"],

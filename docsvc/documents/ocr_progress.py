@@ -1,6 +1,6 @@
-"""The OCRmyPDF side of docsvc.ocr: a launcher and a plugin, in the OCR subprocess.
+"""The OCRmyPDF side of docsvc.documents.ocr: a launcher and a plugin, in the OCR subprocess.
 
-docsvc.ocr runs `python -P <this file> <ocrmypdf arguments> --plugin <this file>`.
+docsvc.documents.ocr runs `python -P <this file> <ocrmypdf arguments> --plugin <this file>`.
 It imports only the standard library and OCRmyPDF (not the docsvc package,
 which would load the web app), so it starts fast.
 

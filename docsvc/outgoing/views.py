@@ -8,16 +8,17 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from docsvc import credentials, outgoing, pdf
+from docsvc import pdf, signatures
 from docsvc.documents import get_document
 from docsvc.errors import DocsvcError, InvalidInput, NotFound
 from docsvc.models import Agency, CredentialOwner, Document, FileRole, Role, User, Workflow
+from docsvc.outgoing import workflow
 from docsvc.runtime import Runtime
 from docsvc.sandbox import ParseBudget
 from signing import SigningError
 
-SIGNER_ROLES = (Role.OFFICIAL, Role.ADMIN)  # who may be chosen to sign (outgoing.submit)
-ISSUER_ROLES = (Role.CLERK, Role.SIGNER, Role.ADMIN)  # who numbers, seals and issues (outgoing.issue)
+SIGNER_ROLES = (Role.OFFICIAL, Role.ADMIN)  # who may be chosen to sign (workflow.submit)
+ISSUER_ROLES = (Role.CLERK, Role.SIGNER, Role.ADMIN)  # who numbers, seals and issues (workflow.issue)
 PREVIEW_SCALE = 1.5  # pixels per PDF point of the preview image (108 dpi)
 LIST_LIMIT = 200
 
@@ -29,8 +30,8 @@ def lists(session: Session, user: User) -> dict:
         .where(Document.created_by_id == user.id, Document.workflow_status.is_not(None))
         .order_by(Document.created_at.desc()).limit(LIST_LIMIT)
     ))
-    to_issue = outgoing.awaiting_issue(session, user) if user.role in ISSUER_ROLES else []
-    return {"mine": mine, "to_sign": outgoing.awaiting_signature(session, user), "to_issue": to_issue,
+    to_issue = workflow.awaiting_issue(session, user) if user.role in ISSUER_ROLES else []
+    return {"mine": mine, "to_sign": workflow.awaiting_signature(session, user), "to_issue": to_issue,
             "can_issue": user.role in ISSUER_ROLES}
 
 
@@ -50,7 +51,7 @@ class OutgoingView:
     pages: list[tuple[float, float]] = field(default_factory=list)  # of the prepared PDF, in points
     box: dict | None = None  # where the signature goes unless the leader clicks elsewhere
     has_key: bool = True
-    types: dict[str, str] = field(default_factory=lambda: dict(outgoing.TYPES))
+    types: dict[str, str] = field(default_factory=lambda: dict(workflow.TYPES))
 
 
 def document_context(session: Session, rt: Runtime, user: User, doc: Document) -> OutgoingView | None:
@@ -61,7 +62,7 @@ def document_context(session: Session, rt: Runtime, user: User, doc: Document) -
     all_agencies = list(session.scalars(select(Agency).order_by(Agency.code)))
     view = OutgoingView(
         is_drafter=is_drafter,
-        can_submit=status in (Workflow.DRAFT, Workflow.RETURNED) and outgoing.may_submit(user, doc),
+        can_submit=status in (Workflow.DRAFT, Workflow.RETURNED) and workflow.may_submit(user, doc),
         can_sign=status == Workflow.SUBMITTED and doc.approver_id == user.id,
         can_issue=status == Workflow.SIGNED and user.role in ISSUER_ROLES,
         agencies={a.code: a.name for a in all_agencies},
@@ -76,13 +77,13 @@ def document_context(session: Session, rt: Runtime, user: User, doc: Document) -
     if view.can_sign:
         with rt.store.local_path(_preview_source(doc).storage_key) as path:
             view.pages = pdf.page_sizes(path, ParseBudget.of(rt.settings))
-        box = dict(doc.signature_position or outgoing.DEFAULT_SIGNATURE)
+        box = dict(doc.signature_position or workflow.DEFAULT_SIGNATURE)
         if box["page"] < 0:
             box["page"] += len(view.pages)
         view.box = box
-        view.has_key = credentials.has_credential(session, CredentialOwner.USER, user.id)
+        view.has_key = signatures.has_credential(session, CredentialOwner.USER, user.id)
     if view.can_issue:
-        view.has_key = credentials.has_credential(session, CredentialOwner.AGENCY, doc.agency_id)
+        view.has_key = signatures.has_credential(session, CredentialOwner.AGENCY, doc.agency_id)
     return view
 
 
@@ -114,7 +115,7 @@ def position_from_form(form) -> dict | None:
         raise InvalidInput("The signature position sent by the page is not valid.") from None
 
 
-def outcome_error(outcome: outgoing.SignOutcome) -> DocsvcError:
+def outcome_error(outcome: workflow.SignOutcome) -> DocsvcError:
     """A failed signing outcome as an error the document page shows."""
     error = DocsvcError(outcome.message)
     error.code = outcome.code or "signing_error"

@@ -3,7 +3,7 @@ every write to the index goes through here, so that a write the index could
 not take is retried instead of lost (an ``index_document`` outbox entry).
 
 The index is derived data: ``reindex`` builds it again beside the live one,
-``docsvc.index_check`` compares the two.
+``docsvc.documents.index_check`` compares the two.
 """
 from __future__ import annotations
 

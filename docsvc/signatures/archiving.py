@@ -15,11 +15,12 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from docsvc import audit, signatures
+from docsvc import audit
 from docsvc.documents import remove_if_unreferenced
 from docsvc.models import Document, DocumentFile, FileRole, utcnow
-from docsvc.retention import retain_version
 from docsvc.runtime import Runtime
+from docsvc.signatures import verification
+from docsvc.signatures.retention import retain_version
 from signing import SigningError
 from signing.archive import archive_status, renew_archive_timestamp
 from storage import read_object
@@ -30,7 +31,7 @@ BATCH = 50
 
 def due_at(rt: Runtime, pdf: bytes) -> datetime | None:
     """When this file's archive time-stamp must be renewed; None if it is not B-LTA."""
-    status = archive_status(pdf, signatures.trust_config(rt.settings))
+    status = archive_status(pdf, verification.trust_config(rt.settings))
     if not status.is_lta or status.tsa_expires_at is None:
         return None
     return status.tsa_expires_at - timedelta(days=rt.settings.archive_renewal_margin_days)
@@ -45,7 +46,7 @@ def renew_due(rt: Runtime, now: datetime | None = None) -> list[str]:
             .order_by(Document.archive_due_at).limit(BATCH)
         ))
     renewed = []
-    with signatures.dev_services(rt.settings):
+    with verification.dev_services(rt.settings):
         for document_id in ids:
             try:
                 if _renew(rt, document_id, now):
@@ -63,7 +64,7 @@ def _renew(rt: Runtime, document_id: str, now: datetime) -> bool:
         key, current_id = current.storage_key, current.id
     pdf = read_object(rt.store, key)
     out = io.BytesIO()
-    status = renew_archive_timestamp(pdf, out, signatures.trust_config(rt.settings))
+    status = renew_archive_timestamp(pdf, out, verification.trust_config(rt.settings))
     stored = rt.store.put(io.BytesIO(out.getvalue()), "application/pdf")
     try:
         with rt.write() as session:

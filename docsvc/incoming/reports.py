@@ -29,9 +29,9 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import FunctionElement
 
-from docsvc import incoming
 from docsvc.accounts import can_see_agency, require_staff
 from docsvc.errors import InvalidInput, NotFound
+from docsvc.incoming import handling
 from docsvc.localtime import VIETNAM
 from docsvc.models import Agency, Document, Handling, User
 
@@ -166,8 +166,8 @@ class IncomingReport:
 
 def parse_period(start, end) -> tuple[date, date]:
     """Validated (start, end) from dates or YYYY-MM-DD text."""
-    start = incoming.parse_date(start, "from")
-    end = incoming.parse_date(end, "to")
+    start = handling.parse_date(start, "from")
+    end = handling.parse_date(end, "to")
     if start is None or end is None:
         raise InvalidInput("Give the period: from and to, as dates written YYYY-MM-DD.")
     if start > end:
@@ -191,7 +191,7 @@ def incoming_report(session: Session, user: User, *, start: date, end: date, age
     # Other agencies' registers are not the user's business: "not found", as for documents.
     if agency is None or not can_see_agency(user, agency_id):
         raise NotFound("No such agency.")
-    as_of = min(end, incoming.today())
+    as_of = min(end, handling.today())
     report = IncomingReport(agency.id, agency.code, agency.name, start, end, as_of)
 
     handled_day = vn_date(Document.handled_at)
@@ -221,7 +221,7 @@ def incoming_report(session: Session, user: User, *, start: date, end: date, age
         )
         .where(
             Document.agency_id == agency.id,
-            Document.register_book == incoming.BOOK,
+            Document.register_book == handling.BOOK,
             or_(Document.received_date <= end, handled_in_period),
         )
         .group_by(Document.doc_type)
@@ -255,7 +255,7 @@ def _entries(session: Session, report: IncomingReport, handled_day) -> list[Entr
         .outerjoin(User, User.id == Document.assignee_id)
         .where(
             Document.agency_id == report.agency_id,
-            Document.register_book == incoming.BOOK,
+            Document.register_book == handling.BOOK,
             Document.received_date.between(report.start, report.end),
         )
         .order_by(Document.register_year, Document.register_number)

@@ -7,8 +7,9 @@ from urllib.parse import quote
 from flask import Blueprint, Response, jsonify, render_template, request
 from sqlalchemy import select
 
-from docsvc import incoming, reports, validation
+from docsvc import validation
 from docsvc.errors import DocsvcError, InvalidInput
+from docsvc.incoming import handling, reports
 from docsvc.models import Agency, Role, User
 from docsvc.web.context import api_user, runtime, session_user
 from docsvc.web.pages import login_required
@@ -51,7 +52,7 @@ def api_incoming():
 
 def _period_args() -> tuple[str, str]:
     """The page's period; this month so far unless chosen."""
-    today = incoming.today()
+    today = handling.today()
     return (request.args.get("from") or today.replace(day=1).isoformat(), request.args.get("to") or today.isoformat())
 
 

@@ -17,9 +17,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from docsvc import audit, registers, validation
 from docsvc.accounts import require_staff
-from docsvc.documents import get_document
+from docsvc.documents import get_document, refresh_entry
 from docsvc.errors import Conflict, Forbidden, InvalidInput, NotFound
-from docsvc.indexing import refresh_entry
 from docsvc.localtime import today
 from docsvc.models import (
     OPEN_HANDLING,

@@ -1,7 +1,7 @@
 """OCR of scanned PDFs: OCRmyPDF (Tesseract, Vietnamese + English) in a subprocess.
 
 The subprocess keeps the worker's memory bounded and lets a hang be killed; it
-dies with the worker (docsvc/ocr_progress.py). Its progress comes back as JSON
+dies with the worker (docsvc/documents/ocr_progress.py). Its progress comes back as JSON
 lines on a pipe, from an OCRmyPDF plugin, and becomes on_progress(done, total)
 calls here, in the caller's thread.
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 import secrets
 import unicodedata
 
-from .errors import InvalidInput
+from docsvc.errors import InvalidInput
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
 DATA_CHARS = 16  # 16 × 5 bits = 80 bits from `secrets`

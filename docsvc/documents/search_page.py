@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from docsvc.accounts import can_see_agency, visible_agency_ids
-from docsvc.documents import SearchFilters
+from docsvc.documents.records import SearchFilters
 from docsvc.models import Agency, User
 from docsvc.presenters import SearchCounts, search_counts
 from docsvc.web.i18n import translate

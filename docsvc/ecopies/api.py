@@ -7,7 +7,7 @@ import math
 
 from flask import Blueprint, jsonify, request
 
-from docsvc import ecopies
+from docsvc.ecopies import service
 from docsvc.errors import InvalidInput, TooManyRequests
 from docsvc.models import EcopyKind, EcopyStatus
 from docsvc.presenters import iso_utc
@@ -50,30 +50,30 @@ def check_rate(limiter: Limiter | None = None) -> None:
 def issue_ecopy():
     user = api_user()
     body = _json_body()
-    issued = ecopies.issue(runtime(), user, str(body.get("document_id") or ""), citizen_id=str(body.get("citizen_id") or ""),
+    issued = service.issue(runtime(), user, str(body.get("document_id") or ""), citizen_id=str(body.get("citizen_id") or ""),
                            secret=_secret(body), kind=str(body.get("kind") or EcopyKind.CERTIFIED_COPY))
-    return jsonify({"document_id": issued.document_id, "code": ecopies.format_code(issued.code),
+    return jsonify({"document_id": issued.document_id, "code": service.format_code(issued.code),
                     "certification_number": issued.certification_number, "sha256": issued.signed_sha256,
-                    "verify_url": ecopies.public_url(runtime(), issued.code)}), 201
+                    "verify_url": service.public_url(runtime(), issued.code)}), 201
 
 
 @blueprint.get("/ecopies/<code>")
 def ecopy_status(code: str):
     """Verification by code: no sign-in, limited per client."""
     check_rate()
-    return jsonify(ecopies.lookup(runtime(), code, client=client_key()))
+    return jsonify(service.lookup(runtime(), code, client=client_key()))
 
 
 @blueprint.post("/ecopies/<code>/revoke")
 def revoke_ecopy(code: str):
     body = _json_body()
-    return jsonify(ecopies.change_status(runtime(), api_user(), code, EcopyStatus.REVOKED, str(body.get("reason") or "")))
+    return jsonify(service.change_status(runtime(), api_user(), code, EcopyStatus.REVOKED, str(body.get("reason") or "")))
 
 
 @blueprint.post("/ecopies/<code>/supersede")
 def supersede_ecopy(code: str):
     body = _json_body()
-    return jsonify(ecopies.change_status(runtime(), api_user(), code, EcopyStatus.SUPERSEDED, str(body.get("reason") or ""),
+    return jsonify(service.change_status(runtime(), api_user(), code, EcopyStatus.SUPERSEDED, str(body.get("reason") or ""),
                                          str(body.get("superseded_by") or "")))
 
 
@@ -81,8 +81,8 @@ def supersede_ecopy(code: str):
 def my_ecopies():
     user = api_user()
     with runtime().read() as db:
-        owned = ecopies.citizen_ecopies(db, user)
-        return jsonify({"ecopies": [ecopies.status_json(e) | {"title": e.document.title} for e in owned]})
+        owned = service.citizen_ecopies(db, user)
+        return jsonify({"ecopies": [service.status_json(e) | {"title": e.document.title} for e in owned]})
 
 
 @blueprint.get("/my/ecopies/<code>/file")
@@ -90,9 +90,9 @@ def my_ecopy_file(code: str):
     user = api_user()
     rt = runtime()
     with rt.read() as db:
-        signed = ecopies.signed_file_of(db, ecopies.own_ecopy(db, user, code))
+        signed = service.signed_file_of(db, service.own_ecopy(db, user, code))
         key, name, size = signed.storage_key, signed.filename, signed.size
-    ecopies.record_download(rt, user, code)
+    service.record_download(rt, user, code)
     return stream_file(key, name or "ban-sao.pdf", size)
 
 
@@ -103,8 +103,8 @@ def share_ecopy(code: str):
     days, uses = body.get("days", 7), body.get("max_uses", 1)
     if not isinstance(days, int) or not isinstance(uses, int):
         raise InvalidInput("days and max_uses are whole numbers.")
-    share = ecopies.create_share(runtime(), user, code, recipient=str(body.get("recipient") or ""), days=days, max_uses=uses)
-    return jsonify({"id": share.id, "token": share.token, "url": ecopies.share_url(runtime(), share.token),
+    share = service.create_share(runtime(), user, code, recipient=str(body.get("recipient") or ""), days=days, max_uses=uses)
+    return jsonify({"id": share.id, "token": share.token, "url": service.share_url(runtime(), share.token),
                     "expires_at": iso_utc(share.expires_at)}), 201
 
 
@@ -117,7 +117,7 @@ def list_shares(code: str):
              "max_uses": link.max_uses, "uses": link.uses,
              "withdrawn_at": iso_utc(link.withdrawn_at) if link.withdrawn_at else None,
              "accesses": [{"at": iso_utc(a.at), "client": a.client, "outcome": a.outcome} for a in accesses]}
-            for link, accesses in ecopies.shares_of(db, user, code)
+            for link, accesses in service.shares_of(db, user, code)
         ]})
 
 
@@ -125,12 +125,12 @@ def list_shares(code: str):
 def withdraw_share(share_id: str):
     if not share_id.isdigit():
         raise InvalidInput("No such share link.")
-    ecopies.withdraw_share(runtime(), api_user(), int(share_id))
+    service.withdraw_share(runtime(), api_user(), int(share_id))
     return "", 204
 
 
 @blueprint.get("/shares/<token>/file")
 def open_share(token: str):
     """What a receiving agency's link gives: the signed file, if the link still stands."""
-    key, name, size = ecopies.open_share(runtime(), token, client=client_key())
+    key, name, size = service.open_share(runtime(), token, client=client_key())
     return stream_file(key, name or "ban-sao.pdf", size)

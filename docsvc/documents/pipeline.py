@@ -18,17 +18,18 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from docsvc import audit, indexing, outbox
-from docsvc.documents import PROCESS_DOCUMENT, remove_if_unreferenced
+from docsvc import audit, outbox
+from docsvc.documents import indexing
+from docsvc.documents.formats import image_to_pdf
+from docsvc.documents.indexing import entry_for
+from docsvc.documents.ocr import ocr_pdf
+from docsvc.documents.records import PROCESS_DOCUMENT, remove_if_unreferenced
+from docsvc.documents.suggest import suggest_fields
 from docsvc.errors import DocsvcError
-from docsvc.indexing import entry_for
-from docsvc.intake import image_to_pdf
 from docsvc.models import Document, DocumentFile, DocumentStatus, FileRole, ProgressStep
-from docsvc.ocr import ocr_pdf
 from docsvc.pdf import iter_page_texts
 from docsvc.runtime import Runtime
 from docsvc.sandbox import ParseBudget
-from docsvc.suggest import suggest_fields
 from search import IndexedDocument
 from storage.base import StoredObject
 

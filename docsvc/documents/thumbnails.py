@@ -22,7 +22,7 @@ import pypdfium2 as pdfium
 from sqlalchemy.exc import IntegrityError
 
 from docsvc import pdf, sandbox
-from docsvc.documents import get_document, remove_if_unreferenced
+from docsvc.documents.records import get_document, remove_if_unreferenced
 from docsvc.errors import CorruptPdf, DocsvcError
 from docsvc.models import Document, DocumentFile, FileRole, User
 from docsvc.runtime import Runtime

@@ -22,12 +22,11 @@ from datetime import date, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from docsvc import archiving, audit, credentials, registers, signatures, validation
+from docsvc import audit, registers, signatures, validation
 from docsvc.accounts import agency_by_code, require_staff
-from docsvc.documents import get_document, remove_if_unreferenced
+from docsvc.documents import get_document, refresh_entries, refresh_entry, remove_if_unreferenced
 from docsvc.errors import Conflict, DocsvcError, Forbidden, InvalidInput, NotFound
-from docsvc.incoming import today
-from docsvc.indexing import refresh_entries, refresh_entry
+from docsvc.localtime import today
 from docsvc.models import (
     Agency,
     CredentialOwner,
@@ -45,8 +44,8 @@ from docsvc.models import (
     Workflow,
     utcnow,
 )
-from docsvc.retention import retain_version
 from docsvc.runtime import Runtime
+from docsvc.signatures import retain_version
 from signing import AgencySeal, Box, PersonSignature, SigningError, sign_pdf
 from signing.fields import TextField, add_text_fields, fill_text_fields
 from storage import read_object
@@ -242,11 +241,11 @@ def sign_as_approver(
         raise InvalidInput("Choose at least one document to sign.")
     position = _position(position) if position else None
     with rt.read() as session:
-        credential = credentials.credential_for(session, CredentialOwner.USER, actor.id)
-    image = credentials.image_bytes(rt, credential)
+        credential = signatures.credential_for(session, CredentialOwner.USER, actor.id)
+    image = signatures.image_bytes(rt, credential)
     trust = signatures.trust_config(rt.settings)
     outcomes = []
-    with credentials.open_key(credential, secret) as key, signatures.dev_services(rt.settings):
+    with signatures.open_key(credential, secret) as key, signatures.dev_services(rt.settings):
         for document_id in document_ids:
             try:
                 _sign_one(rt, actor, document_id, key, image, trust, position)
@@ -310,13 +309,13 @@ def issue(rt: Runtime, actor: User, document_id: str, *, type_code: str, secret:
         document = get_document(session, actor, document_id)
         if document.workflow_status != Workflow.SIGNED:
             raise WrongStep("Only a document signed by its leader can be issued.")
-        credential = credentials.credential_for(session, CredentialOwner.AGENCY, document.agency_id)
+        credential = signatures.credential_for(session, CredentialOwner.AGENCY, document.agency_id)
         agency = session.get(Agency, document.agency_id)
         agency_name, symbol = agency.name, agency.symbol or agency.code.split("-")[0]
-    image = credentials.image_bytes(rt, credential)
+    image = signatures.image_bytes(rt, credential)
     trust = signatures.trust_config(rt.settings)
     stored = None
-    with credentials.open_key(credential, secret) as key, signatures.dev_services(rt.settings):
+    with signatures.open_key(credential, secret) as key, signatures.dev_services(rt.settings):
         try:
             with rt.write() as session:
                 document = _locked(session, actor, document_id)
@@ -343,7 +342,7 @@ def issue(rt: Runtime, actor: User, document_id: str, *, type_code: str, secret:
                 document.registered_at = document.issued_at = utcnow()
                 document.registered_by_id = actor.id
                 document.workflow_status = Workflow.ISSUED
-                document.archive_due_at = archiving.due_at(rt, sealed.getvalue())
+                document.archive_due_at = signatures.due_at(rt, sealed.getvalue())
                 retain_version(rt, session, document, stored.key)
                 delivered = _deliver(session, document, stored)
                 audit.record(session, actor, "outgoing.issue", "document", document_id,
@@ -408,9 +407,9 @@ def start_batch(rt: Runtime, actor: User, document_ids: list[str], secret: str) 
     if not document_ids:
         raise InvalidInput("Choose at least one document to sign.")
     with rt.read() as session:
-        credential = credentials.credential_for(session, CredentialOwner.USER, actor.id)
+        credential = signatures.credential_for(session, CredentialOwner.USER, actor.id)
     # Unlock once now, so a wrong passphrase is an answer to this request.
-    credentials.open_key(credential, secret).close()
+    signatures.open_key(credential, secret).close()
     with rt.write() as session:
         job = SigningJob(user_id=actor.id, total=len(document_ids), results=[])
         session.add(job)

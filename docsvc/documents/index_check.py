@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from docsvc import indexing
+from docsvc.documents import indexing
 from docsvc.models import DocumentStatus
 from docsvc.runtime import Runtime
 

@@ -24,8 +24,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from docsvc import documents
 from docsvc.accounts import agency_by_code
+from docsvc.documents import records
 from docsvc.errors import DocsvcError, InvalidInput
 from docsvc.models import Document, DocumentFile, DocumentKind, FileRole, User
 from docsvc.runtime import Runtime
@@ -97,14 +97,14 @@ def _take(rt: Runtime, actor: User, agency_id: int, folder: Path, path: Path) ->
     from docsvc.tasks import dispatch  # the Celery client, only when there is work
 
     try:
-        upload = documents.local_file(path, rt)
+        upload = records.local_file(path, rt)
         existing = _stored_copy(rt, agency_id, upload.sha256)
         if existing is not None:
             # Sent twice by the scanner, or taken again after a crash that
             # came after the ingest: the document is there, the file is done.
             _move(path, _done_dir(folder), note=f"Đã tiếp nhận trước đó / already received: document {existing}")
             return Outcome(path.name, "already_stored", existing)
-        document_id, entry_id = documents.ingest(rt, actor, upload, kind=DocumentKind.INCOMING, agency_id=agency_id)
+        document_id, entry_id = records.ingest(rt, actor, upload, kind=DocumentKind.INCOMING, agency_id=agency_id)
     except DocsvcError as exc:
         _move(path, folder / REJECTED, note=f"{exc.message} ({exc.code})")
         log.warning("watched folder: %s rejected: %s", path.name, exc.message)

@@ -27,13 +27,13 @@ import pikepdf
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from docsvc import archiving, audit, credentials, registers, sandbox, signatures, validation
+from docsvc import audit, registers, sandbox, signatures, validation
 from docsvc.accounts import require_staff
-from docsvc.documents import get_document, remove_if_unreferenced
-from docsvc.ecopy_codes import InvalidCode, format_code, new_code, normalize
+from docsvc.documents import get_document, refresh_entry, remove_if_unreferenced
+from docsvc.ecopies.codes import InvalidCode, format_code, new_code, normalize
 from docsvc.errors import Conflict, CorruptPdf, DocsvcError, FileTooComplex, Forbidden, InvalidInput, NotFound
-from docsvc.incoming import WrongRegister, today
-from docsvc.indexing import refresh_entry
+from docsvc.incoming import WrongRegister
+from docsvc.localtime import today
 from docsvc.models import (
     Agency,
     CredentialOwner,
@@ -56,8 +56,8 @@ from docsvc.models import (
     utcnow,
 )
 from docsvc.pdf import check_declared_sizes, first_page_grey, iter_page_texts
-from docsvc.retention import retain_version
 from docsvc.runtime import Runtime
+from docsvc.signatures import retain_version
 from signing import sign_pdf
 from signing.ecopy_stamp import StampText, stamp_first_page
 from storage import read_object
@@ -130,7 +130,7 @@ def issue(
         source = document.file(FileRole.DERIVED) or document.file(FileRole.ORIGINAL)
         if source.media_type != "application/pdf":
             raise InvalidInput("The document has no PDF to certify.")
-        credential = credentials.credential_for(session, CredentialOwner.AGENCY, document.agency_id)
+        credential = signatures.credential_for(session, CredentialOwner.AGENCY, document.agency_id)
         agency = session.get(Agency, document.agency_id)
         certifier = _certifier(session, rt, actor)
         agency_id, agency_name, source_key = agency.id, agency.name, source.storage_key
@@ -138,7 +138,7 @@ def issue(
     trust = signatures.trust_config(rt.settings)
     code = new_code()
     stored = None
-    with credentials.open_key(credential, secret) as key, signatures.dev_services(rt.settings):
+    with signatures.open_key(credential, secret) as key, signatures.dev_services(rt.settings):
         try:
             with rt.write() as session:
                 on = today()
@@ -158,7 +158,7 @@ def issue(
                 source_document = session.get(Document, document_id, with_for_update=True)
                 _refuse_second_ecopy(session, document_id)  # a racing clerk was first
                 record = _ecopy_record(source_document, actor, stored, code, (book, on.year, number))
-                record.archive_due_at = archiving.due_at(rt, data)
+                record.archive_due_at = signatures.due_at(rt, data)
                 session.add(record)
                 session.flush()
                 ecopy = Ecopy(
@@ -239,7 +239,7 @@ def _certifier(session: Session, rt: Runtime, actor: User) -> tuple[str, str]:
     return person.full_name or person.username, rt.settings.ecopy_certifier_title
 
 
-def _by_code(session: Session, code: str) -> Ecopy:
+def by_code(session: Session, code: str) -> Ecopy:
     canonical = normalize(code)  # InvalidCode (a user error) names what is wrong with it
     ecopy = session.scalar(select(Ecopy).options(selectinload(Ecopy.agency)).where(Ecopy.code == canonical))
     if ecopy is None:
@@ -265,7 +265,7 @@ def lookup(rt: Runtime, code: str, *, client: str = "", with_signatures: bool = 
     """Verification by code (the QR code's link, or typed): status and, for the
     registered file, the signature report."""
     with rt.read() as session:
-        ecopy = _by_code(session, code)
+        ecopy = by_code(session, code)
         data = status_json(ecopy)
         current = ecopy.document.latest(FileRole.SIGNED)
         key, sha256 = current.storage_key, current.sha256
@@ -381,7 +381,7 @@ def change_status(rt: Runtime, actor: User, code: str, status: EcopyStatus | str
         raise InvalidInput("status must be revoked or superseded.")
     status = EcopyStatus(status)
     with rt.write() as session:
-        ecopy = _by_code(session, code)
+        ecopy = by_code(session, code)
         if actor.role != Role.ADMIN and actor.agency_id != ecopy.agency_id:
             raise NotFound("No e-copy has this code.")
         if ecopy.status != EcopyStatus.ACTIVE:
@@ -397,7 +397,7 @@ def change_status(rt: Runtime, actor: User, code: str, status: EcopyStatus | str
 def _replacement(session: Session, ecopy: Ecopy, code: str | None) -> Ecopy:
     """The e-copy that takes this one's place: another one, active, of the same agency
     (what verification then points to must itself be valid and the issuer's own)."""
-    replacement = _by_code(session, code or "")
+    replacement = by_code(session, code or "")
     if replacement.id == ecopy.id:
         raise InvalidReplacement("An e-copy cannot supersede itself.")
     if replacement.agency_id != ecopy.agency_id:
@@ -426,7 +426,7 @@ def citizen_ecopies(session: Session, user: User) -> list[Ecopy]:
 
 def own_ecopy(session: Session, user: User, code: str) -> Ecopy:
     citizen_id = _require_citizen(user)
-    ecopy = _by_code(session, code)
+    ecopy = by_code(session, code)
     if ecopy.citizen_id != citizen_id:
         raise NotFound("No e-copy has this code.")  # another citizen's: not even its existence
     return ecopy

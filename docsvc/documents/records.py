@@ -23,8 +23,10 @@ from typing import Any, BinaryIO
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from docsvc import audit, indexing, outbox, validation
+from docsvc import audit, outbox, validation
 from docsvc.accounts import can_see_agency, require_staff, visible_agency_ids
+from docsvc.documents import indexing
+from docsvc.documents.formats import inspect_upload
 from docsvc.errors import (
     Conflict,
     EmptyFile,
@@ -35,7 +37,6 @@ from docsvc.errors import (
     StorageFailure,
     UploadTooLarge,
 )
-from docsvc.intake import inspect_upload
 from docsvc.models import Agency, Document, DocumentFile, DocumentKind, FileRole, User, Workflow
 from docsvc.runtime import Runtime
 from search import SORTS, SearchQuery, SearchResult
@@ -93,7 +94,7 @@ def spool(stream: BinaryIO, filename: str, rt: Runtime) -> Spooled:
             while chunk := stream.read(SPOOL_CHUNK):
                 size += len(chunk)
                 if size > limit:
-                    raise UploadTooLarge(f"The file is larger than the limit of {_human(limit)}.")
+                    raise UploadTooLarge(f"The file is larger than the limit of {human_size(limit)}.")
                 digest.update(chunk)
                 out.write(chunk)
     except BaseException:
@@ -113,7 +114,7 @@ def local_file(path: Path, rt: Runtime) -> Spooled:
     except OSError as exc:
         raise InvalidInput(f"Cannot read the file ({exc.strerror}).") from None
     if size > rt.settings.max_upload_bytes:
-        raise UploadTooLarge(f"The file is larger than the limit of {_human(rt.settings.max_upload_bytes)}.")
+        raise UploadTooLarge(f"The file is larger than the limit of {human_size(rt.settings.max_upload_bytes)}.")
     if size == 0:
         raise EmptyFile()
     try:
@@ -123,7 +124,7 @@ def local_file(path: Path, rt: Runtime) -> Spooled:
     return Spooled(path, sha256, hashed_size, path.name, owned=False)
 
 
-def _human(size: int) -> str:
+def human_size(size: int) -> str:
     for unit in ("bytes", "KiB", "MiB", "GiB"):
         if size < 1024 or unit == "GiB":
             return f"{size:g} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
