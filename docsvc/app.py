@@ -30,9 +30,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         hops = settings.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_port=0, x_prefix=0)
 
-    from docsvc.ecopies import api as ecopy_api
-    from docsvc.ecopies import pages as ecopy_views
-    from docsvc.web import api, errors, i18n, pages, request_limits, security_headers
+    from docsvc.web import blueprints, errors, i18n, request_limits, security_headers
 
     request_limits.init_app(app)  # first: the CSRF check below reads the form, within the limit
     csrf.init_app(app)
@@ -41,12 +39,5 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     accounts.prepare_sign_in()
     i18n.init_app(app, settings.default_language)
     errors.init_app(app)
-    csrf.exempt(api.blueprint)  # the API checks tokens, or CSRF headers for cookie sessions, itself
-    csrf.exempt(ecopy_api.blueprint)
-    app.register_blueprint(api.blueprint)
-    app.register_blueprint(ecopy_api.blueprint)
-    app.register_blueprint(pages.blueprint)
-    app.register_blueprint(ecopy_views.blueprint)
-    from docsvc.incoming.report_routes import blueprint as reports_blueprint
-    app.register_blueprint(reports_blueprint)
+    blueprints.register(app, csrf)
     return app

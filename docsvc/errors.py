@@ -19,6 +19,17 @@ class DocsvcError(Exception):
         return {"code": self.code, "message": self.message}
 
 
+# The signing library's errors (signing.SigningError: a key, certificate or
+# document problem the user can act on) carry a code and a message but no
+# HTTP status: this is theirs, for the API, the pages and batch outcomes alike.
+SIGNING_ERROR_STATUS = 422
+
+
+def http_status(error: Exception) -> int:
+    """The HTTP status of a DocsvcError or a signing.SigningError."""
+    return error.http_status if isinstance(error, DocsvcError) else SIGNING_ERROR_STATUS
+
+
 class InvalidInput(DocsvcError):
     code = "invalid_input"
 

@@ -3,81 +3,50 @@ staff issue and revoke, citizens list, download and share, anyone verifies
 by code, a receiving agency opens a share link."""
 from __future__ import annotations
 
-import math
-
-from flask import Blueprint, jsonify, request
+from flask import jsonify
 
 from docsvc.ecopies import service
-from docsvc.errors import InvalidInput, TooManyRequests
+from docsvc.errors import InvalidInput
 from docsvc.models import EcopyKind, EcopyStatus
 from docsvc.presenters import iso_utc
-from docsvc.ratelimit import Limiter
-from docsvc.web.api import _json_body, _secret, stream_file
+from docsvc.web.blueprints import api
 from docsvc.web.context import api_user, runtime
-
-blueprint = Blueprint("ecopies", __name__, url_prefix="/api/v1")
-
-
-def client_key() -> str:
-    # The direct peer: docsvc does not trust X-Forwarded-For unless a proxy is configured to set it.
-    return request.remote_addr or "unknown"
+from docsvc.web.request_limits import check_rate, client_key
+from docsvc.web.requests import json_body, secret, stream_file
 
 
-def verify_limiter() -> Limiter:
-    """Public verification by code (the API and /v/<code>), per client."""
-    settings = runtime().settings
-    return runtime().limiter("verify_code", settings.verify_rate_per_minute / 60.0, settings.verify_burst)
-
-
-def verify_file_limiter() -> Limiter:
-    """Public verification by file (the API and /verify), per client."""
-    settings = runtime().settings
-    return runtime().limiter("verify_file", settings.verify_file_rate_per_minute / 60.0, settings.verify_file_burst)
-
-
-def check_rate(limiter: Limiter | None = None) -> None:
-    """Take a token of `limiter` (verification by code by default) for this
-    client, or refuse with 429 and the seconds to wait."""
-    if limiter is None:  # not `limiter or …`: a RateLimiter tracking no client has len() 0
-        limiter = verify_limiter()
-    key = client_key()
-    if not limiter.allow(key):
-        wait = max(1, math.ceil(limiter.retry_after(key)))
-        raise TooManyRequests(f"Too many verifications from this address; try again in {wait} s.", retry_after=wait)
-
-
-@blueprint.post("/ecopies")
+@api.post("/ecopies")
 def issue_ecopy():
     user = api_user()
-    body = _json_body()
+    body = json_body()
     issued = service.issue(runtime(), user, str(body.get("document_id") or ""), citizen_id=str(body.get("citizen_id") or ""),
-                           secret=_secret(body), kind=str(body.get("kind") or EcopyKind.CERTIFIED_COPY))
+                           secret=secret(body), kind=str(body.get("kind") or EcopyKind.CERTIFIED_COPY))
     return jsonify({"document_id": issued.document_id, "code": service.format_code(issued.code),
                     "certification_number": issued.certification_number, "sha256": issued.signed_sha256,
                     "verify_url": service.public_url(runtime(), issued.code)}), 201
 
 
-@blueprint.get("/ecopies/<code>")
+@api.get("/ecopies/<code>")
 def ecopy_status(code: str):
     """Verification by code: no sign-in, limited per client."""
     check_rate()
     return jsonify(service.lookup(runtime(), code, client=client_key()))
 
 
-@blueprint.post("/ecopies/<code>/revoke")
+@api.post("/ecopies/<code>/revoke")
 def revoke_ecopy(code: str):
-    body = _json_body()
+    body = json_body()
     return jsonify(service.change_status(runtime(), api_user(), code, EcopyStatus.REVOKED, str(body.get("reason") or "")))
 
 
-@blueprint.post("/ecopies/<code>/supersede")
+@api.post("/ecopies/<code>/supersede")
 def supersede_ecopy(code: str):
-    body = _json_body()
+    body = json_body()
     return jsonify(service.change_status(runtime(), api_user(), code, EcopyStatus.SUPERSEDED, str(body.get("reason") or ""),
                                          str(body.get("superseded_by") or "")))
 
 
-@blueprint.get("/my/ecopies")
+@api.get("/my/ecopies")
 def my_ecopies():
     user = api_user()
     with runtime().read() as db:
@@ -85,7 +54,7 @@ def my_ecopies():
         return jsonify({"ecopies": [service.status_json(e) | {"title": e.document.title} for e in owned]})
 
 
-@blueprint.get("/my/ecopies/<code>/file")
+@api.get("/my/ecopies/<code>/file")
 def my_ecopy_file(code: str):
     user = api_user()
     rt = runtime()
@@ -96,10 +65,10 @@ def my_ecopy_file(code: str):
     return stream_file(key, name or "ban-sao.pdf", size)
 
 
-@blueprint.post("/my/ecopies/<code>/shares")
+@api.post("/my/ecopies/<code>/shares")
 def share_ecopy(code: str):
     user = api_user()
-    body = _json_body()
+    body = json_body()
     days, uses = body.get("days", 7), body.get("max_uses", 1)
     if not isinstance(days, int) or not isinstance(uses, int):
         raise InvalidInput("days and max_uses are whole numbers.")
@@ -108,7 +77,7 @@ def share_ecopy(code: str):
                     "expires_at": iso_utc(share.expires_at)}), 201
 
 
-@blueprint.get("/my/ecopies/<code>/shares")
+@api.get("/my/ecopies/<code>/shares")
 def list_shares(code: str):
     user = api_user()
     with runtime().read() as db:
@@ -121,7 +90,7 @@ def list_shares(code: str):
         ]})
 
 
-@blueprint.delete("/my/shares/<share_id>")
+@api.delete("/my/shares/<share_id>")
 def withdraw_share(share_id: str):
     if not share_id.isdigit():
         raise InvalidInput("No such share link.")
@@ -129,7 +98,7 @@ def withdraw_share(share_id: str):
     return "", 204
 
 
-@blueprint.get("/shares/<token>/file")
+@api.get("/shares/<token>/file")
 def open_share(token: str):
     """What a receiving agency's link gives: the signed file, if the link still stands."""
     key, name, size = service.open_share(runtime(), token, client=client_key())

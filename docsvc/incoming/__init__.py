@@ -1,6 +1,6 @@
 """The incoming register: registering a received document in the agency's
 book, assigning it with a deadline, its handling (`handling`), and the
-reports provinces ask for on it (`reports`, served by `report_routes`).
+reports provinces ask for on it (`reports`); `api` and `pages` are its routes.
 
 Other packages and the entry points use only the names below.
 """
@@ -19,10 +19,14 @@ from docsvc.incoming.handling import (
     register_document,
     register_entries,
 )
-from docsvc.incoming.reports import incoming_report, parse_period, to_csv, to_xlsx
+from docsvc.incoming.reports import COUNTS as REPORT_COUNTS
+from docsvc.incoming.reports import STATUS_LABELS as REPORT_STATUS_LABELS
+from docsvc.incoming.reports import IncomingReport, incoming_report, parse_period, to_csv, to_xlsx
+from docsvc.incoming.reports import filename as report_filename
 
 __all__ = [
-    "ROUTERS", "TRANSITIONS", "WrongRegister", "assign", "find_registered_copy", "incoming_report", "is_handler",
-    "is_overdue", "move", "parse_date", "parse_period", "queue", "refuse_registered_copy", "register_document",
-    "register_entries", "to_csv", "to_xlsx",
+    "IncomingReport", "REPORT_COUNTS", "REPORT_STATUS_LABELS", "ROUTERS", "TRANSITIONS", "WrongRegister", "assign",
+    "find_registered_copy", "incoming_report", "is_handler", "is_overdue", "move", "parse_date", "parse_period",
+    "queue", "refuse_registered_copy", "register_document", "register_entries", "report_filename", "to_csv",
+    "to_xlsx",
 ]

@@ -15,7 +15,6 @@ from docsvc.models import Agency, CredentialOwner, Document, FileRole, Role, Use
 from docsvc.outgoing import workflow
 from docsvc.runtime import Runtime
 from docsvc.sandbox import ParseBudget
-from signing import SigningError
 
 SIGNER_ROLES = (Role.OFFICIAL, Role.ADMIN)  # who may be chosen to sign (workflow.submit)
 ISSUER_ROLES = (Role.CLERK, Role.SIGNER, Role.ADMIN)  # who numbers, seals and issues (workflow.issue)
@@ -122,6 +121,3 @@ def outcome_error(outcome: workflow.SignOutcome) -> DocsvcError:
     error.http_status = outcome.http_status
     return error
 
-
-def error_status(error: DocsvcError | SigningError) -> int:
-    return getattr(error, "http_status", 422)

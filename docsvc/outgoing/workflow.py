@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from docsvc import audit, registers, signatures, validation
 from docsvc.accounts import agency_by_code, require_staff
 from docsvc.documents import get_document, refresh_entries, refresh_entry, remove_if_unreferenced
-from docsvc.errors import Conflict, DocsvcError, Forbidden, InvalidInput, NotFound
+from docsvc.errors import Conflict, DocsvcError, Forbidden, InvalidInput, NotFound, http_status
 from docsvc.localtime import today
 from docsvc.models import (
     Agency,
@@ -251,7 +251,7 @@ def sign_as_approver(
                 _sign_one(rt, actor, document_id, key, image, trust, position)
                 outcome = SignOutcome(document_id, True)
             except (DocsvcError, SigningError) as exc:
-                outcome = SignOutcome(document_id, False, exc.message, exc.code, getattr(exc, "http_status", 422))
+                outcome = SignOutcome(document_id, False, exc.message, exc.code, http_status(exc))
             outcomes.append(outcome)
             if progress:
                 progress(outcome)

@@ -7,7 +7,7 @@ from flask import Flask, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from docsvc.documents import human_size
-from docsvc.errors import DocsvcError, UploadTooLarge
+from docsvc.errors import DocsvcError, UploadTooLarge, http_status
 from signing import SigningError
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(SigningError)
     def _signing_error(exc: SigningError):
         # A key, certificate or document problem the user can act on.
-        return error_response(exc.code, exc.message, 422)
+        return error_response(exc.code, exc.message, http_status(exc))
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

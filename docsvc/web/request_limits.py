@@ -27,6 +27,7 @@ before the connection closes.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -34,7 +35,8 @@ from flask import Flask, g, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from docsvc.config import Settings
-from docsvc.ecopies import api as ecopy_api
+from docsvc.errors import TooManyRequests
+from docsvc.ratelimit import Limiter
 from docsvc.web.context import runtime
 from docsvc.web.errors import body_too_large
 
@@ -102,7 +104,7 @@ def init_app(app: Flask) -> None:
     @app.before_request
     def _limit_request() -> None:
         if request.method == "POST" and request.endpoint in FILE_VERIFICATION:
-            ecopy_api.check_rate(ecopy_api.verify_file_limiter())
+            check_rate(verify_file_limiter())
         limit = body_limit(request.endpoint, request.path, runtime().settings)
         g.body_limit = limit
         if request.content_length is not None and request.content_length > limit.body_bytes:
@@ -110,3 +112,31 @@ def init_app(app: Flask) -> None:
         request.environ["wsgi.input"] = CappedInput(request.environ["wsgi.input"], limit.body_bytes)
         # Werkzeug's own cap one byte further, so that CappedInput decides.
         request.max_content_length = limit.body_bytes + 1
+
+
+def client_key() -> str:
+    # The direct peer: docsvc does not trust X-Forwarded-For unless a proxy is configured to set it.
+    return request.remote_addr or "unknown"
+
+
+def verify_limiter() -> Limiter:
+    """Public verification by code (the API and /v/<code>), per client."""
+    settings = runtime().settings
+    return runtime().limiter("verify_code", settings.verify_rate_per_minute / 60.0, settings.verify_burst)
+
+
+def verify_file_limiter() -> Limiter:
+    """Public verification by file (the API and /verify), per client."""
+    settings = runtime().settings
+    return runtime().limiter("verify_file", settings.verify_file_rate_per_minute / 60.0, settings.verify_file_burst)
+
+
+def check_rate(limiter: Limiter | None = None) -> None:
+    """Take a token of `limiter` (verification by code by default) for this
+    client, or refuse with 429 and the seconds to wait."""
+    if limiter is None:  # not `limiter or …`: a RateLimiter tracking no client has len() 0
+        limiter = verify_limiter()
+    key = client_key()
+    if not limiter.allow(key):
+        wait = max(1, math.ceil(limiter.retry_after(key)))
+        raise TooManyRequests(f"Too many verifications from this address; try again in {wait} s.", retry_after=wait)

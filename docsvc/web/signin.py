@@ -51,7 +51,7 @@ def sign_in(rt: Runtime, db: Session, username: str, password: str) -> User:
     cannot drain other people's account buckets; every attempt takes a
     token, whether the account exists or not.
     """
-    from docsvc.ecopies.api import client_key
+    from docsvc.web.request_limits import client_key
 
     limiters = sign_in_limiters(rt)
     client, account = client_key(), username.strip().casefold()
