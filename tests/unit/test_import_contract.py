@@ -81,3 +81,52 @@ def test_importing_docsvc_loads_nothing_heavy(statement):
 def test_the_application_factory_is_still_reachable_from_the_package():
     # `flask --app docsvc` looks for `create_app` on the package.
     assert "flask" in modules_loaded_by("import docsvc; docsvc.create_app")
+
+
+# --- domain packages -------------------------------------------------------------
+
+DOMAINS = ("documents", "incoming", "outgoing", "ecopies", "signatures")
+# What another package may reach inside a domain for: the view models of its
+# part of the document page, which docsvc.web.document_page puts together.
+SHARED_INSIDE = frozenset({"views"})
+
+
+def reached_modules(path: Path) -> set[str]:
+    """Like imported_modules, but `from docsvc.incoming import handling`
+    counts as reaching docsvc.incoming.handling, not the face."""
+    found = set()
+    for name in imported_modules(path):
+        found.add(name)
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            folder = ROOT.joinpath(*node.module.split("."))
+            found.update(f"{node.module}.{alias.name}" for alias in node.names
+                         if (folder / f"{alias.name}.py").exists() or (folder / alias.name).is_dir())
+    return found
+
+
+def domain_of(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 and parts[0] == "docsvc" and parts[1] in DOMAINS else None
+
+
+def service_files() -> list[Path]:
+    return sorted((ROOT / "docsvc").rglob("*.py"))
+
+
+def test_every_domain_has_a_face_and_its_routes():
+    for domain in DOMAINS:
+        folder = ROOT / "docsvc" / domain
+        assert (folder / "__init__.py").read_text().strip(), f"{domain} has no public face"
+        assert (folder / "api.py").exists() and (folder / "pages.py").exists(), f"{domain} keeps its routes elsewhere"
+
+
+@pytest.mark.parametrize("path", service_files(), ids=lambda path: str(path.relative_to(ROOT)))
+def test_domains_use_each_other_only_through_their_faces(path):
+    own = domain_of(module_name(path))
+    offending = sorted(
+        name for name in reached_modules(path)
+        if domain_of(name) not in (None, own) and len(name.split(".")) > 2 and name.split(".")[2] not in SHARED_INSIDE
+    )
+    assert not offending, (f"{path.relative_to(ROOT)} reaches inside {offending}; "
+                           "import the package's face (docsvc/<domain>/__init__.py) instead")
