@@ -49,7 +49,7 @@ def search():
     complete = result is None or documents.index_complete(runtime())
     with runtime().read() as db:
         view = search_page.page_view(db, session_user(), address, result, complete)
-    return render_template("search.html", query=query, filters=filters, page=page, result=result, error=error,
+    return render_template("documents/search.html", query=query, filters=filters, page=page, result=result, error=error,
                            view=view, hidden=address.args(), per_page=search_page.PER_PAGE), status
 
 

@@ -65,7 +65,7 @@ def _portal(new_share: dict | None = None, error: DocsvcError | None = None, for
         rows = [(e, service.status_json(e), service.shares_of(db, user, e.code))
                 for e in service.citizen_ecopies(db, user)]
         html = render_template(
-            "ecopy_portal.html", rows=rows, state=service.share_state, format_code=format_code,
+            "ecopies/portal.html", rows=rows, state=service.share_state, format_code=format_code,
             new_share=new_share, error=error, form=form or {},
             max_days=service.MAX_SHARE_DAYS, max_uses=service.MAX_SHARE_USES,
         )
@@ -111,7 +111,7 @@ def share_landing(token: str):
     """What a receiving agency sees: issuer, date, status, a download button;
     never the citizen's data. Looking does not use the link."""
     status, state = service.peek_share(runtime(), token)
-    return (render_template("ecopy_share.html", ecopy=_public(status), state=state, token=token),
+    return (render_template("ecopies/share.html", ecopy=_public(status), state=state, token=token),
             200 if state == ShareState.GRANTED else service.ShareRefused.http_status)
 
 
@@ -122,14 +122,14 @@ def verify_code(code: str | None = None):
     if code is None:
         code = request.args.get("code", "").strip()
         if not code:
-            return render_template("ecopy_verify.html", result=None, error=None, code="")
+            return render_template("ecopies/verify.html", result=None, error=None, code="")
     result, error = None, None
     try:
         check_rate()
         result = _public(service.lookup(runtime(), code, client=client_key()))
     except DocsvcError as exc:  # a mistyped code (400), an unknown one (404), too many (429)
         error = exc
-    return (render_template("ecopy_verify.html", result=result, error=error, code=code),
+    return (render_template("ecopies/verify.html", result=result, error=error, code=code),
             error.http_status if error else 200)
 
 

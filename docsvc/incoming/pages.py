@@ -53,7 +53,7 @@ def move_document(document_id: str):
 def queue():
     with runtime().read() as db:
         rows = incoming.queue(db, session_user(), include_done=request.args.get("done") == "1")
-        return render_template("queue.html", rows=rows, is_overdue=incoming.is_overdue,
+        return render_template("incoming/queue.html", rows=rows, is_overdue=incoming.is_overdue,
                                include_done=request.args.get("done") == "1")
 
 
@@ -65,7 +65,7 @@ def incoming_register():
     needle = request.args.get("q", "").strip()
     with runtime().read() as db:
         rows = incoming.register_entries(db, session_user(), year, text=needle or None)
-        return render_template("register.html", rows=rows, year=year, q=needle, is_overdue=incoming.is_overdue)
+        return render_template("incoming/register.html", rows=rows, year=year, q=needle, is_overdue=incoming.is_overdue)
 
 
 def _period_args() -> tuple[str, str]:
@@ -89,7 +89,7 @@ def reports():
         with runtime().read() as db:
             agencies = [(a.id, a.name) for a in db.scalars(select(Agency).order_by(Agency.name))]
     return render_template(
-        "reports.html", report=report, error=error, start=start_raw, end=end_raw, agencies=agencies,
+        "incoming/reports.html", report=report, error=error, start=start_raw, end=end_raw, agencies=agencies,
         agency_id=report.agency_id if report else _safe_agency_arg(),
         count_keys=incoming.REPORT_COUNTS, status_keys=incoming.REPORT_STATUS_LABELS,
     ), (400 if error else 200)

@@ -25,7 +25,7 @@ def outgoing_documents():
     """Upload a draft; my drafts, those waiting for my signature, those to issue."""
     _staff_only()
     with runtime().read() as db:
-        return render_template("outgoing.html", max_upload=runtime().settings.max_upload_bytes,
+        return render_template("outgoing/list.html", max_upload=runtime().settings.max_upload_bytes,
                                **views.lists(db, session_user()))
 
 
@@ -84,4 +84,4 @@ def batch_signing():
     """Sign many documents at once: one passphrase, progress while it runs."""
     _staff_only()
     with runtime().read() as db:
-        return render_template("signing.html", rows=outgoing.awaiting_signature(db, session_user()))
+        return render_template("outgoing/signing.html", rows=outgoing.awaiting_signature(db, session_user()))

@@ -28,5 +28,5 @@ def verify():
                     report = signatures.verify_upload(rt.settings, spooled)
             except DocsvcError as exc:
                 error = exc
-    return (render_template("verify.html", report=report, error=error, filename=filename, ecopy=ecopy),
+    return (render_template("signatures/verify.html", report=report, error=error, filename=filename, ecopy=ecopy),
             (error.http_status if error else 200))

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-TEMPLATES = sorted((Path(__file__).resolve().parents[2] / "docsvc" / "templates").glob("*.html"))
+PACKAGE = Path(__file__).resolve().parents[2] / "docsvc"
+# The shared templates and every domain's own (docsvc/<domain>/templates/<domain>/).
+TEMPLATES = sorted(PACKAGE.glob("**/templates/**/*.html"))
 
 
 class InlineCode(HTMLParser):
@@ -35,7 +37,7 @@ def test_there_are_templates():
     assert len(TEMPLATES) > 10
 
 
-@pytest.mark.parametrize("template", TEMPLATES, ids=lambda p: p.name)
+@pytest.mark.parametrize("template", TEMPLATES, ids=lambda p: str(p.relative_to(PACKAGE)))
 def test_no_template_carries_inline_script_handlers_or_styles(template):
     parser = InlineCode()
     parser.feed(template.read_text(encoding="utf-8"))
