@@ -5,7 +5,7 @@ from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from docsvc import accounts
+from docsvc import accounts, models
 from docsvc.config import Settings, ensure_secret_key, load_settings
 from docsvc.runtime import Runtime
 
@@ -40,4 +40,5 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     i18n.init_app(app, settings.default_language)
     errors.init_app(app)
     blueprints.register(app, csrf)
+    app.jinja_env.globals.update(models.TEMPLATE_VOCABULARIES, STAFF_ROLES=models.STAFF_ROLES)
     return app

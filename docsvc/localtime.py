@@ -2,10 +2,11 @@
 database keeps UTC."""
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
+WITH_SECONDS = "%d/%m/%Y %H:%M:%S"  # a signature's time, where seconds matter
 
 
 def today() -> date:
@@ -21,3 +22,15 @@ def day_of(moment: datetime) -> date:
         # astimezone() would read it as this machine's local time.
         raise ValueError(f"a naive datetime has no Vietnam day ({moment!r})")
     return moment.astimezone(VIETNAM).date()
+
+
+def local_time(value: datetime | str | None, fmt: str = "%d/%m/%Y %H:%M") -> str:
+    """A moment as people in Vietnam read it; a report's ISO 8601 string too
+    (signature times), which a citizen should not have to decode."""
+    if not value:
+        return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(VIETNAM).strftime(fmt)

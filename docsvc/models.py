@@ -162,6 +162,14 @@ class SigningJobStatus(StrEnum):
     INTERRUPTED = "interrupted"
 
 
+# What templates compare a column with (`doc.status == DocumentStatus.READY`),
+# so a page never spells a value of its own.
+TEMPLATE_VOCABULARIES = {
+    vocabulary.__name__: vocabulary
+    for vocabulary in (Role, DocumentKind, DocumentStatus, Handling, Workflow, EcopyKind, EcopyStatus, ShareState)
+}
+
+
 class Agency(Base):
     __tablename__ = "agencies"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -16,7 +16,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from docsvc.localtime import VIETNAM
+from docsvc.localtime import VIETNAM, WITH_SECONDS, local_time
 from docsvc.texts import reason_text, text
 from signing import VerificationReport
 
@@ -63,8 +63,8 @@ def render(report: VerificationReport, *, filename: str, sha256: str, lang: str 
             revocation += f" ({sig.revocation.source})"
         rows = [
             (t("verify.signer"), sig.signer or "—"),
-            (t("verify.signing_time"), sig.signing_time or "—"),
-            (t("verify.timestamp"), sig.timestamp or "—"),
+            (t("verify.signing_time"), local_time(sig.signing_time, WITH_SECONDS) or "—"),
+            (t("verify.timestamp"), local_time(sig.timestamp, WITH_SECONDS) or "—"),
             (t("verify.level"), sig.level or "—"),
             (t("verify.intact"), t("verify.yes") if sig.intact else t("verify.no")),
             (t("verify.trusted"), t("verify.yes") if sig.trusted else t("verify.no")),

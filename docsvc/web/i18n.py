@@ -2,12 +2,12 @@
 and the template helpers."""
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from urllib.parse import urlencode
 
 from flask import Flask, g, request, session
 
-from docsvc.localtime import VIETNAM  # people read times in Vietnam's time; the database keeps UTC
+from docsvc.localtime import local_time  # people read times in Vietnam's time; the database keeps UTC
 from docsvc.texts import LANGUAGES, MESSAGES, reason_text, text
 from signing.reasons import Reason
 
@@ -35,14 +35,6 @@ def language_switch_url() -> str:
     other = "en" if current_language() == "vi" else "vi"
     args = [(k, v) for k, v in request.args.items(multi=True) if k != "lang"] + [("lang", other)]
     return f"{request.path}?{urlencode(args)}"
-
-
-def local_time(value: datetime | None, fmt: str = "%d/%m/%Y %H:%M") -> str:
-    if value is None:
-        return ""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(VIETNAM).strftime(fmt)
 
 
 def number(value: int, lang: str | None = None) -> str:

@@ -23,6 +23,13 @@ def test_times_are_shown_in_vietnam_time():
     assert local_time(datetime(2026, 12, 31, 17, 30)) == "01/01/2027 00:30"  # naive = UTC (SQLite)
 
 
+def test_a_signature_time_from_a_report_reads_as_a_date_not_iso():
+    # verification reports carry ISO 8601 strings; the page shows them as dates
+    assert local_time("2026-12-01T09:05:07+07:00", "%d/%m/%Y %H:%M:%S") == "01/12/2026 09:05:07"
+    assert local_time("2026-12-01T02:05:07+00:00") == "01/12/2026 09:05"
+    assert local_time(None) == local_time("") == ""
+
+
 def _subclasses(cls):
     for sub in cls.__subclasses__():
         yield sub
