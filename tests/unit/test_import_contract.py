@@ -131,3 +131,15 @@ def test_domains_use_each_other_only_through_their_faces(path):
     )
     assert not offending, (f"{path.relative_to(ROOT)} reaches inside {offending}; "
                            "import the package's face (docsvc/<domain>/__init__.py) instead")
+
+
+# The entry points stand on top of every domain; presenters turns any domain's
+# rows into the JSON the API and the command line answer with.
+ON_TOP = frozenset({"cli", "tasks", "app", "server", "wsgi", "presenters"})
+
+
+@pytest.mark.parametrize("path", sorted(p for p in (ROOT / "docsvc").glob("*.py") if p.stem not in ON_TOP),
+                         ids=lambda path: path.name)
+def test_platform_modules_import_no_domain(path):
+    offending = sorted(name for name in reached_modules(path) if domain_of(name))
+    assert not offending, f"{path.relative_to(ROOT)} is platform but imports {offending}"
