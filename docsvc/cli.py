@@ -444,6 +444,50 @@ def reindex() -> None:
     click.echo(f"indexed {done.done} document(s){resumed}")
 
 
+@main.command()
+@click.argument("dest", type=click.Path(path_type=Path))
+@click.option("--objects", "objects_mode", type=click.Choice(["copy", "manifest"]), default="copy", show_default=True,
+              help="copy the stored objects, or list them with their hashes (storage replicated on its own side)")
+@click.option("--json", "as_json", is_flag=True, help="Print what the backup holds as JSON.")
+@user_errors
+def backup(dest: Path, objects_mode: str, as_json: bool) -> None:
+    """Back up the installation into the new folder DEST: the database (one
+    snapshot), the stored objects, the audit checkpoints, the keys the
+    records need, the trust store and the settings; not the search index."""
+    from docsvc import upkeep
+
+    rt = _runtime()
+    try:
+        summary = upkeep.backup(rt, dest, copy_objects=objects_mode == "copy", progress=_progress_line)
+    finally:
+        rt.close()
+    if as_json:
+        click.echo(json.dumps(summary.to_json(), ensure_ascii=False))
+
+
+@main.command()
+@click.argument("src", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.option("--no-reindex", is_flag=True, help="Leave the search index empty (the worker fills it when it starts).")
+@click.option("--json", "as_json", is_flag=True, help="Print what was restored as JSON.")
+@user_errors
+def restore(src: Path, no_reindex: bool, as_json: bool) -> None:
+    """Restore the backup SRC into this installation, which must be empty
+    (a new database and storage, never started); then rebuild the index."""
+    from docsvc import upkeep
+
+    rt = _runtime()
+    try:
+        summary = upkeep.restore(rt, src, reindex=not no_reindex, progress=_progress_line)
+    finally:
+        rt.close()
+    if as_json:
+        click.echo(json.dumps(summary.to_json(), ensure_ascii=False))
+
+
+def _progress_line(line: str) -> None:
+    click.echo(line, err=True)
+
+
 class ReindexMeter:
     """Progress on stderr, at most once every PERIOD seconds: counts and rate."""
 
