@@ -17,6 +17,9 @@ SEARCH_CHECK = "docsvc.search_check"
 SEARCH_FILL = "docsvc.fill_empty_search_index"
 
 
+BROKER_SOCKET_SECONDS = 5.0
+
+
 def celery_config(settings: Settings) -> dict:
     config = {
         "broker_url": settings.broker_url,
@@ -59,7 +62,15 @@ def celery_config(settings: Settings) -> dict:
     if settings.broker_url.startswith("redis"):
         # Redis redelivers a message that was never acknowledged (worker killed)
         # after this many seconds; the outbox lease covers the same case sooner.
-        config["broker_transport_options"] = {"visibility_timeout": max(60, settings.task_lease_seconds * 2)}
+        # A Redis that accepts connections and never answers must not hold a
+        # request publishing its work: socket timeouts make send_task fail
+        # (the outbox relay publishes the entry later).
+        config["broker_transport_options"] = {
+            "visibility_timeout": max(60, settings.task_lease_seconds * 2),
+            "socket_timeout": BROKER_SOCKET_SECONDS,
+            "socket_connect_timeout": BROKER_SOCKET_SECONDS,
+        }
+        config["broker_connection_timeout"] = BROKER_SOCKET_SECONDS
     return config
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import click
 from sqlalchemy import select
 
-from docsvc import accounts, audit, documents, incoming, migrate
+from docsvc import accounts, audit, documents, incoming, migrate, outages
 from docsvc.config import ConfigError, load_settings
 from docsvc.errors import DocsvcError, InvalidInput
 from docsvc.models import (
@@ -69,6 +69,12 @@ def user_errors(command):
             fail(exc.message, exc.code)
         except ConfigError as exc:
             fail(str(exc), "config")
+        except Exception as exc:
+            dependency = outages.dependency_of(exc)
+            if dependency is None:
+                raise
+            down = outages.DependencyDown(dependency)
+            fail(down.message, down.code)
 
     return wrapper
 

@@ -117,8 +117,9 @@ class Conflict(DocsvcError):
 
 
 class StorageFailure(DocsvcError):
-    code = "storage_unavailable"
+    code = "storage_unavailable"  # as docsvc.outages.DependencyDown("storage") says it
     http_status = 503
+    retry_after = 15
     default_message = "Document storage is unavailable; nothing was saved. Try again shortly."
 
 

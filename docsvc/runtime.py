@@ -28,6 +28,7 @@ from storage import ObjectStore, open_store
 # A Redis that stops answering must not hold a request thread for long: the
 # limiter and the report cache then carry on without it (see their modules).
 SHARED_STATE_TIMEOUT_SECONDS = 2.0
+DATABASE_CONNECT_SECONDS = 5
 
 
 def make_engine(url: str) -> Engine:
@@ -53,7 +54,11 @@ def make_engine(url: str) -> Engine:
             connection.exec_driver_sql(f"BEGIN {mode}")
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    # A database that does not answer costs a request DATABASE_CONNECT_SECONDS,
+    # then a 503 (docsvc/outages.py); a pool that is all in use, as long.
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20,
+                         pool_timeout=DATABASE_CONNECT_SECONDS,
+                         connect_args={"connect_timeout": DATABASE_CONNECT_SECONDS})
 
 
 class Runtime:

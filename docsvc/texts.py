@@ -153,6 +153,22 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "Kho lưu trữ tạm thời không sẵn sàng; chưa có gì được lưu. Vui lòng thử lại sau.",
         "en": "Storage is unavailable; nothing was saved. Try again shortly.",
     },
+    "error.database_unavailable": {
+        "vi": "Cơ sở dữ liệu tạm thời không phản hồi; chưa có gì thay đổi. Vui lòng thử lại sau một phút.",
+        "en": "The database is not answering; nothing was changed. Try again in a minute.",
+    },
+    "error.search_unavailable": {
+        "vi": "Máy tìm kiếm tạm thời không phản hồi; văn bản vẫn được lưu và sẽ tìm được khi nó hoạt động lại.",
+        "en": "Search is not answering; documents are still kept and become searchable when it is back.",
+    },
+    "error.broker_unavailable": {
+        "vi": "Hàng đợi xử lý tạm thời không phản hồi; chưa có gì thay đổi. Vui lòng thử lại sau một phút.",
+        "en": "The work queue is not answering; nothing was changed. Try again in a minute.",
+    },
+    "error.service_unavailable": {
+        "vi": "Một dịch vụ của hệ thống tạm thời không phản hồi; chưa có gì thay đổi. Vui lòng thử lại sau.",
+        "en": "A service docsvc depends on is not answering; nothing was changed. Try again shortly.",
+    },
     "error.empty_file": {"vi": "Tệp rỗng.", "en": "The file is empty."},
     "error.not_a_pdf": {"vi": "Tệp không phải là PDF.", "en": "The file is not a PDF."},
     "error.encrypted_pdf": {

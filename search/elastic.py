@@ -72,6 +72,7 @@ DEFAULT_TEMPLATE_PATH = Path(__file__).resolve().parent.parent / "config" / "ela
 # text can be several MB (ES rejects requests over http.max_content_length).
 _BULK_DOCS = 500
 _BULK_BYTES = 20 * 1024 * 1024
+BULK_TIMEOUT_SECONDS = 120.0  # a bulk request of _BULK_BYTES during a merge may take this long
 # Entries per page when versions() walks the whole index.
 _VERSIONS_PAGE = 5000
 _PIT_KEEP_ALIVE = "2m"
@@ -400,14 +401,16 @@ class ElasticsearchIndex:
         *,
         client: Elasticsearch | None = None,
         template_path: Path = DEFAULT_TEMPLATE_PATH,
-        request_timeout: float = 30.0,
+        request_timeout: float = 15.0,
     ) -> None:
         self.index_name = index_name
         self.template_name = f"{index_name}-template"
         self.rebuild_alias = f"{index_name}-rebuild"
         self._template_path = template_path
         self._generation_re = re.compile(re.escape(index_name) + r"-v(\d+)")
-        self.client = client or Elasticsearch(url, request_timeout=request_timeout, retry_on_timeout=True, max_retries=2)
+        # A search that meets a dead node gives up within about 2 x request_timeout
+        # (the caller then answers 503); bulk writes get BULK_TIMEOUT each.
+        self.client = client or Elasticsearch(url, request_timeout=request_timeout, retry_on_timeout=True, max_retries=1)
 
     def close(self) -> None:
         self.client.close()
@@ -612,7 +615,7 @@ class ElasticsearchIndex:
         ignore_status: tuple[int, ...] = (),
     ) -> None:
         _ok, errors = helpers.bulk(
-            self.client,
+            self.client.options(request_timeout=BULK_TIMEOUT_SECONDS),
             actions,  # type: ignore[arg-type]  # (header, body) pairs: the callback below passes them through
             expand_action_callback=lambda action: action,  # already (header, body)
             chunk_size=_BULK_DOCS,

@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO, cast
 
+import certifi
+import urllib3
 from minio import Minio
 from minio.commonconfig import COMPLIANCE, ENABLED, CopySource
 from minio.datatypes import Object
@@ -43,9 +45,27 @@ _NOT_FOUND = {"NoSuchKey", "NoSuchObject", "NoSuchVersion"}
 ANCHORS = "anchors/"
 
 
+# MinIO's client waits 5 minutes for an answer by default and retries five
+# times, silences included: a MinIO that stopped answering held an upload's
+# thread for half an hour. Connections are retried RETRIES times; an answer
+# (or the next bytes of one) must come within READ_SECONDS, once.
+CONNECT_SECONDS, READ_SECONDS, RETRIES = 5.0, 30.0, 2
+
+
+def _http_client(secure: bool) -> urllib3.PoolManager:
+    retries = urllib3.Retry(total=RETRIES, connect=RETRIES, read=0, status=RETRIES, backoff_factor=0.2,
+                            status_forcelist=[500, 502, 503, 504])
+    timeout = urllib3.Timeout(connect=CONNECT_SECONDS, read=READ_SECONDS)
+    if secure:
+        return urllib3.PoolManager(timeout=timeout, retries=retries, maxsize=16, cert_reqs="CERT_REQUIRED",
+                                   ca_certs=os.environ.get("SSL_CERT_FILE") or certifi.where())
+    return urllib3.PoolManager(timeout=timeout, retries=retries, maxsize=16)
+
+
 class MinioStore:
     def __init__(self, endpoint: str, access_key: str, secret_key: str, bucket: str, secure: bool = False) -> None:
-        self.client = Minio(endpoint, access_key=access_key, secret_key=secret_key, secure=secure)
+        self.client = Minio(endpoint, access_key=access_key, secret_key=secret_key, secure=secure,
+                            http_client=_http_client(secure))
         self.bucket = bucket
 
     def ensure_ready(self) -> None:

@@ -6,6 +6,7 @@ import logging
 from flask import Flask, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from docsvc import outages
 from docsvc.documents import human_size
 from docsvc.errors import DocsvcError, UploadTooLarge, http_status
 from signing import SigningError
@@ -68,5 +69,10 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
+        dependency = outages.dependency_of(exc)
+        if dependency is not None:  # an outage, not a fault of ours: one line in the log, 503 to the client
+            log.warning("%s %s: the %s is down (%s: %s)", request.method, request.path, dependency,
+                        type(exc).__name__, str(exc)[:300])
+            return _docsvc_error(outages.DependencyDown(dependency))
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response("internal_error", "Something went wrong on our side; nothing was changed.", 500)

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import yaml
 from flask import jsonify, redirect, render_template, request, url_for
-from sqlalchemy import text
 
-from docsvc import accounts, documents
+from docsvc import accounts, documents, outages
 from docsvc.errors import InvalidInput, NotFound, Unauthorized
 from docsvc.models import Role
 from docsvc.web import signin
@@ -23,9 +22,11 @@ OPENAPI_FILE = Path(__file__).resolve().parent.parent / "openapi.yaml"
 @api.get("/health")
 def health():
     rt = runtime()
-    with rt.read() as db:
-        db.execute(text("SELECT 1"))
-    return jsonify({"status": "ok", "profile": "embedded" if rt.settings.embedded else "scaled"})
+    dependencies = outages.check_dependencies(rt)
+    down = {name for name, probe in dependencies.items() if not probe["ok"]}
+    status = "unavailable" if down & outages.ESSENTIAL else "degraded" if down else "ok"
+    body = {"status": status, "profile": "embedded" if rt.settings.embedded else "scaled", "dependencies": dependencies}
+    return jsonify(body), (503 if status == "unavailable" else 200)
 
 
 @functools.cache
