@@ -30,8 +30,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         hops = settings.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_port=0, x_prefix=0)
 
+    from docsvc import metrics
     from docsvc.web import blueprints, errors, i18n, request_limits, security_headers
 
+    metrics.init_app(app)  # the clock starts before anything else runs
     request_limits.init_app(app)  # first: the CSRF check below reads the form, within the limit
     csrf.init_app(app)
 

@@ -141,6 +141,9 @@ def prepare(rt: Runtime) -> None:
 @user_errors
 def serve(host: str | None, port: int | None, no_worker: bool) -> None:
     """Run the web server (and, unless --no-worker, a worker beside it)."""
+    from docsvc import logs
+
+    logs.configure()
     settings = load_settings()
     host = host or settings.host
     port = port or settings.port

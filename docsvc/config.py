@@ -147,6 +147,9 @@ class Settings:
     # so when it starts and finds the index empty while documents are ready
     # (a new index layout, a lost disk), so search comes back by itself.
     search_check_hours: float = 24.0
+    # GET /metrics (Prometheus) answers clients on this machine (127.0.0.1,
+    # ::1), and others that send "Authorization: Bearer <metrics_token>".
+    metrics_token: str = ""
     # The address printed in e-copies' QR codes (default http://host:port).
     public_url: str = ""
     # Whose name and title an e-copy's certification shows (default: who issues it).

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from docsvc import logs
 from docsvc.models import OutboxEntry, utcnow
 
 # How long a published entry is left alone before the relay publishes it again
@@ -29,6 +30,9 @@ REPUBLISH_AFTER = timedelta(seconds=60)
 
 
 def enqueue(session: Session, task: str, payload: dict[str, Any]) -> OutboxEntry:
+    request_id = logs.current_request_id()
+    if request_id:  # the worker logs this entry's work under the request that caused it
+        payload = {**payload, "request_id": request_id}
     entry = OutboxEntry(task=task, payload=payload, available_at=utcnow())
     session.add(entry)
     session.flush()

@@ -27,6 +27,10 @@ their clients, are being failed 6 threads at a time).
 """
 from __future__ import annotations
 
+import os
+import shutil
+from pathlib import Path
+
 from gunicorn.app.base import BaseApplication
 
 from docsvc.runtime import Runtime
@@ -67,4 +71,10 @@ class _Gunicorn(BaseApplication):
 
 
 def run_web(rt: Runtime, host: str, port: int) -> None:
-    _Gunicorn(rt, {**GUNICORN_OPTIONS, "bind": f"{host}:{port}", "workers": 1, "accesslog": "-"}).run()
+    # Request metrics of every worker process of this server, in files one
+    # scrape adds up (docsvc/metrics.py); set before a worker imports the app.
+    metrics_dir = Path(rt.settings.data_dir) / "metrics"
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    metrics_dir.mkdir(parents=True)
+    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(metrics_dir))
+    _Gunicorn(rt, {**GUNICORN_OPTIONS, "bind": f"{host}:{port}", "workers": 1}).run()

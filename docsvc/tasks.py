@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import logging
 
-from celery.signals import worker_process_init, worker_ready
+from celery.signals import setup_logging, worker_process_init, worker_ready
 
-from docsvc import documents, outbox
+from docsvc import documents, logs, outbox
 from docsvc.celery_config import (
     AUDIT_CHECKPOINT,
     RELAY,
@@ -37,6 +37,13 @@ def worker_runtime() -> Runtime:
 
 
 celery_app = make_celery(load_settings())
+
+
+@setup_logging.connect
+def _json_logs(**_kwargs) -> None:
+    # Connected, this replaces Celery's own logging set-up: the worker and
+    # beat write the same JSON lines as the web server (docsvc/logs.py).
+    logs.configure()
 
 
 @worker_process_init.connect

@@ -18,7 +18,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from docsvc import audit, outbox
+from docsvc import audit, logs, outbox
 from docsvc.documents import indexing
 from docsvc.documents.formats import image_to_pdf
 from docsvc.documents.indexing import entry_for
@@ -153,6 +153,7 @@ def _finish(rt: Runtime, document_id: str, text: str, stored: StoredObject, note
         audit.record(
             session, None, "document.processed", "document", document_id, {"characters": len(text), "notes": notes}
         )
+    log.info("document processed", extra={"document_id": document_id})
 
 
 def _index_or_retry(rt: Runtime, session: Session, entry: IndexedDocument) -> None:
@@ -293,6 +294,11 @@ def run_entry(rt: Runtime, entry_id: int) -> bool:
             outbox.complete(session, entry_id, error=f"worker died on each of {cap} attempts")
         return True
     handler = HANDLERS[task]
+    with logs.bound(payload.get("request_id") or f"entry-{entry_id}"):
+        return _run(rt, handler, task, payload, entry_id, attempts, cap)
+
+
+def _run(rt: Runtime, handler, task: str, payload: dict, entry_id: int, attempts: int, cap: int | None) -> bool:
     try:
         handler(rt, payload, entry_id)
     except Exception as exc:

@@ -3,12 +3,14 @@ OpenAPI document, API tokens; signing in and out, and the start page."""
 from __future__ import annotations
 
 import functools
+import hmac
 from pathlib import Path
 
 import yaml
-from flask import jsonify, redirect, render_template, request, url_for
+from flask import Response, jsonify, redirect, render_template, request, url_for
 
 from docsvc import accounts, documents, outages
+from docsvc import metrics as docsvc_metrics
 from docsvc.errors import InvalidInput, NotFound, Unauthorized
 from docsvc.models import Role
 from docsvc.web import signin
@@ -27,6 +29,23 @@ def health():
     status = "unavailable" if down & outages.ESSENTIAL else "degraded" if down else "ok"
     body = {"status": status, "profile": "embedded" if rt.settings.embedded else "scaled", "dependencies": dependencies}
     return jsonify(body), (503 if status == "unavailable" else 200)
+
+
+LOOPBACK = frozenset({"127.0.0.1", "::1"})
+
+
+@pages.get("/metrics")
+def metrics():
+    """Prometheus text (docsvc/metrics.py): for this machine's scrapers, or a
+    scraper holding metrics_token; anyone else is told there is nothing here."""
+    rt = runtime()
+    token = rt.settings.metrics_token
+    header = request.headers.get("Authorization", "")
+    allowed = request.remote_addr in LOOPBACK or (
+        bool(token) and hmac.compare_digest(header.encode(), f"Bearer {token}".encode()))
+    if not allowed:
+        raise NotFound()
+    return Response(docsvc_metrics.exposition(rt), mimetype=docsvc_metrics.CONTENT_TYPE)
 
 
 @functools.cache
