@@ -387,6 +387,24 @@ def test_past_the_cap_the_total_says_more_than_unless_asked_for_exact(index: Sea
     assert ids(relaxed)[0] == "full"
 
 
+def test_a_second_tier_past_the_cap_says_more_than_whichever_words_its_documents_hold(index: SearchIndex) -> None:
+    # The second tier passes the cap both where its documents share the two
+    # commonest words and where no one pair of words holds that many.
+    one, other, every = TOTAL_CAP * 6 // 10, TOTAL_CAP // 2, 30
+    docs = [doc(f"t{i:05d}", "Thông khẩn", created_at=None) for i in range(one)]
+    docs += [doc(f"b{i:05d}", "Báo khẩn", created_at=None) for i in range(other)]
+    docs += [doc(f"e{i:02d}", "Thông báo khẩn") for i in range(every)]
+    index.index(docs)
+    index.refresh()
+    for text, first in (("thong bao khan", every), ("thong khan", one + every)):
+        capped = search(index, text)
+        assert (capped.total, capped.total_all_words, capped.total_is_exact) == (TOTAL_CAP, first, False), text
+        assert set(ids(capped)) <= {f"e{i:02d}" for i in range(every)} | {f"t{i:05d}" for i in range(one)}
+        exact = search(index, text, exact_total=True)
+        assert (exact.total, exact.total_all_words, exact.total_is_exact) == (one + other + every, first, True), text
+        assert ids(exact) == ids(capped)
+
+
 # -------------------------------------------------------------- rebuild ---
 
 
