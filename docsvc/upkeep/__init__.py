@@ -1,0 +1,11 @@
+"""The installation's upkeep: backups, restores and the check that finds damage.
+
+`check` is `docsvc check`: every file row's stored object, the objects no
+row refers to, the search index, the retention locks of signed records and
+the audit chain, in one report.
+
+Other packages and the entry points use only the names below.
+"""
+from docsvc.upkeep.check import IntegrityReport, Problem, check_installation
+
+__all__ = ["IntegrityReport", "Problem", "check_installation"]
