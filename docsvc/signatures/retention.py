@@ -7,6 +7,8 @@ application in the embedded one. What a record is decides its category
 every stored signed version of a record is retained through
 `retain_version`: the issued outgoing document, an e-copy, an issued
 document registered as a citizen's result, each archive renewal.
+`signed_records` and `record_versions` name them again for `docsvc check`,
+which finds a lock that is missing or shorter than the record's date.
 """
 from __future__ import annotations
 
