@@ -520,6 +520,54 @@ class ReindexMeter:
                    f"{progress.rate:,.0f} a second", err=True)
 
 
+@main.command("check")
+@click.option("--json", "as_json", is_flag=True, help="The report as one JSON object.")
+@user_errors
+def check_command(as_json: bool) -> None:
+    """Look for damage: every file row's stored object (there, of its size
+    and hash), stored objects no row refers to, the search index, the
+    retention locks of signed records, the audit chain. Exit 0 if none is
+    found, 1 if any is (the problems are listed)."""
+    from docsvc import upkeep
+
+    rt = _runtime()
+    try:
+        report = upkeep.check_installation(rt)
+    finally:
+        rt.close()
+    if as_json:
+        click.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
+    else:
+        _print_installation_check(report)
+    sys.exit(0 if report.ok else 1)
+
+
+INSTALLATION_CHECKS = {
+    "files": "file row(s): each has its stored object, of its size and hash",
+    "objects": "stored object(s): each is referred to by a row",
+    "index": "ready document(s) against the search index",
+    "retention": "signed version(s) of records: each is locked until its record's date",
+    "audit": "audit event(s): the chain, the seals and the checkpoints",
+}
+
+
+def _print_installation_check(report) -> None:
+    found = report.to_json()["found"]
+    for name, meaning in INSTALLATION_CHECKS.items():
+        if name in report.skipped:
+            click.echo(f"{name}: skipped ({report.skipped[name]})")
+            continue
+        kinds = ", ".join(f"{count:,} {kind}" for kind, count in found.get(name, {}).items())
+        click.echo(f"{name}: {report.checked[name]:,} {meaning}: {kinds or 'ok'}")
+    for problem in report.problems:
+        where = problem.document_id or problem.key or (f"event {problem.event_id}" if problem.event_id else "")
+        click.echo(f"  {problem.check} {problem.kind}: {where + ': ' if where else ''}{problem.detail}")
+    shown, total = len(report.problems), sum(report.counts.values())
+    if total > shown:
+        click.echo(f"  … and {total - shown:,} more (docsvc check --json counts them by kind)")
+    click.echo("no damage found" if report.ok else f"damage found: {total:,} problem(s)")
+
+
 @main.group()
 def report() -> None:
     """Reports (incoming register: received, processed, in progress, overdue)."""

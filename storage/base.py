@@ -65,6 +65,10 @@ def content_key(sha256: str) -> str:
     return f"sha256/{sha256[:2]}/{sha256[2:4]}/{sha256}"
 
 
+def is_content_key(key: str) -> bool:
+    return _KEY_RE.match(key) is not None
+
+
 def sha256_of_key(key: str) -> str:
     match = _KEY_RE.match(key)
     if not match:
@@ -208,6 +212,11 @@ class ObjectStore(Protocol):
     def exists(self, key: str) -> bool: ...
 
     def size(self, key: str) -> int: ...
+
+    def iter_keys(self) -> Iterator[str]:
+        """Every content key stored, in key order, as the listing streams
+        (never all at once): for `docsvc check`, which looks for objects no
+        row refers to. Anchors and unfinished uploads are not content."""
 
     def delete(self, key: str) -> None:
         """Remove the object; raises RetentionError while it is retained."""

@@ -23,6 +23,7 @@ from storage.base import (
     check_anchor_name,
     content_key,
     hash_file,
+    is_content_key,
     retention_date,
     sha256_of_key,
 )
@@ -104,6 +105,17 @@ class FilesystemStore:
             return self._path(key).stat().st_size
         except FileNotFoundError:
             raise ObjectMissing(key) from None
+
+    def iter_keys(self) -> Iterator[str]:
+        # Sorted at each level of the fan-out, so the keys come in key order
+        # and only one folder's listing is held at a time.
+        top = self.root / "sha256"
+        for first in _sorted_folders(top):
+            for second in _sorted_folders(first):
+                for name in sorted(entry.name for entry in os.scandir(second) if entry.is_file()):
+                    key = f"sha256/{first.name}/{second.name}/{name}"
+                    if is_content_key(key):
+                        yield key
 
     def delete(self, key: str) -> None:
         path = self._path(key)
@@ -198,3 +210,10 @@ class FilesystemStore:
         """Bytes stored, for tests and the admin page."""
         return sum(p.stat().st_size for p in self.root.rglob("*") if p.is_file())
 
+
+
+def _sorted_folders(folder: Path) -> list[Path]:
+    try:
+        return sorted(Path(entry.path) for entry in os.scandir(folder) if entry.is_dir())
+    except FileNotFoundError:
+        return []

@@ -32,6 +32,7 @@ from storage.base import (
     check_anchor_name,
     content_key,
     hash_file,
+    is_content_key,
     retention_date,
     sha256_of_key,
 )
@@ -151,6 +152,13 @@ class MinioStore:
             raise ObjectMissing(key)
         assert stat.size is not None, "stat_object always reads the object's Content-Length"
         return stat.size
+
+    def iter_keys(self) -> Iterator[str]:
+        # S3 lists in key order, a page at a time; an object hidden by a
+        # delete marker is not listed (it is gone to every reader).
+        for obj in self.client.list_objects(self.bucket, prefix="sha256/", recursive=True):
+            if is_content_key(obj.object_name):
+                yield obj.object_name
 
     def delete(self, key: str) -> None:
         until = self.retained_until(key)

@@ -17,7 +17,7 @@ from docsvc.signatures.credentials import (
     readable_by_others,
 )
 from docsvc.signatures.report_pdf import render as render_report
-from docsvc.signatures.retention import retain_version
+from docsvc.signatures.retention import record_terms, record_versions, retain_version, signed_records
 from docsvc.signatures.verification import (
     create_dev_pki,
     dev_pki,
@@ -30,5 +30,6 @@ from docsvc.signatures.verification import (
 __all__ = [
     "add_credential", "create_dev_pki", "credential_for",
     "dev_pki", "dev_services", "due_at", "has_credential", "image_bytes", "open_key", "readable_by_others",
-    "render_report", "renew_due", "retain_version", "trust_config", "verify", "verify_upload",
+    "record_terms", "record_versions", "render_report", "renew_due", "retain_version", "signed_records",
+    "trust_config", "verify", "verify_upload",
 ]

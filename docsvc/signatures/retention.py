@@ -7,6 +7,8 @@ application in the embedded one. What a record is decides its category
 every stored signed version of a record is retained through
 `retain_version`: the issued outgoing document, an e-copy, an issued
 document registered as a citizen's result, each archive renewal.
+`signed_records` and `record_versions` name them again for `docsvc check`,
+which finds a lock that is missing or shorter than the record's date.
 """
 from __future__ import annotations
 
@@ -15,11 +17,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from docsvc.localtime import VIETNAM, day_of
-from docsvc.models import Document, Ecopy, EcopyKind, Workflow
+from docsvc.models import Document, DocumentFile, Ecopy, EcopyKind, FileRole, Workflow
 
 if TYPE_CHECKING:
     from docsvc.runtime import Runtime
@@ -111,3 +113,27 @@ def retain_version(rt: Runtime, session: Session, document: Document, key: str) 
     terms = record_terms(document, ecopy)
     rt.store.retain(key, terms.until)
     return terms
+
+
+def signed_records(session: Session, *, after: str = "", limit: int) -> list[tuple[Document, Ecopy | None]]:
+    """The signed records (what `record_terms` accepts: issued outgoing
+    documents and e-copies) with their e-copy rows, in id order: the
+    `limit` first after the id `after`."""
+    issued = and_(Document.workflow_status == Workflow.ISSUED, Document.issued_date.is_not(None))
+    query = (select(Document, Ecopy).outerjoin(Ecopy, Ecopy.document_id == Document.id)
+             .where(or_(issued, Ecopy.id.is_not(None)), Document.id > after)
+             .order_by(Document.id).limit(limit))
+    return [(document, ecopy) for document, ecopy in session.execute(query).tuples()]
+
+
+def record_versions(session: Session, document_ids: list[str]) -> list[DocumentFile]:
+    """The stored versions these records are kept as, the ones `retain_version`
+    locks: every signed version except the leader's signature awaiting the
+    seal (signed from the prepared draft), a step of the workflow that is
+    not yet the record."""
+    parent = aliased(DocumentFile)
+    query = (select(DocumentFile).outerjoin(parent, DocumentFile.derived_from_id == parent.id)
+             .where(DocumentFile.document_id.in_(document_ids), DocumentFile.role == FileRole.SIGNED,
+                    or_(parent.id.is_(None), parent.role != FileRole.PREPARED))
+             .order_by(DocumentFile.document_id, DocumentFile.id))
+    return list(session.scalars(query))

@@ -1,7 +1,14 @@
 """The installation's upkeep: backups, restores and the check that finds damage.
 
+`backup` and `restore` are `docsvc backup` and `docsvc restore` (backup.py);
+`check` is `docsvc check`: every file row's stored object, the objects no
+row refers to, the search index, the retention locks of signed records and
+the audit chain, in one report.
+
 Other packages and the entry points use only the names below.
 """
 from docsvc.upkeep.backup import BackupRefused, DamagedBackup, Summary, backup, restore
+from docsvc.upkeep.check import IntegrityReport, Problem, check_installation
 
-__all__ = ["BackupRefused", "DamagedBackup", "Summary", "backup", "restore"]
+__all__ = ["BackupRefused", "DamagedBackup", "IntegrityReport", "Problem", "Summary", "backup", "check_installation",
+           "restore"]

@@ -78,6 +78,22 @@ def test_missing_and_deleted_objects(rt):
         rt.store.open(stored.key)
 
 
+def test_the_store_lists_its_content_keys_in_order_and_nothing_else(rt):
+    assert list(rt.store.iter_keys()) == []
+    keys = {rt.store.put(io.BytesIO(f"công văn số {n}".encode()), "application/pdf").key for n in range(5)}
+    # Anchors and an upload cut short are in the store but are not content.
+    rt.store.put_anchor("audit/checkpoint-test.json", b"{}", None)
+    rt.store.put(io.BytesIO(b"gone again"), "text/plain")
+    rt.store.delete(content_key(hashlib.sha256(b"gone again").hexdigest()))
+    if hasattr(rt.store, "client"):
+        rt.store.client.put_object(rt.store.bucket, "incoming/half-done", io.BytesIO(b"part"), 4)
+    else:
+        (rt.store.root / ".incoming" / "tmp-half-done").write_bytes(b"part")
+
+    listed = list(rt.store.iter_keys())
+    assert listed == sorted(keys)
+
+
 def _peak_memory_of_round_trip(rt, size: int) -> int:
     tracemalloc.start()
     try:
