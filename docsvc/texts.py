@@ -169,6 +169,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "Một dịch vụ của hệ thống tạm thời không phản hồi; chưa có gì thay đổi. Vui lòng thử lại sau.",
         "en": "A service docsvc depends on is not answering; nothing was changed. Try again shortly.",
     },
+    "error.backup_refused": {
+        "vi": "Không thể sao lưu hoặc khôi phục vào nơi này (thư mục đã có, hoặc hệ thống đích không trống).",
+        "en": "Cannot back up or restore there (the folder exists, or the target installation is not empty).",
+    },
+    "error.damaged_backup": {
+        "vi": "Bản sao lưu bị hỏng hoặc không đầy đủ; không có gì được khôi phục.",
+        "en": "The backup is damaged or incomplete; nothing was restored.",
+    },
     "error.empty_file": {"vi": "Tệp rỗng.", "en": "The file is empty."},
     "error.not_a_pdf": {"vi": "Tệp không phải là PDF.", "en": "The file is not a PDF."},
     "error.encrypted_pdf": {
