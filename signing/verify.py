@@ -31,6 +31,7 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any, BinaryIO, Literal
 
+from asn1crypto import cms
 from asn1crypto import crl as asn1_crl
 from asn1crypto import ocsp as asn1_ocsp
 from asn1crypto import x509 as asn1_x509
@@ -69,7 +70,7 @@ MODIFICATIONS = {
 # filling, DSS and document time-stamps. PDF would also allow annotations after
 # an approval signature, but an annotation can be drawn over signed text (the
 # "evil annotation" attack), so an issued document must not gain any. (pyHanko
-# 0.29 classifies an added comment as "other" anyway.)
+# 0.29 to 0.38 classify an added comment as "other" anyway.)
 ALLOWED_AFTER_SIGNING = frozenset({"none", "form_filling"})
 COVERAGE = {
     SignatureCoverageLevel.ENTIRE_FILE: "entire_file",
@@ -174,13 +175,20 @@ def _carried_certificates(embedded: list[EmbeddedPdfSignature]) -> list[asn1_x50
     certs = []
     for sig in embedded:
         try:
-            for signed_data in (sig.signed_data, sig.attached_timestamp_data):
-                for choice in (signed_data["certificates"] if signed_data is not None else None) or ():
+            for signed_data in (sig.signed_data, *_signature_timestamps(sig)):
+                for choice in signed_data["certificates"] or ():
                     if choice.name == "certificate":
                         certs.append(choice.chosen)
         except Exception:
             continue  # a damaged signature carries nothing usable; it is reported on its own
     return certs
+
+
+def _signature_timestamps(sig: EmbeddedPdfSignature) -> list[cms.SignedData]:
+    """The time-stamp tokens over the signature (unsigned attributes). pyHanko
+    0.38 reads as many as a signature carries; docsvc signs with one."""
+    return [value["content"] for attr in sig.signer_info["unsigned_attrs"] or ()
+            if attr["type"].native == "signature_time_stamp_token" for value in attr["values"]]
 
 
 def _embedded_revinfo(reader: PdfFileReader) -> _Revinfo:
@@ -465,7 +473,7 @@ def _context(trust: TrustConfig, sig: EmbeddedPdfSignature, revinfo: _Revinfo, *
 
 def _level(sig: EmbeddedPdfSignature, revinfo: _Revinfo, doc_timestamps: list[EmbeddedPdfSignature]) -> str | None:
     try:
-        if sig.attached_timestamp_data is None:
+        if not _signature_timestamps(sig):
             return "B-B"
         if not _covers_signer(sig, revinfo):
             # A later signer's B-LT data in the DSS does not make *this*
