@@ -1,7 +1,10 @@
 """asn1crypto encodes a freshly built CMS in exponential time; encode it once.
 
 The problem (wbond/asn1crypto#256, "Calling dump on a SignedData object
-took 30 seconds", open upstream): a Sequence/SequenceOf that was built or
+took 30 seconds"; fixed on asn1crypto's master in July 2026, but 1.5.1 is
+still the newest release, and the one pyHanko 0.38 with
+pyhanko-certvalidator 0.33 installs, so this fix is still needed and was
+checked again with them): a Sequence/SequenceOf that was built or
 changed in Python is marked `_mutated`, and the flag is never cleared, so
 each read of its `.contents` re-encodes it from its children. The generic
 `Asn1Value.dump()` reads `self.contents` up to three times in one call

@@ -201,7 +201,7 @@ def _font_at_1000_upem(path: str) -> bytes:
 
 @dataclass(frozen=True)
 class _EmbeddedFont(GlyphAccumulatorFactory):
-    """pyHanko (0.29) writes glyph widths in font units as if every font had
+    """pyHanko (0.29 to 0.38) writes glyph widths in font units as if every font had
     1000 units per em; Liberation Serif has 2048, and its letters would be
     spaced twice too wide. We hand pyHanko a copy rescaled to 1000 units."""
 

@@ -109,7 +109,7 @@ class FetchSession(FetcherBackend):
 
 class _Guarded:
     """Replaces the HTTP step of pyHanko's requests-based fetchers
-    (`RequestsFetcherMixin._get/_post`, pyhanko-certvalidator 0.27) with the
+    (`RequestsFetcherMixin._get/_post`, pyhanko-certvalidator 0.27 to 0.33) with the
     session's; request building, answer checking and caching stay theirs."""
 
     session: FetchSession
@@ -128,7 +128,7 @@ class _Guarded:
 # Response that the fetchers read, not its type.
 class _OcspFetcher(_Guarded, RequestsOCSPFetcher):  # type: ignore[misc]
     def __init__(self, session: FetchSession) -> None:
-        super().__init__()  # type: ignore[no-untyped-call]  # pyhanko-certvalidator's, unannotated
+        super().__init__()
         self.session = session
 
     async def fetch(self, cert: x509.Certificate | cms.AttributeCertificateV2, authority: Authority) -> ocsp.OCSPResponse:

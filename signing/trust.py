@@ -9,19 +9,28 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from asn1crypto import crl as asn1_crl
 from asn1crypto import ocsp as asn1_ocsp
 from asn1crypto import x509
 from pyhanko.keys import load_certs_from_pemder
 from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
+from pyhanko.sign.validation.policy_decl import (
+    LocalKnowledge,
+    PdfSignatureValidationSpec,
+    RevinfoOnlineFetchingRule,
+    RevocationInfoGatheringSpec,
+    SignatureValidationSpec,
+)
 from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.context import CertValidationPolicySpec
 from pyhanko_certvalidator.policy_decl import (
     CertRevTrustPolicy,
     RevocationCheckingPolicy,
     RevocationCheckingRule,
 )
+from pyhanko_certvalidator.registry import SimpleTrustManager
+from pyhanko_certvalidator.revinfo.archival import CRLContainer, OCSPContainer
 
 from .fetching import FetchSession
 from .outbound import FetchPolicy
@@ -136,15 +145,33 @@ class TrustConfig:
             session.watch(context.certificate_registry)
         return context
 
-    def validation_context_kwargs(self, session: FetchSession | None) -> dict[str, Any]:
-        """The same settings as keyword arguments, for pyHanko's LTV validator,
-        which builds its own contexts (one per point in time); only the
-        first, at the present time, may fetch, through `session`."""
-        kwargs: dict[str, Any] = {
-            "trust_roots": list(self.trust_roots),
-            "other_certs": list(self.extra_certs),
-            "allow_fetching": session is not None,
-        }
+    def long_term_validation_spec(
+        self,
+        session: FetchSession | None,
+        *,
+        other_certs: Sequence[x509.Certificate] = (),
+        ocsps: Sequence[asn1_ocsp.OCSPResponse] = (),
+        crls: Sequence[asn1_crl.CertificateList] = (),
+    ) -> PdfSignatureValidationSpec:
+        """The same settings for pyHanko's AdES validation of B-LT and B-LTA
+        signatures (`ades_with_time_validation`, `ades_lta_validation`),
+        which builds its own contexts: one at the present time, one at each
+        proof of existence. Only the present one
+        may fetch, through `session`; the past ones use what the document
+        embeds (its DSS, which pyHanko reads itself, plus `ocsps`/`crls`)."""
         if session is not None:
-            kwargs["fetcher_backend"] = session
-        return kwargs
+            gathering = RevocationInfoGatheringSpec(
+                online_fetching_rule=RevinfoOnlineFetchingRule.NO_HISTORICAL_FETCH, fetcher_backend=session)
+        else:
+            gathering = RevocationInfoGatheringSpec(online_fetching_rule=RevinfoOnlineFetchingRule.LOCAL_ONLY)
+        policy = CertValidationPolicySpec(
+            trust_manager=SimpleTrustManager.build(trust_roots=list(self.trust_roots)),
+            revinfo_policy=REVOCATION_REQUIRED,
+        )
+        knowledge = LocalKnowledge(
+            known_certs=[*self.extra_certs, *other_certs],
+            known_ocsps=[container for response in ocsps for container in OCSPContainer.load_multi(response)],
+            known_crls=[CRLContainer(crl) for crl in crls],
+        )
+        return PdfSignatureValidationSpec(SignatureValidationSpec(
+            cert_validation_policy=policy, revinfo_gathering_policy=gathering, local_knowledge=knowledge))
