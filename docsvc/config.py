@@ -147,6 +147,12 @@ class Settings:
     # so when it starts and finds the index empty while documents are ready
     # (a new index layout, a lost disk), so search comes back by itself.
     search_check_hours: float = 24.0
+    # How long docsvc waits for a dependency that stopped answering before a
+    # request gives up with 503 (docsvc/outages.py): PostgreSQL to connect,
+    # MinIO for the next bytes of an answer, Elasticsearch per try (two tries).
+    database_connect_timeout_seconds: int = 5
+    storage_timeout_seconds: int = 30
+    search_timeout_seconds: int = 15
     # GET /metrics (Prometheus) answers clients on this machine (127.0.0.1,
     # ::1), and others that send "Authorization: Bearer <metrics_token>".
     metrics_token: str = ""

@@ -17,6 +17,7 @@ from concurrent.futures import TimeoutError as ProbeTimeout
 from typing import TYPE_CHECKING
 
 from docsvc.errors import DocsvcError
+from storage.base import content_key
 
 if TYPE_CHECKING:
     from docsvc.runtime import Runtime
@@ -26,6 +27,9 @@ DATABASE, STORAGE, SEARCH, BROKER = "database", "storage", "search", "broker"
 # Without these nothing can be served; without the others work waits in the outbox.
 ESSENTIAL = frozenset({DATABASE, STORAGE})
 PROBE_SECONDS = 3.0
+# A content key no object has (stores refuse anything that is not one):
+# asking for it is a round trip to the store and nothing else.
+PROBE_KEY = content_key("0" * 64)
 
 # (module of the exception class, class names anywhere in its MRO, or None
 # for every class of the module, dependency). The libraries are not imported
@@ -78,7 +82,7 @@ def check_dependencies(rt: Runtime) -> dict[str, dict]:
     """Each dependency this installation uses, probed at once, each given
     PROBE_SECONDS: {"database": {"ok": True, "ms": 2}, "search": {"ok": False, "error": "..."}}."""
     probes: dict[str, Callable[[], object]] = {
-        DATABASE: lambda: _database(rt), STORAGE: lambda: rt.store.exists("health-probe"),
+        DATABASE: lambda: _database(rt), STORAGE: lambda: rt.store.exists(PROBE_KEY),
         SEARCH: lambda: rt.index.count(),
     }
     shared = rt.shared_state

@@ -28,10 +28,9 @@ from storage import ObjectStore, open_store
 # A Redis that stops answering must not hold a request thread for long: the
 # limiter and the report cache then carry on without it (see their modules).
 SHARED_STATE_TIMEOUT_SECONDS = 2.0
-DATABASE_CONNECT_SECONDS = 5
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, connect_seconds: int = 5) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
 
@@ -54,18 +53,18 @@ def make_engine(url: str) -> Engine:
             connection.exec_driver_sql(f"BEGIN {mode}")
 
         return engine
-    # A database that does not answer costs a request DATABASE_CONNECT_SECONDS,
-    # then a 503 (docsvc/outages.py); a pool that is all in use, as long.
+    # A database that does not answer costs a request connect_seconds (the
+    # setting database_connect_timeout_seconds), then a 503 (docsvc/outages.py);
+    # a pool that is all in use, as long.
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20,
-                         pool_timeout=DATABASE_CONNECT_SECONDS,
-                         connect_args={"connect_timeout": DATABASE_CONNECT_SECONDS})
+                         pool_timeout=connect_seconds, connect_args={"connect_timeout": connect_seconds})
 
 
 class Runtime:
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or load_settings()
         Path(self.settings.data_dir).mkdir(parents=True, exist_ok=True)
-        self.engine = make_engine(self.settings.database_url)
+        self.engine = make_engine(self.settings.database_url, self.settings.database_connect_timeout_seconds)
         # Sessions know the settings so that audit.record finds the log's key.
         info = {"settings": self.settings}
         self._readers = sessionmaker(self.engine, expire_on_commit=False, info=info)

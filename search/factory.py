@@ -44,5 +44,6 @@ def open_index(settings: Mapping[str, Any]) -> SearchIndex:
             url,
             settings.get("elasticsearch_index") or DEFAULT_ES_INDEX,
             template_path=Path(template) if template else DEFAULT_TEMPLATE_PATH,
+            request_timeout=float(settings.get("search_timeout_seconds") or 15),
         )
     raise ValueError(f"unknown search_backend {backend!r}; expected one of {', '.join(map(repr, BACKENDS))}")

@@ -23,5 +23,6 @@ def open_store(settings: Mapping[str, Any]) -> ObjectStore:
             secret_key=settings["minio_secret_key"],
             bucket=settings["minio_bucket"],
             secure=bool(settings.get("minio_secure", False)),
+            read_seconds=float(settings.get("storage_timeout_seconds") or 30),
         )
     raise ValueError(f"unknown storage_backend {backend!r} (expected 'filesystem' or 'minio')")

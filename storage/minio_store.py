@@ -49,14 +49,15 @@ ANCHORS = "anchors/"
 # MinIO's client waits 5 minutes for an answer by default and retries five
 # times, silences included: a MinIO that stopped answering held an upload's
 # thread for half an hour. Connections are retried RETRIES times; an answer
-# (or the next bytes of one) must come within READ_SECONDS, once.
+# (or the next bytes of one) must come within read_seconds (the setting
+# storage_timeout_seconds), once.
 CONNECT_SECONDS, READ_SECONDS, RETRIES = 5.0, 30.0, 2
 
 
-def _http_client(secure: bool) -> urllib3.PoolManager:
+def _http_client(secure: bool, read_seconds: float) -> urllib3.PoolManager:
     retries = urllib3.Retry(total=RETRIES, connect=RETRIES, read=0, status=RETRIES, backoff_factor=0.2,
                             status_forcelist=[500, 502, 503, 504])
-    timeout = urllib3.Timeout(connect=CONNECT_SECONDS, read=READ_SECONDS)
+    timeout = urllib3.Timeout(connect=min(CONNECT_SECONDS, read_seconds), read=read_seconds)
     if secure:
         return urllib3.PoolManager(timeout=timeout, retries=retries, maxsize=16, cert_reqs="CERT_REQUIRED",
                                    ca_certs=os.environ.get("SSL_CERT_FILE") or certifi.where())
@@ -64,9 +65,10 @@ def _http_client(secure: bool) -> urllib3.PoolManager:
 
 
 class MinioStore:
-    def __init__(self, endpoint: str, access_key: str, secret_key: str, bucket: str, secure: bool = False) -> None:
+    def __init__(self, endpoint: str, access_key: str, secret_key: str, bucket: str, secure: bool = False,
+                 read_seconds: float = READ_SECONDS) -> None:
         self.client = Minio(endpoint, access_key=access_key, secret_key=secret_key, secure=secure,
-                            http_client=_http_client(secure))
+                            http_client=_http_client(secure, read_seconds))
         self.bucket = bucket
 
     def ensure_ready(self) -> None:

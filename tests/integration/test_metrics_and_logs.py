@@ -1,4 +1,4 @@
-"""What an operator watches, on both profiles: /metrics (Prometheus) counts
+"""What an operator watches, on both profiles: health says every dependency answers;
 requests per route and reads the work from the database (outbox backlog,
 OCR pages a minute, failed documents, signing jobs); it answers this
 machine or a scraper with the token, nobody else. Every log line is JSON,
@@ -102,3 +102,12 @@ def test_a_hostile_request_id_is_replaced(clerk):
         answered = clerk.client.get("/api/v1/queue", headers={**_auth(clerk), "X-Request-Id": hostile})
         replaced = answered.headers["X-Request-Id"]
         assert replaced != hostile and replaced.isalnum() and len(replaced) == 32
+
+
+def test_health_says_ok_with_every_dependency_up(rt, app):
+    # Each dependency the profile uses is probed and answers (the outages are test_outages.py).
+    response = app.test_client().get("/api/v1/health")
+    body = response.get_json()
+    assert (response.status_code, body["status"]) == (200, "ok"), body
+    expected = {"database", "storage", "search"} | ({"broker"} if rt.shared_state is not None else set())
+    assert set(body["dependencies"]) == expected and all(probe["ok"] for probe in body["dependencies"].values())
