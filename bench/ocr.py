@@ -96,7 +96,9 @@ class Installation:
         self.cli(["db", "upgrade"])
 
     def cli(self, args: list[str]) -> str:
-        done = subprocess.run([str(BIN / "docsvc"), *args], env=self.env, capture_output=True, text=True)
+        # This checkout's docsvc (as the other benches run it), not whichever one is installed.
+        done = subprocess.run([sys.executable, "-m", "docsvc.cli", *args], env=self.env, cwd=ROOT,
+                              capture_output=True, text=True)
         if done.returncode != 0:
             raise RuntimeError(f"docsvc {' '.join(args)} failed ({done.returncode}): {done.stderr.strip()[-2000:]}")
         return done.stdout

@@ -568,7 +568,8 @@ def main() -> None:
             "proto_template": (lambda pdf: docsvc_sign(pdf, template_key), contextlib.nullcontext),
         }
         for name in level_variants:
-            fns[name] = (lambda pdf, level=name.split("_", 1)[1], trust=trust:  # noqa: B008 (bound per variant) docsvc_sign(pdf, key, level, trust),
+            level = name.split("_", 1)[1]
+            fns[name] = (lambda pdf, level=level, trust=trust: docsvc_sign(pdf, key, level, trust),  # bound per variant
                          contextlib.nullcontext)
         docs = {pages: documents(pages, args.docs[pages]) for pages in SIZES}
         for pages in SIZES:

@@ -11,6 +11,7 @@ makes it), each repetition in a fresh child process whose memory is sampled:
   raw        minio client put_object(file, length=size, part_size=PART_SIZE)
   raw_fput   minio client fput_object(path, part_size=PART_SIZE)
   service    docsvc in-process: documents.spool() + documents.ingest()
+  ingest     docsvc in-process, as `docsvc ingest FILE`: documents.local_file() + documents.ingest()
   http       the real server (docsvc serve --no-worker): POST the raw body
 
 The stored object is removed (all versions) after every repetition, so each
@@ -535,9 +536,9 @@ def local_file_ingest(spec: dict, path: Path) -> dict:
     the file where it is, no spool copy) + documents.ingest."""
     from sqlalchemy import select
 
+    from docsvc import documents
     from docsvc.config import load_settings
-    from docsvc.documents import records as documents
-    from docsvc.models import User
+    from docsvc.models import Document, User
     from docsvc.runtime import Runtime
 
     rt = Runtime(load_settings(spec["env"]))
@@ -551,7 +552,7 @@ def local_file_ingest(spec: dict, path: Path) -> dict:
     seconds = time.perf_counter() - started
     cpu = cpu_seconds() - cpu_before
     with rt.read() as session:
-        key = session.get(documents.Document, document_id).files[0].storage_key
+        key = session.get(Document, document_id).files[0].storage_key
     if not rt.store.exists(key):
         raise RuntimeError("ingest did not store the object")
     remove_all_versions(rt.store.client, rt.store.bucket, key)
@@ -564,8 +565,10 @@ def service_upload(spec: dict, path: Path) -> dict:
     functions ingest calls (the timings add nothing measurable: a few calls)."""
     from sqlalchemy import select
 
+    import docsvc.documents.formats
+    import docsvc.documents.records
+    from docsvc import documents
     from docsvc.config import load_settings
-    from docsvc.documents import records as documents
     from docsvc.models import User
     from docsvc.runtime import Runtime
     from storage.minio_store import PART_SIZE
@@ -629,8 +632,8 @@ def service_upload(spec: dict, path: Path) -> dict:
         def __getattr__(self, name):
             return self._overrides.get(name) or getattr(self._module, name)
 
-    documents.hashlib = Proxy(hashlib, sha256=TimedHash)
-    documents.os = Proxy(os, fdopen=lambda fd, mode: TimedFile(os.fdopen(fd, mode)))
+    docsvc.documents.records.hashlib = Proxy(hashlib, sha256=TimedHash)
+    docsvc.documents.records.os = Proxy(os, fdopen=lambda fd, mode: TimedFile(os.fdopen(fd, mode)))
 
     # store.put(): reading the spooled file and hashing it again (HashingReader).
     import storage.minio_store
@@ -648,7 +651,8 @@ def service_upload(spec: dict, path: Path) -> dict:
 
     storage.minio_store.HashingReader = TimedHashingReader
     instrument_minio(watch)
-    documents.inspect_pdf = watch.wrap("inspect_pdf", documents.inspect_pdf)
+    # ingest checks the upload with formats.inspect_upload, which calls inspect_pdf.
+    docsvc.documents.formats.inspect_pdf = watch.wrap("inspect_pdf", docsvc.documents.formats.inspect_pdf)
     store.put = watch.wrap("store_put", store.put, after=lambda stored: created.append(stored.created))
     store._stat = watch.wrap("store_stat", store._stat)
     store.client.put_object = watch.wrap("minio_put_object", store.client.put_object)
@@ -1119,7 +1123,7 @@ def main() -> None:
             for variant in variants:  # interleaved, so drift hits every variant alike
                 remove_all_versions(client, env["DOCSVC_MINIO_BUCKET"], key)
                 spec = {**spec_base, "variant": variant}
-                if variant == "service":
+                if variant in ("service", "ingest"):
                     spec["username"] = clerk
                 if variant == "http":
                     spec.update(url=url, token=token)
