@@ -24,7 +24,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from docsvc import audit, outbox, validation
-from docsvc.accounts import can_see_agency, require_staff, visible_agency_ids
 from docsvc.documents import indexing
 from docsvc.documents.formats import inspect_upload
 from docsvc.errors import (
@@ -38,6 +37,7 @@ from docsvc.errors import (
     UploadTooLarge,
 )
 from docsvc.models import Agency, Document, DocumentFile, DocumentKind, FileRole, User, Workflow
+from docsvc.permissions import can_see_agency, require_staff, visible_agency_ids
 from docsvc.runtime import Runtime
 from docsvc.stored import remove_if_unreferenced, store_then_record
 from search import SORTS, SearchQuery, SearchResult

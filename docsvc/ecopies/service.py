@@ -28,7 +28,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from docsvc import audit, registers, sandbox, signatures, validation
-from docsvc.accounts import require_staff
 from docsvc.documents import get_document, refresh_entry
 from docsvc.ecopies.codes import InvalidCode, format_code, new_code, normalize
 from docsvc.errors import Conflict, CorruptPdf, DocsvcError, FileTooComplex, Forbidden, InvalidInput, NotFound
@@ -56,6 +55,7 @@ from docsvc.models import (
     utcnow,
 )
 from docsvc.pdf import check_declared_sizes, first_page_grey, iter_page_texts
+from docsvc.permissions import is_admin, require_ecopy_issuer, require_staff
 from docsvc.runtime import Runtime
 from docsvc.signatures import retain_version
 from docsvc.stored import store_then_record
@@ -114,9 +114,7 @@ def issue(
     the certification book, pointing at its source); the source document
     keeps its kind and register entry, so a registered incoming letter
     stays in the incoming book, the queue and the reports."""
-    require_staff(actor)
-    if actor.role not in (Role.CLERK, Role.SIGNER, Role.OFFICIAL, Role.ADMIN):
-        raise Forbidden("Only agency staff issue e-copies.")
+    require_ecopy_issuer(actor)
     kind = validation.one_of(kind, EcopyKind, "kind")
     citizen_id = validation.citizen_id(citizen_id)
     with rt.read() as session:
@@ -381,7 +379,7 @@ def change_status(rt: Runtime, actor: User, code: str, status: EcopyStatus | str
     status = EcopyStatus(status)
     with rt.write() as session:
         ecopy = by_code(session, code)
-        if actor.role != Role.ADMIN and actor.agency_id != ecopy.agency_id:
+        if not is_admin(actor) and actor.agency_id != ecopy.agency_id:
             raise NotFound("No e-copy has this code.")
         if ecopy.status != EcopyStatus.ACTIVE:
             raise Conflict(f"This e-copy is already {ecopy.status}.")

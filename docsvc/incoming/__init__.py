@@ -5,12 +5,10 @@ reports provinces ask for on it (`reports`, served by `report_routes`).
 Other packages and the entry points use only the names below.
 """
 from docsvc.incoming.handling import (
-    ROUTERS,
     TRANSITIONS,
     WrongRegister,
     assign,
     find_registered_copy,
-    is_handler,
     is_overdue,
     move,
     parse_date,
@@ -20,6 +18,10 @@ from docsvc.incoming.handling import (
     register_entries,
 )
 from docsvc.incoming.reports import incoming_report, parse_period, to_csv, to_xlsx
+
+# Who may route, and who handles a document, are rules of docsvc.permissions;
+# named here too until web/pages.py asks permissions itself.
+from docsvc.permissions import ROUTERS, is_handler
 
 __all__ = [
     "ROUTERS", "TRANSITIONS", "WrongRegister", "assign", "find_registered_copy", "incoming_report", "is_handler",

@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from docsvc import audit, registers, signatures, validation
-from docsvc.accounts import agency_by_code, require_staff
+from docsvc.accounts import agency_by_code
 from docsvc.documents import get_document, refresh_entries, refresh_entry
 from docsvc.errors import Conflict, DocsvcError, Forbidden, InvalidInput, NotFound
 from docsvc.localtime import today
@@ -37,13 +37,13 @@ from docsvc.models import (
     FileRole,
     ProgressStep,
     RegisterBook,
-    Role,
     SigningJob,
     SigningJobStatus,
     User,
     Workflow,
     utcnow,
 )
+from docsvc.permissions import may_be_signer, may_sign, may_submit, require_issuer, require_staff
 from docsvc.runtime import Runtime
 from docsvc.signatures import retain_version
 from docsvc.stored import store_then_record
@@ -138,7 +138,7 @@ def submit(
             document = _locked(session, actor, document_id)
             _check_can_submit(actor, document)
             signer = session.scalar(select(User).where(User.username == approver, User.active.is_(True)))
-            if signer is None or signer.agency_id != document.agency_id or signer.role not in (Role.OFFICIAL, Role.ADMIN):
+            if not may_be_signer(signer, document):
                 raise InvalidInput("Choose a leader (official) of this agency to sign the document.")
             codes = _recipients(session, document, recipients)
             if stored is not None and document.latest(FileRole.PREPARED) is None:
@@ -150,11 +150,6 @@ def submit(
             document.workflow_note = ""
             audit.record(session, actor, "outgoing.submit", "document", document_id,
                          {"approver": approver, "recipients": codes})
-
-
-def may_submit(user: User, document: Document) -> bool:
-    """The one rule: the drafter, and only the drafter, submits their draft."""
-    return document.created_by_id is not None and document.created_by_id == user.id
 
 
 def _check_can_submit(actor: User, document: Document) -> None:
@@ -280,7 +275,7 @@ def _sign_one(rt, actor, document_id, key, image, trust, position) -> None:
 def _check_can_sign(actor: User, document: Document) -> None:
     if document.workflow_status != Workflow.SUBMITTED:
         raise WrongStep("This document is not waiting for a signature.")
-    if document.approver_id != actor.id:
+    if not may_sign(actor, document):
         raise Forbidden("This document was submitted to another leader.")
 
 
@@ -291,9 +286,7 @@ def _file_row(role: str, stored, filename: str, derived_from: int | None) -> Doc
 def issue(rt: Runtime, actor: User, document_id: str, *, type_code: str, secret: str, issued: date | None = None) -> Document:
     """Number and date the signed document, apply the agency's seal, and send
     it to the recipients' inboxes."""
-    require_staff(actor)
-    if actor.role not in (Role.CLERK, Role.SIGNER, Role.ADMIN):
-        raise Forbidden("The văn thư (clerk) or the agency's signer issues documents.")
+    require_issuer(actor)
     if type_code not in TYPES:
         raise InvalidInput(f"Unknown document type; use one of {', '.join(repr(t) for t in TYPES)}.")
     issued = issued or today()
