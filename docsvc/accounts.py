@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 
 from docsvc import audit, validation
 from docsvc.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
-from docsvc.models import STAFF_ROLES, Agency, AgencyLevel, ApiToken, Role, User, UserSession, utcnow
+from docsvc.models import Agency, AgencyLevel, ApiToken, Role, User, UserSession, utcnow
+from docsvc.permissions import STAFF_ROLES, is_admin
 
 _hasher = PasswordHasher()
 MIN_PASSWORD_LENGTH = 8
@@ -245,7 +246,7 @@ def list_tokens(session: Session, actor: User, username: str | None = None) -> l
     """The API tokens of the actor, or of any user for an administrator."""
     owner = actor
     if username is not None and username != actor.username:
-        if actor.role != Role.ADMIN:
+        if not is_admin(actor):
             raise Forbidden("Only an administrator can see another user's tokens.")
         owner = user_by_username(session, username)
     return list(session.scalars(select(ApiToken).where(ApiToken.user_id == owner.id).order_by(ApiToken.id)))
@@ -254,7 +255,7 @@ def list_tokens(session: Session, actor: User, username: str | None = None) -> l
 def revoke_token_id(session: Session, actor: User, token_id: int) -> ApiToken:
     """Revoke one token: its owner or an administrator may (the CLI operator is one)."""
     row = session.get(ApiToken, token_id)
-    if row is None or (actor.role != Role.ADMIN and row.user_id != actor.id):
+    if row is None or (not is_admin(actor) and row.user_id != actor.id):
         raise NotFound(f"No API token {token_id} of yours.")
     if row.revoked_at is None:
         row.revoked_at = utcnow()
@@ -270,24 +271,3 @@ def revoke_tokens(session: Session, user: User) -> int:
     return len(rows)
 
 
-def visible_agency_ids(user: User) -> frozenset[int] | None:
-    """The agencies whose documents the user may see; None means all of them.
-
-    Staff see their own agency's documents; citizens see no agency documents
-    (their e-copies are granted to them one by one).
-    """
-    if user.role == Role.ADMIN:
-        return None
-    if user.role in STAFF_ROLES and user.agency_id is not None:
-        return frozenset({user.agency_id})
-    return frozenset()
-
-
-def require_staff(user: User) -> None:
-    if user.role not in STAFF_ROLES:
-        raise Forbidden("Only agency staff can do this.")
-
-
-def can_see_agency(user: User, agency_id: int) -> bool:
-    allowed = visible_agency_ids(user)
-    return allowed is None or agency_id in allowed

@@ -267,8 +267,6 @@ def _run_until_done(rt: Runtime, entry_id: int, deadline: float, timeout: float)
 @user_errors
 def ingest(files, title, kind, agency_code, wait, timeout, as_json, book, allow_duplicate) -> None:
     """Store PDFs or scans (JPEG, PNG, TIFF) as new documents; OCR runs in the background."""
-    from docsvc.tasks import dispatch
-
     rt = _runtime()
     agency_id = _agency_id(rt, agency_code)
     operator = cli_operator()
@@ -280,7 +278,6 @@ def ingest(files, title, kind, agency_code, wait, timeout, as_json, book, allow_
                 # Asked before anything is stored, so a refused duplicate leaves nothing behind.
                 incoming.refuse_registered_copy(rt, agency_id or operator.agency_id, upload.sha256)
             document_id, entry_id = documents.ingest(rt, operator, upload, title=title, kind=kind, agency_id=agency_id)
-            dispatch(rt, [entry_id])
             if wait or book:
                 wait_for(rt, entry_id, timeout)
             if book:
@@ -646,14 +643,12 @@ def ecopy() -> None:
 def ecopy_issue(path, citizen_id, title, kind, agency_code, passphrase_env, timeout, as_json) -> None:
     """Scan or PDF → OCR → stamped (certification text, QR, code) → signed B-LTA by the agency → registered."""
     from docsvc import ecopies
-    from docsvc.tasks import dispatch
 
     secret = _secret_from_env(passphrase_env, "agency key's passphrase")
     rt = _runtime()
     operator = cli_operator()
     document_id, entry_id = documents.ingest(rt, operator, documents.local_file(path, rt), title=title, kind=DocumentKind.ECOPY,
                                              agency_id=_agency_id(rt, agency_code))
-    dispatch(rt, [entry_id])
     wait_for(rt, entry_id, timeout)
     issued = ecopies.issue(rt, operator, document_id, citizen_id=citizen_id, secret=secret, kind=kind)
     data = {"id": document_id, "code": ecopies.format_code(issued.code), "certification_number": issued.certification_number,

@@ -1,9 +1,11 @@
 """The transactional outbox: accepted work survives broker and worker outages.
 
 Life of an entry:
-  enqueue()   same transaction as the row the work is about
-  due()       the relay (after commit, and periodically) publishes entries that
-              are not done and not leased
+  enqueue()   same transaction as the row the work is about; once that
+              transaction commits, the entry publishes itself (publish())
+  due()       the relay (periodically, and when a worker starts) publishes
+              entries that are not done and not leased: what a dead broker
+              refused, or a dead worker left
   claim()     a task takes a lease and counts the attempt (a worker that dies
               mid-task never reports, so attempts are counted here, not on
               failure); a second delivery of the same entry finds it leased
@@ -14,14 +16,21 @@ the entry again and another worker finishes it. Handlers are idempotent.
 """
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import event, or_, select, update
 from sqlalchemy.orm import Session
 
 from docsvc import logs
 from docsvc.models import OutboxEntry, utcnow
+
+if TYPE_CHECKING:
+    from docsvc.runtime import Runtime
+
+log = logging.getLogger(__name__)
 
 # How long a published entry is left alone before the relay publishes it again
 # (the worker may simply be busy). Shorter than the lease on purpose: an entry
@@ -29,14 +38,70 @@ from docsvc.models import OutboxEntry, utcnow
 REPUBLISH_AFTER = timedelta(seconds=60)
 
 
-def enqueue(session: Session, task: str, payload: dict[str, Any]) -> OutboxEntry:
+# Session.info keys. The Runtime gives its sessions a publisher (PUBLISHER);
+# the ids of the entries a transaction added wait under NEW_ENTRIES for it to
+# commit: published before, a worker could look for a row not yet there.
+PUBLISHER = "outbox_publisher"
+NEW_ENTRIES = "outbox_new_entries"
+Publisher = Callable[[list[int]], object]
+
+
+def enqueue(session: Session, task: str, payload: dict[str, Any], *, publish: bool = True) -> OutboxEntry:
+    """Add work to the caller's transaction; it is handed to a worker once that
+    commits. `publish=False` leaves it to the relay's next round instead (a
+    retry that would fail again if tried at once)."""
     request_id = logs.current_request_id()
     if request_id:  # the worker logs this entry's work under the request that caused it
         payload = {**payload, "request_id": request_id}
     entry = OutboxEntry(task=task, payload=payload, available_at=utcnow())
     session.add(entry)
     session.flush()
+    if publish:
+        session.info.setdefault(NEW_ENTRIES, []).append(entry.id)
     return entry
+
+
+@event.listens_for(Session, "after_commit")
+def _publish_committed(session: Session) -> None:
+    # A savepoint's release fires this too; its entries wait for the real commit.
+    if session.in_nested_transaction():
+        return
+    entry_ids = session.info.pop(NEW_ENTRIES, None)
+    publisher = session.info.get(PUBLISHER)
+    if not entry_ids or publisher is None:
+        return  # no publisher (a session not made by a Runtime): the relay's
+    try:
+        publisher(entry_ids)
+    except Exception:
+        # The work is committed: failing the caller now would tell it otherwise.
+        log.exception("could not publish outbox entries %s; the relay will", entry_ids[:10])
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_rolled_back(session: Session) -> None:
+    session.info.pop(NEW_ENTRIES, None)
+
+
+def publish(rt: Runtime, entry_ids: list[int]) -> bool:
+    """Hand entries to the workers. False, and nothing lost, if the broker is
+    down: the entries stay due and the relay publishes them later."""
+    if not entry_ids:
+        return True
+    try:
+        rt.send_to_workers(entry_ids)
+    except Exception as exc:
+        log.warning("broker unavailable, %d outbox entries left for the relay: %s", len(entry_ids), exc)
+        return False
+    with rt.write() as session:
+        mark_published(session, entry_ids)
+    return True
+
+
+def relay(rt: Runtime) -> int:
+    """Publish every due outbox entry (new, failed for a while, or lease expired)."""
+    with rt.read() as session:
+        ids = [entry.id for entry in due(session)]
+    return len(ids) if publish(rt, ids) else 0
 
 
 def due(session: Session, now: datetime | None = None, limit: int = 100) -> list[OutboxEntry]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 
 import redis
@@ -18,7 +18,8 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from docsvc.celery_config import make_celery
+from docsvc import outbox
+from docsvc.celery_config import RUN_ENTRY, make_celery
 from docsvc.config import Settings, load_settings
 from docsvc.ratelimit import Limiter, RateLimiter, RedisRateLimiter
 from docsvc.report_cache import LocalReportCache, RedisReportCache, ReportCache
@@ -65,8 +66,9 @@ class Runtime:
         self.settings = settings or load_settings()
         Path(self.settings.data_dir).mkdir(parents=True, exist_ok=True)
         self.engine = make_engine(self.settings.database_url, self.settings.database_connect_timeout_seconds)
-        # Sessions know the settings so that audit.record finds the log's key.
-        info = {"settings": self.settings}
+        # Sessions know the settings so that audit.record finds the log's key,
+        # and whom the outbox entries they commit are handed to.
+        info = {"settings": self.settings, outbox.PUBLISHER: partial(outbox.publish, self)}
         self._readers = sessionmaker(self.engine, expire_on_commit=False, info=info)
         self._writers = sessionmaker(self.engine.execution_options(docsvc_write=True), expire_on_commit=False, info=info)
         self._limiters: dict[tuple[str, float, int], Limiter] = {}
@@ -88,6 +90,13 @@ class Runtime:
     def celery(self) -> Celery:
         """A Celery client for publishing work to this runtime's broker."""
         return make_celery(self.settings)
+
+    def send_to_workers(self, entry_ids: list[int]) -> None:
+        """The broker's part of outbox.publish: Celery on both profiles (Redis
+        on the scaled one, the embedded worker's folder under data_dir)."""
+        for entry_id in entry_ids:
+            # retry=False: a request must not hang on a dead broker.
+            self.celery.send_task(RUN_ENTRY, args=[entry_id], retry=False)
 
     @cached_property
     def shared_state(self) -> redis.Redis | None:

@@ -1,4 +1,4 @@
-"""Celery: the app, its two tasks, and publishing outbox entries to it.
+"""Celery: the app and its tasks (outbox entries publish themselves: docsvc.outbox).
 
 Tasks are thin: they call docsvc.documents.pipeline with the worker's Runtime. The
 broker is Redis in the scaled profile and Kombu's filesystem transport
@@ -60,7 +60,7 @@ def run_entry(entry_id: int) -> bool:
 
 @celery_app.task(name=RELAY)
 def relay_outbox() -> int:
-    return relay(worker_runtime())
+    return outbox.relay(worker_runtime())
 
 
 @celery_app.task(name=WATCH_FOLDER)
@@ -116,7 +116,7 @@ def fill_empty_index() -> bool:
 def _relay_on_start(**_kwargs) -> None:
     # Work left behind by a worker that died is picked up as soon as one starts.
     try:
-        relay(worker_runtime())
+        outbox.relay(worker_runtime())
     except Exception:
         log.exception("outbox relay at worker start failed")
     # Asked of a pool process: this one forks the pool, and the embedded
@@ -127,26 +127,3 @@ def _relay_on_start(**_kwargs) -> None:
         log.exception("could not ask for the search index check at worker start")
     documents.sweep_work_dirs(worker_runtime())
 
-
-def dispatch(rt: Runtime, entry_ids: list[int]) -> bool:
-    """Hand entries to the broker. False, and nothing lost, if the broker is down:
-    the entries stay due and the relay publishes them later."""
-    if not entry_ids:
-        return True
-    try:
-        for entry_id in entry_ids:
-            # retry=False: a request must not hang on a dead broker.
-            rt.celery.send_task(RUN_ENTRY, args=[entry_id], retry=False)
-    except Exception as exc:
-        log.warning("broker unavailable, %d outbox entries left for the relay: %s", len(entry_ids), exc)
-        return False
-    with rt.write() as session:
-        outbox.mark_published(session, entry_ids)
-    return True
-
-
-def relay(rt: Runtime) -> int:
-    """Publish every due outbox entry (new, failed for a while, or lease expired)."""
-    with rt.read() as session:
-        ids = [entry.id for entry in outbox.due(session)]
-    return len(ids) if dispatch(rt, ids) else 0

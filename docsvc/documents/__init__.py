@@ -31,7 +31,6 @@ from docsvc.documents.records import (
     ingest,
     list_documents,
     local_file,
-    remove_if_unreferenced,
     search,
     search_filters,
     spool,
@@ -42,6 +41,6 @@ from docsvc.documents.watchfolder import scan_once, watch
 __all__ = [
     "ReindexProgress", "SearchFilters", "Spooled", "check_index", "discard", "entry_done", "get_document",
     "human_size", "index_complete", "ingest", "list_documents", "local_file", "pending_retries", "read_text",
-    "ready_count", "refresh_entries", "refresh_entry", "reindex", "remove_if_unreferenced", "run_entry",
+    "ready_count", "refresh_entries", "refresh_entry", "reindex", "run_entry",
     "scan_once", "search", "search_filters", "spool", "sweep_work_dirs", "thumbnail", "watch",
 ]

@@ -7,7 +7,6 @@ from docsvc import documents
 from docsvc.errors import NotFound
 from docsvc.models import DocumentKind
 from docsvc.presenters import document_json, search_json
-from docsvc.tasks import dispatch
 from docsvc.web.blueprints import api
 from docsvc.web.context import api_user, runtime
 from docsvc.web.requests import flag, int_arg, receive_upload, stream_file
@@ -18,10 +17,9 @@ def upload_document():
     user = api_user()
     rt = runtime()
     spooled, form = receive_upload(rt)
-    document_id, entry_id = documents.ingest(
+    document_id, _entry_id = documents.ingest(
         rt, user, spooled, title=form.get("title"), kind=form.get("kind") or DocumentKind.UPLOAD
     )
-    dispatch(rt, [entry_id])
     with rt.read() as db:
         document = documents.get_document(db, user, document_id)
         return jsonify(document_json(document)), 202

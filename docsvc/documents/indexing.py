@@ -177,9 +177,10 @@ def _retry_after_commit(rt: Runtime, document_ids: list[str]) -> None:
 def retry_later(session: Session, document_ids: Iterable[str]) -> None:
     """Durable notes, in the caller's transaction, that these entries must be
     made true again: the outbox relay hands them to a worker, which retries
-    with a growing pause until the index takes the write (sync_entry)."""
+    with a growing pause until the index takes the write (sync_entry). Not
+    published at once: the index has just refused, so a try now would fail."""
     for document_id in document_ids:
-        outbox.enqueue(session, INDEX_DOCUMENT, {"document_id": document_id})
+        outbox.enqueue(session, INDEX_DOCUMENT, {"document_id": document_id}, publish=False)
 
 
 def sync_entry(rt: Runtime, payload: dict, entry_id: int | None = None) -> None:

@@ -23,13 +23,14 @@ from docsvc.documents import indexing
 from docsvc.documents.formats import image_to_pdf
 from docsvc.documents.indexing import entry_for
 from docsvc.documents.ocr import ocr_pdf
-from docsvc.documents.records import PROCESS_DOCUMENT, remove_if_unreferenced
+from docsvc.documents.records import PROCESS_DOCUMENT
 from docsvc.documents.suggest import suggest_fields
 from docsvc.errors import DocsvcError
 from docsvc.models import Document, DocumentFile, DocumentStatus, FileRole, ProgressStep
 from docsvc.pdf import iter_page_texts
 from docsvc.runtime import Runtime
 from docsvc.sandbox import ParseBudget
+from docsvc.stored import store_then_record
 from search import IndexedDocument
 from storage.base import StoredObject
 
@@ -100,26 +101,26 @@ def process_document(rt: Runtime, payload: dict, entry_id: int | None = None) ->
     progress(ProgressStep.OCR if rt.settings.ocr_enabled else ProgressStep.EXTRACTING_TEXT, 0, force=True)
 
     notes: list[str] = []
-    made = stored = texts = None
+    texts = None
     work_dir = Path(tempfile.mkdtemp(prefix="process-", dir=_tmp_dir(rt)))
     try:
-        if searchable_key is None:
-            made, notes, texts = _make_searchable(rt, original_key, original_media, work_dir, progress)
-            if made is not None:
-                searchable_key = _attach_searchable(rt, document_id, made, original_name)
-        if texts is None:  # not already read while deciding whether to OCR
-            with rt.store.local_path(searchable_key or original_key) as path:
-                texts = list(iter_page_texts(path, on_page=progress.span(ProgressStep.EXTRACTING_TEXT, 85, 92),
-                                             budget=ParseBudget.of(rt.settings)))
-        text = PAGE_SEPARATOR.join(texts)
-        stored = rt.store.put(io.BytesIO(text.encode("utf-8")), "text/plain; charset=utf-8")
-        progress(ProgressStep.INDEXING, 95, force=True)
-        _finish(rt, document_id, text, stored, notes)
+        # Only a discarded document drops what was made: after any other
+        # failure the retry records the searchable PDF instead of OCRing again.
+        with store_then_record(rt, undo_on=DocumentDiscarded) as store:
+            if searchable_key is None:
+                made, notes, texts = _make_searchable(rt, original_key, original_media, work_dir, progress)
+                if made is not None:
+                    searchable_key = _attach_searchable(rt, document_id, store.track(made), original_name)
+            if texts is None:  # not already read while deciding whether to OCR
+                with rt.store.local_path(searchable_key or original_key) as path:
+                    texts = list(iter_page_texts(path, on_page=progress.span(ProgressStep.EXTRACTING_TEXT, 85, 92),
+                                                 budget=ParseBudget.of(rt.settings)))
+            text = PAGE_SEPARATOR.join(texts)
+            stored = store.put(io.BytesIO(text.encode("utf-8")), "text/plain; charset=utf-8")
+            progress(ProgressStep.INDEXING, 95, force=True)
+            _finish(rt, document_id, text, stored, notes)
     except DocumentDiscarded:
-        # The clerk deleted the upload while it was processed: drop what we made.
-        for product in (made, stored):
-            if product is not None and product.created:
-                remove_if_unreferenced(rt, product.key)
+        pass  # the clerk deleted the upload while it was processed; what was made went with it
     finally:
         shutil.rmtree(work_dir, ignore_errors=True)
 

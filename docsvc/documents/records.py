@@ -24,7 +24,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from docsvc import audit, outbox, validation
-from docsvc.accounts import can_see_agency, require_staff, visible_agency_ids
 from docsvc.documents import indexing
 from docsvc.documents.formats import inspect_upload
 from docsvc.errors import (
@@ -38,10 +37,12 @@ from docsvc.errors import (
     UploadTooLarge,
 )
 from docsvc.models import Agency, Document, DocumentFile, DocumentKind, FileRole, User, Workflow
+from docsvc.permissions import can_see_agency, require_staff, visible_agency_ids
 from docsvc.runtime import Runtime
+from docsvc.stored import remove_if_unreferenced, store_then_record
 from search import SORTS, SearchQuery, SearchResult
 from search import InvalidQuery as IndexInvalidQuery
-from storage.base import RetentionError, hash_file
+from storage.base import hash_file
 
 log = logging.getLogger(__name__)
 
@@ -153,28 +154,28 @@ def ingest(
 
     The spooled file is consumed: it is deleted whatever happens.
     """
-    try:
-        require_staff(actor)
-        kind = validation.one_of(kind, DocumentKind, "Kind")
-        title = validation.text(title, "title", validation.TITLE)
-        filename = validation.text(upload.filename, "filename", validation.FILENAME)
-        number_symbol = validation.optional_text(number_symbol, "number_symbol", validation.NUMBER_SYMBOL)
-        issuing_body = validation.optional_text(issuing_body, "issuing_body", validation.ISSUING_BODY)
-        agency_id = agency_id or actor.agency_id
-        if agency_id is None:
-            raise InvalidInput("Choose the agency the document belongs to.")
-        if not can_see_agency(actor, agency_id):
-            raise Forbidden("You cannot add documents to another agency.")
-        info = inspect_upload(
-            upload.path, max_pages=rt.settings.max_pages, max_image_pixels=rt.settings.max_image_pixels
-        )
+    with store_then_record(rt) as store:
         try:
-            stored = rt.store.put_file(upload.path, info.media_type, sha256=upload.sha256)
-        except Exception as exc:  # disk errors, the S3 client's errors, connection errors
-            raise StorageFailure() from exc
-    finally:
-        upload.discard()
-    try:
+            require_staff(actor)
+            kind = validation.one_of(kind, DocumentKind, "Kind")
+            title = validation.text(title, "title", validation.TITLE)
+            filename = validation.text(upload.filename, "filename", validation.FILENAME)
+            number_symbol = validation.optional_text(number_symbol, "number_symbol", validation.NUMBER_SYMBOL)
+            issuing_body = validation.optional_text(issuing_body, "issuing_body", validation.ISSUING_BODY)
+            agency_id = agency_id or actor.agency_id
+            if agency_id is None:
+                raise InvalidInput("Choose the agency the document belongs to.")
+            if not can_see_agency(actor, agency_id):
+                raise Forbidden("You cannot add documents to another agency.")
+            info = inspect_upload(
+                upload.path, max_pages=rt.settings.max_pages, max_image_pixels=rt.settings.max_image_pixels
+            )
+            try:
+                stored = store.put_file(upload.path, info.media_type, sha256=upload.sha256)
+            except Exception as exc:  # disk errors, the S3 client's errors, connection errors
+                raise StorageFailure() from exc
+        finally:
+            upload.discard()
         with rt.write() as session:
             if session.get(Agency, agency_id) is None:
                 raise InvalidInput("That agency does not exist.")
@@ -201,21 +202,6 @@ def ingest(
                 {"sha256": stored.sha256, "size": stored.size, "filename": filename},
             )
             return document.id, entry.id
-    except BaseException:
-        if stored.created:
-            remove_if_unreferenced(rt, stored.key)
-        raise
-
-
-def remove_if_unreferenced(rt: Runtime, key: str) -> None:
-    with rt.read() as session:
-        referenced = session.scalar(select(func.count()).select_from(DocumentFile).where(DocumentFile.storage_key == key))
-    if not referenced:
-        try:
-            rt.store.delete(key)
-        except RetentionError as exc:
-            # A retained record outlives its rows; the cleanup must not fail the caller.
-            log.warning("kept a retained object instead of removing it: %s", exc)
 
 
 def discard(rt: Runtime, actor: User, document_id: str) -> None:

@@ -11,9 +11,9 @@ from flask import url_for
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from docsvc.accounts import can_see_agency, visible_agency_ids
 from docsvc.documents.records import SearchFilters
 from docsvc.models import Agency, User
+from docsvc.permissions import can_see_agency, visible_agency_ids
 from docsvc.presenters import SearchCounts, search_counts
 from docsvc.web.i18n import translate
 from search import FACET_FIELDS, SORTS, TOTAL_CAP, SearchResult

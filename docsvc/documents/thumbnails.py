@@ -11,6 +11,7 @@ page never shows a broken image.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import io
@@ -22,11 +23,12 @@ import pypdfium2 as pdfium
 from sqlalchemy.exc import IntegrityError
 
 from docsvc import pdf, sandbox
-from docsvc.documents.records import get_document, remove_if_unreferenced
+from docsvc.documents.records import get_document
 from docsvc.errors import CorruptPdf, DocsvcError
 from docsvc.models import Document, DocumentFile, FileRole, User
 from docsvc.runtime import Runtime
 from docsvc.sandbox import ParseBudget
+from docsvc.stored import store_then_record
 from signing.pdfium_guard import pdfium_document
 from storage import read_object
 
@@ -93,16 +95,15 @@ def _draw_and_keep(rt: Runtime, document_id: str, source_id: int, source_key: st
     except DocsvcError as exc:  # a damaged or hostile PDF, or every parse child busy
         log.info("no thumbnail for document %s: %s", document_id, exc.message)
         return placeholder()
-    stored = rt.store.put(io.BytesIO(png), MEDIA_TYPE, size=len(png))
-    try:
+    # The row fails if another request kept the same picture first, or if the
+    # document was discarded meanwhile (then nothing references the object,
+    # and it goes); the picture is shown all the same.
+    with contextlib.suppress(IntegrityError), store_then_record(rt, undo_on=IntegrityError) as store:
+        stored = store.put(io.BytesIO(png), MEDIA_TYPE, size=len(png))
         with rt.write() as session:
             session.add(DocumentFile(document_id=document_id, role=FileRole.THUMBNAIL, storage_key=stored.key,
                                      sha256=stored.sha256, size=stored.size, media_type=MEDIA_TYPE,
                                      filename="trang-dau.png", derived_from_id=source_id))
-    except IntegrityError:
-        # Another request kept the same picture first, or the document was
-        # discarded meanwhile (then nothing references the object any more).
-        remove_if_unreferenced(rt, stored.key)
     return Thumbnail(png, MEDIA_TYPE, stored.sha256)
 
 

@@ -94,8 +94,6 @@ def _operator(rt: Runtime) -> tuple[User, int]:
 
 
 def _take(rt: Runtime, actor: User, agency_id: int, folder: Path, path: Path) -> Outcome:
-    from docsvc.tasks import dispatch  # the Celery client, only when there is work
-
     try:
         upload = records.local_file(path, rt)
         existing = _stored_copy(rt, agency_id, upload.sha256)
@@ -104,12 +102,11 @@ def _take(rt: Runtime, actor: User, agency_id: int, folder: Path, path: Path) ->
             # came after the ingest: the document is there, the file is done.
             _move(path, _done_dir(folder), note=f"Đã tiếp nhận trước đó / already received: document {existing}")
             return Outcome(path.name, "already_stored", existing)
-        document_id, entry_id = records.ingest(rt, actor, upload, kind=DocumentKind.INCOMING, agency_id=agency_id)
+        document_id, _ = records.ingest(rt, actor, upload, kind=DocumentKind.INCOMING, agency_id=agency_id)
     except DocsvcError as exc:
         _move(path, folder / REJECTED, note=f"{exc.message} ({exc.code})")
         log.warning("watched folder: %s rejected: %s", path.name, exc.message)
         return Outcome(path.name, "rejected", reason=exc.code)
-    dispatch(rt, [entry_id])
     _move(path, _done_dir(folder))
     return Outcome(path.name, "stored", document_id)
 

@@ -28,8 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from docsvc import audit, registers, sandbox, signatures, validation
-from docsvc.accounts import require_staff
-from docsvc.documents import get_document, refresh_entry, remove_if_unreferenced
+from docsvc.documents import get_document, refresh_entry
 from docsvc.ecopies.codes import InvalidCode, format_code, new_code, normalize
 from docsvc.errors import Conflict, CorruptPdf, DocsvcError, FileTooComplex, Forbidden, InvalidInput, NotFound
 from docsvc.incoming import WrongRegister
@@ -56,8 +55,10 @@ from docsvc.models import (
     utcnow,
 )
 from docsvc.pdf import check_declared_sizes, first_page_grey, iter_page_texts
+from docsvc.permissions import is_admin, require_ecopy_issuer, require_staff
 from docsvc.runtime import Runtime
 from docsvc.signatures import retain_version
+from docsvc.stored import store_then_record
 from signing import sign_pdf
 from signing.ecopy_stamp import StampText, stamp_first_page
 from storage import read_object
@@ -113,9 +114,7 @@ def issue(
     the certification book, pointing at its source); the source document
     keeps its kind and register entry, so a registered incoming letter
     stays in the incoming book, the queue and the reports."""
-    require_staff(actor)
-    if actor.role not in (Role.CLERK, Role.SIGNER, Role.OFFICIAL, Role.ADMIN):
-        raise Forbidden("Only agency staff issue e-copies.")
+    require_ecopy_issuer(actor)
     kind = validation.one_of(kind, EcopyKind, "kind")
     citizen_id = validation.citizen_id(citizen_id)
     with rt.read() as session:
@@ -137,45 +136,43 @@ def issue(
     base = read_object(rt.store, source_key)
     trust = signatures.trust_config(rt.settings)
     code = new_code()
-    stored = None
-    with signatures.open_key(credential, secret) as key, signatures.dev_services(rt.settings):
-        try:
-            with rt.write() as session:
-                on = today()
-                book = RegisterBook.CERTIFICATION
-                number = registers.allocate(session, agency_id, book, on)
-                label = f"{number} quyển số 01/{on.year}-SCT/BS" if kind == EcopyKind.CERTIFIED_COPY else f"{number}/{on.year}"
-                stamped = stamp_first_page(
-                    base, StampText(kind, label, on, certifier[0], certifier[1] or agency_name),
-                    public_url(rt, code), format_code(code), draw_first_page=first_page_grey,
-                )
-                stamped = _tag(stamped, code)
-                signed = io.BytesIO()
-                sign_pdf(io.BytesIO(stamped), signed, key, level="B-LTA", trust=trust,
-                         reason="Chứng thực bản sao điện tử" if kind == EcopyKind.CERTIFIED_COPY else "Kết quả giải quyết TTHC")
-                data = signed.getvalue()
-                stored = rt.store.put(io.BytesIO(data), "application/pdf")
-                source_document = session.get(Document, document_id, with_for_update=True)
-                _refuse_second_ecopy(session, document_id)  # a racing clerk was first
-                record = _ecopy_record(source_document, actor, stored, code, (book, on.year, number))
-                record.archive_due_at = signatures.due_at(rt, data)
-                session.add(record)
-                session.flush()
-                ecopy = Ecopy(
-                    document_id=record.id, source_document_id=document_id, code=code, kind=kind,
-                    citizen_id=citizen_id, agency_id=agency_id, certification_number=label,
-                    signed_sha256=stored.sha256, issued_by_id=actor.id, issued_at=utcnow(),
-                )
-                session.add(ecopy)
-                retain_version(rt, session, record, stored.key)
-                audit.record(session, actor, "ecopy.issue", "ecopy", code,
-                             {"document": record.id, "source": document_id, "kind": kind, "number": label,
-                              "sha256": stored.sha256})
-                session.expunge(ecopy)
-        except BaseException:
-            if stored is not None and stored.created:
-                remove_if_unreferenced(rt, stored.key)
-            raise
+    with (
+        signatures.open_key(credential, secret) as key,
+        signatures.dev_services(rt.settings),
+        store_then_record(rt) as store,
+        rt.write() as session,
+    ):
+        on = today()
+        book = RegisterBook.CERTIFICATION
+        number = registers.allocate(session, agency_id, book, on)
+        label = f"{number} quyển số 01/{on.year}-SCT/BS" if kind == EcopyKind.CERTIFIED_COPY else f"{number}/{on.year}"
+        stamped = stamp_first_page(
+            base, StampText(kind, label, on, certifier[0], certifier[1] or agency_name),
+            public_url(rt, code), format_code(code), draw_first_page=first_page_grey,
+        )
+        stamped = _tag(stamped, code)
+        signed = io.BytesIO()
+        sign_pdf(io.BytesIO(stamped), signed, key, level="B-LTA", trust=trust,
+                 reason="Chứng thực bản sao điện tử" if kind == EcopyKind.CERTIFIED_COPY else "Kết quả giải quyết TTHC")
+        data = signed.getvalue()
+        stored = store.put(io.BytesIO(data), "application/pdf")
+        source_document = session.get(Document, document_id, with_for_update=True)
+        _refuse_second_ecopy(session, document_id)  # a racing clerk was first
+        record = _ecopy_record(source_document, actor, stored, code, (book, on.year, number))
+        record.archive_due_at = signatures.due_at(rt, data)
+        session.add(record)
+        session.flush()
+        ecopy = Ecopy(
+            document_id=record.id, source_document_id=document_id, code=code, kind=kind,
+            citizen_id=citizen_id, agency_id=agency_id, certification_number=label,
+            signed_sha256=stored.sha256, issued_by_id=actor.id, issued_at=utcnow(),
+        )
+        session.add(ecopy)
+        retain_version(rt, session, record, stored.key)
+        audit.record(session, actor, "ecopy.issue", "ecopy", code,
+                     {"document": record.id, "source": document_id, "kind": kind, "number": label,
+                      "sha256": stored.sha256})
+        session.expunge(ecopy)
     refresh_entry(rt, ecopy.document_id)
     return ecopy
 
@@ -382,7 +379,7 @@ def change_status(rt: Runtime, actor: User, code: str, status: EcopyStatus | str
     status = EcopyStatus(status)
     with rt.write() as session:
         ecopy = by_code(session, code)
-        if actor.role != Role.ADMIN and actor.agency_id != ecopy.agency_id:
+        if not is_admin(actor) and actor.agency_id != ecopy.agency_id:
             raise NotFound("No e-copy has this code.")
         if ecopy.status != EcopyStatus.ACTIVE:
             raise Conflict(f"This e-copy is already {ecopy.status}.")

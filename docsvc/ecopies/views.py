@@ -7,12 +7,10 @@ from dataclasses import dataclass
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from docsvc import signatures
+from docsvc import permissions, signatures
 from docsvc.ecopies import service
-from docsvc.models import CredentialOwner, Document, DocumentStatus, Ecopy, EcopyStatus, Role, User, Workflow
+from docsvc.models import CredentialOwner, Document, DocumentStatus, Ecopy, EcopyStatus, User, Workflow
 from docsvc.runtime import Runtime
-
-ISSUER_ROLES = (Role.CLERK, Role.SIGNER, Role.OFFICIAL, Role.ADMIN)  # as service.issue
 
 
 @dataclass
@@ -28,7 +26,7 @@ class EcopyView:
 
 
 def document_context(session: Session, rt: Runtime, user: User, doc: Document) -> EcopyView | None:
-    if user.role not in ISSUER_ROLES:
+    if not permissions.may_issue_ecopy(user):
         return None
     # The e-copy is its own document; the page of the scan it certifies shows it too.
     ecopy = session.scalar(select(Ecopy).where(or_(Ecopy.document_id == doc.id, Ecopy.source_document_id == doc.id))
@@ -38,9 +36,9 @@ def document_context(session: Session, rt: Runtime, user: User, doc: Document) -
             "certification_number": ecopy.certification_number, "citizen_id": ecopy.citizen_id,
             "verify_url": service.public_url(rt, ecopy.code), "status_changed_at": ecopy.status_changed_at,
         }
-        same_agency = user.role == Role.ADMIN or user.agency_id == ecopy.agency_id
+        same_agency = permissions.is_admin(user) or user.agency_id == ecopy.agency_id
         return EcopyView(ecopy=data, can_change=same_agency and ecopy.status == EcopyStatus.ACTIVE)
-    if user.role != Role.ADMIN and user.agency_id != doc.agency_id:
+    if not permissions.is_admin(user) and user.agency_id != doc.agency_id:
         return None
     if doc.workflow_status == Workflow.ISSUED:
         return EcopyView(can_issue=True, issued_result=True)

@@ -5,12 +5,10 @@ reports provinces ask for on it (`reports`); `api` and `pages` are its routes.
 Other packages and the entry points use only the names below.
 """
 from docsvc.incoming.handling import (
-    ROUTERS,
     TRANSITIONS,
     WrongRegister,
     assign,
     find_registered_copy,
-    is_handler,
     is_overdue,
     move,
     parse_date,
@@ -24,9 +22,12 @@ from docsvc.incoming.reports import STATUS_LABELS as REPORT_STATUS_LABELS
 from docsvc.incoming.reports import IncomingReport, incoming_report, parse_period, to_csv, to_xlsx
 from docsvc.incoming.reports import filename as report_filename
 
+# Who may route, and who handles a document, are rules of docsvc.permissions;
+# named here too until web/pages.py asks permissions itself.
+
 __all__ = [
-    "IncomingReport", "REPORT_COUNTS", "REPORT_STATUS_LABELS", "ROUTERS", "TRANSITIONS", "WrongRegister", "assign",
-    "find_registered_copy", "incoming_report", "is_handler", "is_overdue", "move", "parse_date", "parse_period",
+    "IncomingReport", "REPORT_COUNTS", "REPORT_STATUS_LABELS", "TRANSITIONS", "WrongRegister", "assign",
+    "find_registered_copy", "incoming_report", "is_overdue", "move", "parse_date", "parse_period",
     "queue", "refuse_registered_copy", "register_document", "register_entries", "report_filename", "to_csv",
     "to_xlsx",
 ]

@@ -16,30 +16,25 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from docsvc import audit, registers, validation
-from docsvc.accounts import require_staff
 from docsvc.documents import get_document, refresh_entry
 from docsvc.errors import Conflict, Forbidden, InvalidInput, NotFound
 from docsvc.localtime import today
 from docsvc.models import (
     OPEN_HANDLING,
-    STAFF_ROLES,
     Document,
     DocumentFile,
     DocumentKind,
     FileRole,
     Handling,
     RegisterBook,
-    Role,
     User,
     utcnow,
 )
+from docsvc.permissions import STAFF_ROLES, is_admin, may_move_handling, require_router, require_staff
 from docsvc.runtime import Runtime
 from search.folding import fold
 
 BOOK = RegisterBook.INCOMING
-# Who may register and route incoming paperwork: the văn thư / one-stop clerk,
-# leaders (who often re-assign) and administrators.
-ROUTERS = (Role.CLERK, Role.OFFICIAL, Role.ADMIN)
 # Allowed moves of the handler; a clerk or leader may also re-assign at any open step.
 TRANSITIONS = {
     Handling.ASSIGNED: (Handling.IN_PROGRESS, Handling.DONE),
@@ -100,12 +95,6 @@ def parse_date(value, name: str) -> date | None:
     return validation.parse_date(value, name)
 
 
-def _require_router(actor: User) -> None:
-    require_staff(actor)
-    if actor.role not in ROUTERS:
-        raise Forbidden("Only clerks, leaders and administrators register and assign incoming documents.")
-
-
 def find_registered_copy(session: Session, agency_id: int, sha256: str, *, exclude_id: str | None = None) -> Document | None:
     """An incoming document of this agency already registered with the same original bytes."""
     query = (
@@ -158,7 +147,7 @@ def register(
     session: Session, actor: User, document_id: str, fields: Registration, *, allow_duplicate: bool = False
 ) -> Document:
     """Give the document the next incoming number of its agency's book."""
-    _require_router(actor)
+    require_router(actor)
     document = get_document(session, actor, document_id, for_update=True)
     if document.register_book is not None:
         raise Conflict(
@@ -210,7 +199,7 @@ def assign(
     note: str = "",
 ) -> Document:
     """Route a registered document to a person or a department of the same agency."""
-    _require_router(actor)
+    require_router(actor)
     document = get_document(session, actor, document_id, for_update=True)
     if document.register_book != BOOK:
         raise Conflict("Register the document in the incoming book before assigning it.")
@@ -245,25 +234,12 @@ def _note(note: str | None) -> str:
     return validation.text(note, "note", validation.NOTE, multiline=True)
 
 
-def is_handler(user: User, document: Document) -> bool:
-    if document.assignee_id is not None and document.assignee_id == user.id:
-        return True
-    return bool(
-        document.assignee_department
-        and user.department
-        and user.agency_id == document.agency_id
-        and document.assignee_department.casefold() == user.department.casefold()
-    )
-
-
 def move(session: Session, actor: User, document_id: str, status: Handling | str, note: str = "") -> Document:
     """The handler moves the document along its handling."""
     require_staff(actor)
     document = get_document(session, actor, document_id, for_update=True)
     status = validation.one_of(status, Handling, "status")
-    # Leaders re-assign rather than report someone else's progress; an
-    # administrator may correct a status left wrong.
-    if not (is_handler(actor, document) or actor.role == Role.ADMIN):
+    if not may_move_handling(actor, document):
         raise Forbidden("Only the person or department handling this document can change its progress.")
     current = document.handling_status
     if current is None:
@@ -337,6 +313,6 @@ def _agency_for(user: User, agency_id: int | None) -> int:
         if user.agency_id is None:
             raise InvalidInput("Choose an agency.")
         return user.agency_id
-    if user.role != Role.ADMIN and agency_id != user.agency_id:
+    if not is_admin(user) and agency_id != user.agency_id:
         raise NotFound("No such agency.")
     return agency_id

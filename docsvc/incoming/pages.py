@@ -5,11 +5,11 @@ from __future__ import annotations
 from flask import render_template, request
 from sqlalchemy import select
 
-from docsvc import incoming, validation
+from docsvc import incoming, permissions, validation
 from docsvc.errors import DocsvcError, InvalidInput
 from docsvc.incoming.api import FORMATS, agency_arg, report_file, report_for
 from docsvc.localtime import today
-from docsvc.models import Agency, Role
+from docsvc.models import Agency
 from docsvc.web.blueprints import pages
 from docsvc.web.context import runtime, session_user
 from docsvc.web.document_page import act
@@ -85,7 +85,7 @@ def reports():
     except InvalidInput as exc:
         error = exc
     agencies = []
-    if user.role == Role.ADMIN:
+    if permissions.is_admin(user):
         with runtime().read() as db:
             agencies = [(a.id, a.name) for a in db.scalars(select(Agency).order_by(Agency.name))]
     return render_template(

@@ -29,11 +29,11 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import FunctionElement
 
-from docsvc.accounts import can_see_agency, require_staff
 from docsvc.errors import InvalidInput, NotFound
 from docsvc.incoming import handling
 from docsvc.localtime import VIETNAM
 from docsvc.models import Agency, Document, Handling, User
+from docsvc.permissions import can_see_agency, require_staff
 
 MAX_PERIOD_DAYS = 5 * 366  # about five years
 COUNTS = ("carried_over", "received", "processed", "processed_on_time", "processed_late",

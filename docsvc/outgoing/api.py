@@ -7,7 +7,6 @@ from flask import jsonify
 from docsvc import documents, incoming, outgoing
 from docsvc.errors import DocsvcError, InvalidInput
 from docsvc.models import DocumentKind
-from docsvc.tasks import dispatch
 from docsvc.web.blueprints import api
 from docsvc.web.context import api_user, runtime
 from docsvc.web.errors import error_response
@@ -20,14 +19,13 @@ def upload_draft():
     user = api_user()
     rt = runtime()
     spooled, form = receive_upload(rt)
-    document_id, entry_id = documents.ingest(rt, user, spooled, title=form.get("title"), kind=DocumentKind.OUTGOING)
+    document_id, _entry_id = documents.ingest(rt, user, spooled, title=form.get("title"), kind=DocumentKind.OUTGOING)
     try:
         with rt.write() as db:
             outgoing.start_draft(db, user, document_id)
     except DocsvcError:
         documents.discard(rt, user, document_id)
         raise
-    dispatch(rt, [entry_id])
     return document_response(user, document_id, 202)
 
 

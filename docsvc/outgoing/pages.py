@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from flask import Response, abort, render_template, request
 
-from docsvc import incoming, outgoing, validation
-from docsvc.models import STAFF_ROLES
+from docsvc import incoming, outgoing, permissions, validation
 from docsvc.outgoing import views
 from docsvc.web.blueprints import pages
 from docsvc.web.context import runtime, session_user
@@ -15,7 +14,7 @@ from docsvc.web.requests import login_required
 
 
 def _staff_only():
-    if session_user().role not in STAFF_ROLES:
+    if session_user().role not in permissions.STAFF_ROLES:
         abort(403)
 
 

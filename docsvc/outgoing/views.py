@@ -8,16 +8,14 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from docsvc import pdf, signatures
+from docsvc import pdf, permissions, signatures
 from docsvc.documents import get_document
 from docsvc.errors import DocsvcError, InvalidInput, NotFound
-from docsvc.models import Agency, CredentialOwner, Document, FileRole, Role, User, Workflow
+from docsvc.models import Agency, CredentialOwner, Document, FileRole, User, Workflow
 from docsvc.outgoing import workflow
 from docsvc.runtime import Runtime
 from docsvc.sandbox import ParseBudget
 
-SIGNER_ROLES = (Role.OFFICIAL, Role.ADMIN)  # who may be chosen to sign (workflow.submit)
-ISSUER_ROLES = (Role.CLERK, Role.SIGNER, Role.ADMIN)  # who numbers, seals and issues (workflow.issue)
 PREVIEW_SCALE = 1.5  # pixels per PDF point of the preview image (108 dpi)
 LIST_LIMIT = 200
 
@@ -29,9 +27,9 @@ def lists(session: Session, user: User) -> dict:
         .where(Document.created_by_id == user.id, Document.workflow_status.is_not(None))
         .order_by(Document.created_at.desc()).limit(LIST_LIMIT)
     ))
-    to_issue = workflow.awaiting_issue(session, user) if user.role in ISSUER_ROLES else []
+    to_issue = workflow.awaiting_issue(session, user) if permissions.may_issue(user) else []
     return {"mine": mine, "to_sign": workflow.awaiting_signature(session, user), "to_issue": to_issue,
-            "can_issue": user.role in ISSUER_ROLES}
+            "can_issue": permissions.may_issue(user)}
 
 
 @dataclass
@@ -61,16 +59,16 @@ def document_context(session: Session, rt: Runtime, user: User, doc: Document) -
     all_agencies = list(session.scalars(select(Agency).order_by(Agency.code)))
     view = OutgoingView(
         is_drafter=is_drafter,
-        can_submit=status in (Workflow.DRAFT, Workflow.RETURNED) and workflow.may_submit(user, doc),
+        can_submit=status in (Workflow.DRAFT, Workflow.RETURNED) and permissions.may_submit(user, doc),
         can_sign=status == Workflow.SUBMITTED and doc.approver_id == user.id,
-        can_issue=status == Workflow.SIGNED and user.role in ISSUER_ROLES,
+        can_issue=status == Workflow.SIGNED and permissions.may_issue(user),
         agencies={a.code: a.name for a in all_agencies},
         drafter=session.get(User, doc.created_by_id) if doc.created_by_id else None,
     )
     if view.can_submit:
         view.recipients = [a for a in all_agencies if a.id != doc.agency_id]
         view.approvers = list(session.scalars(
-            select(User).where(User.agency_id == doc.agency_id, User.active.is_(True), User.role.in_(SIGNER_ROLES))
+            select(User).where(User.agency_id == doc.agency_id, User.active.is_(True), User.role.in_(permissions.SIGNERS))
             .order_by(User.full_name, User.username)
         ))
     if view.can_sign:

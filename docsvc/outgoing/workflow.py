@@ -23,8 +23,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from docsvc import audit, registers, signatures, validation
-from docsvc.accounts import agency_by_code, require_staff
-from docsvc.documents import get_document, refresh_entries, refresh_entry, remove_if_unreferenced
+from docsvc.accounts import agency_by_code
+from docsvc.documents import get_document, refresh_entries, refresh_entry
 from docsvc.errors import Conflict, DocsvcError, Forbidden, InvalidInput, NotFound, http_status
 from docsvc.localtime import today
 from docsvc.models import (
@@ -37,15 +37,16 @@ from docsvc.models import (
     FileRole,
     ProgressStep,
     RegisterBook,
-    Role,
     SigningJob,
     SigningJobStatus,
     User,
     Workflow,
     utcnow,
 )
+from docsvc.permissions import may_be_signer, may_sign, may_submit, require_issuer, require_staff
 from docsvc.runtime import Runtime
 from docsvc.signatures import retain_version
+from docsvc.stored import store_then_record
 from signing import AgencySeal, Box, PersonSignature, SigningError, sign_pdf
 from signing.fields import TextField, add_text_fields, fill_text_fields
 from storage import read_object
@@ -124,19 +125,20 @@ def submit(
         prepared = document.latest(FileRole.PREPARED)
     position = _position(position) if position else None
     draft = read_object(rt.store, draft_key)
-    stored = None
-    if prepared is None:
-        try:
-            prepared_pdf = add_text_fields(draft, [TextField(NUMBER_FIELD, 0, NUMBER_RECT), TextField(DATE_FIELD, 0, DATE_RECT)])
-        except SigningError as exc:
-            raise InvalidInput(exc.message) from None
-        stored = rt.store.put(io.BytesIO(prepared_pdf), "application/pdf")
-    try:
+    with store_then_record(rt) as store:
+        stored = None
+        if prepared is None:
+            try:
+                fields = [TextField(NUMBER_FIELD, 0, NUMBER_RECT), TextField(DATE_FIELD, 0, DATE_RECT)]
+                prepared_pdf = add_text_fields(draft, fields)
+            except SigningError as exc:
+                raise InvalidInput(exc.message) from None
+            stored = store.put(io.BytesIO(prepared_pdf), "application/pdf")
         with rt.write() as session:
             document = _locked(session, actor, document_id)
             _check_can_submit(actor, document)
             signer = session.scalar(select(User).where(User.username == approver, User.active.is_(True)))
-            if signer is None or signer.agency_id != document.agency_id or signer.role not in (Role.OFFICIAL, Role.ADMIN):
+            if not may_be_signer(signer, document):
                 raise InvalidInput("Choose a leader (official) of this agency to sign the document.")
             codes = _recipients(session, document, recipients)
             if stored is not None and document.latest(FileRole.PREPARED) is None:
@@ -148,15 +150,6 @@ def submit(
             document.workflow_note = ""
             audit.record(session, actor, "outgoing.submit", "document", document_id,
                          {"approver": approver, "recipients": codes})
-    except BaseException:
-        if stored is not None and stored.created:
-            remove_if_unreferenced(rt, stored.key)
-        raise
-
-
-def may_submit(user: User, document: Document) -> bool:
-    """The one rule: the drafter, and only the drafter, submits their draft."""
-    return document.created_by_id is not None and document.created_by_id == user.id
 
 
 def _check_can_submit(actor: User, document: Document) -> None:
@@ -268,8 +261,8 @@ def _sign_one(rt, actor, document_id, key, image, trust, position) -> None:
     signed = io.BytesIO()
     sign_pdf(io.BytesIO(prepared), signed, key, level=PERSON_LEVEL,
              appearance=PersonSignature(image, Box(**box)), field_name=PERSON_FIELD, trust=trust)
-    stored = rt.store.put(io.BytesIO(signed.getvalue()), "application/pdf")
-    try:
+    with store_then_record(rt) as store:
+        stored = store.put(io.BytesIO(signed.getvalue()), "application/pdf")
         with rt.write() as session:
             document = _locked(session, actor, document_id)
             _check_can_sign(actor, document)
@@ -277,16 +270,12 @@ def _sign_one(rt, actor, document_id, key, image, trust, position) -> None:
             document.workflow_status = Workflow.SIGNED
             document.signed_at = utcnow()
             audit.record(session, actor, "outgoing.sign", "document", document_id, {"sha256": stored.sha256})
-    except BaseException:
-        if stored.created:
-            remove_if_unreferenced(rt, stored.key)
-        raise
 
 
 def _check_can_sign(actor: User, document: Document) -> None:
     if document.workflow_status != Workflow.SUBMITTED:
         raise WrongStep("This document is not waiting for a signature.")
-    if document.approver_id != actor.id:
+    if not may_sign(actor, document):
         raise Forbidden("This document was submitted to another leader.")
 
 
@@ -297,9 +286,7 @@ def _file_row(role: str, stored, filename: str, derived_from: int | None) -> Doc
 def issue(rt: Runtime, actor: User, document_id: str, *, type_code: str, secret: str, issued: date | None = None) -> Document:
     """Number and date the signed document, apply the agency's seal, and send
     it to the recipients' inboxes."""
-    require_staff(actor)
-    if actor.role not in (Role.CLERK, Role.SIGNER, Role.ADMIN):
-        raise Forbidden("The văn thư (clerk) or the agency's signer issues documents.")
+    require_issuer(actor)
     if type_code not in TYPES:
         raise InvalidInput(f"Unknown document type; use one of {', '.join(repr(t) for t in TYPES)}.")
     issued = issued or today()
@@ -314,44 +301,42 @@ def issue(rt: Runtime, actor: User, document_id: str, *, type_code: str, secret:
         agency_name, symbol = agency.name, agency.symbol or agency.code.split("-")[0]
     image = signatures.image_bytes(rt, credential)
     trust = signatures.trust_config(rt.settings)
-    stored = None
-    with signatures.open_key(credential, secret) as key, signatures.dev_services(rt.settings):
-        try:
-            with rt.write() as session:
-                document = _locked(session, actor, document_id)
-                if document.workflow_status != Workflow.SIGNED:
-                    raise WrongStep("Only a document signed by its leader can be issued.")
-                number = registers.allocate(session, document.agency_id, BOOK, issued)
-                number_symbol = f"{number:02d}/{type_code}-{symbol}" if type_code else f"{number:02d}/{symbol}"
-                signed = document.latest(FileRole.SIGNED)
-                personal = read_object(rt.store, signed.storage_key)
-                filled = fill_text_fields(personal, {
-                    NUMBER_FIELD: f"Số: {number_symbol}",
-                    DATE_FIELD: f"ngày {issued.day} tháng {issued.month} năm {issued.year}",
-                })
-                sealed = io.BytesIO()
-                sign_pdf(io.BytesIO(filled), sealed, key, level=SEAL_LEVEL,
-                         appearance=AgencySeal(image, agency_name, over=PERSON_FIELD), field_name=SEAL_FIELD, trust=trust)
-                stored = rt.store.put(io.BytesIO(sealed.getvalue()), "application/pdf")
-                document.files.append(_file_row(FileRole.SIGNED, stored, "ban-hanh.pdf", signed.id))
-                document.number_symbol = number_symbol
-                document.doc_type = TYPES[type_code]
-                document.issuing_body = agency_name
-                document.issued_date = issued
-                document.register_book, document.register_year, document.register_number = BOOK, issued.year, number
-                document.registered_at = document.issued_at = utcnow()
-                document.registered_by_id = actor.id
-                document.workflow_status = Workflow.ISSUED
-                document.archive_due_at = signatures.due_at(rt, sealed.getvalue())
-                retain_version(rt, session, document, stored.key)
-                delivered = _deliver(session, document, stored)
-                audit.record(session, actor, "outgoing.issue", "document", document_id,
-                             {"number_symbol": number_symbol, "recipients": document.recipients or [],
-                              "sha256": stored.sha256})
-        except BaseException:
-            if stored is not None and stored.created:
-                remove_if_unreferenced(rt, stored.key)
-            raise
+    with (
+        signatures.open_key(credential, secret) as key,
+        signatures.dev_services(rt.settings),
+        store_then_record(rt) as store,
+        rt.write() as session,
+    ):
+        document = _locked(session, actor, document_id)
+        if document.workflow_status != Workflow.SIGNED:
+            raise WrongStep("Only a document signed by its leader can be issued.")
+        number = registers.allocate(session, document.agency_id, BOOK, issued)
+        number_symbol = f"{number:02d}/{type_code}-{symbol}" if type_code else f"{number:02d}/{symbol}"
+        signed = document.latest(FileRole.SIGNED)
+        personal = read_object(rt.store, signed.storage_key)
+        filled = fill_text_fields(personal, {
+            NUMBER_FIELD: f"Số: {number_symbol}",
+            DATE_FIELD: f"ngày {issued.day} tháng {issued.month} năm {issued.year}",
+        })
+        sealed = io.BytesIO()
+        sign_pdf(io.BytesIO(filled), sealed, key, level=SEAL_LEVEL,
+                 appearance=AgencySeal(image, agency_name, over=PERSON_FIELD), field_name=SEAL_FIELD, trust=trust)
+        stored = store.put(io.BytesIO(sealed.getvalue()), "application/pdf")
+        document.files.append(_file_row(FileRole.SIGNED, stored, "ban-hanh.pdf", signed.id))
+        document.number_symbol = number_symbol
+        document.doc_type = TYPES[type_code]
+        document.issuing_body = agency_name
+        document.issued_date = issued
+        document.register_book, document.register_year, document.register_number = BOOK, issued.year, number
+        document.registered_at = document.issued_at = utcnow()
+        document.registered_by_id = actor.id
+        document.workflow_status = Workflow.ISSUED
+        document.archive_due_at = signatures.due_at(rt, sealed.getvalue())
+        retain_version(rt, session, document, stored.key)
+        delivered = _deliver(session, document, stored)
+        audit.record(session, actor, "outgoing.issue", "document", document_id,
+                     {"number_symbol": number_symbol, "recipients": document.recipients or [],
+                      "sha256": stored.sha256})
     refresh_entry(rt, document_id)
     refresh_entries(rt, delivered)
     with rt.read() as session:

@@ -16,11 +16,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from docsvc import audit
-from docsvc.documents import remove_if_unreferenced
 from docsvc.models import Document, DocumentFile, FileRole, utcnow
 from docsvc.runtime import Runtime
 from docsvc.signatures import verification
 from docsvc.signatures.retention import retain_version
+from docsvc.stored import store_then_record
 from signing import SigningError
 from signing.archive import archive_status, renew_archive_timestamp
 from storage import read_object
@@ -65,8 +65,8 @@ def _renew(rt: Runtime, document_id: str, now: datetime) -> bool:
     pdf = read_object(rt.store, key)
     out = io.BytesIO()
     status = renew_archive_timestamp(pdf, out, verification.trust_config(rt.settings))
-    stored = rt.store.put(io.BytesIO(out.getvalue()), "application/pdf")
-    try:
+    with store_then_record(rt) as store:
+        stored = store.put(io.BytesIO(out.getvalue()), "application/pdf")
         with rt.write() as session:
             document = session.get(Document, document_id, with_for_update=True)
             if document.latest(FileRole.SIGNED).id != current_id:
@@ -84,7 +84,3 @@ def _renew(rt: Runtime, document_id: str, now: datetime) -> bool:
                          {"sha256": stored.sha256, "timestamp": status.timestamp_time.isoformat()},
                          actor_label="docsvc")
         return True
-    except BaseException:
-        if stored.created:
-            remove_if_unreferenced(rt, stored.key)
-        raise

@@ -6,11 +6,11 @@ from __future__ import annotations
 from flask import redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from docsvc import documents, incoming
+from docsvc import documents, incoming, permissions
 from docsvc.ecopies import views as ecopy_views
 from docsvc.errors import DocsvcError, http_status
 from docsvc.localtime import today
-from docsvc.models import STAFF_ROLES, FileRole, User
+from docsvc.models import FileRole, User
 from docsvc.outgoing import views as outgoing_views
 from docsvc.web.context import runtime, session_user
 from signing import SigningError
@@ -31,13 +31,13 @@ def document_page(document_id: str, error: DocsvcError | SigningError | None = N
         if doc.register_book is None and original is not None:
             duplicate = incoming.find_registered_copy(db, doc.agency_id, original.sha256, exclude_id=doc.id)
         staff = list(db.scalars(
-            select(User).where(User.agency_id == doc.agency_id, User.active.is_(True), User.role.in_(STAFF_ROLES))
+            select(User).where(User.agency_id == doc.agency_id, User.active.is_(True), User.role.in_(permissions.STAFF_ROLES))
             .order_by(User.full_name, User.username)
         ))
         html = render_template(
             "document.html", doc=doc, text=text[:TEXT_PREVIEW_CHARS], truncated=len(text) > TEXT_PREVIEW_CHARS,
             duplicate=duplicate, staff=staff, departments=sorted({u.department for u in staff if u.department}),
-            can_route=user.role in incoming.ROUTERS, is_handler=incoming.is_handler(user, doc),
+            can_route=permissions.may_route(user), is_handler=permissions.is_handler(user, doc),
             overdue=incoming.is_overdue(doc), today=today(), error=error, form=form or {},
             next_steps=incoming.TRANSITIONS.get(doc.handling_status, ()),
             outgoing=outgoing_views.document_context(db, rt, user, doc),

@@ -16,8 +16,8 @@ from minio.deleteobjects import DeleteObject
 from minio.error import S3Error
 from minio.retention import Retention
 
-from docsvc.documents.records import remove_if_unreferenced
 from docsvc.signatures.retention import retention_until
+from docsvc.stored import remove_if_unreferenced
 from storage import ObjectMissing, RetentionError, content_key
 
 # Compliance retention on MinIO cannot be lifted by anyone, so the scaled
