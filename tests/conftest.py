@@ -13,6 +13,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -156,19 +157,31 @@ def make_installation(profile: str, tmp_path: Path) -> Iterator[Installation]:
             _cleanup_scaled(env)
 
 
-@pytest.fixture(params=["embedded", "scaled"])
+fresh_installation = contextmanager(make_installation)  # the same, for a `with`
+PROFILES = ["embedded", "scaled"]
+
+
+@pytest.fixture(params=PROFILES)
 def backend(request, tmp_path) -> Iterator[Installation]:
     """A fresh, empty installation on each profile."""
     yield from make_installation(request.param, tmp_path)
 
 
-@pytest.fixture
-def rt(backend):
+@contextmanager
+def prepared_runtime(installation: Installation):
     """The installation's Runtime, migrated, with its bucket, index, default agency and admin."""
     from docsvc.cli import prepare
     from docsvc.runtime import Runtime
 
-    runtime = Runtime(backend.settings())
-    prepare(runtime)
-    yield runtime
-    runtime.close()
+    runtime = Runtime(installation.settings())
+    try:
+        prepare(runtime)
+        yield runtime
+    finally:
+        runtime.close()
+
+
+@pytest.fixture
+def rt(backend):
+    with prepared_runtime(backend) as runtime:
+        yield runtime

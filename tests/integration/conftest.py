@@ -1,6 +1,7 @@
 """Fixtures for service-level tests: people, API clients, and what is stored."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,6 +11,8 @@ from sqlalchemy import func, select
 from docsvc import accounts
 from docsvc.app import create_app
 from docsvc.models import Document, DocumentFile, OutboxEntry
+from tests.conftest import PROFILES, fresh_installation, prepared_runtime
+from tests.integration import records
 
 PASSWORD = "mat-khau-an-toan-2026"
 
@@ -31,16 +34,14 @@ class ApiUser:
         return self.client.post(url, headers=self.headers, **kw)
 
 
-@pytest.fixture
-def app(rt):
+def testing_app(rt):
     application = create_app(runtime=rt)
     application.config["TESTING"] = True
     return application
 
 
-@pytest.fixture
-def make_user(rt, app):
-    """make_user("clerk", agency="UBND-XA") -> an ApiUser with a token and a client."""
+def user_maker(rt, app):
+    """make(role, agency, username) -> an ApiUser with a token and a client of `app`."""
 
     def make(role: str = "clerk", agency: str | None = "UBND-XA", username: str | None = None) -> ApiUser:
         username = username or f"{role}-{agency or 'none'}".lower()
@@ -50,6 +51,34 @@ def make_user(rt, app):
         return ApiUser(username, token, app.test_client())
 
     return make
+
+
+@pytest.fixture
+def app(rt):
+    return testing_app(rt)
+
+
+@pytest.fixture
+def make_user(rt, app):
+    """make_user("clerk", agency="UBND-XA") -> an ApiUser with a token and a client."""
+    return user_maker(rt, app)
+
+
+@pytest.fixture
+def office(rt, backend, make_user, tmp_path) -> records.Office:
+    """A commune office with keys: drafter, leader, văn thư, and a district that receives."""
+    return records.build_office(rt, backend, make_user, tmp_path)
+
+
+@pytest.fixture(scope="module", params=PROFILES)
+def populated(request, tmp_path_factory) -> Iterator[records.Populated]:
+    """One installation on each profile for the whole module, with an office,
+    an incoming letter registered, a certified e-copy of it and a decision
+    signed and issued. Signing makes it slow to build (half a minute under
+    load), so a module's tests share it: a test that changes it puts it back."""
+    folder = tmp_path_factory.mktemp(f"populated-{request.param}")
+    with fresh_installation(request.param, folder) as installation, prepared_runtime(installation) as rt:
+        yield records.populate(installation, rt, user_maker(rt, testing_app(rt)), folder)
 
 
 @pytest.fixture

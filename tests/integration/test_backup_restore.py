@@ -4,54 +4,52 @@ and a citizen's e-copy shared with an agency is backed up with `docsvc
 backup`, restored with `docsvc restore` into a new, empty installation,
 and there every row, register number, share link, e-copy and signature is
 what it was, search finds the documents again and the audit log verifies.
-A damaged backup and a non-empty target are refused, and write nothing."""
+A damaged backup and a non-empty target are refused, and write nothing.
+
+The source is built and backed up once per profile for the module (signing
+is slow); each test restores into a new target of its own."""
 from __future__ import annotations
 
 import json
+import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from sqlalchemy import inspect, select
 
-from docsvc import ecopies, signatures
+from docsvc import accounts, ecopies, signatures
 from docsvc.ecopies import service
 from docsvc.models import Base, Document, DocumentFile, FileRole, User
 from docsvc.runtime import Runtime
 from search import SearchQuery
 from storage import read_object
 from tests.conftest import make_installation
-from tests.integration.test_api_and_permissions import process_all
-from tests.integration.test_outgoing import PASSPHRASE, _draft, office  # noqa: F401 (a fixture)
-from tests.integration.test_records_keep_their_books import CITIZEN, _issue_ecopy, _register_letter
+from tests.integration.records import CITIZEN, Populated
 
 
-def _sign_and_issue(rt, office, tmp_path) -> str:
-    drafter, leader, clerk, _ = office
-    doc = _draft(drafter, tmp_path)
-    process_all(rt)
-    url = f"/api/v1/documents/{doc['id']}"
-    assert drafter.post(f"{url}/submit", json={"approver": "pho-chu-tich", "recipients": ["UBND-HUYEN"]}).status_code == 200
-    assert leader.post(f"{url}/sign", json={"passphrase": PASSPHRASE}).status_code == 200
-    issued = clerk.post(f"{url}/issue", json={"type_code": "QĐ", "passphrase": PASSPHRASE})
-    assert issued.status_code == 200, issued.get_json()
-    return doc["id"]
+@dataclass
+class Backup:
+    source: Populated  # the installation backed up, with a citizen's share link besides its records
+    share: str  # the share link's token
+    folder: Path  # what `docsvc backup` wrote
+    summary: dict  # what it printed
+    rows: dict[str, list[tuple]]  # every row of the source when it was backed up
 
 
-@pytest.fixture
-def populated(rt, backend, office, tmp_path):
-    """The source installation, with one record of each kind and a share link."""
-    _, _, clerk, _ = office
-    letter = _register_letter(rt, clerk, tmp_path, "thu-tinh")
-    decision = _sign_and_issue(rt, office, tmp_path)
-    ecopy = _issue_ecopy(clerk, letter["id"])
-    from docsvc import accounts
-
+@pytest.fixture(scope="module")
+def backup(populated, tmp_path_factory) -> Backup:
+    """The source installation backed up once for the module: each test restores it into a target of its own."""
+    rt = populated.rt
     with rt.write() as session:
         accounts.add_user(session, "cong-dan", "mat-khau-cong-dan-2026", "citizen", citizen_id=CITIZEN)
     with rt.read() as session:
         citizen = session.scalar(select(User).where(User.username == "cong-dan"))
-    share = service.create_share(rt, citizen, ecopy["code"], recipient="Sở Tư pháp", days=30, max_uses=5)
-    return {"letter": letter["id"], "decision": decision, "ecopy": ecopy, "share": share.token}
+    share = service.create_share(rt, citizen, populated.ecopy["code"], recipient="Sở Tư pháp", days=30, max_uses=5)
+    folder = tmp_path_factory.mktemp(f"backup-{populated.installation.profile}") / "sao-luu"
+    saved = populated.installation.run("backup", str(folder), "--json")
+    assert saved.returncode == 0, saved.stderr
+    return Backup(populated, share.token, folder, json.loads(saved.stdout), _all_rows(rt))
 
 
 def _all_rows(rt) -> dict[str, list[tuple]]:
@@ -74,38 +72,37 @@ def _verdicts(settings, pdf: bytes) -> list[tuple]:
 
 
 @pytest.fixture
-def target(backend, tmp_path):
-    yield from make_installation(backend.profile, tmp_path / "target")
+def target(populated, tmp_path):
+    """A new, empty installation on the source's profile."""
+    yield from make_installation(populated.installation.profile, tmp_path / "target")
 
 
-def test_an_installation_restored_from_its_backup_is_what_it_was(rt, backend, populated, target, tmp_path):
-    saved = backend.run("backup", str(tmp_path / "sao-luu"), "--json")
-    assert saved.returncode == 0, saved.stderr
-    summary = json.loads(saved.stdout)
+def test_an_installation_restored_from_its_backup_is_what_it_was(backup, target):
+    rt, summary = backup.source.rt, backup.summary
     assert summary["tables"]["documents"] >= 4 and summary["objects"] >= 6  # letter, draft, decision's versions, e-copy
-    manifest = json.loads((tmp_path / "sao-luu" / "manifest.json").read_text())
+    manifest = json.loads((backup.folder / "manifest.json").read_text())
     assert manifest["tables"]["documents"]["rows"] == summary["tables"]["documents"]
-    assert not (tmp_path / "sao-luu.partial").exists()
+    assert not backup.folder.with_name("sao-luu.partial").exists()
 
-    restored = target.run("restore", str(tmp_path / "sao-luu"), "--json")
+    restored = target.run("restore", str(backup.folder), "--json")
     assert restored.returncode == 0, restored.stderr
     assert json.loads(restored.stdout)["tables"] == summary["tables"]
 
     again = Runtime(target.settings())
     try:
         # Every row: documents, files, register counters and entries, e-copies, shares, audit events.
-        assert _all_rows(again) == _all_rows(rt)
+        assert _all_rows(again) == backup.rows
         # The signed decision and the e-copy verify as before, on the restored trust store.
-        for document_id in (populated["decision"], populated["ecopy"]["document_id"]):
+        for document_id in (backup.source.decision, backup.source.ecopy["document_id"]):
             assert _signed_bytes(again, document_id) == _signed_bytes(rt, document_id)
             assert _verdicts(again.settings, _signed_bytes(again, document_id)) == \
                 _verdicts(rt.settings, _signed_bytes(rt, document_id))
-        code = populated["ecopy"]["code"]
+        code = backup.source.ecopy["code"]
         before, after = ecopies.lookup(rt, code), ecopies.lookup(again, code)
         assert after["status"] == before["status"] == "active"
         assert after["signatures"]["verdict"] == before["signatures"]["verdict"]
         # The citizen's share link opens the same file.
-        assert service.open_share(again, populated["share"])[0] == service.open_share(rt, populated["share"])[0]
+        assert service.open_share(again, backup.share)[0] == service.open_share(rt, backup.share)[0]
         # Retention locks came back with the objects.
         with again.read() as session:
             keys = session.scalars(select(DocumentFile.storage_key).where(DocumentFile.role == FileRole.SIGNED)).all()
@@ -113,19 +110,19 @@ def test_an_installation_restored_from_its_backup_is_what_it_was(rt, backend, po
         # The index was rebuilt: the letter is found again, without diacritics.
         again.index.refresh()
         hits = again.index.search(SearchQuery(text="cai cach hanh chinh", per_page=50))
-        assert populated["letter"] in {h.id for h in hits.hits}
+        assert backup.source.letter["id"] in {h.id for h in hits.hits}
     finally:
         again.close()
     verified = target.run("audit", "verify", "--json")
     assert verified.returncode == 0 and json.loads(verified.stdout)["ok"], verified.stderr
 
 
-def test_a_damaged_backup_is_refused_and_nothing_is_written(rt, backend, populated, target, tmp_path):
-    assert backend.run("backup", str(tmp_path / "sao-luu"), check=True).returncode == 0
-    table = tmp_path / "sao-luu" / "database" / "documents.jsonl"
+def test_a_damaged_backup_is_refused_and_nothing_is_written(backup, target, tmp_path):
+    damaged = shutil.copytree(backup.folder, tmp_path / "sao-luu")  # the module's backup stays whole
+    table = damaged / "database" / "documents.jsonl"
     table.write_text(table.read_text().replace("thu-tinh", "thu-gia", 1))
 
-    refused = target.run("restore", str(tmp_path / "sao-luu"))
+    refused = target.run("restore", str(damaged))
     assert refused.returncode == 2
     assert refused.stderr.strip().splitlines()[-1].endswith("(damaged_backup)")
     assert "documents.jsonl" in refused.stderr
@@ -133,14 +130,13 @@ def test_a_damaged_backup_is_refused_and_nothing_is_written(rt, backend, populat
     again = Runtime(target.settings())
     try:
         assert "documents" not in inspect(again.engine).get_table_names()
-        assert not Path(again.settings.storage_path).exists() if backend.profile == "embedded" \
+        assert not Path(again.settings.storage_path).exists() if target.profile == "embedded" \
             else not again.store.client.bucket_exists(again.store.bucket)
     finally:
         again.close()
 
 
-def test_a_restore_into_an_installation_in_use_is_refused(rt, backend, populated, target, tmp_path):
-    assert backend.run("backup", str(tmp_path / "sao-luu"), check=True).returncode == 0
+def test_a_restore_into_an_installation_in_use_is_refused(backup, target):
     started = Runtime(target.settings())
     from docsvc.cli import prepare
 
@@ -148,7 +144,7 @@ def test_a_restore_into_an_installation_in_use_is_refused(rt, backend, populated
     rows = _all_rows(started)
     started.close()
 
-    refused = target.run("restore", str(tmp_path / "sao-luu"))
+    refused = target.run("restore", str(backup.folder))
     assert refused.returncode == 2 and refused.stderr.strip().endswith("(backup_refused)")
     assert "not empty" in refused.stderr
     check = Runtime(target.settings())
@@ -158,9 +154,9 @@ def test_a_restore_into_an_installation_in_use_is_refused(rt, backend, populated
         check.close()
 
 
-def test_a_backup_never_overwrites_a_folder(rt, backend, tmp_path):
+def test_a_backup_never_overwrites_a_folder(populated, tmp_path):
     (tmp_path / "sao-luu").mkdir()
     (tmp_path / "sao-luu" / "keep.txt").write_text("do not touch")
-    refused = backend.run("backup", str(tmp_path / "sao-luu"))
+    refused = populated.installation.run("backup", str(tmp_path / "sao-luu"))
     assert refused.returncode == 2 and refused.stderr.strip().endswith("(backup_refused)")
     assert [p.name for p in Path(tmp_path / "sao-luu").iterdir()] == ["keep.txt"]

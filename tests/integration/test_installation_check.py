@@ -4,45 +4,27 @@ sealed and sent to the district passes; then each kind of damage is done
 on purpose, one at a time, and the check names exactly that one and exits 1:
 a stored object deleted or overwritten, an object no row refers to, an index
 entry removed or left stale, a retention lock removed or shortened, an audit
-event rewritten."""
+event rewritten.
+
+The installation is built once per profile for the module (signing is slow):
+each test undoes its damage, and the check passing again shows that it did."""
 from __future__ import annotations
 
 import io
 import json
 import os
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select, update
 
+from docsvc import upkeep
+from docsvc.documents import indexing
 from docsvc.models import AuditEvent, Document, DocumentFile, FileRole
-from tests.integration.test_api_and_permissions import process_all
-from tests.integration.test_outgoing import PASSPHRASE, _draft, office  # noqa: F401 (a fixture)
-from tests.integration.test_records_keep_their_books import _issue_ecopy, _register_letter
 from tests.integration.test_storage import corrupt
-
-
-@dataclass
-class Records:
-    letter: str  # an incoming letter, registered
-    ecopy: str  # the certified e-copy of it (its own document)
-    decision: str  # an outgoing decision, issued to the district
-
-
-@pytest.fixture
-def records(rt, office, tmp_path) -> Records:  # noqa: F811 (office is the fixture imported above)
-    drafter, leader, clerk, _ = office
-    letter = _register_letter(rt, clerk, tmp_path, "thu-tinh")["id"]
-    ecopy = _issue_ecopy(clerk, letter)["document_id"]
-    decision = _draft(drafter, tmp_path)["id"]
-    process_all(rt)
-    url = f"/api/v1/documents/{decision}"
-    assert drafter.post(f"{url}/submit", json={"approver": "pho-chu-tich", "recipients": ["UBND-HUYEN"]}).status_code == 200
-    assert leader.post(f"{url}/sign", json={"passphrase": PASSPHRASE}).status_code == 200
-    issued = clerk.post(f"{url}/issue", json={"type_code": "QĐ", "passphrase": PASSPHRASE})
-    assert issued.status_code == 200, issued.get_json()
-    return Records(letter, ecopy, decision)
 
 
 def run_check(backend, **env: str) -> tuple[int, dict]:
@@ -66,7 +48,51 @@ def is_minio(store) -> bool:
     return hasattr(store, "client")
 
 
-def test_a_clean_installation_passes(rt, backend, records):
+def assert_clean(rt) -> None:
+    """The damage undone: what `docsvc check` checks finds nothing. Checked
+    here, not through the command, which takes seconds to start (the damage
+    itself is found by the command)."""
+    report = upkeep.check_installation(rt)
+    assert report.ok and report.problems == [], report.to_json()
+
+
+@contextmanager
+def object_put_back(store, key: str) -> Iterator[None]:
+    """Whatever the block does to the stored object, it is as it was after:
+    on MinIO the versions the block added (a delete marker, other bytes) are
+    removed, in a data folder its bytes and mode are written back."""
+    if not is_minio(store):
+        with file_put_back(store.root / key):
+            yield
+        return
+    before = _versions(store, key)
+    try:
+        yield
+    finally:
+        for version_id in _versions(store, key) - before:
+            store.client.remove_object(store.bucket, key, version_id=version_id)
+
+
+def _versions(store, key: str) -> set[str]:
+    listing = store.client.list_objects(store.bucket, prefix=key, include_version=True)
+    return {obj.version_id for obj in listing if obj.object_name == key}
+
+
+@contextmanager
+def file_put_back(path: Path) -> Iterator[None]:
+    """The file's bytes and mode as they were, whatever the block does to it."""
+    data, mode = path.read_bytes(), path.stat().st_mode & 0o777
+    try:
+        yield
+    finally:
+        if path.exists():
+            os.chmod(path, 0o644)  # stored files are read-only
+        path.write_bytes(data)
+        os.chmod(path, mode)
+
+
+def test_a_clean_installation_passes(populated):
+    rt, backend = populated.rt, populated.installation
     code, report = run_check(backend)
     assert code == 0, report
     assert report["ok"] and report["problems"] == [] and report["found"] == {}
@@ -86,91 +112,135 @@ def test_a_clean_installation_passes(rt, backend, records):
     assert text.returncode == 0 and text.stdout.splitlines()[-1] == "no damage found", text.stdout
 
 
-def test_a_deleted_object_is_found(rt, backend, records):
-    key = key_of(rt, records.letter, FileRole.ORIGINAL)
-    if is_minio(rt.store):
-        rt.store.client.remove_object(rt.store.bucket, key)  # a delete marker: gone to every reader
-    else:
-        os.unlink(rt.store.root / key)
-    code, report = run_check(backend)
-    assert code == 1 and named(report) == {("files", "missing", records.letter)}
-    assert report["problems"][0]["key"] == key and report["found"] == {"files": {"missing": 1}}
+def test_a_deleted_object_is_found(populated):
+    rt, backend, letter = populated.rt, populated.installation, populated.letter["id"]
+    key = key_of(rt, letter, FileRole.ORIGINAL)
+    with object_put_back(rt.store, key):
+        if is_minio(rt.store):
+            rt.store.client.remove_object(rt.store.bucket, key)  # a delete marker: gone to every reader
+        else:
+            os.unlink(rt.store.root / key)
+        code, report = run_check(backend)
+        assert code == 1 and named(report) == {("files", "missing", letter)}
+        assert report["problems"][0]["key"] == key and report["found"] == {"files": {"missing": 1}}
 
-    text = backend.run("check")
-    assert text.returncode == 1 and text.stdout.splitlines()[-1] == "damage found: 1 problem(s)"
-    assert f"files missing: {records.letter}: the original file of document {records.letter}" in text.stdout
-
-
-def test_an_overwritten_object_is_found(rt, backend, records):
-    key = key_of(rt, records.letter, FileRole.ORIGINAL)
-    corrupt(rt.store, key)  # other bytes under the same key
-    code, report = run_check(backend)
-    assert code == 1 and named(report) == {("files", "corrupt", records.letter)}
-    assert report["problems"][0]["key"] == key
+        text = backend.run("check")
+        assert text.returncode == 1 and text.stdout.splitlines()[-1] == "damage found: 1 problem(s)"
+        assert f"files missing: {letter}: the original file of document {letter}" in text.stdout
+    assert_clean(rt)
 
 
-def test_an_object_no_row_refers_to_is_found(rt, backend, records):
+def test_an_overwritten_object_is_found(populated):
+    rt, backend, letter = populated.rt, populated.installation, populated.letter["id"]
+    key = key_of(rt, letter, FileRole.ORIGINAL)
+    with object_put_back(rt.store, key):
+        corrupt(rt.store, key)  # other bytes under the same key
+        code, report = run_check(backend)
+        assert code == 1 and named(report) == {("files", "corrupt", letter)}
+        assert report["problems"][0]["key"] == key
+    assert_clean(rt)
+
+
+def test_an_object_no_row_refers_to_is_found(populated):
+    rt, backend = populated.rt, populated.installation
     stray = rt.store.put(io.BytesIO(b"%PDF-1.7 an upload whose row was never written"), "application/pdf")
-    code, report = run_check(backend)
-    assert code == 1 and named(report) == {("objects", "unreferenced", stray.key)}
+    try:
+        code, report = run_check(backend)
+        assert code == 1 and named(report) == {("objects", "unreferenced", stray.key)}
+    finally:
+        rt.store.delete(stray.key)
+    assert_clean(rt)
 
 
-def test_a_row_whose_size_is_wrong_is_found(rt, backend, records):
+def test_a_row_whose_size_is_wrong_is_found(populated):
+    rt, backend, letter = populated.rt, populated.installation, populated.letter["id"]
+    original = (DocumentFile.document_id == letter) & (DocumentFile.role == FileRole.ORIGINAL)
+    with rt.read() as session:
+        size = session.scalar(select(DocumentFile.size).where(original))
     with rt.write() as session:
-        session.execute(update(DocumentFile).where(DocumentFile.document_id == records.letter,
-                                                   DocumentFile.role == FileRole.ORIGINAL).values(size=12))
-    code, report = run_check(backend)
-    assert code == 1 and named(report) == {("files", "wrong_size", records.letter)}
+        session.execute(update(DocumentFile).where(original).values(size=12))
+    try:
+        code, report = run_check(backend)
+        assert code == 1 and named(report) == {("files", "wrong_size", letter)}
+    finally:
+        with rt.write() as session:
+            session.execute(update(DocumentFile).where(original).values(size=size))
+    assert_clean(rt)
 
 
-def test_a_removed_index_entry_is_found(rt, backend, records):
-    rt.index.delete([records.letter])
+def test_a_removed_index_entry_is_found(populated):
+    rt, backend, letter = populated.rt, populated.installation, populated.letter["id"]
+    rt.index.delete([letter])
     rt.index.refresh()
-    code, report = run_check(backend)
-    assert code == 1 and named(report) == {("index", "missing", records.letter)}
+    try:
+        code, report = run_check(backend)
+        assert code == 1 and named(report) == {("index", "missing", letter)}
+    finally:
+        indexing.refresh_entry(rt, letter)
+    assert_clean(rt)
 
 
-def test_a_stale_index_entry_is_found(rt, backend, records):
+def test_a_stale_index_entry_is_found(populated):
+    rt, backend, ecopy = populated.rt, populated.installation, populated.ecopy["document_id"]
+    with rt.read() as session:
+        title = session.get(Document, ecopy).title
     with rt.write() as session:  # changed behind the service's back: nothing re-indexes it
-        session.execute(update(Document).where(Document.id == records.ecopy).values(title="Bản sao khác"))
-    code, report = run_check(backend)
-    assert code == 1 and named(report) == {("index", "stale", records.ecopy)}
+        session.execute(update(Document).where(Document.id == ecopy).values(title="Bản sao khác"))
+    try:
+        code, report = run_check(backend)
+        assert code == 1 and named(report) == {("index", "stale", ecopy)}
+    finally:
+        with rt.write() as session:  # the entry was made from this title: it matches the row again
+            session.execute(update(Document).where(Document.id == ecopy).values(title=title))
+    assert_clean(rt)
 
 
-def test_a_missing_retention_lock_is_found(rt, backend, records):
-    decision = key_of(rt, records.decision, FileRole.SIGNED)
+def test_a_missing_retention_lock_is_found(populated):
+    rt, backend, decision = populated.rt, populated.installation, populated.decision
+    key = key_of(rt, decision, FileRole.SIGNED)
     if is_minio(rt.store):
         # The scaled test profile stores without locks (compliance locks of
         # years would outlive the test bucket): checked as a profile with
         # retention on, both records are found unlocked.
         code, report = run_check(backend, DOCSVC_RECORD_RETENTION="1")
-        expected = {("retention", "missing", records.decision), ("retention", "missing", records.ecopy)}
+        expected = {("retention", "missing", decision), ("retention", "missing", populated.ecopy["document_id"])}
     else:
-        os.unlink(rt.store.root / ".retention" / f"{decision}.json")
-        code, report = run_check(backend)
-        expected = {("retention", "missing", records.decision)}
+        with file_put_back(rt.store.root / ".retention" / f"{key}.json"):
+            os.unlink(rt.store.root / ".retention" / f"{key}.json")
+            code, report = run_check(backend)
+        expected = {("retention", "missing", decision)}
     assert code == 1 and named(report) == expected
-    assert decision in {p["key"] for p in report["problems"]}
+    assert key in {p["key"] for p in report["problems"]}
+    assert_clean(rt)
 
 
-@pytest.mark.parametrize("backend", ["embedded"], indirect=True)  # MinIO refuses to shorten a compliance lock
-def test_a_shortened_retention_lock_is_found(rt, backend, records):
-    key = key_of(rt, records.ecopy, FileRole.SIGNED)
+@pytest.mark.parametrize("populated", ["embedded"], indirect=True)  # MinIO refuses to shorten a compliance lock
+def test_a_shortened_retention_lock_is_found(populated):
+    rt, backend, ecopy = populated.rt, populated.installation, populated.ecopy["document_id"]
+    key = key_of(rt, ecopy, FileRole.SIGNED)
     sidecar = rt.store.root / ".retention" / f"{key}.json"
     until = rt.store.retained_until(key)
-    os.chmod(sidecar, 0o644)
-    sidecar.write_text(json.dumps({"key": key, "retain_until": (until - timedelta(days=400)).isoformat()}))
-    code, report = run_check(backend)
-    assert code == 1 and named(report) == {("retention", "short", records.ecopy)}
+    with file_put_back(sidecar):
+        os.chmod(sidecar, 0o644)
+        sidecar.write_text(json.dumps({"key": key, "retain_until": (until - timedelta(days=400)).isoformat()}))
+        code, report = run_check(backend)
+        assert code == 1 and named(report) == {("retention", "short", ecopy)}
+    assert_clean(rt)
 
 
-def test_a_rewritten_audit_event_is_found(rt, backend, records):
+def test_a_rewritten_audit_event_is_found(populated):
+    rt, backend = populated.rt, populated.installation
     with rt.read() as session:
         event = session.scalar(select(AuditEvent).where(AuditEvent.action == "ecopy.issue"))
         event_id, detail = event.id, dict(event.detail)
     with rt.write() as session:
         session.execute(update(AuditEvent).where(AuditEvent.id == event_id)
                         .values(detail={**detail, "citizen_id": "079099001122"}))
-    code, report = run_check(backend)
-    assert code == 1 and named(report) == {("audit", "tampered", None)}
-    assert report["problems"][0]["event_id"] == event_id
+    try:
+        code, report = run_check(backend)
+        assert code == 1 and named(report) == {("audit", "tampered", None)}
+        assert report["problems"][0]["event_id"] == event_id
+    finally:
+        with rt.write() as session:
+            session.execute(update(AuditEvent).where(AuditEvent.id == event_id).values(detail=detail))
+    assert_clean(rt)

@@ -11,54 +11,23 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from docsvc import accounts
 from docsvc.models import AuditEvent, Document, User
 from docsvc.outgoing import workflow as outgoing
 from docsvc.runtime import Runtime
-from docsvc.signatures.verification import create_dev_pki, verify
+from docsvc.signatures.verification import verify
 from signing.fields import field_value
 from tests.integration.conftest import PASSWORD
+from tests.integration.records import PASSPHRASE, draft
 from tests.integration.test_api_and_permissions import process_all
-from tests.pdfs import make_pdf, sample_paragraphs
-from tests.signing.helpers import handwritten_signature_png, make_nssdb, pdfsig, seal_png
-
-PASSPHRASE = "docsvc-dev"  # the development PKI's
-
-
-@pytest.fixture
-def office(rt, backend, make_user, tmp_path):
-    """A commune office with keys: drafter, leader, văn thư, and a district that receives."""
-    create_dev_pki(rt.settings)
-    with rt.write() as session:
-        accounts.add_agency(session, "UBND-HUYEN", "UBND huyện Quảng Trạch", level="district")
-    drafter = make_user("official", username="chuyen-vien")
-    leader = make_user("official", username="pho-chu-tich")
-    clerk = make_user("clerk", username="van-thu")
-    district = make_user("clerk", agency="UBND-HUYEN", username="van-thu-huyen")
-    (tmp_path / "chu-ky.png").write_bytes(handwritten_signature_png())
-    (tmp_path / "con-dau.png").write_bytes(seal_png())
-    pki = rt.settings.pki_dir
-    backend.run("key", "add", "--user", "pho-chu-tich", "--pkcs12", f"{pki}/official.p12",
-                "--image", str(tmp_path / "chu-ky.png"), check=True)
-    backend.run("key", "add", "--agency", "UBND-XA", "--pkcs12", f"{pki}/agency.p12",
-                "--image", str(tmp_path / "con-dau.png"), check=True)
-    return drafter, leader, clerk, district
-
-
-def _draft(user, tmp_path, title="Quyết định phê duyệt kế hoạch cải cách hành chính năm 2026") -> dict:
-    pdf = make_pdf(tmp_path / "du-thao.pdf", title, sample_paragraphs("quang-trach-cchc-7-thang-2021.txt")[:3])
-    response = user.post("/api/v1/outgoing?filename=du-thao.pdf&title=" + title, data=pdf.read_bytes(),
-                         content_type="application/pdf")
-    assert response.status_code == 202, response.get_json()
-    return response.get_json()
+from tests.signing.helpers import make_nssdb, pdfsig
 
 
 def test_draft_to_signed_to_issued_to_the_district(rt, backend, app, office, tmp_path):
     drafter, leader, clerk, district = office
-    doc = _draft(drafter, tmp_path)
+    doc = draft(drafter, tmp_path)
     assert doc["workflow"]["status"] == "draft" and doc["kind"] == "outgoing"
     process_all(rt)
     url = f"/api/v1/documents/{doc['id']}"
@@ -152,7 +121,7 @@ def test_draft_to_signed_to_issued_to_the_district(rt, backend, app, office, tmp
         assert by_file["ecopy"]["matches_registered_file"] is True and by_file["verdict"] == "valid"
 
     # The next decision of the year is 02.
-    second = _draft(drafter, tmp_path, "Quyết định thành lập tổ công tác")
+    second = draft(drafter, tmp_path, "Quyết định thành lập tổ công tác")
     process_all(rt)
     drafter.post(f"/api/v1/documents/{second['id']}/submit", json={"approver": "pho-chu-tich"})
     leader.post(f"/api/v1/documents/{second['id']}/sign", json={"passphrase": PASSPHRASE})
@@ -170,7 +139,7 @@ def test_draft_to_signed_to_issued_to_the_district(rt, backend, app, office, tmp
 
 def test_a_revoked_certificate_or_an_unreachable_tsa_is_refused_and_nothing_changes(rt, backend, office, tmp_path):
     drafter, leader, clerk, _ = office
-    doc = _draft(drafter, tmp_path)
+    doc = draft(drafter, tmp_path)
     process_all(rt)
     url = f"/api/v1/documents/{doc['id']}"
     assert drafter.post(f"{url}/submit", json={"approver": "pho-chu-tich"}).status_code == 200

@@ -19,42 +19,20 @@ from docsvc.localtime import today
 from docsvc.models import Document, Ecopy, FileRole
 from docsvc.signatures import archiving
 from docsvc.signatures.retention import RETENTION_YEARS, record_terms, retention_until
+from tests.integration.records import CITIZEN, PASSPHRASE, draft, issue_ecopy, register_letter
 from tests.integration.test_api_and_permissions import process_all
-from tests.integration.test_outgoing import PASSPHRASE, _draft, office  # noqa: F401 (a fixture)
 from tests.pdfs import make_pdf, sample_paragraphs
-
-CITIZEN = "001203004567"
-
-
-def _register_letter(rt, clerk, tmp_path, name: str) -> dict:
-    pdf = make_pdf(tmp_path / f"{name}.pdf", "Công văn về cải cách hành chính",
-                   sample_paragraphs("quang-trach-cchc-7-thang-2021.txt")[:2])
-    uploaded = clerk.post("/api/v1/documents", data={"file": (pdf.open("rb"), f"{name}.pdf"), "title": name})
-    assert uploaded.status_code == 202, uploaded.get_json()
-    process_all(rt)
-    document_id = uploaded.get_json()["id"]
-    registered = clerk.post(f"/api/v1/documents/{document_id}/register",
-                            json={"title": f"V/v {name}", "issuing_body": "UBND tỉnh Quảng Bình", "doc_type": "Công văn"})
-    assert registered.status_code == 200, registered.get_json()
-    return registered.get_json()
-
-
-def _issue_ecopy(clerk, document_id: str, kind: str = "certified_copy") -> dict:
-    issued = clerk.post("/api/v1/ecopies", json={"document_id": document_id, "citizen_id": CITIZEN,
-                                                 "passphrase": PASSPHRASE, "kind": kind})
-    assert issued.status_code == 201, issued.get_json()
-    return issued.get_json()
 
 
 def test_an_ecopy_of_a_registered_letter_leaves_it_in_the_book_the_queue_and_the_report(rt, office, tmp_path):
     drafter, _, clerk, _ = office  # drafter: an official of the commune, who handles the letter
-    letter = _register_letter(rt, clerk, tmp_path, "thu-tinh")
+    letter = register_letter(rt, clerk, tmp_path, "thu-tinh")
     assert letter["incoming_number"] == 1
     deadline = (today() + timedelta(days=10)).isoformat()
     assigned = clerk.post(f"/api/v1/documents/{letter['id']}/assign", json={"assignee": "chuyen-vien", "deadline": deadline})
     assert assigned.status_code == 200, assigned.get_json()
 
-    ecopy = _issue_ecopy(clerk, letter["id"])
+    ecopy = issue_ecopy(clerk, letter["id"])
     assert ecopy["certification_number"].startswith("1 quyển số 01/")
 
     # The letter is what it was: incoming number 1, in the book, the queue and the report.
@@ -87,13 +65,13 @@ def test_an_ecopy_of_a_registered_letter_leaves_it_in_the_book_the_queue_and_the
                                                "passphrase": PASSPHRASE}).status_code == 409
 
     # The next letter is number 2: no gap.
-    second = _register_letter(rt, clerk, tmp_path, "thu-huyen")
+    second = register_letter(rt, clerk, tmp_path, "thu-huyen")
     assert second["incoming_number"] == 2
 
 
 def test_a_register_entry_cannot_be_rewritten_or_a_record_deleted(rt, office, tmp_path):
     _, _, clerk, _ = office
-    letter = _register_letter(rt, clerk, tmp_path, "thu-so")
+    letter = register_letter(rt, clerk, tmp_path, "thu-so")
     for change in ({"kind": "ecopy"}, {"register_book": "certification"}, {"register_number": 7}):
         with pytest.raises(registers.RegisterEntryChanged), rt.write() as session:
             document = session.get(Document, letter["id"])
@@ -110,7 +88,7 @@ def test_a_register_entry_cannot_be_rewritten_or_a_record_deleted(rt, office, tm
     pdf = make_pdf(tmp_path / "khai-sinh.pdf", "Giấy khai sinh", sample_paragraphs("binh-duong-cchc-2020.txt")[:2])
     scan = clerk.post("/api/v1/documents", data={"file": (pdf.open("rb"), "khai-sinh.pdf"), "title": "Giấy khai sinh"})
     process_all(rt)
-    _issue_ecopy(clerk, scan.get_json()["id"])
+    issue_ecopy(clerk, scan.get_json()["id"])
     refused = clerk.client.delete(f"/api/v1/documents/{scan.get_json()['id']}", headers=clerk.headers)
     assert refused.status_code == 409, refused.get_json()
     assert clerk.get(f"/api/v1/documents/{scan.get_json()['id']}").status_code == 200
@@ -134,13 +112,13 @@ def test_every_signed_version_is_retained_for_what_the_record_is(rt, office, tmp
     drafter, leader, clerk, _ = office
     on = today()
 
-    certified = _issue_ecopy(clerk, _register_letter(rt, clerk, tmp_path, "ban-chinh")["id"])
-    result = _issue_ecopy(clerk, _register_letter(rt, clerk, tmp_path, "giay-phep")["id"], kind="procedure_result")
+    certified = issue_ecopy(clerk, register_letter(rt, clerk, tmp_path, "ban-chinh")["id"])
+    result = issue_ecopy(clerk, register_letter(rt, clerk, tmp_path, "giay-phep")["id"], kind="procedure_result")
     assert _retained(rt, certified["document_id"]) == [retention_until("ecopy", on)]
     # A procedure result is kept 20 years, not an e-copy's 5.
     assert _retained(rt, result["document_id"]) == [retention_until("procedure_result", on)]
 
-    doc = _draft(drafter, tmp_path)
+    doc = draft(drafter, tmp_path)
     process_all(rt)
     assert drafter.post(f"/api/v1/documents/{doc['id']}/submit", json={"approver": "pho-chu-tich"}).status_code == 200
     assert leader.post(f"/api/v1/documents/{doc['id']}/sign", json={"passphrase": PASSPHRASE}).status_code == 200
@@ -152,7 +130,7 @@ def test_every_signed_version_is_retained_for_what_the_record_is(rt, office, tmp
 
     # Given to a citizen as their result: kept for the longer of outgoing (70) and procedure result (20).
     assert RETENTION_YEARS["outgoing"] > RETENTION_YEARS["procedure_result"]
-    _issue_ecopy(clerk, doc["id"])
+    issue_ecopy(clerk, doc["id"])
     assert _retained(rt, doc["id"]) == [None, outgoing_until]
 
     # Archive renewal adds a signed version; it is the record's current file and is retained like it.

@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from docsvc.ecopies.codes import normalize
 from docsvc.models import Document, Ecopy
+from tests.integration.records import PASSPHRASE, draft
 from tests.integration.test_api_and_permissions import process_all, upload
-from tests.integration.test_outgoing import PASSPHRASE, _draft, office  # noqa: F401 (office is a fixture)
 from tests.pdfs import make_pdf, sample_paragraphs
 
 CITIZEN = "001203004567"
@@ -29,10 +29,10 @@ def _status(rt, document_id: str) -> str | None:
         return None if document is None else document.workflow_status
 
 
-def test_only_the_drafter_submits_their_draft(rt, office, make_user, tmp_path):
+def test_only_the_drafter_submits_theirdraft(rt, office, make_user, tmp_path):
     drafter, leader, clerk, _ = office
     admin = make_user("admin", username="quan-tri")
-    doc = _draft(drafter, tmp_path)
+    doc = draft(drafter, tmp_path)
     process_all(rt)
     url = f"/api/v1/documents/{doc['id']}/submit"
     body = {"approver": "pho-chu-tich", "recipients": ["UBND-HUYEN"]}
@@ -49,8 +49,8 @@ def test_only_the_drafter_submits_their_draft(rt, office, make_user, tmp_path):
 
 def test_a_signed_document_is_a_record_before_and_after_it_is_issued(rt, office, tmp_path):
     drafter, leader, clerk, _ = office
-    unwanted = _draft(drafter, tmp_path, "Dự thảo viết nhầm")
-    doc = _draft(drafter, tmp_path)
+    unwanted = draft(drafter, tmp_path, "Dự thảo viết nhầm")
+    doc = draft(drafter, tmp_path)
     process_all(rt)
     # A draft nobody signed may still be thrown away…
     assert drafter.client.delete(f"/api/v1/documents/{unwanted['id']}", headers=drafter.headers).status_code == 204
@@ -73,7 +73,7 @@ def test_a_signed_document_is_a_record_before_and_after_it_is_issued(rt, office,
 
 def test_an_outgoing_draft_is_not_registered_as_incoming_nor_certified(rt, office, tmp_path):
     drafter, _, clerk, _ = office
-    doc = _draft(drafter, tmp_path)
+    doc = draft(drafter, tmp_path)
     process_all(rt)
     url = f"/api/v1/documents/{doc['id']}"
     _refused(clerk.post(f"{url}/register", json={"title": "Vào sổ nhầm"}), "wrong_register", 409)
