@@ -192,7 +192,7 @@ def test_search_down_gives_503_for_search_and_uploads_go_on_then_catch_up(rt, ou
 
 
 def test_the_broker_down_still_takes_uploads_and_the_relay_sends_them_later(rt, outage, dead_port, tmp_path):
-    from docsvc import tasks
+    from docsvc import outbox
 
     client_with, _ = outage
     client, auth, _ = client_with(outages.BROKER, dead_port)
@@ -201,4 +201,4 @@ def test_the_broker_down_still_takes_uploads_and_the_relay_sends_them_later(rt, 
                                            data={"file": (other.open("rb"), "to-trinh.pdf")}))
     assert upload.status_code == 202, upload.get_json()
     # The entry waits, unpublished; with Redis back the relay hands it on.
-    assert tasks.relay(rt) >= 1
+    assert outbox.relay(rt) >= 1
