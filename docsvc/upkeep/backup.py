@@ -54,7 +54,7 @@ from docsvc.column_types import UtcDateTime
 from docsvc.errors import Conflict, DocsvcError, InvalidInput
 from docsvc.models import Base, DocumentFile, SigningCredential, utcnow
 from docsvc.runtime import Runtime
-from storage.base import IntegrityError, ObjectMissing, sha256_of_key
+from storage.base import IntegrityError, ObjectMissing, hash_file, sha256_of_key
 
 FORMAT = 1
 MANIFEST = "manifest.json"
@@ -176,7 +176,7 @@ def backup(rt: Runtime, dest: Path, *, copy_objects: bool = True, progress: Prog
     settings = {k: v for k, v in rt.settings.as_mapping().items() if k not in SECRET_SETTINGS}
     (partial / "settings.json").write_text(json.dumps(settings, indent=2, ensure_ascii=False), encoding="utf-8")
     manifest |= {"objects": summary.objects, "object_bytes": summary.object_bytes, "objects_copied": copy_objects,
-                 "objects_sha256": _file_sha256(partial / "objects.jsonl"), "anchors": summary.anchors}
+                 "objects_sha256": hash_file(partial / "objects.jsonl")[0], "anchors": summary.anchors}
     (partial / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     partial.rename(dest)
     say(f"backup complete: {dest}")
@@ -256,23 +256,12 @@ def _save_secrets(rt: Runtime, folder: Path) -> None:
     from docsvc.config import ensure_secret_key
 
     folder.mkdir(mode=0o700)
-    for name, value in (("secret_key", ensure_secret_key(rt.settings)),
-                        ("audit.key", audit.audit_key(rt.settings).hex())):
-        fd = os.open(folder / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(value)
+    _write_private(folder / "secret_key", ensure_secret_key(rt.settings))
+    _write_private(folder / "audit.key", audit.audit_key(rt.settings).hex())
 
 
 def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
-
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 # --- restore -----------------------------------------------------------------------
@@ -332,7 +321,7 @@ def _checked_manifest(rt: Runtime, src: Path) -> dict:
 
 
 def _check_hash(path: Path, expected: object) -> None:
-    if not path.is_file() or _file_sha256(path) != expected:
+    if not path.is_file() or hash_file(path)[0] != expected:
         raise DamagedBackup(f"{path} is missing or does not match the manifest; the backup is damaged.")
 
 
