@@ -42,7 +42,8 @@ COLOURS = 64
 MEDIA_TYPE = "image/png"
 # A page longer than this against its width would be drawn less than a pixel wide.
 MAX_ASPECT = 100
-PLACEHOLDER = Path(__file__).resolve().parent / "static" / "thumbnail-placeholder.svg"
+# The placeholder is a static file of the whole site (docsvc/static), not of this package.
+PLACEHOLDER = Path(__file__).resolve().parent.parent / "static" / "thumbnail-placeholder.svg"
 # The PDF a person would open, newest first: the issued or sealed one, the
 # draft prepared for signing, the searchable PDF made from a scan, the upload.
 SOURCES = (FileRole.SIGNED, FileRole.PREPARED, FileRole.DERIVED, FileRole.ORIGINAL)
