@@ -21,4 +21,4 @@ RUN pip install --no-cache-dir --no-deps --no-build-isolation -e . && useradd --
 USER docsvc
 ENV DOCSVC_CONFIG=/app/config/scaled.toml DOCSVC_DATA_DIR=/data
 EXPOSE 8080
-CMD ["gunicorn", "--bind", "0.0.0.0:8080", "--worker-class", "docsvc.gunicorn_worker.HeadFirstWorker", "--workers", "2", "--threads", "8", "--timeout", "600", "--keep-alive", "5", "docsvc.wsgi:app"]
+CMD ["gunicorn", "-c", "python:docsvc.gunicorn_config", "--bind", "0.0.0.0:8080", "--workers", "2", "docsvc.wsgi:app"]

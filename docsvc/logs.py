@@ -69,6 +69,8 @@ class JsonLines(logging.Formatter):
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
+            # Several web processes and workers write to one collector.
+            "pid": record.process,
         }
         request_id = getattr(record, "request_id", "")
         if request_id:

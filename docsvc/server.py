@@ -1,8 +1,8 @@
 """The production web server (gunicorn) run in-process by `docsvc serve`.
 
-docker-compose runs gunicorn directly with `docsvc.wsgi:app` and the same
-worker class and threads (tests/unit/test_compose.py holds them to
-`GUNICORN_OPTIONS`); this is the same server for the one-command start.
+docker-compose runs gunicorn directly, `gunicorn -c python:docsvc.gunicorn_config
+docsvc.wsgi:app`, with the same settings (`GUNICORN_OPTIONS`, from that
+module); this is the same server for the one-command start.
 
 The worker (docsvc/gunicorn_worker.py) receives request heads and small
 bodies in its event loop, so slow or idle clients hold no thread. GET
@@ -27,31 +27,16 @@ their clients, are being failed 6 threads at a time).
 """
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
 from gunicorn.app.base import BaseApplication
 
+from docsvc import gunicorn_config
 from docsvc.runtime import Runtime
 
-GUNICORN_OPTIONS = {
-    "worker_class": "docsvc.gunicorn_worker.HeadFirstWorker",
-    # Threads, not processes: uploads stream to disk and most time is I/O;
-    # one process keeps the embedded SQLite writers in one place.
-    "threads": 8,
-    # gunicorn kills a worker whose loop is silent this long; the loop never
-    # waits for a request, so this only catches a wedged process.
-    "timeout": 600,
-    # Seconds a kept-alive connection may idle (held by the event loop, not a
-    # thread); longer than nginx's upstream keepalive_timeout (4 s), so nginx
-    # never reuses a connection gunicorn is closing (a POST would get a 502).
-    "keepalive": 5,
-    # gunicorn 25+ opens a control socket at one path per user
-    # (~/.gunicorn/gunicorn.ctl), which every `docsvc serve` of that user would
-    # take from the previous one; docsvc is run and stopped by its signals.
-    "control_socket_disable": True,
-}
+# The worker class, timings, log shape and metric hooks (docsvc/gunicorn_config.py),
+# the same for docker-compose's gunicorn.
+GUNICORN_OPTIONS = gunicorn_config.OPTIONS
 
 
 class _Gunicorn(BaseApplication):
@@ -73,8 +58,5 @@ class _Gunicorn(BaseApplication):
 def run_web(rt: Runtime, host: str, port: int) -> None:
     # Request metrics of every worker process of this server, in files one
     # scrape adds up (docsvc/metrics.py); set before a worker imports the app.
-    metrics_dir = Path(rt.settings.data_dir) / "metrics"
-    shutil.rmtree(metrics_dir, ignore_errors=True)
-    metrics_dir.mkdir(parents=True)
-    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(metrics_dir))
+    gunicorn_config.prepare_metrics_dir(Path(rt.settings.data_dir) / "metrics")
     _Gunicorn(rt, {**GUNICORN_OPTIONS, "bind": f"{host}:{port}", "workers": 1}).run()

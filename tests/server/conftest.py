@@ -104,7 +104,9 @@ def start_server(request, tmp_path_factory) -> Iterator[Callable[..., Server]]:
     started: list[subprocess.Popen] = []
     installations = []
 
-    def start(**settings) -> Server:
+    def start(command: list[str] | None = None, **settings) -> Server:
+        """`command` replaces `docsvc serve` (e.g. docker-compose's gunicorn
+        line); `{port}` in it is the free port chosen."""
         tmp = tmp_path_factory.mktemp("serve")
         maker = root.make_installation("embedded", tmp)
         installation = next(maker)
@@ -122,6 +124,7 @@ def start_server(request, tmp_path_factory) -> Iterator[Callable[..., Server]]:
         process_env.pop("DOCSVC_CONFIG", None)
         with open(log_path, "wb") as log:
             process = subprocess.Popen(
+                [part.format(port=port) for part in command] if command else
                 [sys.executable, "-m", "docsvc.cli", "serve", "--no-worker", "--host", "127.0.0.1", "--port", str(port)],
                 env=process_env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -64,16 +65,30 @@ def _option(command: list[str], flag: str) -> str:
     return command[command.index(flag) + 1]
 
 
+def gunicorn_settings(command: list[str]):
+    """The settings gunicorn itself makes of a command line (its parser and
+    its `-c python:` loader), without starting it."""
+    from unittest import mock
+
+    from gunicorn.app.wsgiapp import WSGIApplication
+
+    with mock.patch.object(sys, "argv", command):
+        return WSGIApplication("%(prog)s [OPTIONS] [APP_MODULE]").cfg
+
+
 def test_web_runs_gunicorn_on_the_wsgi_app_and_the_worker_runs_celery():
     command = SERVICES["web"]["command"]
-    assert command[0] == "gunicorn" and "docsvc.wsgi:app" in command
-    # The same server as `docsvc serve`: slow clients hold no thread in either.
-    assert _option(command, "--worker-class") == GUNICORN_OPTIONS["worker_class"]
-    assert int(_option(command, "--threads")) == GUNICORN_OPTIONS["threads"]
-    assert int(_option(command, "--keep-alive")) == GUNICORN_OPTIONS["keepalive"]
-    # The image's own command (docker run without compose) too.
     image_command = json.loads((ROOT / "Dockerfile").read_text().rsplit("\nCMD ", 1)[1].splitlines()[0])
-    assert _option(image_command, "--worker-class") == GUNICORN_OPTIONS["worker_class"]
+    # The same server as `docsvc serve` (slow clients hold no thread in
+    # either), from compose and from the image's own command alike.
+    for line in (command, image_command):
+        assert line[0] == "gunicorn" and line[-1] == "docsvc.wsgi:app"
+        cfg = gunicorn_settings(line)
+        assert cfg.worker_class_str == GUNICORN_OPTIONS["worker_class"]
+        assert cfg.threads == GUNICORN_OPTIONS["threads"] and cfg.keepalive == GUNICORN_OPTIONS["keepalive"]
+        assert cfg.logconfig_dict == GUNICORN_OPTIONS["logconfig_dict"]
+        assert cfg.child_exit is GUNICORN_OPTIONS["child_exit"]
+        assert cfg.workers >= 2
     assert SERVICES["worker"]["command"] == ["docsvc", "worker"]
     assert SERVICES["beat"]["command"] == ["docsvc", "beat"]
 
@@ -104,7 +119,7 @@ def test_only_nginx_is_reachable_from_outside_and_it_proxies_to_web():
     assert re.search(rf"^\s*server web:{web_port};", nginx_conf, re.M)
     # nginx drops an idle upstream connection before gunicorn does.
     upstream_idle = int(re.search(r"^\s*keepalive_timeout (\d+)s;\n\}", nginx_conf, re.M).group(1))
-    assert upstream_idle < int(_option(SERVICES["web"]["command"], "--keep-alive"))
+    assert upstream_idle < gunicorn_settings(SERVICES["web"]["command"]).keepalive
     assert SERVICES["nginx"]["depends_on"]["web"]["condition"] == "service_healthy"
 
 
