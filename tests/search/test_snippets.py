@@ -71,3 +71,10 @@ def test_every_spelling_of_a_word_is_marked_but_not_a_longer_word() -> None:
     snippet = highlight_text("ĐỀ ÁN thành lập; Đề án khác; bản đê an toàn", clauses("de an"))
     assert snippet is not None
     assert [plain(m) for m in re.findall(r"<mark>(.*?)</mark>", snippet)] == ["ĐỀ", "ÁN", "Đề", "án", "đê", "an"]
+
+
+def test_a_word_that_begins_a_longer_word_of_the_query_is_marked_as_itself() -> None:
+    # "can" begins "canh" and "co" begins "cong": each spelling is marked as the word it is.
+    snippet = highlight_text("Cán bộ cảnh giới; công chức có cơ hội; canhx", clauses("can canh co cong"))
+    assert snippet is not None
+    assert [plain(m) for m in re.findall(r"<mark>(.*?)</mark>", snippet)] == ["Cán", "cảnh", "công", "có", "cơ"]

@@ -66,7 +66,8 @@ def _phrase_order(index: backend.TantivyIndex, query: SearchQuery) -> list[tuple
         for word in plan.exact
     ]
     order: list[tuple[str, float]] = []
-    for tier in backend._tiers(plan, query):
+    clauses = [backend._clause(tokens) for tokens in plan.clauses]  # over every field, as the rule says
+    for tier in backend._tiers(plan, query, clauses):
         ranked = Query.boolean_query([(Occur.Must, tier.matches), *bonuses])
         hits = searcher.search(ranked, 10_000, count=False, order=Order.Desc).hits
         created = searcher.fast_field_values("created", [address for _, address in hits])
