@@ -92,11 +92,11 @@ def install() -> None:
     generic.read_hex_string_from_stream = read_hex_string_from_stream
     if asn1crypto_version in CHECKED_ASN1CRYPTO:
         x509.NameTypeAndValue._ldap_string_prep = _ldap_string_prep
-        x509.Name.__eq__ = _name_eq  # type: ignore[method-assign,assignment]
+        x509.Name.__eq__ = _name_eq
 
 
 def uninstall() -> None:
     """The originals again (for the tests that compare them)."""
     generic.read_hex_string_from_stream = ORIGINAL_READ_HEX
     x509.NameTypeAndValue._ldap_string_prep = ORIGINAL_STRING_PREP
-    x509.Name.__eq__ = ORIGINAL_NAME_EQ  # type: ignore[method-assign]
+    x509.Name.__eq__ = ORIGINAL_NAME_EQ
