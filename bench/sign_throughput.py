@@ -3,7 +3,8 @@
 
     .venv/bin/python bench/sign_throughput.py [--docs 200,50] [--repeat 3] [--min-seconds 3]
                                       [--variants naive,docsvc,proto_asn1fix,proto_template]
-                                      [--levels B-B,B-T,B-LTA] [--no-profile] [--profile-docs 20]
+                                      [--levels B-B,B-T,B-LTA] [--service-latency-ms 50]
+                                      [--concurrency 8] [--no-profile] [--profile-docs 20]
 
 Everything runs in this one process and one thread, so every rate is per core.
 Each repetition signs the same documents, in memory (no file I/O), with:
@@ -26,12 +27,22 @@ Each repetition signs the same documents, in memory (no file I/O), with:
                   pyHanko Signer fills a DER template of the CMS built once
                   (see TemplateKey below)
 
-then, for each level of --levels other than B-B, docsvc alone at that level
-(trust from the dev PKI; TSA, OCSP and CRL served on 127.0.0.1 by
-signing.devservices, so these rates are mostly waiting for them); then
-verifies docsvc's B-B documents with signing.verify_pdf, offline (the dev
-root trusted, nothing fetched), online (the dev OCSP/CRL), and offline with
-asn1crypto as released. Every signed output of the last repetition is checked
+then, for each level of --levels other than B-B, three ways of signing at
+that level (trust from the dev PKI; TSA, OCSP and CRL served on 127.0.0.1
+by `python -m signing.devservices` in a process of its own, every answer
+--service-latency-ms late, so their CPU is not the signer's):
+
+  before_<L>      the code path before signing.batch: sign_pdf per document,
+                  nothing shared, pyHanko's HTTPTimeStamper (a TLS context
+                  per request), signing._parse_fast switched off
+  docsvc_<L>      sign_pdf per document with one SigningBatch
+  batch_<L>       sign_pdfs over all the documents: one SigningBatch, up to
+                  --concurrency documents waiting on the TSA together
+
+then verifies docsvc's B-B documents with signing.verify_pdf, offline (the
+dev root trusted, nothing fetched), online (the dev OCSP/CRL), and offline
+with asn1crypto as released; and the B-LTA documents offline, with and
+without signing._parse_fast (the e-copy case). Every signed output of the last repetition is checked
 (untimed) with verify_pdf. Prototypes live only in this file. A cProfile of
 docsvc (and naive) shows where the time goes.
 
@@ -45,6 +56,7 @@ import argparse
 import asyncio
 import contextlib
 import cProfile
+import dataclasses
 import gc
 import io
 import json
@@ -75,16 +87,18 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter  # noq
 from pyhanko.sign import signers  # noqa: E402
 from pyhanko.sign.fields import SigSeedSubFilter  # noqa: E402
 from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes  # noqa: E402
+from pyhanko.sign.timestamps import HTTPTimeStamper  # noqa: E402
 from pyhanko_certvalidator.registry import SimpleCertificateStore  # noqa: E402
 
-from signing import Pkcs12Key, _asn1_dump, sign_pdf, verify_pdf  # noqa: E402
-from signing.devservices import DevServices  # noqa: E402
+from signing import Pkcs12Key, SigningBatch, SignJob, _asn1_dump, _parse_fast, sign_pdf, sign_pdfs, verify_pdf  # noqa: E402
 from signing.pki import init_pki, load_identity, to_asn1_cert, to_asn1_key  # noqa: E402
+from signing.trust import TrustConfig  # noqa: E402
 from tests.pdfs import make_pdf, sample_paragraphs  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 DOCS_CACHE = RESULTS / "signing-docs"
 VARIANTS = ("naive", "docsvc", "proto_asn1fix", "proto_template")
+LEVEL_WAYS = ("before", "docsvc", "batch")  # how each level above B-B is signed (see the docstring)
 LEVELS = ("B-B", "B-T", "B-LT", "B-LTA")
 SIZES = (1, 50)  # pages
 RSA_SIGNS = 2000
@@ -140,6 +154,60 @@ def docsvc_sign(pdf: bytes, key, level="B-B", trust=None) -> bytes:
     out = io.BytesIO()
     sign_pdf(io.BytesIO(pdf), out, key, level=level, trust=trust)
     return out.getvalue()
+
+
+def docsvc_sign_batch(pdf: bytes, key, level: str, batch: SigningBatch) -> bytes:
+    out = io.BytesIO()
+    sign_pdf(io.BytesIO(pdf), out, key, level=level, trust=batch.trust, batch=batch)
+    return out.getvalue()
+
+
+def docsvc_sign_all_batch(pdfs: list[bytes], key, level: str, batch: SigningBatch, concurrency: int) -> list[bytes]:
+    results = sign_pdfs([SignJob(pdf) for pdf in pdfs], key, level=level, batch=batch, concurrency=concurrency)
+    for r in results:
+        if isinstance(r, Exception):
+            raise r
+    return [r.data for r in results]
+
+
+class BeforeTrust(TrustConfig):
+    """The TrustConfig of the code before signing.batch: a new pyHanko
+    HTTPTimeStamper for every signature (a dummy time-stamp and a TLS
+    context each time)."""
+
+    def get_timestamper(self):
+        return HTTPTimeStamper(self.tsa_url, timeout=int(self.http_timeout)) if self.tsa_url else None
+
+
+@contextlib.contextmanager
+def before_fast_paths():
+    """signing._parse_fast switched off, as before it existed."""
+    _parse_fast.uninstall()
+    try:
+        yield
+    finally:
+        _parse_fast.install()
+
+
+@contextlib.contextmanager
+def dev_services_process(pki_dir: Path, latency_ms: float):
+    """The dev TSA/OCSP/CRL in a process of their own (CPU counted apart)."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    proc = subprocess.Popen([sys.executable, "-m", "signing.devservices", str(pki_dir), "--latency-ms", str(latency_ms)],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        if not line.startswith("serving"):
+            raise RuntimeError(f"the dev services did not start: {line!r}")
+        yield proc
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def process_cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @contextlib.contextmanager
@@ -301,23 +369,29 @@ class TemplateKey:
 
 
 def timed(fn: Callable[[bytes], object], docs: list[bytes], context=contextlib.nullcontext,
-          min_seconds: float = 0.0) -> tuple[dict, list]:
+          min_seconds: float = 0.0, *, run_all: Callable[[list[bytes]], list] | None = None,
+          services_pid: int | None = None) -> tuple[dict, list]:
     """All documents once; then, for the fast variants, whole passes again
-    until `min_seconds` have gone by, so a run is long enough to measure."""
+    until `min_seconds` have gone by, so a run is long enough to measure.
+    `run_all` does a whole pass at once (the batch variants); the dev
+    services' CPU during the run is recorded beside this process's."""
+    run_all = run_all or (lambda pdfs: [fn(pdf) for pdf in pdfs])
     gc.collect()
     passes = 0
     with context():
+        services_cpu = process_cpu_seconds(services_pid) if services_pid else 0.0
         wall, cpu = time.perf_counter(), time.process_time()
-        outputs = [fn(doc) for doc in docs]
+        outputs = run_all(docs)
         passes += 1
         while time.perf_counter() - wall < min_seconds:
-            for doc in docs:
-                fn(doc)
+            run_all(docs)
             passes += 1
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        services_cpu = (process_cpu_seconds(services_pid) - services_cpu) if services_pid else 0.0
     n = passes * len(docs)
     return {"docs": len(docs), "passes": passes, "signed": n, "seconds": wall, "cpu_seconds": cpu,
-            "docs_per_s": n / wall, "docs_per_cpu_s": n / cpu}, outputs
+            "docs_per_s": n / wall, "docs_per_cpu_s": n / cpu,
+            "services_cpu_ms_per_doc": 1000 * services_cpu / n}, outputs
 
 
 def rsa_ceiling(key) -> dict:
@@ -342,6 +416,7 @@ def summarize(runs: list[dict]) -> dict:
         "docs_per_s_min": min(rates),
         "docs_per_s_max": max(rates),
         "docs_per_cpu_s": statistics.median(r["docs_per_cpu_s"] for r in runs),
+        "services_cpu_ms_per_doc": statistics.median(r.get("services_cpu_ms_per_doc", 0.0) for r in runs),
         "ms_per_doc": 1000 / statistics.median(rates),
         "seconds": statistics.median(r["seconds"] for r in runs),
     }
@@ -361,6 +436,18 @@ DOCSVC_PHASES = [
                                           ("pyhanko/sign/signers/pdf_signer.py", "perform_presign_validation")]),
     ("loading the PKCS#12 file (naive only)", [("pyhanko/sign/signers/pdf_cms.py", "load_pkcs12")]),
 ]
+LEVEL_PHASES = [
+    ("pre-sign validation (signer + TSA chain, OCSP, CRL)",
+     [("pyhanko/sign/signers/pdf_signer.py", "perform_presign_validation")]),
+    ("  of which TLS contexts for the TSA (certifi bundle)",
+     [("<method 'load_verify_locations' of '_ssl._SSLContext' objects>", "")]),
+    ("time-stamp requests (incl. dummy ones), client side", [("pyhanko/sign/timestamps/api.py", "async_timestamp")]),
+    ("CMS built for the signature, incl. RSA and the TST", [("pyhanko/sign/signers/pdf_signer.py", "perform_signature")]),
+    ("PDF: new field, sig dict, write update, SHA-256 of ranges",
+     [("pyhanko/sign/signers/pdf_signer.py", "prepare_tbs_document"),
+      ("pyhanko/sign/signers/pdf_signer.py", "digest_tbs_document")]),
+    ("B-LTA: DSS and document time-stamp", [("pyhanko/sign/signers/pdf_signer.py", "post_signature_processing")]),
+]
 VERIFY_PHASES = [
     ("read the PDF (PdfFileReader)", [("pyhanko/pdf_utils/reader.py", "__init__")]),
     ("read the signature dictionary incl. the /Contents hex string",
@@ -378,7 +465,9 @@ VERIFY_PHASES = [
 def _cumtime(stats: pstats.Stats, wanted: list[tuple[str, str]]) -> float:
     total = 0.0
     for (filename, _line, name), (_cc, _nc, _tt, ct, _callers) in stats.stats.items():
-        if any(filename.endswith(suffix) and name == fn for suffix, fn in wanted):
+        # a built-in has filename "~" and its description as the name
+        if any((filename.endswith(suffix) and name == fn) or (filename == "~" and name == suffix)
+               for suffix, fn in wanted):
             total += ct
     return total
 
@@ -510,6 +599,10 @@ def main() -> None:
     ap.add_argument("--levels", default="B-B,B-T,B-LTA",
                     help="PAdES levels for docsvc; above B-B docsvc alone, with the dev TSA/OCSP/CRL on "
                          "127.0.0.1 (default B-B,B-T,B-LTA)")
+    ap.add_argument("--service-latency-ms", type=float, default=50.0,
+                    help="the dev TSA/OCSP/CRL answer this late, as across a network (default 50)")
+    ap.add_argument("--concurrency", type=int, default=8,
+                    help="documents in flight together in the batch_<level> variants (default 8)")
     ap.add_argument("--no-profile", action="store_true", help="skip the cProfile part")
     ap.add_argument("--profile-docs", type=int, default=20, help="documents per size in the profile (default 20)")
     args = ap.parse_args()
@@ -520,8 +613,8 @@ def main() -> None:
     levels = [v for v in args.levels.split(",") if v]
     if set(levels) - set(LEVELS):
         ap.error(f"unknown levels: {', '.join(sorted(set(levels) - set(LEVELS)))}")
-    # docsvc above B-B: rows "docsvc_B-T" etc., timed like the variants
-    level_variants = [f"docsvc_{level}" for level in levels if level != "B-B"]
+    # above B-B: rows "before_B-T", "docsvc_B-T", "batch_B-T" etc., timed like the variants
+    level_variants = [f"{way}_{level}" for level in levels if level != "B-B" for way in LEVEL_WAYS]
     all_variants = variants + level_variants
 
     # pyHanko logs every offline B-B verification's missing revocation info
@@ -540,10 +633,11 @@ def main() -> None:
     services = contextlib.ExitStack()
     try:
         pki = init_pki(workdir / "pki")  # fresh RSA-2048 dev PKI, PKCS#12 with PBES2/AES-256, 2048 KDF rounds
-        # TSA, OCSP, CRL on 127.0.0.1, in a thread of this process: B-T and up
+        # TSA, OCSP, CRL on 127.0.0.1, in a process of their own: B-T and up
         # sign against them, online verification fetches from them.
-        services.enter_context(DevServices(pki))
+        services_pid = services.enter_context(dev_services_process(workdir / "pki", args.service_latency_ms)).pid
         trust = pki.trust_config()
+        before_trust = BeforeTrust(**{f.name: getattr(trust, f.name) for f in dataclasses.fields(trust)})
         p12, passphrase = str(pki.p12_path(SIGNER)), pki.passphrase
         identity = load_identity(p12, passphrase)
         key = Pkcs12Key(p12, passphrase)
@@ -561,6 +655,7 @@ def main() -> None:
         if {"proto_asn1fix", "proto_template"} & set(variants):
             print("The prototypes' CMS is byte for byte pyHanko's own.", flush=True)
 
+        runs_all: dict[str, Callable[[list[bytes]], list[bytes]]] = {}
         fns: dict[str, tuple[Callable[[bytes], bytes], Callable]] = {
             "naive": (lambda pdf: naive_sign(pdf, p12, passphrase.encode()), stock_asn1crypto),
             "docsvc": (lambda pdf: docsvc_sign(pdf, key), contextlib.nullcontext),
@@ -568,9 +663,19 @@ def main() -> None:
             "proto_template": (lambda pdf: docsvc_sign(pdf, template_key), contextlib.nullcontext),
         }
         for name in level_variants:
-            level = name.split("_", 1)[1]
-            fns[name] = (lambda pdf, level=level, trust=trust: docsvc_sign(pdf, key, level, trust),  # bound per variant
-                         contextlib.nullcontext)
+            way, level = name.split("_", 1)
+            if way == "before":
+                fns[name] = (lambda pdf, level=level: docsvc_sign(pdf, key, level, before_trust),  # bound per variant
+                             before_fast_paths)
+            else:
+                # One batch per variant, for the whole run: what a văn thư's
+                # session of signing would keep (bounded by its max_age).
+                shared = SigningBatch(trust)
+                fns[name] = (lambda pdf, level=level, shared=shared: docsvc_sign_batch(pdf, key, level, shared),
+                             contextlib.nullcontext)
+                if way == "batch":
+                    runs_all[name] = (lambda pdfs, level=level, shared=shared:
+                                      docsvc_sign_all_batch(pdfs, key, level, shared, args.concurrency))
         docs = {pages: documents(pages, args.docs[pages]) for pages in SIZES}
         for pages in SIZES:
             sizes = [len(d) for d in docs[pages]]
@@ -589,12 +694,14 @@ def main() -> None:
             for pages in SIZES:
                 for variant in all_variants:
                     fn, context = fns[variant]
-                    result, outputs = timed(fn, docs[pages], context, args.min_seconds)
+                    result, outputs = timed(fn, docs[pages], context, args.min_seconds,
+                                            run_all=runs_all.get(variant), services_pid=services_pid)
                     runs.setdefault(f"{variant}/{pages}", []).append(result)
                     last_outputs[(variant, pages)] = outputs
                     print(f"[{rep}/{args.repeat}] {variant:15s} {pages:2d} p: {result['docs_per_s']:7.1f} docs/s "
                           f"({result['signed']} in {result['seconds']:.2f} s, "
-                          f"{result['docs_per_cpu_s']:.1f} docs/CPU-s)", flush=True)
+                          f"{result['docs_per_cpu_s']:.1f} docs/CPU-s, services "
+                          f"{result['services_cpu_ms_per_doc']:.1f} ms CPU/doc)", flush=True)
 
         # verification of docsvc's outputs (or of whatever signed last)
         source = "docsvc" if "docsvc" in variants else variants[-1]
@@ -605,17 +712,25 @@ def main() -> None:
             "verify_online": (online, contextlib.nullcontext),
             "verify_offline_stock_asn1crypto": (offline, stock_asn1crypto),
         }
+        lta_source = "batch_B-LTA" if "batch_B-LTA" in all_variants else None
+        if lta_source:
+            verify_kinds["verify_lta_offline"] = (offline, contextlib.nullcontext)
+            verify_kinds["verify_lta_offline_before"] = (offline, before_fast_paths)
+
+        def verified(kind: str, pages: int) -> list[bytes]:
+            return last_outputs[(lta_source if kind.startswith("verify_lta") else source, pages)]
+
         for pages in SIZES:
-            for verifier_trust, _ in verify_kinds.values():  # warm-up
-                verify_pdf(io.BytesIO(last_outputs[(source, pages)][0]), verifier_trust)
+            for kind, (verifier_trust, _) in verify_kinds.items():  # warm-up
+                verify_pdf(io.BytesIO(verified(kind, pages)[0]), verifier_trust)
         for rep in range(1, args.repeat + 1):
             for pages in SIZES:
                 for kind, (verifier_trust, context) in verify_kinds.items():
                     result, _ = timed(lambda signed: verify_pdf(io.BytesIO(signed), verifier_trust),  # noqa: B023 (timed now)
-                                      last_outputs[(source, pages)], context, args.min_seconds)
+                                      verified(kind, pages), context, args.min_seconds)
                     runs.setdefault(f"{kind}/{pages}", []).append(result)
-                    print(f"[{rep}/{args.repeat}] {kind:28s} {pages:2d} p: {result['docs_per_s']:6.1f} docs/s",
-                          flush=True)
+                    print(f"[{rep}/{args.repeat}] {kind:28s} {pages:2d} p: {result['docs_per_s']:6.1f} docs/s "
+                          f"({result['docs_per_cpu_s']:.1f} docs/CPU-s)", flush=True)
         # correctness, untimed: every output of the last repetition
         for (variant, pages), outputs in last_outputs.items():
             checks[f"{variant}/{pages}"] = {"offline": check_outputs(outputs, offline),
@@ -631,10 +746,21 @@ def main() -> None:
                 for pages in SIZES:
                     sample = docs[pages][:max(2, min(args.profile_docs, len(docs[pages])))]
                     profiles[f"{variant}/{pages}"] = profile(fn, sample, context)
+            for variant in ("before_B-T", "docsvc_B-T", "before_B-LTA", "docsvc_B-LTA"):
+                if variant in all_variants:
+                    fn, context = fns[variant]
+                    sample = docs[1][:max(2, min(args.profile_docs, len(docs[1])))]
+                    profiles[f"{variant}/1"] = profile(fn, sample, context, phases=LEVEL_PHASES)
             for pages in SIZES:
                 sample = last_outputs[(source, pages)][:max(2, min(args.profile_docs, len(docs[pages])))]
                 profiles[f"verify_offline/{pages}"] = profile(
                     lambda signed: verify_pdf(io.BytesIO(signed), offline), sample, phases=VERIFY_PHASES)
+            if lta_source:
+                sample = last_outputs[(lta_source, 1)][:max(2, min(args.profile_docs, len(docs[1])))]
+                for kind, context in (("verify_lta_offline", contextlib.nullcontext),
+                                      ("verify_lta_offline_before", before_fast_paths)):
+                    profiles[f"{kind}/1"] = profile(lambda signed: verify_pdf(io.BytesIO(signed), offline),
+                                                    sample, context, phases=VERIFY_PHASES)
 
         summary = {name: summarize(rs) for name, rs in runs.items()}
         report(summary, profiles, checks, all_variants, args, source)
@@ -645,7 +771,8 @@ def main() -> None:
             "started": started.isoformat(),
             "machine": info,
             "settings": {"docs": args.docs, "repeat": args.repeat, "variants": all_variants, "levels": levels,
-                         "signer": SIGNER, "rsa_signs": RSA_SIGNS, "verified": source},
+                         "signer": SIGNER, "rsa_signs": RSA_SIGNS, "verified": source,
+                         "service_latency_ms": args.service_latency_ms, "concurrency": args.concurrency},
             "runs": runs,
             "summary": summary,
             "ratios": ratios(summary, all_variants),
@@ -691,12 +818,35 @@ def report(summary: dict, profiles: dict, checks: dict, variants: list[str], arg
     print(f"\nVerification of the {source} outputs (signing.verify_pdf):\n")
     print("| verification | pages | docs (verified per run) | docs/s | (min – max) | ms/doc | docs/CPU-s |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
+    kinds = [k for k in ("verify_offline", "verify_online", "verify_offline_stock_asn1crypto", "verify_lta_offline",
+                         "verify_lta_offline_before") if f"{k}/1" in summary]
     for pages in SIZES:
-        for kind in ("verify_offline", "verify_online", "verify_offline_stock_asn1crypto"):
+        for kind in kinds:
             s = summary[f"{kind}/{pages}"]
             print(f"| {kind} | {pages} | {s['docs']} ({s['signed_per_run']:.0f}) | **{s['docs_per_s']:.1f}** | "
                   f"{s['docs_per_s_min']:.1f} – {s['docs_per_s_max']:.1f} | {s['ms_per_doc']:.1f} | "
                   f"{s['docs_per_cpu_s']:.1f} |")
+    print("\nAbove B-B, against the code path before signing.batch (before_<level>), same run "
+          f"(TSA/OCSP/CRL {args.service_latency_ms:g} ms late, in their own process):\n")
+    print("| level | pages | variant | docs/s | docs/CPU-s (this process) | × before (wall) | × before (CPU) "
+          "| dev services' CPU ms/doc |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for pages in SIZES:
+        for variant in variants:
+            way, _, level = variant.partition("_")
+            before = summary.get(f"before_{level}/{pages}")
+            if way not in LEVEL_WAYS or before is None:
+                continue
+            s = summary[f"{variant}/{pages}"]
+            print(f"| {level} | {pages} | {variant} | **{s['docs_per_s']:.1f}** | {s['docs_per_cpu_s']:.1f} | "
+                  f"{s['docs_per_s'] / before['docs_per_s']:.1f} | {s['docs_per_cpu_s'] / before['docs_per_cpu_s']:.1f} | "
+                  f"{s['services_cpu_ms_per_doc']:.1f} |")
+    if "verify_lta_offline/1" in summary:
+        for pages in SIZES:
+            now, then = summary[f"verify_lta_offline/{pages}"], summary[f"verify_lta_offline_before/{pages}"]
+            print(f"\nB-LTA offline verification, {pages} p: {now['docs_per_s']:.1f} docs/s against "
+                  f"{then['docs_per_s']:.1f} before (× {now['docs_per_s'] / then['docs_per_s']:.2f} wall, "
+                  f"× {now['docs_per_cpu_s'] / then['docs_per_cpu_s']:.2f} CPU)")
     print("\nChecks (verify_pdf on every output of the last repetition; "
           "verdict / signatures / intact / level / signer / revocation: count):")
     for name, c in checks.items():

@@ -8,27 +8,39 @@ a test run or a developer's session lasts.
 
     with DevServices(pki):
         sign_pdf(..., level="B-LT", trust=pki.trust_config())
+
+`latency` delays every answer, as a TSA or CA across a network would; and
+`python -m signing.devservices PKI_DIR [--latency-ms 50]` serves a PKI from
+a process of its own (the signing bench, so that the services' CPU is not
+counted as the signer's).
 """
 from __future__ import annotations
 
+import argparse
 import base64
 import logging
 import os
+import signal
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote
 
+from asn1crypto import cms, core, tsp
 from asn1crypto import keys as asn1_keys
-from asn1crypto import tsp
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from cryptography.x509 import ocsp
+from pyhanko.sign.general import as_signing_certificate, simple_cms_attribute
 from pyhanko.sign.timestamps import DummyTimeStamper
 from pyhanko_certvalidator.registry import SimpleCertificateStore
+from pyhanko_certvalidator.util import get_pyca_cryptography_hash
 
-from .pki import SERIALS, DevPki, to_asn1_cert, to_asn1_key
+from .pki import SERIALS, DevPki, load_pki, to_asn1_cert, to_asn1_key
 
 log = logging.getLogger(__name__)
 
@@ -39,13 +51,38 @@ ANSWER_VALIDITY = timedelta(days=7)
 CLOCK_SKEW = timedelta(minutes=1)
 
 
+class _DevTimestamper(DummyTimeStamper):
+    """pyHanko's DummyTimeStamper re-parses its DER key for every token,
+    and cryptography validates an RSA key on load (~45 ms); this one signs
+    with the key loaded once. The signed attributes are DummyTimeStamper's
+    (pyHanko 0.38), so the tokens are the same."""
+
+    def __init__(self, *, tsa_key: RSAPrivateKey, **kwargs: Any) -> None:
+        super().__init__(tsa_key=to_asn1_key(tsa_key), **kwargs)
+        self._pyca_key = tsa_key
+
+    def _sign_tst_info(self, tst_info_data: bytes, md_algorithm: str, dt: datetime) -> tuple[bytes, cms.CMSAttributes]:
+        digest = hashes.Hash(get_pyca_cryptography_hash(md_algorithm))
+        digest.update(tst_info_data)
+        signed_attrs = cms.CMSAttributes([
+            simple_cms_attribute("content_type", "tst_info"),
+            simple_cms_attribute("signing_time", cms.Time({"utc_time": core.UTCTime(dt)})),
+            simple_cms_attribute("signing_certificate", as_signing_certificate(self.tsa_cert)),
+            simple_cms_attribute("message_digest", digest.finalize()),
+        ])
+        signature = self._pyca_key.sign(signed_attrs.dump(), PKCS1v15(), get_pyca_cryptography_hash(md_algorithm))
+        return signature, signed_attrs
+
+
 def in_process_timestamper(pki: DevPki) -> DummyTimeStamper:
     """The dev TSA without HTTP, for TrustConfig(timestamper=...): fast
     offline signing in tests and on a laptop without the services."""
     tsa, issuing, root = pki.identity("tsa"), pki.identity("issuing-ca"), pki.identity("root-ca")
-    return DummyTimeStamper(
+    if not isinstance(tsa.key, RSAPrivateKey):
+        raise TypeError("the development TSA's key is RSA")
+    return _DevTimestamper(
         tsa_cert=to_asn1_cert(tsa.certificate),
-        tsa_key=to_asn1_key(tsa.key),
+        tsa_key=tsa.key,
         certs_to_embed=SimpleCertificateStore.from_certs(
             [to_asn1_cert(issuing.certificate), to_asn1_cert(root.certificate)]),
     )
@@ -139,12 +176,13 @@ def _key_hash(cert: x509.Certificate, algorithm: hashes.HashAlgorithm) -> bytes:
     return digest.finalize()
 
 
-def _handler(responder: _Responder) -> type[BaseHTTPRequestHandler]:
+def _handler(responder: _Responder, latency: float) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            time.sleep(latency)
             if self.path == "/ocsp":
                 self._send(200, "application/ocsp-response", responder.ocsp(body))
             elif self.path == "/tsa":
@@ -156,6 +194,7 @@ def _handler(responder: _Responder) -> type[BaseHTTPRequestHandler]:
                 self._send(404, "text/plain", b"not found")
 
         def do_GET(self) -> None:
+            time.sleep(latency)
             if self.path.startswith("/ocsp/"):
                 # RFC 6960 A.1: GET {url}/{url-encoding of base64 of DER}
                 der = base64.b64decode(unquote(self.path[len("/ocsp/"):]))
@@ -181,10 +220,13 @@ def _handler(responder: _Responder) -> type[BaseHTTPRequestHandler]:
 
 
 class DevServices:
-    """TSA + OCSP + CRL + CA certificates of a DevPki, on its port."""
+    """TSA + OCSP + CRL + CA certificates of a DevPki, on its port; every
+    answer `latency` seconds late (each request in its own thread, so
+    requests in flight together wait together)."""
 
-    def __init__(self, pki: DevPki) -> None:
+    def __init__(self, pki: DevPki, *, latency: float = 0.0) -> None:
         self.pki = pki
+        self.latency = latency
         self._server: ThreadingHTTPServer | None = None
         self._responder: _Responder | None = None
         self._thread: threading.Thread | None = None
@@ -194,7 +236,7 @@ class DevServices:
         if self._server is None:
             self._pid = os.getpid()
             self._responder = _Responder(self.pki)
-            server = ThreadingHTTPServer(("127.0.0.1", self.pki.port), _handler(self._responder))
+            server = ThreadingHTTPServer(("127.0.0.1", self.pki.port), _handler(self._responder, self.latency))
             server.daemon_threads = True
             self._server = server
             self._thread = threading.Thread(target=server.serve_forever, name="docsvc-devservices", daemon=True)
@@ -223,3 +265,22 @@ class DevServices:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Serve a development PKI's TSA, OCSP, CRL and CA certificates.")
+    parser.add_argument("pki_dir", help="a folder made by signing.pki.init_pki")
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="delay every answer (default 0)")
+    args = parser.parse_args(argv)
+    services = DevServices(load_pki(args.pki_dir), latency=args.latency_ms / 1000).start()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    print(f"serving {services.pki.base_url}", flush=True)
+    while not stop.wait(0.5):
+        pass
+    services.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -11,9 +11,11 @@ by the agency's seal keeps both valid. Levels, in ETSI EN 319 142 terms:
 """
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, BinaryIO, Literal, cast, get_args
@@ -42,6 +44,7 @@ from pyhanko_certvalidator.path import ValidationPath
 
 from ._async import run_sync
 from .appearance import Appearance, place
+from .batch import SigningBatch
 from .errors import (
     CertificateExpired,
     CertificateRevoked,
@@ -98,46 +101,127 @@ def sign_pdf(
     trust: TrustConfig | None = None,
     reason: str | None = None,
     location: str | None = None,
+    batch: SigningBatch | None = None,
 ) -> SignedDocument:
     """Read a PDF from `input`, write it signed to `output`.
 
     `trust` supplies the TSA (B-T and up) and the roots and revocation
     sources used to check the signer's certificate before signing (and to
     embed them, B-LT and up). Without `trust` only B-B is possible and the
-    certificate's revocation status is not checked.
+    certificate's revocation status is not checked. Signing several
+    documents, pass one `batch` (signing.batch) to all of them, or use
+    sign_pdfs, which also overlaps their time-stamp requests.
     """
+    job = SignJob(input.read(), appearance=appearance, field_name=field_name, reason=reason, location=location)
+    batch = _batch_for(trust, batch)
+    signed = run_sync(_sign_document(job, key, level, batch))
+    output.write(signed.data)
+    return signed.document
+
+
+@dataclass(frozen=True)
+class SignJob:
+    """One document of a batch: its bytes and how its signature looks."""
+
+    data: bytes
+    appearance: Appearance | None = None
+    field_name: str | None = None
+    reason: str | None = None
+    location: str | None = None
+
+
+@dataclass(frozen=True)
+class SignedPdf:
+    data: bytes
+    document: SignedDocument
+
+
+# Documents of one sign_pdfs call in flight together: enough to keep a core
+# busy while each waits ~50-100 ms for its TSA, few enough that a TSA is not
+# flooded by one caller.
+DEFAULT_CONCURRENCY = 8
+
+
+def sign_pdfs(
+    jobs: Sequence[SignJob],
+    key: KeySource,
+    *,
+    level: Level = "B-B",
+    trust: TrustConfig | None = None,
+    batch: SigningBatch | None = None,
+    concurrency: int = DEFAULT_CONCURRENCY,
+) -> list[SignedPdf | SigningError]:
+    """Sign each job with `key`, in the jobs' order, as sign_pdf would, with
+    up to `concurrency` documents waiting on the network together (their
+    CPU work still takes turns on one core). A document that cannot be
+    signed gets its SigningError in its place; the others go on."""
+    batch = _batch_for(trust, batch)
+    return run_sync(_sign_all(list(jobs), key, level, batch, max(1, concurrency)))
+
+
+async def _sign_all(jobs: list[SignJob], key: KeySource, level: Level, batch: SigningBatch, concurrency: int
+                    ) -> list[SignedPdf | SigningError]:
+    limit = asyncio.Semaphore(concurrency)
+
+    async def one(job: SignJob) -> SignedPdf | SigningError:
+        async with limit:
+            try:
+                return await _sign_document(job, key, level, batch)
+            except SigningError as e:
+                return e
+
+    if not jobs:
+        return []
+    # The first alone: it fills the batch (validation, the TSA's dummy
+    # token, the signature size) that the others then share.
+    first = await one(jobs[0])
+    rest = await asyncio.gather(*(one(job) for job in jobs[1:]))
+    return [first, *rest]
+
+
+def _batch_for(trust: TrustConfig | None, batch: SigningBatch | None) -> SigningBatch:
+    if batch is None:
+        return SigningBatch(trust)
+    if trust is not None and batch.trust is not trust:
+        raise ValueError("the batch was made for another TrustConfig")
+    return batch
+
+
+async def _sign_document(job: SignJob, key: KeySource, level: Level, batch: SigningBatch) -> SignedPdf:
+    trust = batch.trust
     if level not in LEVELS:
         raise SigningError(f"Unknown PAdES level {level!r}; use one of {', '.join(LEVELS)}.")
-    if level != "B-B" and (trust is None or trust.get_timestamper() is None):
+    if level != "B-B" and batch.timestamper() is None:
         raise TimestampUnavailable(f"{level} needs a time-stamping authority: give a TrustConfig with tsa_url.")
 
-    data = input.read()
+    data = job.data
     signing_time = datetime.now(VIETNAM).replace(microsecond=0)
     _check_validity_period(key, signing_time)
-    timestamper = trust.get_timestamper() if trust is not None and level != "B-B" else None
+    timestamper = batch.timestamper() if level != "B-B" else None
     # The TSA is part of the remembered size: its tokens are in the CMS.
     size_key: _SizeKey = ("sha256", None if timestamper is None or trust is None else (trust.timestamper or trust.tsa_url))
+    long_term = level in ("B-LT", "B-LTA")
+    # Checking before signing means nobody signs with a revoked key by
+    # accident; offline (no fetching) we can only check the chain.
+    check_revocation = trust is not None and (trust.allow_fetching or long_term)
 
     def prepare() -> tuple[IncrementalPdfFileWriter, PdfSigner, str]:
         writer = open_for_update(data)
-        placed = place(appearance, writer, signing_time) if appearance is not None else None
-        name = field_name or _next_field_name(writer, placed.field_prefix if placed else "signature")
+        placed = place(job.appearance, writer, signing_time) if job.appearance is not None else None
+        name = job.field_name or _next_field_name(writer, placed.field_prefix if placed else "signature")
         _refuse_signed_field(writer, name)
 
-        long_term = level in ("B-LT", "B-LTA")
         meta = PdfSignatureMetadata(
             field_name=name,
             md_algorithm="sha256",
             subfilter=SigSeedSubFilter.PADES,
-            reason=reason,
-            location=location,
+            reason=job.reason,
+            location=job.location,
             embed_validation_info=long_term,
             use_pades_lta=level == "B-LTA",
             timestamp_field_name=_next_field_name(writer, "timestamp") if level == "B-LTA" else None,
-            # Checking before signing means nobody signs with a revoked key by
-            # accident; offline (no fetching) we can only check the chain.
-            validation_context=trust.validation_context(check_revocation=trust.allow_fetching or long_term)
-            if trust is not None else None,
+            validation_context=batch.validation_context(key.signer(), check_revocation=check_revocation,
+                                                        timestamped=timestamper is not None),
         )
         field_spec = SigFieldSpec(
             sig_field_name=name,
@@ -154,17 +238,17 @@ def sign_pdf(
         )
         return writer, pdf_signer, name
 
-    writer, pdf_signer, name = prepare()
-    buffer = io.BytesIO()
     try:
+        writer, pdf_signer, name = prepare()
+        buffer = io.BytesIO()
         try:
-            run_sync(_sign(pdf_signer, writer, buffer, signing_time, size_key))
+            await _sign(pdf_signer, writer, buffer, signing_time, size_key, batch, check_revocation)
         except _RememberedSizeFailed:
             # Once more from the start, with the size estimated afresh.
             _reserved_sizes.get(key.signer(), {}).pop(size_key, None)
             writer, pdf_signer, name = prepare()
             buffer = io.BytesIO()
-            run_sync(_sign(pdf_signer, writer, buffer, signing_time, size_key))
+            await _sign(pdf_signer, writer, buffer, signing_time, size_key, batch, check_revocation)
     except PyHankoSigningError as e:
         raise _user_error(e.__cause__, e) from e
     except (ValidationError, PathError) as e:
@@ -176,8 +260,9 @@ def sign_pdf(
         raise TimestampUnavailable(f"The time-stamping authority did not answer: {e}") from e
     except LayoutError as e:
         raise InvalidAppearance(f"The signature appearance does not fit: {e}") from e
-    output.write(buffer.getbuffer())
-    return SignedDocument(field_name=name, level=level, signer=signer_name(key.certificate), signing_time=signing_time)
+    document = SignedDocument(field_name=name, level=level, signer=signer_name(key.certificate),
+                              signing_time=signing_time)
+    return SignedPdf(buffer.getvalue(), document)
 
 
 def open_for_update(data: bytes) -> IncrementalPdfFileWriter:
@@ -194,7 +279,7 @@ def open_for_update(data: bytes) -> IncrementalPdfFileWriter:
 
 
 async def _sign(pdf_signer: PdfSigner, writer: IncrementalPdfFileWriter, output: io.BytesIO,
-                signing_time: datetime, size_key: _SizeKey) -> None:
+                signing_time: datetime, size_key: _SizeKey, batch: SigningBatch, check_revocation: bool) -> None:
     """PdfSigner.async_sign_pdf, step by step, for three reasons:
 
     - the time in the visible appearance and the CMS signingTime must be the
@@ -203,11 +288,12 @@ async def _sign(pdf_signer: PdfSigner, writer: IncrementalPdfFileWriter, output:
       `size_key`, estimated only if unknown (_RememberedSizeFailed if
       signing then fails with a remembered size);
     - at B-LT/B-LTA the validation data of the signatures already in the
-      document goes into the DSS too, not only our own.
+      document goes into the DSS too, not only our own;
+    - the pre-signing validation is the batch's while it holds (signing.batch).
     """
     session = pdf_signer.init_signing_session(writer)
     session.system_time = signing_time
-    validation_info = await session.perform_presign_validation(writer)
+    validation_info = await batch.presign(session, writer, check_revocation=check_revocation)
     if validation_info is not None and pdf_signer.signature_meta.embed_validation_info:
         validation_info.validation_paths.extend(
             await _earlier_signatures_paths(writer, pdf_signer.signature_meta.validation_context))

@@ -14,7 +14,7 @@ from asn1crypto import crl as asn1_crl
 from asn1crypto import ocsp as asn1_ocsp
 from asn1crypto import x509
 from pyhanko.keys import load_certs_from_pemder
-from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
+from pyhanko.sign.timestamps import TimeStamper
 from pyhanko.sign.validation.policy_decl import (
     LocalKnowledge,
     PdfSignatureValidationSpec,
@@ -34,6 +34,7 @@ from pyhanko_certvalidator.revinfo.archival import CRLContainer, OCSPContainer
 
 from .fetching import FetchSession
 from .outbound import FetchPolicy
+from .tsa import TsaClient
 
 # Revocation is checked wherever a certificate says where to check it
 # (AIA OCSP / CRL distribution point); a certificate that declares a source
@@ -98,7 +99,7 @@ class TrustConfig:
         if self.timestamper is not None:
             return self.timestamper
         if self.tsa_url:
-            return HTTPTimeStamper(self.tsa_url, timeout=int(self.http_timeout))
+            return TsaClient(self.tsa_url, timeout=int(self.http_timeout))
         return None
 
     def fetch_session(self) -> FetchSession | None:

@@ -47,7 +47,7 @@ from docsvc.permissions import may_be_signer, may_sign, may_submit, require_issu
 from docsvc.runtime import Runtime
 from docsvc.signatures import retain_version
 from docsvc.stored import store_then_record
-from signing import AgencySeal, Box, PersonSignature, SigningError, sign_pdf
+from signing import AgencySeal, Box, PersonSignature, SigningBatch, SigningError, sign_pdf
 from signing.fields import TextField, add_text_fields, fill_text_fields
 from storage import read_object
 
@@ -227,8 +227,9 @@ def sign_as_approver(
     progress: Callable[[SignOutcome], None] | None = None,
 ) -> list[SignOutcome]:
     """Sign each document with the approver's personal signature; the key is
-    unlocked once for the whole batch. A document that cannot be signed is
-    reported and the others go on."""
+    unlocked once for the whole batch, and the certificate checks and the
+    TSA's are shared by its documents (signing.SigningBatch). A document
+    that cannot be signed is reported and the others go on."""
     require_staff(actor)
     if not document_ids:
         raise InvalidInput("Choose at least one document to sign.")
@@ -236,12 +237,12 @@ def sign_as_approver(
     with rt.read() as session:
         credential = signatures.credential_for(session, CredentialOwner.USER, actor.id)
     image = signatures.image_bytes(rt, credential)
-    trust = signatures.trust_config(rt.settings)
+    batch = SigningBatch(signatures.trust_config(rt.settings))
     outcomes = []
     with signatures.open_key(credential, secret) as key, signatures.dev_services(rt.settings):
         for document_id in document_ids:
             try:
-                _sign_one(rt, actor, document_id, key, image, trust, position)
+                _sign_one(rt, actor, document_id, key, image, batch, position)
                 outcome = SignOutcome(document_id, True)
             except (DocsvcError, SigningError) as exc:
                 outcome = SignOutcome(document_id, False, exc.message, exc.code, http_status(exc))
@@ -251,7 +252,7 @@ def sign_as_approver(
     return outcomes
 
 
-def _sign_one(rt, actor, document_id, key, image, trust, position) -> None:
+def _sign_one(rt, actor, document_id, key, image, batch: SigningBatch, position) -> None:
     with rt.read() as session:
         document = get_document(session, actor, document_id)
         _check_can_sign(actor, document)
@@ -260,7 +261,7 @@ def _sign_one(rt, actor, document_id, key, image, trust, position) -> None:
     prepared = read_object(rt.store, source.storage_key)
     signed = io.BytesIO()
     sign_pdf(io.BytesIO(prepared), signed, key, level=PERSON_LEVEL,
-             appearance=PersonSignature(image, Box(**box)), field_name=PERSON_FIELD, trust=trust)
+             appearance=PersonSignature(image, Box(**box)), field_name=PERSON_FIELD, batch=batch)
     with store_then_record(rt) as store:
         stored = store.put(io.BytesIO(signed.getvalue()), "application/pdf")
         with rt.write() as session:

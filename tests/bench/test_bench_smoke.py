@@ -126,11 +126,12 @@ def test_fuzz_finds_nothing_in_a_short_run_of_every_target(bench):
 def test_signing_every_variant_and_level_gives_signatures_that_verify(bench):
     result = bench.result()
     checks = result["checks"]
-    variants = ["naive", "docsvc", "proto_asn1fix", "proto_template", "docsvc_B-T", "docsvc_B-LTA"]
+    levels = [f"{way}_{level}" for level in ("B-T", "B-LTA") for way in ("before", "docsvc", "batch")]
+    variants = ["naive", "docsvc", "proto_asn1fix", "proto_template", *levels]
     assert sorted(checks) == sorted(f"{v}/{pages}" for v in variants for pages in (1, 50))
     for name, check in checks.items():
         variant = name.split("/")[0]
-        level = variant.split("_", 1)[1] if variant.startswith("docsvc_") else "B-B"
+        level = variant.split("_", 1)[1] if variant in levels else "B-B"
         # With the development OCSP/CRL answering, every signature of every variant is valid.
         assert check["online"] == {f"valid / 1 / True / {level} / {SIGNER} / good": 1}, name
         # Offline (nothing fetched), only B-LTA carries its revocation data; none is ever invalid.
@@ -139,8 +140,9 @@ def test_signing_every_variant_and_level_gives_signatures_that_verify(bench):
         else:
             offline = f"indeterminate / 1 / True / {level} / {SIGNER} / unknown"
         assert check["offline"] == {offline: 1}, name
-    assert "| docsvc_B-LTA | 50 |" in bench.stdout and "verify_offline_stock_asn1crypto" in bench.stdout
-    assert {"docsvc/1", "verify_offline/50"} <= set(result["profiles"])
+    assert "| batch_B-LTA | 50 |" in bench.stdout and "verify_offline_stock_asn1crypto" in bench.stdout
+    assert "| B-LTA | 50 | batch_B-LTA |" in bench.stdout and "B-LTA offline verification, 1 p:" in bench.stdout
+    assert {"docsvc/1", "verify_offline/50", "docsvc_B-T/1", "verify_lta_offline_before/1"} <= set(result["profiles"])
 
 
 @pytest.mark.parametrize("bench", ["ocr_memory"], indirect=True)
