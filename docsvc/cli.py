@@ -617,11 +617,40 @@ def agency() -> None:
 @click.option("--level", default=AgencyLevel.OTHER.value, type=vocabulary_choice(AgencyLevel))
 @click.option("--parent", "parent_code", default=None, help="Code of the agency above this one.")
 @click.option("--symbol", default="", help="Its part of document numbers, e.g. UBND in 15/QĐ-UBND (default: from the code).")
+@click.option("--org-code", default=None,
+              help="Its electronic identification code (mã định danh, Decision 20/2020/QĐ-TTg), e.g. 000.00.00.H41.")
 @user_errors
-def agency_add(code, name, level, parent_code, symbol) -> None:
+def agency_add(code, name, level, parent_code, symbol, org_code) -> None:
+    """Add an agency."""
     with _runtime().write() as session:
-        accounts.add_agency(session, code, name, level=level, parent_code=parent_code, actor=None, symbol=symbol)
-    click.echo(f"agency {code} added")
+        accounts.add_agency(session, code, name, level=level, parent_code=parent_code, actor=cli_operator(),
+                            symbol=symbol, org_code=org_code)
+    click.echo(f"agency {code} added" + (f" ({org_code})" if org_code else ""))
+
+
+@agency.command("set-org-code")
+@click.argument("code")
+@click.argument("org_code")
+@user_errors
+def agency_set_org_code(code, org_code) -> None:
+    """Give an existing agency its organization code (the default agency has none at first)."""
+    with _runtime().write() as session:
+        accounts.set_org_code(session, code, org_code, actor=cli_operator())
+    click.echo(f"agency {code}: {org_code}")
+
+
+@agency.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@user_errors
+def agency_list(as_json: bool) -> None:
+    """The agencies of this installation, with their organization codes."""
+    with _runtime().read() as session:
+        rows = [accounts.agency_json(a) for a in accounts.list_agencies(session)]
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False))
+        return
+    for row in rows:
+        click.echo(f"{row['code']}\t{row['org_code'] or '-'}\t{row['name']}")
 
 
 @main.group()
