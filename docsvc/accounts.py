@@ -32,6 +32,7 @@ class CitizenIdTaken(Conflict):
 def add_agency(
     session: Session, code: str, name: str, *, level: AgencyLevel | str = AgencyLevel.OTHER,
     parent_code: str | None = None, actor: User | None = None, symbol: str = "", org_code: str | None = None,
+    contact: dict[str, str] | None = None,
 ) -> Agency:
     code = validation.text(code, "code", validation.AGENCY_CODE)
     org_code = validation.org_code(org_code) if org_code else None
@@ -47,7 +48,7 @@ def add_agency(
     parent = agency_by_code(session, parent_code) if parent_code else None
     # The symbol in its documents' numbers ("UBND" in 15/QĐ-UBND); by default the code's first part.
     agency = Agency(code=code, name=name, level=level, parent=parent, symbol=symbol or code.split("-")[0],
-                    org_code=org_code)
+                    org_code=org_code, **agency_contact(contact or {}))
     session.add(agency)
     session.flush()
     audit.record(session, actor, "agency.add", "agency", code,
@@ -76,11 +77,23 @@ def agency_by_org_code(session: Session, org_code: str) -> Agency:
 
 def agency_json(agency: Agency) -> dict:
     return {"code": agency.code, "name": agency.name, "level": agency.level, "symbol": agency.symbol,
-            "org_code": agency.org_code, "parent": agency.parent.code if agency.parent else None}
+            "org_code": agency.org_code, "parent": agency.parent.code if agency.parent else None,
+            **{name: getattr(agency, name) for name in CONTACT_FIELDS}}
 
 
 def list_agencies(session: Session) -> list[Agency]:
     return list(session.scalars(select(Agency).order_by(Agency.code)))
+
+
+# What an agency's edXML packages say of it beside its name and code, and each one's column size.
+CONTACT_FIELDS = {"address": 255, "email": 128, "telephone": 64, "place": 128}
+
+
+def agency_contact(contact: dict) -> dict[str, str]:
+    unknown = set(contact) - set(CONTACT_FIELDS)
+    if unknown:
+        raise InvalidInput(f"An agency has no field {sorted(unknown)[0]}.")
+    return {name: validation.text(contact.get(name), name, limit) for name, limit in CONTACT_FIELDS.items()}
 
 
 def agency_by_code(session: Session, code: str) -> Agency:

@@ -187,6 +187,12 @@ class Agency(Base):
     level: Mapped[AgencyLevel] = mapped_column(Vocabulary(AgencyLevel, 16), default=AgencyLevel.OTHER)
     # The issuing body's part of a number and symbol: "UBND" in 15/QĐ-UBND.
     symbol: Mapped[str] = mapped_column(String(32), default="")
+    # Where it is and how it is reached, as the From of its edXML packages
+    # says; place is the địa danh of its documents ("Quảng Trạch, ngày …").
+    address: Mapped[str] = mapped_column(String(255), default="")
+    email: Mapped[str] = mapped_column(String(128), default="")
+    telephone: Mapped[str] = mapped_column(String(64), default="")
+    place: Mapped[str] = mapped_column(String(128), default="")
     # Its electronic identification code (mã định danh, Decision 20/2020/QĐ-TTg),
     # e.g. 000.00.00.H41: what edXML packages address it by. Loaded from the
     # national directory, never made up; agencies that exchange nothing have none.
@@ -505,6 +511,7 @@ class ExchangePeer(Base):
     __tablename__ = "exchange_peers"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     org_code: Mapped[str] = mapped_column(String(35), unique=True)
+    name: Mapped[str] = mapped_column(String(255), default="")
     url: Mapped[str] = mapped_column(String(500))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

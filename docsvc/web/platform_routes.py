@@ -114,13 +114,15 @@ def add_agency():
     if not is_admin(user):
         raise Forbidden("Only an administrator adds agencies.")
     body = json_body()
-    fields = {name: body.get(name) for name in ("code", "name", "level", "parent", "symbol", "org_code")}
+    fields = {name: body.get(name) for name in ("code", "name", "level", "parent", "symbol", "org_code",
+                                                 *accounts.CONTACT_FIELDS)}
     if not all(isinstance(v, str) or v is None for v in fields.values()):
-        raise InvalidInput("code, name, level, parent, symbol and org_code are text.")
+        raise InvalidInput("Each field of an agency is text.")
     with runtime().write() as db:
         agency = accounts.add_agency(db, fields["code"] or "", fields["name"] or "", level=fields["level"] or "other",
                                      parent_code=fields["parent"], actor=user, symbol=fields["symbol"] or "",
-                                     org_code=fields["org_code"])
+                                     org_code=fields["org_code"],
+                                     contact={name: fields[name] or "" for name in accounts.CONTACT_FIELDS})
         return jsonify(accounts.agency_json(agency)), 201
 
 

@@ -16,11 +16,16 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table('agencies') as batch:
         batch.add_column(sa.Column('org_code', sa.String(length=35), nullable=True))
+        batch.add_column(sa.Column('address', sa.String(length=255), nullable=False, server_default=''))
+        batch.add_column(sa.Column('email', sa.String(length=128), nullable=False, server_default=''))
+        batch.add_column(sa.Column('telephone', sa.String(length=64), nullable=False, server_default=''))
+        batch.add_column(sa.Column('place', sa.String(length=128), nullable=False, server_default=''))
         batch.create_unique_constraint('uq_agencies_org_code', ['org_code'])
     op.create_table(
         'exchange_peers',
         sa.Column('id', sa.Integer(), nullable=False),
         sa.Column('org_code', sa.String(length=35), nullable=False),
+        sa.Column('name', sa.String(length=255), nullable=False),
         sa.Column('url', sa.String(length=500), nullable=False),
         sa.Column('token_hash', sa.String(length=64), nullable=False),
         sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
@@ -56,4 +61,5 @@ def downgrade() -> None:
     op.drop_table('exchange_peers')
     with op.batch_alter_table('agencies') as batch:
         batch.drop_constraint('uq_agencies_org_code', type_='unique')
-        batch.drop_column('org_code')
+        for column in ('place', 'telephone', 'email', 'address', 'org_code'):
+            batch.drop_column(column)
