@@ -31,9 +31,11 @@ class CitizenIdTaken(Conflict):
 
 def add_agency(
     session: Session, code: str, name: str, *, level: AgencyLevel | str = AgencyLevel.OTHER,
-    parent_code: str | None = None, actor: User | None = None, symbol: str = "",
+    parent_code: str | None = None, actor: User | None = None, symbol: str = "", org_code: str | None = None,
+    contact: dict[str, str] | None = None,
 ) -> Agency:
     code = validation.text(code, "code", validation.AGENCY_CODE)
+    org_code = validation.org_code(org_code) if org_code else None
     name = validation.text(name, "name", validation.AGENCY_NAME)
     symbol = validation.text(symbol, "symbol", validation.AGENCY_SYMBOL)
     if not code or not name:
@@ -41,13 +43,57 @@ def add_agency(
     level = validation.one_of(level, AgencyLevel, "Agency level")
     if session.scalar(select(Agency).where(Agency.code == code)):
         raise Conflict(f"Agency {code} already exists.")
+    if org_code and session.scalar(select(Agency).where(Agency.org_code == org_code)):
+        raise Conflict(f"Another agency already has the organization code {org_code}.")
     parent = agency_by_code(session, parent_code) if parent_code else None
     # The symbol in its documents' numbers ("UBND" in 15/QĐ-UBND); by default the code's first part.
-    agency = Agency(code=code, name=name, level=level, parent=parent, symbol=symbol or code.split("-")[0])
+    agency = Agency(code=code, name=name, level=level, parent=parent, symbol=symbol or code.split("-")[0],
+                    org_code=org_code, **agency_contact(contact or {}))
     session.add(agency)
     session.flush()
-    audit.record(session, actor, "agency.add", "agency", code, {"name": agency.name, "parent": parent_code})
+    audit.record(session, actor, "agency.add", "agency", code,
+                 {"name": agency.name, "parent": parent_code, "org_code": org_code})
     return agency
+
+
+def set_org_code(session: Session, code: str, org_code: str, *, actor: User | None = None) -> Agency:
+    """Give an existing agency its organization code (as the national directory publishes it)."""
+    org_code = validation.org_code(org_code)
+    agency = agency_by_code(session, code)
+    other = session.scalar(select(Agency).where(Agency.org_code == org_code, Agency.id != agency.id))
+    if other is not None:
+        raise Conflict(f"Agency {other.code} already has the organization code {org_code}.")
+    agency.org_code = org_code
+    audit.record(session, actor, "agency.org_code", "agency", agency.code, {"org_code": org_code})
+    return agency
+
+
+def agency_by_org_code(session: Session, org_code: str) -> Agency:
+    agency = session.scalar(select(Agency).where(Agency.org_code == org_code))
+    if agency is None:
+        raise NotFound(f"No agency here has the organization code {org_code}.")
+    return agency
+
+
+def agency_json(agency: Agency) -> dict:
+    return {"code": agency.code, "name": agency.name, "level": agency.level, "symbol": agency.symbol,
+            "org_code": agency.org_code, "parent": agency.parent.code if agency.parent else None,
+            **{name: getattr(agency, name) for name in CONTACT_FIELDS}}
+
+
+def list_agencies(session: Session) -> list[Agency]:
+    return list(session.scalars(select(Agency).order_by(Agency.code)))
+
+
+# What an agency's edXML packages say of it beside its name and code, and each one's column size.
+CONTACT_FIELDS = {"address": 255, "email": 128, "telephone": 64, "place": 128}
+
+
+def agency_contact(contact: dict) -> dict[str, str]:
+    unknown = set(contact) - set(CONTACT_FIELDS)
+    if unknown:
+        raise InvalidInput(f"An agency has no field {sorted(unknown)[0]}.")
+    return {name: validation.text(contact.get(name), name, limit) for name, limit in CONTACT_FIELDS.items()}
 
 
 def agency_by_code(session: Session, code: str) -> Agency:

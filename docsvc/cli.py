@@ -617,11 +617,154 @@ def agency() -> None:
 @click.option("--level", default=AgencyLevel.OTHER.value, type=vocabulary_choice(AgencyLevel))
 @click.option("--parent", "parent_code", default=None, help="Code of the agency above this one.")
 @click.option("--symbol", default="", help="Its part of document numbers, e.g. UBND in 15/QĐ-UBND (default: from the code).")
+@click.option("--org-code", default=None,
+              help="Its electronic identification code (mã định danh, Decision 20/2020/QĐ-TTg), e.g. 000.00.00.H41.")
+@click.option("--address", default="", help="Its postal address (the From of its edXML packages).")
+@click.option("--email", default="")
+@click.option("--telephone", default="")
+@click.option("--place", default="", help="The place name its documents are dated at (Quảng Trạch, ngày …).")
 @user_errors
-def agency_add(code, name, level, parent_code, symbol) -> None:
+def agency_add(code, name, level, parent_code, symbol, org_code, **contact) -> None:
+    """Add an agency."""
     with _runtime().write() as session:
-        accounts.add_agency(session, code, name, level=level, parent_code=parent_code, actor=None, symbol=symbol)
-    click.echo(f"agency {code} added")
+        accounts.add_agency(session, code, name, level=level, parent_code=parent_code, actor=cli_operator(),
+                            symbol=symbol, org_code=org_code, contact=contact)
+    click.echo(f"agency {code} added" + (f" ({org_code})" if org_code else ""))
+
+
+@agency.command("set-org-code")
+@click.argument("code")
+@click.argument("org_code")
+@user_errors
+def agency_set_org_code(code, org_code) -> None:
+    """Give an existing agency its organization code (the default agency has none at first)."""
+    with _runtime().write() as session:
+        accounts.set_org_code(session, code, org_code, actor=cli_operator())
+    click.echo(f"agency {code}: {org_code}")
+
+
+@agency.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@user_errors
+def agency_list(as_json: bool) -> None:
+    """The agencies of this installation, with their organization codes."""
+    with _runtime().read() as session:
+        rows = [accounts.agency_json(a) for a in accounts.list_agencies(session)]
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False))
+        return
+    for row in rows:
+        click.echo(f"{row['code']}\t{row['org_code'] or '-'}\t{row['name']}")
+
+
+@main.group()
+def peer() -> None:
+    """Peer installations that send this one edXML packages."""
+
+
+@peer.command("add")
+@click.argument("org_code")
+@click.argument("url")
+@click.option("--name", default="", help="The organization's name, for the headers of packages sent to it.")
+@user_errors
+def peer_add(org_code: str, url: str, name: str) -> None:
+    """Accept packages from ORG_CODE; prints the token it must present (shown once)."""
+    from docsvc import exchange
+
+    with _runtime().write() as session:
+        token = exchange.add_peer(session, cli_operator(), org_code, url, name)
+    click.echo(token)
+
+
+@peer.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@user_errors
+def peer_list(as_json: bool) -> None:
+    from docsvc import exchange
+
+    with _runtime().read() as session:
+        rows = exchange.list_peers(session)
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False))
+        return
+    for row in rows:
+        click.echo(f"{row['org_code']}\t{row['url']}\t{row['name']}")
+
+
+@main.group()
+def edxml() -> None:
+    """edXML packages exchanged with other agencies (QCVN 102:2016)."""
+
+
+@edxml.command("build")
+@click.argument("document_id")
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--to", "to_org", required=True, help="The receiving organization's code, e.g. 000.00.00.G22.")
+@click.option("--business", default="new", type=click.Choice(["new", "revocation", "update", "replacement"]))
+@click.option("--reason", default="", help="Why (a revocation, update or replacement).")
+@click.option("--competence", default="", help="Thẩm quyền ký, e.g. 'KT. CHỦ TỊCH' (default: TM. and the agency).")
+@click.option("--position", default="", help="The signer's position, e.g. 'Phó Chủ tịch'.")
+@click.option("--due-date", default=None, help="Hạn xử lý, YYYY-MM-DD.")
+@click.option("--priority", default=0, type=click.IntRange(0, 3), help="0 thường, 1 khẩn, 2 thượng khẩn, 3 hỏa tốc.")
+@click.option("--passphrase-env", default="DOCSVC_SIGNING_PASSPHRASE", show_default=True,
+              help="Environment variable holding the agency key's passphrase or PIN.")
+@user_errors
+def edxml_build(document_id, out, to_org, business, reason, competence, position, due_date, priority,
+                passphrase_env) -> None:
+    """Write the signed edXML package of an issued document for one receiving organization."""
+    from docsvc import exchange, validation
+
+    secret = _secret_from_env(passphrase_env, "agency key's passphrase") or ""
+    options = exchange.SendOptions(business=exchange.BusinessType[business.upper()], reason=reason,
+                                   competence=competence, position=position, priority=priority,
+                                   due_date=validation.parse_date(due_date, "due_date"))
+    data = exchange.build(_runtime(), cli_operator(), document_id, to_org, secret, options)
+    try:
+        out.write_bytes(data)
+    except OSError as exc:
+        raise InvalidInput(f"Cannot write {out} ({exc.strerror}).") from None
+    click.echo(f"{out}")
+
+
+def _package_bytes(path: Path, limit: int) -> bytes:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(limit + 1)  # one byte over tells "too large" without reading it all
+    except OSError as exc:
+        raise InvalidInput(f"Cannot read {path} ({exc.strerror}).") from None
+
+
+@edxml.command("show")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True)
+@user_errors
+def edxml_show(path: Path, as_json: bool) -> None:
+    """The parsed header of a package, its attachments and whether its signature holds."""
+    from docsvc import exchange
+
+    rt = _runtime()
+    data = exchange.inspect(rt, _package_bytes(path, rt.settings.edxml_max_bytes))
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    header, signature = data["header"], data["signature"]
+    click.echo(f"{header['document_id']}\t{header['from']['name']} → {', '.join(t['org_id'] for t in header['to'])}")
+    click.echo(f"{header['subject']}")
+    click.echo("signature: " + (f"valid ({signature['signer']})" if signature["valid"] else signature["reason"]))
+
+
+@edxml.command("receive")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True)
+@user_errors
+def edxml_receive(path: Path, as_json: bool) -> None:
+    """Check a package that arrived as a file and record its incoming document (what the drop folder does)."""
+    from docsvc import exchange
+
+    rt = _runtime()
+    received = exchange.receive(rt, _package_bytes(path, rt.settings.edxml_max_bytes))
+    data = received.as_dict()
+    click.echo(json.dumps(data, ensure_ascii=False) if as_json else f"{data['document_id']}\t{data['status']}")
 
 
 @main.group()

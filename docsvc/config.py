@@ -91,6 +91,9 @@ class Settings:
     # and a page's form are small. Over the limit: 413, refused while the
     # body streams (a 100 MB JSON body on /api/v1/tokens cost +260 MiB).
     verify_max_bytes: int = 32 * 1024 * 1024
+    # An edXML package from a peer (docsvc/exchange): parsed whole in memory,
+    # so bounded well below max_upload_bytes; its PDF in base64 is 4/3 larger.
+    edxml_max_bytes: int = 64 * 1024 * 1024
     json_max_bytes: int = 1024 * 1024
     form_max_bytes: int = 256 * 1024
     # Scans: more pages than this are refused at upload (a clear message, not

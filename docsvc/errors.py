@@ -55,6 +55,12 @@ class InvalidCitizenId(InvalidInput):
     default_message = "The citizen ID must be the 12 digits of the citizen's identity card (CCCD)."
 
 
+class InvalidOrgCode(InvalidInput):
+    code = "invalid_org_code"
+    default_message = ("An organization code is at most 35 characters: groups of digits and capital letters "
+                       "separated by dots, e.g. 000.00.00.H41.")
+
+
 class EmptyFile(DocsvcError):
     code = "empty_file"
     default_message = "The file is empty."

@@ -110,6 +110,8 @@ class FileRole(StrEnum):
     PREPARED = "prepared"
     # The first page drawn small for search results (docsvc/documents/thumbnails.py).
     THUMBNAIL = "thumbnail"
+    # The edXML package a document arrived in from another agency, kept as received.
+    PACKAGE = "package"
 
 
 class Workflow(StrEnum):
@@ -153,6 +155,13 @@ class CredentialSource(StrEnum):
     PKCS11 = "pkcs11"  # a token or HSM through its PKCS#11 module
 
 
+class ExchangeDirection(StrEnum):
+    """An edXML package this installation sent, or one it received (docsvc/exchange)."""
+
+    SENT = "sent"
+    RECEIVED = "received"
+
+
 class SigningJobStatus(StrEnum):
     RUNNING = "running"
     FINISHED = "finished"   # each document signed or its failure recorded in the results
@@ -178,6 +187,16 @@ class Agency(Base):
     level: Mapped[AgencyLevel] = mapped_column(Vocabulary(AgencyLevel, 16), default=AgencyLevel.OTHER)
     # The issuing body's part of a number and symbol: "UBND" in 15/QĐ-UBND.
     symbol: Mapped[str] = mapped_column(String(32), default="")
+    # Where it is and how it is reached, as the From of its edXML packages
+    # says; place is the địa danh of its documents ("Quảng Trạch, ngày …").
+    address: Mapped[str] = mapped_column(String(255), default="")
+    email: Mapped[str] = mapped_column(String(128), default="")
+    telephone: Mapped[str] = mapped_column(String(64), default="")
+    place: Mapped[str] = mapped_column(String(128), default="")
+    # Its electronic identification code (mã định danh, Decision 20/2020/QĐ-TTg),
+    # e.g. 000.00.00.H41: what edXML packages address it by. Loaded from the
+    # national directory, never made up; agencies that exchange nothing have none.
+    org_code: Mapped[str | None] = mapped_column(String(35), unique=True)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
@@ -482,3 +501,39 @@ class AuditHead(Base):
     # HMAC of (seq, last_hash): deleting the newest events means rewriting
     # this, which needs the key.
     mac: Mapped[str | None] = mapped_column(String(64))
+
+
+class ExchangePeer(Base):
+    """Another docsvc installation (or exchange system) this one accepts
+    edXML packages from: the organization it speaks for, where it answers,
+    and the hash of the shared token it presents (the token is shown once)."""
+
+    __tablename__ = "exchange_peers"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    org_code: Mapped[str] = mapped_column(String(35), unique=True)
+    name: Mapped[str] = mapped_column(String(255), default="")
+    url: Mapped[str] = mapped_column(String(500))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class ExchangeMessage(Base):
+    """One edXML package sent to, or received from, another organization:
+    which document it carried, and the latest status the receiver reported."""
+
+    __tablename__ = "exchange_messages"
+    # A package is received once: the sender's DocumentId names it.
+    __table_args__ = (
+        UniqueConstraint("direction", "edxml_document_id", "from_org", "to_org", name="uq_exchange_message"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    direction: Mapped[ExchangeDirection] = mapped_column(Vocabulary(ExchangeDirection, 16))
+    document_id: Mapped[str] = mapped_column(ForeignKey("documents.id"), index=True)
+    edxml_document_id: Mapped[str] = mapped_column(String(255), index=True)
+    from_org: Mapped[str] = mapped_column(String(35))
+    to_org: Mapped[str] = mapped_column(String(35))
+    business_type: Mapped[int] = mapped_column(Integer, default=0)
+    status_code: Mapped[str | None] = mapped_column(String(2))
+    status_description: Mapped[str] = mapped_column(Text, default="")
+    status_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -62,6 +62,8 @@ def register_json(doc: Document) -> dict[str, Any] | None:
         "book": doc.register_book,
         "year": doc.register_year,
         "number": doc.register_number,
+        # The agency whose book it is, by the code other agencies' systems know it by.
+        "agency_org_code": doc.agency.org_code,
         "registered_at": iso_utc(doc.registered_at) if doc.registered_at else None,
     }
 

@@ -19,7 +19,14 @@ from datetime import date
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from docsvc.errors import InvalidCharacters, InvalidCitizenId, InvalidInput, OutOfRange, TextTooLong
+from docsvc.errors import (
+    InvalidCharacters,
+    InvalidCitizenId,
+    InvalidInput,
+    InvalidOrgCode,
+    OutOfRange,
+    TextTooLong,
+)
 
 # Tab, newline and carriage return are text; the other C0 controls, lone
 # surrogates and the two XML non-characters are not.
@@ -57,6 +64,11 @@ MAX_ID = 2**63 - 1
 # The 12 digits of a citizen identity card (căn cước công dân, CCCD): the
 # 9-digit identity cards (CMND) stopped being valid at the end of 2024.
 _CITIZEN_ID = re.compile(r"[0-9]{12}", re.ASCII)
+# An agency's electronic identification code (mã định danh, Decision
+# 20/2020/QĐ-TTg): groups of digits and capital letters joined by dots, at
+# most 35 characters, e.g. 000.00.00.G22.
+ORG_CODE = 35
+_ORG_CODE = re.compile(r"[0-9A-Z]+(\.[0-9A-Z]+)*", re.ASCII)
 _WHOLE = re.compile(r"[+-]?[0-9]+", re.ASCII)
 
 
@@ -108,6 +120,13 @@ def citizen_id(value: Any) -> str:
     if not _CITIZEN_ID.fullmatch(digits):
         raise InvalidCitizenId("The citizen ID must be the 12 digits of the citizen's identity card (CCCD).")
     return digits
+
+
+def org_code(value: Any) -> str:
+    """An organization code as the national directory writes it (checked, not corrected)."""
+    if not isinstance(value, str) or len(value.strip()) > ORG_CODE or not _ORG_CODE.fullmatch(value.strip()):
+        raise InvalidOrgCode()
+    return value.strip()
 
 
 Member = TypeVar("Member", bound=StrEnum)

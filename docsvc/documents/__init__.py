@@ -26,6 +26,7 @@ from docsvc.documents.records import (
     SearchFilters,
     Spooled,
     discard,
+    enqueue_processing,
     get_document,
     human_size,
     ingest,
@@ -39,7 +40,7 @@ from docsvc.documents.thumbnails import thumbnail
 from docsvc.documents.watchfolder import scan_once, watch
 
 __all__ = [
-    "ReindexProgress", "SearchFilters", "Spooled", "check_index", "discard", "entry_done", "get_document",
+    "ReindexProgress", "SearchFilters", "Spooled", "check_index", "discard", "enqueue_processing", "entry_done", "get_document",
     "human_size", "index_complete", "ingest", "list_documents", "local_file", "pending_retries", "read_text",
     "ready_count", "refresh_entries", "refresh_entry", "reindex", "run_entry",
     "scan_once", "search", "search_filters", "spool", "sweep_work_dirs", "thumbnail", "watch",

@@ -140,7 +140,10 @@ def _finish(rt: Runtime, document_id: str, text: str, stored: StoredObject, note
             source = document.file(FileRole.DERIVED) or document.file(FileRole.ORIGINAL)
             document.files.append(DocumentFile.of(FileRole.TEXT, stored, "text.txt", media_type="text/plain; charset=utf-8",
                                                   derived_from_id=source.id))
-        document.suggestions = suggest_fields(text).as_dict()
+        # Fields given before processing (by the sender's edXML header) are
+        # known, not guessed: OCR's guesses only fill what they leave blank.
+        given = {k: v for k, v in (document.suggestions or {}).items() if v}
+        document.suggestions = {**suggest_fields(text).as_dict(), **given}
         document.status = DocumentStatus.READY
         document.status_message = " ".join(notes)
         document.progress_step = ProgressStep.DONE

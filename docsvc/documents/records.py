@@ -138,6 +138,12 @@ def default_title(filename: str) -> str:
     return stem or "Văn bản"
 
 
+def enqueue_processing(session: Session, document_id: str) -> int:
+    """Queue the worker's text extraction and indexing of a document another
+    story recorded itself (an edXML package's PDF); the outbox entry's id."""
+    return outbox.enqueue(session, PROCESS_DOCUMENT, {"document_id": document_id}).id
+
+
 def ingest(
     rt: Runtime,
     actor: User,

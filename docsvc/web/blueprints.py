@@ -33,11 +33,13 @@ ROUTE_MODULES = (
     "docsvc.ecopies.pages",
     "docsvc.signatures.api",
     "docsvc.signatures.pages",
+    "docsvc.exchange.api",
+    "docsvc.exchange.pages",
 )
 
 
 PACKAGE = Path(__file__).resolve().parent.parent
-DOMAINS = ("documents", "incoming", "outgoing", "ecopies", "signatures")
+DOMAINS = ("documents", "incoming", "outgoing", "ecopies", "signatures", "exchange")
 
 
 def register(app: Flask, csrf: CSRFProtect) -> None:

@@ -1,5 +1,5 @@
 """The service's own routes, which belong to no one story: health, the
-OpenAPI document, API tokens; signing in and out, and the start page."""
+OpenAPI document, API tokens, agencies; signing in and out, and the start page."""
 from __future__ import annotations
 
 import functools
@@ -11,8 +11,9 @@ from flask import Response, jsonify, redirect, render_template, request, url_for
 
 from docsvc import accounts, documents, outages
 from docsvc import metrics as docsvc_metrics
-from docsvc.errors import InvalidInput, NotFound, Unauthorized
+from docsvc.errors import Forbidden, InvalidInput, NotFound, Unauthorized
 from docsvc.models import Role
+from docsvc.permissions import is_admin
 from docsvc.web import signin
 from docsvc.web.blueprints import api, pages
 from docsvc.web.context import api_user, begin_session, end_session, runtime, session_user
@@ -96,6 +97,33 @@ def revoke_token(token_id: str):
     with runtime().write() as db:
         accounts.revoke_token_id(db, user, int(token_id))
     return "", 204
+
+
+@api.get("/agencies")
+def list_agencies():
+    """The agencies of this installation, with their organization codes (any signed-in user)."""
+    api_user()
+    with runtime().read() as db:
+        return jsonify({"agencies": [accounts.agency_json(a) for a in accounts.list_agencies(db)]})
+
+
+@api.post("/agencies")
+def add_agency():
+    """`docsvc agency add`'s twin: an administrator adds an agency."""
+    user = api_user()
+    if not is_admin(user):
+        raise Forbidden("Only an administrator adds agencies.")
+    body = json_body()
+    fields = {name: body.get(name) for name in ("code", "name", "level", "parent", "symbol", "org_code",
+                                                 *accounts.CONTACT_FIELDS)}
+    if not all(isinstance(v, str) or v is None for v in fields.values()):
+        raise InvalidInput("Each field of an agency is text.")
+    with runtime().write() as db:
+        agency = accounts.add_agency(db, fields["code"] or "", fields["name"] or "", level=fields["level"] or "other",
+                                     parent_code=fields["parent"], actor=user, symbol=fields["symbol"] or "",
+                                     org_code=fields["org_code"],
+                                     contact={name: fields[name] or "" for name in accounts.CONTACT_FIELDS})
+        return jsonify(accounts.agency_json(agency)), 201
 
 
 @pages.route("/login", methods=["GET", "POST"])

@@ -47,6 +47,8 @@ FILE_LIMITS = {
     "api.upload_draft": "max_upload_bytes",
     "api.verify_signatures": "verify_max_bytes",
     "pages.verify": "verify_max_bytes",
+    "api.receive_package": "edxml_max_bytes",
+    "api.inspect_package": "edxml_max_bytes",
 }
 # A multipart form carries boundaries, part headers and small fields around
 # the file: the body may exceed the file's limit by this much (the spool
