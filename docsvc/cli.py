@@ -19,7 +19,7 @@ from pathlib import Path
 import click
 from sqlalchemy import select
 
-from docsvc import accounts, audit, documents, incoming, migrate, outages
+from docsvc import accounts, audit, documents, incoming, migrate, outages, validation
 from docsvc.config import ConfigError, load_settings
 from docsvc.errors import DocsvcError, InvalidInput
 from docsvc.models import (
@@ -781,21 +781,35 @@ def ecopy() -> None:
 @click.option("--passphrase-env", default="DOCSVC_SIGNING_PASSPHRASE", show_default=True,
               help="Environment variable holding the agency key's passphrase or PIN.")
 @click.option("--timeout", default=600.0, help="Seconds to wait for OCR of a scan.")
+@click.option("--requester", "requester_name", default=None, help="Who asked (default: the citizen's account name).")
+@click.option("--original-title", default=None, help="The original's title (default: --title).")
+@click.option("--original-issuer", default=None, help="The agency that issued the original.")
+@click.option("--original-number", default=None, help="The original's number and symbol, e.g. 45/2024/TLKS-BS.")
+@click.option("--original-date", default=None, help="The original's date, YYYY-MM-DD.")
+@click.option("--book", "book_number", default=None, help="The year's certification book (quyển số; default: the one in use).")
+@click.option("--certifier", "certifier_name", default=None, help="Who certifies (default: the configured certifier).")
+@click.option("--certifier-title", default=None, help="Their title, e.g. Phó Chủ tịch UBND xã.")
+@click.option("--pages", "page_count", default=None, help="The original's pages (default: the scan's).")
+@click.option("--copies", default=None, help="Copies certified (default 1).")
+@click.option("--dossier-code", default=None, help="The procedure's dossier code (mã hồ sơ), if it comes from one.")
+@click.option("--fee", default=None, help="The fee charged, in đồng (default 0).")
 @click.option("--json", "as_json", is_flag=True)
 @user_errors
-def ecopy_issue(path, citizen_id, title, kind, agency_code, passphrase_env, timeout, as_json) -> None:
+def ecopy_issue(path, citizen_id, title, kind, agency_code, passphrase_env, timeout, as_json, **details) -> None:
     """Scan or PDF → OCR → stamped (certification text, QR, code) → signed B-LTA by the agency → registered."""
     from docsvc import ecopies
+    from docsvc.ecopies import particulars
 
+    validation.citizen_id(citizen_id)  # these refused before the scan is stored
+    particulars.given(details)
     secret = _secret_from_env(passphrase_env, "agency key's passphrase")
     rt = _runtime()
     operator = cli_operator()
     document_id, entry_id = documents.ingest(rt, operator, documents.local_file(path, rt), title=title, kind=DocumentKind.ECOPY,
                                              agency_id=_agency_id(rt, agency_code))
     wait_for(rt, entry_id, timeout)
-    issued = ecopies.issue(rt, operator, document_id, citizen_id=citizen_id, secret=secret, kind=kind)
-    data = {"id": document_id, "code": ecopies.format_code(issued.code), "certification_number": issued.certification_number,
-            "sha256": issued.signed_sha256, "verify_url": ecopies.public_url(rt, issued.code)}
+    issued = ecopies.issue(rt, operator, document_id, citizen_id=citizen_id, secret=secret, kind=kind, details=details)
+    data = {"id": document_id} | ecopies.issued_json(rt, issued)
     click.echo(json.dumps(data, ensure_ascii=False) if as_json else f"{data['code']}\t{document_id}")
 
 

@@ -385,6 +385,24 @@ class Ecopy(Base):
     issued_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     status_changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # The certification book's entry (Decree 23/2015, Circular 01/2020 forms;
+    # Decree 45/2020 for e-results), fixed when issued: the e-copy's document
+    # may have its search fields corrected later, the book keeps what was
+    # certified. NULL on e-copies issued before these were recorded.
+    requester_name: Mapped[str | None] = mapped_column(String(255))
+    original_title: Mapped[str | None] = mapped_column(String(500))
+    original_issuer: Mapped[str | None] = mapped_column(String(255))
+    original_number: Mapped[str | None] = mapped_column(String(128))
+    original_date: Mapped[date | None] = mapped_column(Date)
+    # "quyển số 02": which book of the year; numbers run on across a year's
+    # books (the register counter), so the book is not part of the number.
+    book_number: Mapped[int | None] = mapped_column(Integer)
+    certifier_name: Mapped[str | None] = mapped_column(String(255))
+    certifier_title: Mapped[str | None] = mapped_column(String(255))
+    page_count: Mapped[int | None] = mapped_column(Integer)
+    copies: Mapped[int | None] = mapped_column(Integer)
+    dossier_code: Mapped[str | None] = mapped_column(String(64))  # mã hồ sơ of the procedure
+    fee: Mapped[int | None] = mapped_column(Integer)  # VND
 
     document: Mapped[Document] = relationship()
     agency: Mapped[Agency] = relationship()

@@ -50,6 +50,8 @@ PATH = 500
 NOTE = 2000  # handling notes, return comments
 REASON = 1000  # why an e-copy was revoked or superseded
 FILTER = 200
+OFFICIAL_TITLE = 255  # "Phó Chủ tịch UBND xã Quảng Phú"
+DOSSIER_CODE = 64  # mã hồ sơ of the national portal: 000.00.12.H56-261123-0042
 
 # Dates a register can hold: from the first documents of the state (1945) with
 # a margin, to a far future; outside this, Python's date arithmetic (the day
@@ -60,6 +62,9 @@ MAX_PAGE = 1_000_000
 MAX_PER_PAGE = 100
 # Database ids are 64-bit on both profiles; a larger number names nothing.
 MAX_ID = 2**63 - 1
+# Amounts of money are whole đồng (VND has no subunit in use); a fee above
+# this is a typing mistake, and it stays within a 32-bit column.
+MAX_VND = 1_000_000_000
 
 # The 12 digits of a citizen identity card (căn cước công dân, CCCD): the
 # 9-digit identity cards (CMND) stopped being valid at the end of 2024.
@@ -70,6 +75,9 @@ _CITIZEN_ID = re.compile(r"[0-9]{12}", re.ASCII)
 ORG_CODE = 35
 _ORG_CODE = re.compile(r"[0-9A-Z]+(\.[0-9A-Z]+)*", re.ASCII)
 _WHOLE = re.compile(r"[+-]?[0-9]+", re.ASCII)
+# 2000, or grouped by thousands as people write đồng: 2.000, 2,000, 2 000.
+_VND = re.compile(r"[0-9]+|[0-9]{1,3}([., ][0-9]{3})+", re.ASCII)
+_DOSSIER_CODE = re.compile(r"[0-9A-Za-z][0-9A-Za-z.\-_/]*", re.ASCII)
 
 
 def text(value: Any, field: str, limit: int, *, multiline: bool = False) -> str:
@@ -179,4 +187,29 @@ def parse_date(value: Any, field: str) -> date | None:
             raise InvalidInput(f"{field} must be a date written YYYY-MM-DD.") from None
     if not MIN_DATE <= value <= MAX_DATE:
         raise OutOfRange(f"{field} must be a date between {MIN_DATE.isoformat()} and {MAX_DATE.isoformat()}.")
+    return value
+
+
+def amount_vnd(raw: Any, field: str) -> int | None:
+    """A sum in đồng: a whole number from 0 to MAX_VND, written plain or
+    grouped by thousands ("2.000", "2,000", "2 000", never "2.5"); blank is None."""
+    if isinstance(raw, str):
+        raw = raw.strip().removesuffix("đ").removesuffix("VND").strip()
+        if not raw:
+            return None
+        if len(raw) > 32 or not _VND.fullmatch(raw):
+            raise InvalidInput(f"{field} must be a whole number of đồng, like 20000 or 20.000.")
+        raw = re.sub(r"[., ]", "", raw)
+    elif isinstance(raw, float) and raw.is_integer():
+        raw = int(raw)  # JSON 20000.0
+    elif isinstance(raw, float):
+        raise InvalidInput(f"{field} must be a whole number of đồng, like 20000 or 20.000.")
+    return whole_number(raw, field, 0, MAX_VND)
+
+
+def dossier_code(raw: Any, field: str = "dossier_code") -> str | None:
+    """The procedure dossier's code (mã hồ sơ): letters, digits and . - _ /, blank is None."""
+    value = optional_text(raw, field, DOSSIER_CODE)
+    if value is not None and not _DOSSIER_CODE.fullmatch(value):
+        raise InvalidInput(f"{field} has only letters, digits and . - _ / (like 000.00.12.H56-261123-0042).")
     return value

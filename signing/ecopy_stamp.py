@@ -6,13 +6,18 @@ certification text DOMAIN.md and Decree 23/2015 ask for:
 
     Chứng thực bản sao đúng với bản chính        ┌──────┐
     Số chứng thực: 125 quyển số 01/2026-SCT/BS   │  QR  │
-    Ngày 23/11/2026                              │      │
+    Ngày 23 tháng 11 năm 2026                    │      │
     Chủ tịch UBND xã Mẫu                         └──────┘
     Nguyễn Văn An                          7KQ4-M2XD-9TRA-H5NW-7
 
-and a procedure result (kết quả giải quyết TTHC) the same block under the
-heading "Kết quả giải quyết TTHC" with its case-file number. The QR holds
-the verification URL, the line under it the code a person types instead.
+(the lines of Circular 01/2020/TT-BTP's form: the number in the book and
+the book, the date written out, the certifier's title and name), and a
+procedure result (kết quả giải quyết TTHC) the same block under the heading
+"Kết quả giải quyết TTHC" with its number and, when it comes from a
+procedure, its dossier code (mã hồ sơ). The QR holds the verification URL,
+the line under it the code a person types instead. A line wider than
+MAX_LINE_WIDTH (a long title) wraps at spaces rather than shrinking the
+whole block, so the QR keeps its size.
 
 The page is unsigned, so this is a full rewrite (like fields.add_text_fields):
 the block is drawn with reportlab on a one-page overlay in Liberation Serif 2
@@ -59,9 +64,11 @@ NUMBER_LABELS: dict[str, str] = {
     "certified_copy": "Số chứng thực",  # number in the certification register
     "procedure_result": "Số hồ sơ",  # the case file's number
 }
+DOSSIER_LABEL = "Mã hồ sơ"  # the procedure's dossier code on the national portal
 
 LEADING = 12  # 10 pt text at 1.2
 CODE_FONT_SIZE = 8
+MAX_LINE_WIDTH = 75 * MM  # wider text wraps
 QR_SIZE = 15 * MM  # the modules, without the quiet zone: 0.45 mm each for a 33-module (version 4) code
 QR_QUIET_MODULES = 4  # ISO/IEC 18004's quiet zone
 RIGHT_MARGIN = 10 * MM  # nearest the block comes to the visible page's edges
@@ -77,13 +84,14 @@ class StampText:
     """What the stamp says. `number`: for a certified copy the number in the
     certification register, "125 quyển số 01/2026-SCT/BS"; for a procedure
     result the case file's number. `signer_title` may name the agency:
-    "Chủ tịch UBND xã Mẫu"."""
+    "Chủ tịch UBND xã Mẫu". `dossier_code`: the procedure's mã hồ sơ, if any."""
 
     kind: Kind
     number: str
     date: datetime.date
     signer_name: str
     signer_title: str
+    dossier_code: str = ""
 
     @property
     def lines(self) -> list[str]:
@@ -92,7 +100,8 @@ class StampText:
         lines = [
             HEADINGS[self.kind],
             f"{NUMBER_LABELS[self.kind]}: {self.number}",
-            f"Ngày {self.date:%d/%m/%Y}",
+            f"{DOSSIER_LABEL}: {self.dossier_code}" if self.dossier_code.strip() else "",
+            f"Ngày {self.date:%d} tháng {self.date:%m} năm {self.date:%Y}",
             self.signer_title,
             self.signer_name,
         ]
@@ -106,12 +115,10 @@ def stamp_first_page(pdf: bytes, text: StampText, verify_url: str, code: str, *,
     `draw_first_page(pdf, dpi)` makes the thumbnail the stamp's place is
     chosen on (default: first_page_grey, in this process); a service that
     must bound the memory and time of reading the page passes its own."""
-    lines = text.lines
+    lines = [part for line in text.lines for part in _wrapped(line)]  # InvalidAppearance if the font lacks a letter
     code = code.strip()
     if not verify_url or not code:
         raise InvalidAppearance("The stamp needs the verification URL and the code.")
-    for line in lines:
-        text_width_pt(line, STAMP_FONT_SIZE)  # InvalidAppearance if the font lacks a letter
     with _open_unsigned(pdf) as document:
         page = document.pages[0]
         box = _visible_box(page)
@@ -131,6 +138,20 @@ def stamp_first_page(pdf: bytes, text: StampText, verify_url: str, code: str, *,
             page.add_overlay(stamp.pages[0], pikepdf.Rectangle(*box), shrink=False, expand=False)  # type: ignore[call-arg]
             document.save(out)
         return out.getvalue()
+
+
+def _wrapped(line: str) -> list[str]:
+    """The line as lines no wider than MAX_LINE_WIDTH, broken at spaces (a
+    single word wider than that stays whole: the block then shrinks)."""
+    parts: list[str] = []
+    for word in line.split(" "):
+        candidate = f"{parts[-1]} {word}" if parts else word
+        if parts and text_width_pt(candidate, STAMP_FONT_SIZE) <= MAX_LINE_WIDTH:
+            parts[-1] = candidate
+        else:
+            text_width_pt(word, STAMP_FONT_SIZE)
+            parts.append(word)
+    return parts
 
 
 def _open_unsigned(pdf: bytes) -> pikepdf.Pdf:

@@ -9,6 +9,7 @@ from docsvc.ecopies.service import (
     by_code,
     change_status,
     issue,
+    issued_json,
     lookup,
     match_file,
     public_url,
@@ -16,5 +17,5 @@ from docsvc.ecopies.service import (
     signed_file_of,
 )
 
-__all__ = ["by_code", "change_status", "format_code", "issue", "lookup", "match_file", "public_url",
+__all__ = ["by_code", "change_status", "format_code", "issue", "issued_json", "lookup", "match_file", "public_url",
            "registered_report", "signed_file_of"]

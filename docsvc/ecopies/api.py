@@ -1,18 +1,21 @@
 """The e-copy routes of the JSON API (under /api/v1 like the rest):
-staff issue and revoke, citizens list, download and share, anyone verifies
-by code, a receiving agency opens a share link."""
+staff issue and revoke and read the certification book (JSON, CSV, XLSX),
+citizens list, download and share, anyone verifies by code, a receiving
+agency opens a share link."""
 from __future__ import annotations
 
-from flask import jsonify
+from flask import jsonify, request
 
-from docsvc.ecopies import service
+from docsvc import validation
+from docsvc.ecopies import book, service
 from docsvc.errors import InvalidInput
+from docsvc.localtime import today
 from docsvc.models import EcopyKind, EcopyStatus
 from docsvc.presenters import iso_utc
 from docsvc.web.blueprints import api
 from docsvc.web.context import api_user, runtime
 from docsvc.web.request_limits import check_rate, client_key
-from docsvc.web.requests import json_body, secret, stream_file
+from docsvc.web.requests import download, json_body, secret, stream_file
 
 
 @api.post("/ecopies")
@@ -20,10 +23,8 @@ def issue_ecopy():
     user = api_user()
     body = json_body()
     issued = service.issue(runtime(), user, str(body.get("document_id") or ""), citizen_id=str(body.get("citizen_id") or ""),
-                           secret=secret(body), kind=str(body.get("kind") or EcopyKind.CERTIFIED_COPY))
-    return jsonify({"document_id": issued.document_id, "code": service.format_code(issued.code),
-                    "certification_number": issued.certification_number, "sha256": issued.signed_sha256,
-                    "verify_url": service.public_url(runtime(), issued.code)}), 201
+                           secret=secret(body), kind=str(body.get("kind") or EcopyKind.CERTIFIED_COPY), details=body)
+    return jsonify(service.issued_json(runtime(), issued)), 201
 
 
 @api.get("/ecopies/<code>")
@@ -51,7 +52,7 @@ def my_ecopies():
     user = api_user()
     with runtime().read() as db:
         owned = service.citizen_ecopies(db, user)
-        return jsonify({"ecopies": [service.status_json(e) | {"title": e.document.title} for e in owned]})
+        return jsonify({"ecopies": [service.record_json(e) | {"title": e.document.title} for e in owned]})
 
 
 @api.get("/my/ecopies/<code>/file")
@@ -103,3 +104,26 @@ def open_share(token: str):
     """What a receiving agency's link gives: the signed file, if the link still stands."""
     key, name, size = service.open_share(runtime(), token, client=client_key())
     return stream_file(key, name or "ban-sao.pdf", size)
+
+
+def book_for(user) -> book.CertificationBook:
+    """The book the query string names: ?year= (this year), ?book= (every book), ?agency_id= (one's own)."""
+    year = validation.whole_number(request.args.get("year"), "year", validation.MIN_YEAR, validation.MAX_YEAR, today().year)
+    number = validation.whole_number(request.args.get("book"), "book", 1, book.MAX_BOOK)
+    agency_id = validation.whole_number(request.args.get("agency_id"), "agency_id", 1, validation.MAX_ID)
+    with runtime().read() as db:
+        return book.certification_book(db, user, year=year or today().year, book_number=number, agency_id=agency_id)
+
+
+def book_file(entries: book.CertificationBook, extension: str):
+    if extension not in book.FORMATS:
+        raise InvalidInput("Download the certification book as csv or xlsx.")
+    media_type, render = book.FORMATS[extension]
+    return download(render(entries), book.filename(entries, extension), media_type)
+
+
+@api.get("/registers/certification")
+def certification_book():
+    extension = request.args.get("format", "json")
+    entries = book_for(api_user())
+    return jsonify(entries.to_json()) if extension == "json" else book_file(entries, extension)

@@ -1,5 +1,6 @@
 """The pages of citizens' e-copies: the clerk's part of a document page (issue,
-revoke, supersede), the citizen's portal /cong-dan (their e-copies, share
+revoke, supersede), the certification book /registers/certification and its
+CSV and XLSX, the citizen's portal /cong-dan (their e-copies, share
 links and who opened them), a share link's landing page /s/<token>, and
 public verification by code /v/<code> (what the printed QR code opens).
 
@@ -12,6 +13,7 @@ from datetime import datetime
 from flask import redirect, render_template, request, url_for
 
 from docsvc.ecopies import service
+from docsvc.ecopies.api import book_file, book_for
 from docsvc.ecopies.codes import format_code
 from docsvc.errors import DocsvcError, InvalidInput
 from docsvc.models import (
@@ -34,6 +36,7 @@ def issue_ecopy(document_id: str):
         runtime(), session_user(), document_id, citizen_id=request.form.get("citizen_id", ""),
         # An issued document is registered as it is: no key is opened for it.
         secret=request.form.get("passphrase", "") or "-", kind=request.form.get("kind", EcopyKind.CERTIFIED_COPY),
+        details=request.form,
     ))
 
 
@@ -46,6 +49,25 @@ def change_ecopy_status(document_id: str):
         runtime(), session_user(), request.form.get("code", ""), status, request.form.get("reason", ""),
         request.form.get("superseded_by", "") if status == EcopyStatus.SUPERSEDED else None,
     ))
+
+
+@pages.get("/registers/certification")
+@login_required
+def certification_book():
+    entries, error = None, None
+    try:
+        entries = book_for(session_user())
+    except DocsvcError as exc:  # a year or book out of range, another agency's book
+        error = exc
+    return (render_template("ecopies/book.html", book=entries, error=error, year=request.args.get("year", ""),
+                            book_number=request.args.get("book", "")),
+            error.http_status if error else 200)
+
+
+@pages.get("/registers/certification.<extension>")
+@login_required
+def download_certification_book(extension: str):
+    return book_file(book_for(session_user()), extension)
 
 
 # --- the citizen's portal ----------------------------------------------------------
@@ -62,7 +84,7 @@ def _portal(new_share: dict | None = None, error: DocsvcError | None = None, for
     if user.role != Role.CITIZEN:
         return redirect(url_for("pages.home"))
     with runtime().read() as db:
-        rows = [(e, service.status_json(e), service.shares_of(db, user, e.code))
+        rows = [(e, service.record_json(e), service.shares_of(db, user, e.code))
                 for e in service.citizen_ecopies(db, user)]
         html = render_template(
             "ecopies/portal.html", rows=rows, state=service.share_state, format_code=format_code,

@@ -9,8 +9,12 @@ agency's certification book, so a failed signature gives it back):
     ─▶ signed with the agency's key at B-LTA ─▶ stored, retained, registered
     with the file's SHA-256 ─▶ the citizen's portal lists it
 
-Public verification reveals the issuer, the date, the status and whether the
-signatures hold; never the citizen or the content.
+Each e-copy records the certification book's entry (`particulars`: who
+asked, what the original is, the book, the certifier, pages, copies, the
+procedure's dossier code, the fee). Public verification reveals the issuer,
+the date, the status, whether the signatures hold and the entry's fields
+that do not identify the citizen (particulars.PUBLIC); never the citizen,
+the original's title or the content.
 """
 from __future__ import annotations
 
@@ -19,16 +23,19 @@ import hashlib
 import io
 import re
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pikepdf
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from docsvc import audit, registers, sandbox, signatures, validation
 from docsvc.documents import get_document, refresh_entry
+from docsvc.ecopies import particulars
 from docsvc.ecopies.codes import InvalidCode, format_code, new_code, normalize
 from docsvc.errors import Conflict, CorruptPdf, DocsvcError, FileTooComplex, Forbidden, InvalidInput, NotFound
 from docsvc.incoming import WrongRegister
@@ -107,20 +114,23 @@ def share_url(rt: Runtime, token: str) -> str:
 
 def issue(
     rt: Runtime, actor: User, document_id: str, *, citizen_id: str, secret: str,
-    kind: EcopyKind | str = EcopyKind.CERTIFIED_COPY,
+    kind: EcopyKind | str = EcopyKind.CERTIFIED_COPY, details: Mapping[str, Any] | None = None,
 ) -> Ecopy:
     """Make the signed e-copy of a processed document for a citizen. The
     e-copy is a record of its own (a document of kind "ecopy" numbered in
     the certification book, pointing at its source); the source document
     keeps its kind and register entry, so a registered incoming letter
-    stays in the incoming book, the queue and the reports."""
+    stays in the incoming book, the queue and the reports. `details` are
+    the book's fields (particulars.FIELDS), all checked before anything is
+    stamped or numbered; those not given come from the source document."""
     require_ecopy_issuer(actor)
     kind = validation.one_of(kind, EcopyKind, "kind")
     citizen_id = validation.citizen_id(citizen_id)
+    asked = particulars.given(details or {})
     with rt.read() as session:
         document = get_document(session, actor, document_id)
         if document.workflow_status == Workflow.ISSUED:
-            return _register_issued_result(rt, actor, document_id, citizen_id)
+            return _register_issued_result(rt, actor, document_id, citizen_id, asked)
         if document.workflow_status is not None:
             raise WrongRegister("An outgoing document becomes a citizen's e-result once it is issued, not before.")
         if document.status != DocumentStatus.READY:
@@ -132,6 +142,7 @@ def issue(
         credential = signatures.credential_for(session, CredentialOwner.AGENCY, document.agency_id)
         agency = session.get(Agency, document.agency_id)
         certifier = _certifier(session, rt, actor)
+        requester = _citizen_name(session, citizen_id)
         agency_id, agency_name, source_key = agency.id, agency.name, source.storage_key
     base = read_object(rt.store, source_key)
     trust = signatures.trust_config(rt.settings)
@@ -144,10 +155,16 @@ def issue(
     ):
         on = today()
         book = RegisterBook.CERTIFICATION
-        number = registers.allocate(session, agency_id, book, on)
-        label = f"{number} quyển số 01/{on.year}-SCT/BS" if kind == EcopyKind.CERTIFIED_COPY else f"{number}/{on.year}"
+        number = registers.allocate(session, agency_id, book, on)  # locks the book: the book number below is ours
+        source_document = session.get(Document, document_id, with_for_update=True)
+        book_number = _book_number(session, agency_id, on.year, asked.book_number) \
+            if kind == EcopyKind.CERTIFIED_COPY else None
+        entry = particulars.completed(asked, source_document, requester=requester,
+                                      certifier=(certifier[0], certifier[1] or agency_name), book_number=book_number)
+        label = certification_label(number, book_number, on.year) if book_number else f"{number}/{on.year}"
         stamped = stamp_first_page(
-            base, StampText(kind, label, on, certifier[0], certifier[1] or agency_name),
+            base, StampText(kind, label, on, entry.certifier_name or "", entry.certifier_title or "",
+                            dossier_code=entry.dossier_code or ""),
             public_url(rt, code), format_code(code), draw_first_page=first_page_grey,
         )
         stamped = _tag(stamped, code)
@@ -156,7 +173,6 @@ def issue(
                  reason="Chứng thực bản sao điện tử" if kind == EcopyKind.CERTIFIED_COPY else "Kết quả giải quyết TTHC")
         data = signed.getvalue()
         stored = store.put(io.BytesIO(data), "application/pdf")
-        source_document = session.get(Document, document_id, with_for_update=True)
         _refuse_second_ecopy(session, document_id)  # a racing clerk was first
         record = _ecopy_record(source_document, actor, stored, code, (book, on.year, number))
         record.archive_due_at = signatures.due_at(rt, data)
@@ -167,14 +183,50 @@ def issue(
             citizen_id=citizen_id, agency_id=agency_id, certification_number=label,
             signed_sha256=stored.sha256, issued_by_id=actor.id, issued_at=utcnow(),
         )
+        particulars.on_record(ecopy, entry)
         session.add(ecopy)
         retain_version(rt, session, record, stored.key)
         audit.record(session, actor, "ecopy.issue", "ecopy", code,
                      {"document": record.id, "source": document_id, "kind": kind, "number": label,
-                      "sha256": stored.sha256})
+                      "sha256": stored.sha256, "entry": entry.to_json()})
         session.expunge(ecopy)
     refresh_entry(rt, ecopy.document_id)
     return ecopy
+
+
+def certification_label(number: int, book_number: int, year: int) -> str:
+    """How the form writes the entry: "125 quyển số 01/2026-SCT/BS"."""
+    return f"{number} quyển số {book_number:02d}/{year}-SCT/BS"
+
+
+def _book_number(session: Session, agency_id: int, year: int, asked: int | None) -> int:
+    """The book this entry goes in: the one asked for, else the agency's book
+    in use this year (the first, at the start of a year). Books are used one
+    after another, numbers running on across them, so an earlier book than
+    the one in use is refused. The caller holds the certification counter's
+    lock (registers.allocate), so two clerks see the same book in use."""
+    in_use = session.scalar(
+        select(func.max(Ecopy.book_number)).join(Document, Document.id == Ecopy.document_id)
+        .where(Ecopy.agency_id == agency_id, Document.register_book == RegisterBook.CERTIFICATION,
+               Document.register_year == year)
+    )
+    if asked is None:
+        return in_use or 1
+    if in_use is not None and asked < in_use:
+        raise InvalidInput(f"Book {asked:02d} of {year} is closed: entries now go in book {in_use:02d} or a later one.")
+    return asked
+
+
+def _citizen_name(session: Session, citizen_id: str) -> str | None:
+    """The name on the citizen's account, who is the requester unless the clerk says otherwise."""
+    return session.scalar(select(User.full_name).where(User.citizen_id == citizen_id)) or None
+
+
+def issued_json(rt: Runtime, ecopy: Ecopy) -> dict:
+    """What issuing answers (the API, `docsvc ecopy issue --json`): the e-copy, its file, its entry."""
+    return {"document_id": ecopy.document_id, "code": format_code(ecopy.code),
+            "certification_number": ecopy.certification_number, "sha256": ecopy.signed_sha256,
+            "verify_url": public_url(rt, ecopy.code)} | particulars.of(ecopy).to_json()
 
 
 def _refuse_second_ecopy(session: Session, document_id: str) -> None:
@@ -205,7 +257,8 @@ def _ecopy_record(source: Document, actor: User, stored, code: str, entry: tuple
     return record
 
 
-def _register_issued_result(rt: Runtime, actor: User, document_id: str, citizen_id: str) -> Ecopy:
+def _register_issued_result(rt: Runtime, actor: User, document_id: str, citizen_id: str,
+                            asked: particulars.Particulars) -> Ecopy:
     """An issued outgoing document given to a citizen as their procedure
     result: its signed file is already final (stamping it now would break
     its signatures), so it is registered as it is, with a code the citizen
@@ -215,15 +268,21 @@ def _register_issued_result(rt: Runtime, actor: User, document_id: str, citizen_
         document = session.get(Document, document_id, with_for_update=True)
         _refuse_second_ecopy(session, document_id)
         signed = document.latest(FileRole.SIGNED)
+        # Whoever signed the result certified it; no certification book (it has its own number).
+        signer = document.approver
+        entry = particulars.completed(
+            asked, document, requester=_citizen_name(session, citizen_id),
+            certifier=((signer.full_name or signer.username) if signer else "", ""), book_number=None)
         ecopy = Ecopy(document_id=document_id, source_document_id=document_id, code=new_code(),
                       kind=EcopyKind.PROCEDURE_RESULT, citizen_id=citizen_id, agency_id=document.agency_id,
                       certification_number=document.number_symbol, signed_sha256=signed.sha256,
                       issued_by_id=actor.id, issued_at=utcnow())
+        particulars.on_record(ecopy, entry)
         session.add(ecopy)
         retain_version(rt, session, document, signed.storage_key)
         audit.record(session, actor, "ecopy.issue", "ecopy", format_code(ecopy.code),
                      {"document": document_id, "kind": EcopyKind.PROCEDURE_RESULT, "number": document.number_symbol,
-                      "sha256": signed.sha256, "from": "issued outgoing document"})
+                      "sha256": signed.sha256, "from": "issued outgoing document", "entry": entry.to_json()})
         session.expunge(ecopy)
         return ecopy
 
@@ -245,7 +304,7 @@ def by_code(session: Session, code: str) -> Ecopy:
 
 
 def status_json(ecopy: Ecopy) -> dict:
-    """What anyone may know about an e-copy."""
+    """What anyone may know about an e-copy (particulars.PUBLIC: nothing that names the citizen)."""
     return {
         "code": format_code(ecopy.code),
         "kind": ecopy.kind,
@@ -255,7 +314,13 @@ def status_json(ecopy: Ecopy) -> dict:
         "reason": ecopy.status_reason or None,
         "superseded_by": format_code(ecopy.superseded_by) if ecopy.superseded_by else None,
         "sha256": ecopy.signed_sha256,
-    }
+        "certification_number": ecopy.certification_number,
+    } | particulars.public_json(ecopy)
+
+
+def record_json(ecopy: Ecopy) -> dict:
+    """Everything the certification entry records: for the citizen it was issued to and the agency's staff."""
+    return status_json(ecopy) | particulars.of(ecopy).to_json() | {"citizen_id": ecopy.citizen_id}
 
 
 def lookup(rt: Runtime, code: str, *, client: str = "", with_signatures: bool = True) -> dict:

@@ -18,7 +18,7 @@ class EcopyView:
     """The e-copy part of a document page: the issue form, or the e-copy it became."""
 
     can_issue: bool = False
-    ecopy: dict | None = None  # service.status_json + what staff see
+    ecopy: dict | None = None  # service.record_json + what staff see
     can_change: bool = False
     # An issued outgoing document given as a procedure result: registered as
     # it is (already signed), so neither a kind nor a key passphrase is asked.
@@ -32,8 +32,7 @@ def document_context(session: Session, rt: Runtime, user: User, doc: Document) -
     ecopy = session.scalar(select(Ecopy).where(or_(Ecopy.document_id == doc.id, Ecopy.source_document_id == doc.id))
                            .order_by(Ecopy.id.desc()).limit(1))
     if ecopy is not None:
-        data = service.status_json(ecopy) | {
-            "certification_number": ecopy.certification_number, "citizen_id": ecopy.citizen_id,
+        data = service.record_json(ecopy) | {
             "verify_url": service.public_url(rt, ecopy.code), "status_changed_at": ecopy.status_changed_at,
         }
         same_agency = permissions.is_admin(user) or user.agency_id == ecopy.agency_id

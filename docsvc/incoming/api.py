@@ -2,8 +2,6 @@
 handling, the queue, the book of a year, and the report (JSON, CSV, XLSX)."""
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from flask import Response, jsonify, request
 
 from docsvc import incoming, validation
@@ -13,7 +11,7 @@ from docsvc.models import User
 from docsvc.presenters import document_json
 from docsvc.web.blueprints import api
 from docsvc.web.context import api_user, runtime
-from docsvc.web.requests import document_response, int_arg, json_body
+from docsvc.web.requests import document_response, download, int_arg, json_body
 
 FORMATS = {
     "csv": ("text/csv; charset=utf-8", incoming.to_csv),
@@ -80,12 +78,7 @@ def report_for(user: User, start, end) -> incoming.IncomingReport:
 
 def report_file(report: incoming.IncomingReport, extension: str) -> Response:
     media_type, render = FORMATS[extension]
-    name = incoming.report_filename(report, extension)
-    return Response(
-        render(report),
-        mimetype=media_type,
-        headers={"Content-Disposition": f"attachment; filename=\"{name}\"; filename*=UTF-8''{quote(name)}"},
-    )
+    return download(render(report), incoming.report_filename(report, extension), media_type)
 
 
 @api.get("/reports/incoming")

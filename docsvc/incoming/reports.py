@@ -18,9 +18,6 @@ carried_over + received − processed = in_progress_at_end.
 """
 from __future__ import annotations
 
-import csv
-import io
-import re
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -29,11 +26,13 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import FunctionElement
 
+from docsvc import spreadsheets
 from docsvc.errors import InvalidInput, NotFound
 from docsvc.incoming import handling
 from docsvc.localtime import VIETNAM
 from docsvc.models import Agency, Document, Handling, User
 from docsvc.permissions import can_see_agency, require_staff
+from docsvc.spreadsheets import day
 
 MAX_PERIOD_DAYS = 5 * 366  # about five years
 COUNTS = ("carried_over", "received", "processed", "processed_on_time", "processed_late",
@@ -289,12 +288,8 @@ def _as_date(value) -> date | None:
 # --- exports ----------------------------------------------------------------------
 
 
-def _day(value: date | None) -> str:
-    return value.strftime("%d/%m/%Y") if value else ""
-
-
 def period_text(report: IncomingReport) -> str:
-    return f"Từ ngày {_day(report.start)} đến ngày {_day(report.end)}"
+    return f"Từ ngày {day(report.start)} đến ngày {day(report.end)}"
 
 
 def _cells(entry: Entry) -> list:
@@ -308,128 +303,43 @@ def _cells(entry: Entry) -> list:
     return [values[key] if values[key] is not None else "" for key, _, _ in COLUMNS]
 
 
-# A spreadsheet reads a cell starting with one of these as a formula (or, for
-# tab and carriage return, as the start of one after trimming); register
-# fields can come from another party's document (OWASP "CSV injection").
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-PLAIN_NUMBER = re.compile(r"^[+-]?\d+([.,]\d+)?$")
-
-
-def starts_formula(value: object) -> bool:
-    """Would a spreadsheet run this cell? Text only: numbers and dates are
-    data, and so is text that is just a (negative) number such as "-5"."""
-    return isinstance(value, str) and value.startswith(FORMULA_STARTS) and not PLAIN_NUMBER.match(value)
-
-
-class _SafeCsvWriter:
-    """csv.writer whose text cells never start a formula: an apostrophe in
-    front, as OWASP advises (Excel and LibreOffice show the text as it is)."""
-
-    def __init__(self, out: io.StringIO) -> None:
-        self._writer = csv.writer(out, lineterminator="\r\n")
-
-    def writerow(self, row: list) -> None:
-        self._writer.writerow(["'" + v if starts_formula(v) else v for v in row])
-
-
 def to_csv(report: IncomingReport) -> bytes:
     """Two blocks a person reads in Excel: the counts, then (after an empty
     line) the register of the period with its own header row. Dates dd/mm/yyyy."""
-    out = io.StringIO()
-    writer = _SafeCsvWriter(out)
-    writer.writerow(["Chỉ tiêu", "Số văn bản"])
-    writer.writerow(["Cơ quan", report.agency_name])
-    writer.writerow(["Kỳ báo cáo", period_text(report)])
-    for name in COUNTS:
-        writer.writerow([COUNT_LABELS[name].strip(), getattr(report, name)])
-    writer.writerow([])
-    writer.writerow([label for _, label, _ in COLUMNS])
-    for entry in report.entries:
-        writer.writerow([_day(v) if isinstance(v, date) else v for v in _cells(entry)])
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+    def write(writer: spreadsheets.SafeCsvWriter) -> None:
+        writer.writerow(["Chỉ tiêu", "Số văn bản"])
+        writer.writerow(["Cơ quan", report.agency_name])
+        writer.writerow(["Kỳ báo cáo", period_text(report)])
+        for name in COUNTS:
+            writer.writerow([COUNT_LABELS[name].strip(), getattr(report, name)])
+        writer.writerow([])
+        writer.writerow([label for _, label, _ in COLUMNS])
+        for entry in report.entries:
+            writer.writerow(_cells(entry))
+    return spreadsheets.csv_bytes(write)
 
 
 def to_xlsx(report: IncomingReport) -> bytes:
     """A sheet to print: title, agency, period, counts, then the register;
     landscape A4, one page wide, the register's header repeated on every page."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-    from openpyxl.utils import get_column_letter
+    from openpyxl.styles import Font
 
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = "Văn bản đến"
+    workbook, sheet = spreadsheets.new_sheet("Văn bản đến")
     width = len(COLUMNS)
-    last = get_column_letter(width)
-    thin = Side(style="thin", color="000000")
-    box = Border(left=thin, right=thin, top=thin, bottom=thin)
-    wrap = Alignment(wrap_text=True, vertical="top")
-    centre = Alignment(horizontal="center", vertical="center", wrap_text=True)
-
-    def put(row: int, column: int, value):
-        return _put(sheet.cell(row=row, column=column), value)
-
-    def banner(row: int, text: str, font: Font) -> None:
-        sheet.merge_cells(f"A{row}:{last}{row}")
-        cell = put(row, 1, text)
-        cell.font, cell.alignment = font, centre
-
-    banner(1, report.agency_name.upper(), Font(name="Times New Roman", bold=True, size=12))
-    banner(2, TITLE, Font(name="Times New Roman", bold=True, size=14))
-    banner(3, period_text(report), Font(name="Times New Roman", italic=True, size=12))
+    spreadsheets.banner(sheet, 1, report.agency_name.upper(), width)
+    spreadsheets.banner(sheet, 2, TITLE, width, size=14)
+    spreadsheets.banner(sheet, 3, period_text(report), width, bold=False, italic=True)
     row = 5
     for name in COUNTS:
-        label = put(row, 1, COUNT_LABELS[name].strip())
+        label = spreadsheets.put(sheet.cell(row=row, column=1), COUNT_LABELS[name].strip())
         sheet.merge_cells(start_row=row, start_column=1, end_row=row, end_column=3)
-        value = put(row, 4, getattr(report, name))
-        label.font = Font(name="Times New Roman", size=12, bold=not COUNT_LABELS[name].startswith(" "))
-        value.font = Font(name="Times New Roman", size=12, bold=True)
+        value = spreadsheets.put(sheet.cell(row=row, column=4), getattr(report, name))
+        label.font = Font(name=spreadsheets.FONT, size=12, bold=not COUNT_LABELS[name].startswith(" "))
+        value.font = Font(name=spreadsheets.FONT, size=12, bold=True)
         row += 1
-    row += 1
-    header_row = row
-    for column, (_, label, chars) in enumerate(COLUMNS, start=1):
-        cell = put(row, column, label)
-        cell.font = Font(name="Times New Roman", bold=True, size=11)
-        cell.alignment, cell.border = centre, box
-        cell.fill = PatternFill("solid", fgColor="DDDDDD")
-        sheet.column_dimensions[get_column_letter(column)].width = chars
-    overdue_fill = PatternFill("solid", fgColor="F8D7DA")
-    for entry in report.entries:
-        row += 1
-        for column, value in enumerate(_cells(entry), start=1):
-            cell = put(row, column, value)
-            cell.font = Font(name="Times New Roman", size=11)
-            cell.alignment, cell.border = wrap, box
-            if isinstance(value, date):
-                cell.number_format = "DD/MM/YYYY"
-            if entry.overdue:
-                cell.fill = overdue_fill
-    sheet.freeze_panes = sheet.cell(row=header_row + 1, column=1)
-    sheet.print_title_rows = f"{header_row}:{header_row}"
-    sheet.page_setup.orientation = "landscape"
-    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
-    sheet.page_setup.fitToWidth = 1
-    sheet.page_setup.fitToHeight = 0
-    sheet.sheet_properties.pageSetUpPr.fitToPage = True
-    sheet.print_options.horizontalCentered = True
-    sheet.page_margins.left = sheet.page_margins.right = 0.4
-    sheet.oddFooter.center.text = "Trang &P / &N"
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
-
-
-def _put(cell, value):
-    """Write a value so that text stays text: openpyxl turns any string
-    starting with "=" into a live formula, so text is typed as a string
-    cell, and text a spreadsheet would read as a formula gets the quote
-    prefix (Excel keeps it text when someone edits the cell)."""
-    cell.value = value
-    if isinstance(value, str):
-        cell.data_type = "s"
-        if starts_formula(value):
-            cell.quotePrefix = True
-    return cell
+    spreadsheets.table(sheet, row + 1, COLUMNS, [_cells(e) for e in report.entries],
+                       highlight=lambda index: report.entries[index].overdue)
+    return spreadsheets.workbook_bytes(workbook)
 
 
 def filename(report: IncomingReport, extension: str) -> str:

@@ -49,9 +49,12 @@ def count_text(count) -> str:
     return written if count.exact else translate("search.more_than").format(n=written)
 
 
-def local_date(value: date | None) -> str:
-    if value is None:
+def local_date(value: date | str | None) -> str:
+    """A day as people read it; an ISO date string (a JSON answer's) too."""
+    if not value:
         return ""
+    if isinstance(value, str):
+        value = date.fromisoformat(value)
     return value.strftime("%d/%m/%Y" if current_language() == "vi" else "%d %b %Y")
 
 

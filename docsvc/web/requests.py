@@ -1,6 +1,6 @@
 """What every route module reads a request with: sign-in for pages, JSON
 bodies, whole numbers and flags from the query string, an uploaded PDF,
-a stored file streamed back."""
+a stored file streamed back, an export downloaded."""
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -85,6 +85,12 @@ def stream_file(key: str, filename: str, size: int, media_type: str = "applicati
     response.headers["Content-Length"] = str(size)
     response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename, safe='')}"
     return response
+
+
+def download(data: bytes, filename: str, media_type: str) -> Response:
+    """Bytes made for this request (a report, a register) as a file to save."""
+    return Response(data, mimetype=media_type, headers={
+        "Content-Disposition": f"attachment; filename=\"{filename}\"; filename*=UTF-8''{quote(filename)}"})
 
 
 def document_response(user, document_id: str, status: int = 200):

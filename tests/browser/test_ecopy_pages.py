@@ -5,7 +5,10 @@ the link and downloads it; the citizen sees the access and withdraws the link,
 after which the stranger is refused in Vietnamese. A stranger verifies by the
 code (typed in lower case with spaces) and by uploading the file (the genuine
 one, then one with a byte changed); once the clerk revokes it, /v/<code> says
-so with the reason."""
+so with the reason. The certification entry's fields typed at issue show on
+the citizen's page and in the certification book; public verification shows
+only those that do not identify the citizen (never the requester nor the
+original's title)."""
 from __future__ import annotations
 
 import re
@@ -25,6 +28,8 @@ PASSPHRASE = "docsvc-dev"  # the development PKI's agency key
 CITIZEN = ("tran.thi.mai", "Trần Thị Mai", "Mat-khau-cong-dan-2026")
 CITIZEN_ID = "001203004567"
 TITLE = "Bản sao giấy khai sinh Trần Thị Mai"
+ORIGINAL_TITLE = "Giấy khai sinh của Trần Thị Mai"
+DOSSIER = "000.00.12.H56-261123-0042"
 ISSUE_TIMEOUT = 90_000  # ms: stamping and signing at B-LTA with the development TSA
 
 
@@ -60,6 +65,11 @@ def download(page: Page, link) -> bytes:
     return Path(info.value.path()).read_bytes()
 
 
+def _nothing_private(html: str) -> None:
+    for private in (CITIZEN_ID, CITIZEN[1], ORIGINAL_TITLE, DOSSIER, "20.000"):
+        assert private not in html, private
+
+
 def upload_file(page: Page, path: Path) -> None:
     page.goto("/verify")
     page.locator("input[type=file]").set_input_files(path)
@@ -84,6 +94,16 @@ def test_issue_share_verify_revoke(page: Page, browser, server, commune, birth_c
     form.get_by_label("Số định danh cá nhân").fill(CITIZEN_ID)
     form.get_by_label("Loại").select_option("certified_copy")
     form.get_by_label("Mật khẩu khóa ký số của cơ quan").fill(PASSPHRASE)
+    form.get_by_label("Tên bản chính giấy tờ, văn bản").fill(ORIGINAL_TITLE)
+    form.get_by_label("Cơ quan cấp bản chính").fill("UBND xã Quảng Phú")
+    form.get_by_label("Số, ký hiệu bản chính").fill("45/2024/TLKS-BS")
+    form.get_by_label("Ngày cấp bản chính").fill("2024-03-15")
+    form.get_by_label("Số bản sao").fill("2")
+    form.get_by_label("Người ký chứng thực").fill("Nguyễn Văn An")
+    form.get_by_label("Chức danh người ký").fill("Phó Chủ tịch UBND xã Quảng Phú")
+    form.get_by_label("Mã hồ sơ TTHC").fill(DOSSIER)
+    form.get_by_label("Lệ phí (đồng)").fill("20.000")
+    shot(page, "issue-form")
     form.get_by_role("button", name="Cấp bản sao điện tử").click()
     expect(page.locator("#ecopy-code")).to_be_visible(timeout=ISSUE_TIMEOUT)
     code = page.locator("#ecopy-code").inner_text().strip()
@@ -91,7 +111,21 @@ def test_issue_share_verify_revoke(page: Page, browser, server, commune, birth_c
     expect(page.locator("#ecopy-number")).to_have_text(re.compile(r"^1 quyển số 01/\d{4}-SCT/BS$"))
     expect(page.locator("#ecopy-verify-url")).to_have_text(re.compile(re.escape(f"/v/{code}") + "$"))
     expect(page.locator("#ecopy .ecopy-status")).to_have_text("Còn hiệu lực")
+    expect(page.locator("#ecopy .ecopy-requester-name")).to_have_text(CITIZEN[1])  # the account's name
+    expect(page.locator("#ecopy .ecopy-fee")).to_have_text("20.000")
     shot(page, "issued")
+    # The certification book lists the entry with the form's columns.
+    page.locator("#nav-certification-book").click()
+    entry = page.locator("#book-table tr.book-entry").first
+    expect(entry).to_have_attribute("data-code", code)
+    expect(entry.locator(".requester")).to_have_text(CITIZEN[1])
+    expect(entry.locator(".book")).to_have_text(re.compile(r"^01/\d{4}-SCT/BS$"))
+    expect(entry.locator(".certifier")).to_have_text("Nguyễn Văn An, Phó Chủ tịch UBND xã Quảng Phú")
+    expect(entry.locator(".fee")).to_have_text("20.000")
+    shot(page, "certification-book")
+    with page.expect_download() as book_download:
+        page.locator("#book-xlsx").click()
+    assert book_download.value.suggested_filename.endswith("_ca-nam.xlsx")
     registered = tmp_path / "ban-sao.pdf"
     server.installation.run("ecopy", "download", code, str(registered), check=True)
     registered_bytes = registered.read_bytes()
@@ -107,6 +141,13 @@ def test_issue_share_verify_revoke(page: Page, browser, server, commune, birth_c
         expect(card.locator(".ecopy-kind")).to_have_text("Chứng thực bản sao từ bản chính")
         expect(card.locator(".ecopy-issuer")).not_to_be_empty()
         expect(card.locator(".ecopy-status")).to_have_text("Còn hiệu lực")
+        # Every field of the entry: the citizen's own.
+        for field, shown in (("requester-name", CITIZEN[1]), ("original-title", ORIGINAL_TITLE),
+                             ("original-issuer", "UBND xã Quảng Phú"), ("original-number", "45/2024/TLKS-BS"),
+                             ("original-date", "15/03/2024"), ("copies", "2"), ("book-number", "01"),
+                             ("certifier-name", "Nguyễn Văn An"), ("dossier-code", DOSSIER), ("fee", "20.000")):
+            expect(card.locator(f".ecopy-{field}")).to_have_text(shown)
+        expect(card.locator(".ecopy-number")).to_have_text(re.compile(r"^1 quyển số 01/\d{4}-SCT/BS$"))
         assert download(citizen, card.get_by_role("link", name="Tải bản sao (PDF)")) == registered_bytes
 
         # A share link for the tax office, twice at most: the full link is shown once.
@@ -155,7 +196,13 @@ def test_issue_share_verify_revoke(page: Page, browser, server, commune, birth_c
         expect(result.locator(".ecopy-status")).to_have_text("Còn hiệu lực")
         expect(result.locator("#result-verdict")).to_contain_text("Hợp lệ")
         expect(result.locator(".ecopy-code")).to_have_text(code)
-        assert CITIZEN_ID not in stranger.content()
+        # What the original is and who certified it; never who asked, the title, the dossier or the fee.
+        expect(result.locator(".ecopy-original-issuer")).to_have_text("UBND xã Quảng Phú")
+        expect(result.locator(".ecopy-original-number")).to_have_text("45/2024/TLKS-BS")
+        expect(result.locator(".ecopy-original-date")).to_have_text("15/03/2024")
+        expect(result.locator(".ecopy-certifier-title")).to_have_text("Phó Chủ tịch UBND xã Quảng Phú")
+        expect(result.locator("#result-number")).to_have_text(re.compile(r"^1 quyển số 01/\d{4}-SCT/BS$"))
+        _nothing_private(stranger.content())
         shot(stranger, "verify-code")
         # A mistyped code: a clear message, 400.
         typo = code[:-1] + ("0" if code[-1] != "0" else "1")
@@ -170,6 +217,9 @@ def test_issue_share_verify_revoke(page: Page, browser, server, commune, birth_c
         expect(box.locator(".ecopy-code")).to_have_text(code)
         expect(box.locator(".ecopy-file")).to_have_text("tệp này đúng là tệp đã đăng ký.")
         expect(box).to_contain_text("Còn hiệu lực")
+        expect(box.locator(".ecopy-original-number")).to_have_text("45/2024/TLKS-BS")
+        expect(box.locator(".ecopy-certifier-name")).to_have_text("Nguyễn Văn An")
+        _nothing_private(box.inner_html())
         shot(stranger, "verify-file")
         changed = bytearray(registered_bytes)
         changed[len(changed) // 2] ^= 0x20

@@ -11,6 +11,7 @@ from datetime import date
 
 import openpyxl
 
+from docsvc import spreadsheets
 from docsvc.incoming import reports
 from docsvc.localtime import today
 from docsvc.models import Handling
@@ -98,6 +99,6 @@ def test_tab_and_carriage_return_starts_are_neutralised_in_both_exports():
 
 def test_only_text_that_a_spreadsheet_would_run_is_flagged():
     for text in ("=1+1", "+A1", "-A1+1", "@SUM(A1)", "\tx", "\rx"):
-        assert reports.starts_formula(text), text
+        assert spreadsheets.starts_formula(text), text
     for value in ("-5", "-12.5", "+3", "Sở Nội vụ", "", -5, 3.5, date(2026, 1, 1), None):
-        assert not reports.starts_formula(value), value
+        assert not spreadsheets.starts_formula(value), value

@@ -31,13 +31,14 @@ CERTIFIED = StampText(
 CERTIFIED_LINES = [
     "Chứng thực bản sao đúng với bản chính",
     "Số chứng thực: 125 quyển số 01/2026-SCT/BS",
-    "Ngày 23/11/2026",
+    "Ngày 23 tháng 11 năm 2026",  # Circular 01/2020's form writes the date out
     "Chủ tịch UBND xã Mẫu",
     "Nguyễn Văn An",
 ]
 RESULT = StampText(
-    kind="procedure_result", number="000.00.12.H56-261123-0042", date=date(2026, 11, 23),
+    kind="procedure_result", number="42/2026", date=date(2026, 11, 23),
     signer_name="Trần Thị Bích Ngọc", signer_title="Phó Chủ tịch UBND phường Đông Hòa",
+    dossier_code="000.00.12.H56-261123-0042",
 )
 DPI = 300
 
@@ -130,11 +131,27 @@ def test_a_procedure_result_has_its_own_heading(decision_pdf):
     pdf = stamp_first_page(decision_pdf, RESULT, URL, CODE)
     text = page_text(pdf)
     assert HEADINGS["procedure_result"] == "Kết quả giải quyết TTHC"
-    for line in ["Kết quả giải quyết TTHC", "Số hồ sơ: 000.00.12.H56-261123-0042", "Ngày 23/11/2026",
+    for line in ["Kết quả giải quyết TTHC", "Số hồ sơ: 42/2026", "Mã hồ sơ: 000.00.12.H56-261123-0042",
+                 "Ngày 23 tháng 11 năm 2026",
                  "Phó Chủ tịch UBND phường Đông Hòa", "Trần Thị Bích Ngọc"]:
         assert line in text
     assert "Chứng thực bản sao" not in text
     assert [found.text for found in qr_codes(pdf)] == [URL]
+
+
+def test_a_long_title_wraps_and_the_qr_keeps_its_size(decision_pdf, stamped):
+    """A certifier's title may be 255 characters: it wraps at spaces rather
+    than shrinking the block, so the QR is as large, and reads, as usual."""
+    title = "Phó Chủ tịch Ủy ban nhân dân xã Quảng Phú, huyện Quảng Trạch, tỉnh Quảng Bình, phụ trách tư pháp hộ tịch"
+    long = StampText("certified_copy", "125 quyển số 01/2026-SCT/BS", date(2026, 11, 23), "Nguyễn Văn An", title)
+    pdf = stamp_first_page(decision_pdf, long, URL, CODE)
+    lines = [line.strip() for line in page_text(pdf).splitlines()]
+    assert " ".join(line for line in lines if line and line in title) == title  # every word, in order
+    assert sum(1 for line in lines if line and line in title) >= 2
+    [found], [usual] = qr_codes(pdf), qr_codes(stamped)
+    assert found.text == URL
+    width = lambda box: box[2] - box[0]  # noqa: E731
+    assert width(qr_box(found)) == pytest.approx(width(qr_box(usual)), rel=0.02)
 
 
 def test_the_qr_reads_back_as_the_verification_url_top_right(stamped):
