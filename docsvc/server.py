@@ -70,11 +70,11 @@ class _Gunicorn(BaseApplication):
         return create_app(runtime=Runtime(self._rt.settings))
 
 
-def run_web(rt: Runtime, host: str, port: int) -> None:
+def run_web(rt: Runtime, host: str, port: int, workers: int = 1) -> None:
     # Request metrics of every worker process of this server, in files one
     # scrape adds up (docsvc/metrics.py); set before a worker imports the app.
     metrics_dir = Path(rt.settings.data_dir) / "metrics"
     shutil.rmtree(metrics_dir, ignore_errors=True)
     metrics_dir.mkdir(parents=True)
     os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(metrics_dir))
-    _Gunicorn(rt, {**GUNICORN_OPTIONS, "bind": f"{host}:{port}", "workers": 1}).run()
+    _Gunicorn(rt, {**GUNICORN_OPTIONS, "bind": f"{host}:{port}", "workers": workers}).run()
