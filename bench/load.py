@@ -321,6 +321,10 @@ def batch_sign(user: User, office: Office, ids: list[str], deadline: float) -> l
 def issue(user: User, office: Office, document_id: str) -> bool:
     status, body = user.call("POST /documents/{id}/issue", "POST", f"/documents/{document_id}/issue",
                              {"type_code": "QĐ", "passphrase": PASSPHRASE})
+    if status == 409:
+        # A try cut by a killed web process may have committed: then it is issued.
+        _, shown = user.call("GET /documents/{id}", "GET", f"/documents/{document_id}")
+        status = 200 if shown and (shown.get("workflow") or {}).get("status") == "issued" else status
     if status == 200:
         office.issued.append(document_id)
     elif status == 503 or not isinstance(status, int):
