@@ -269,6 +269,10 @@ def upload(user: User, office: Office, kind: str) -> str | None:
 
 def register(user: User, office: Office, document_id: str) -> bool:
     status, body = user.call("POST /documents/{id}/register", "POST", f"/documents/{document_id}/register", {})
+    if status == 409:
+        # A try cut by a killed web process may have committed: then it is registered.
+        _, shown = user.call("GET /documents/{id}", "GET", f"/documents/{document_id}")
+        status = 200 if shown and shown.get("register") else status
     if status == 200:
         office.registered.append(document_id)
     elif status != 503 and isinstance(status, int):  # refused or cut: the clerk tries again
@@ -799,6 +803,7 @@ def main() -> None:
     ap.add_argument("--fault-gap", type=float, default=10.0, help="seconds between faults (and before the first)")
     ap.add_argument("--timeout", type=float, default=20.0, help="client timeout per request: longer is a hang")
     ap.add_argument("--settle-timeout", type=float, default=600.0)
+    ap.add_argument("--exit-zero", action="store_true", help="exit 0 when a check fails (the JSON lists them)")
     args = ap.parse_args()
     if args.workers < 1 or args.web_workers < 1 or args.clerks < 1:
         ap.error("--workers, --web-workers and --clerks take positive numbers")
@@ -842,7 +847,7 @@ def main() -> None:
         log(f"{out.relative_to(ROOT)}")
     if result["problems"]:
         print("CHECKS FAILED:\n  " + "\n  ".join(result["problems"]))
-        sys.exit(1)
+        sys.exit(0 if args.exit_zero else 1)
     print("all checks passed")
 
 
