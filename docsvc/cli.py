@@ -138,13 +138,18 @@ def prepare(rt: Runtime) -> None:
 @click.option("--host", default=None, help="Address to listen on (default from settings).")
 @click.option("--port", default=None, type=int, help="Port to listen on (default from settings).")
 @click.option("--no-worker", is_flag=True, help="Do not start a background worker with the web server.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Web processes (scaled profile only; the embedded one keeps its database and index in one).")
 @user_errors
-def serve(host: str | None, port: int | None, no_worker: bool) -> None:
+def serve(host: str | None, port: int | None, no_worker: bool, workers: int) -> None:
     """Run the web server (and, unless --no-worker, a worker beside it)."""
     from docsvc import logs
 
     logs.configure()
     settings = load_settings()
+    if workers > 1 and settings.embedded:
+        fail("--workers above 1 needs the scaled profile: the embedded one's SQLite and Tantivy index take "
+             "their writes from one process.")
     host = host or settings.host
     port = port or settings.port
     # The address served is the one e-copies' QR codes and share links name
@@ -169,7 +174,7 @@ def serve(host: str | None, port: int | None, no_worker: bool) -> None:
     serving_pid = os.getpid()
     try:
         with signatures.dev_services(rt.settings):
-            run_web(rt, host, port)
+            run_web(rt, host, port, workers)
     finally:
         # gunicorn's forked web worker leaves through here too when it exits;
         # only the process that started the worker may stop it.
@@ -523,7 +528,8 @@ class ReindexMeter:
 def check_command(as_json: bool) -> None:
     """Look for damage: every file row's stored object (there, of its size
     and hash), stored objects no row refers to, the search index, the
-    retention locks of signed records, the audit chain. Exit 0 if none is
+    retention locks of signed records, gaps and repeats in the register
+    books, the audit chain. Exit 0 if none is
     found, 1 if any is (the problems are listed)."""
     from docsvc import upkeep
 
@@ -544,6 +550,7 @@ INSTALLATION_CHECKS = {
     "objects": "stored object(s): each is referred to by a row",
     "index": "ready document(s) against the search index",
     "retention": "signed version(s) of records: each is locked until its record's date",
+    "registers": "register entr(y/ies): each book numbered 1..N, no gap, no repeat",
     "audit": "audit event(s): the chain, the seals and the checkpoints",
 }
 

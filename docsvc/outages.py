@@ -40,6 +40,7 @@ _SIGNS: tuple[tuple[str, frozenset[str] | None, str], ...] = (
     ("psycopg", frozenset({"OperationalError", "InterfaceError"}), DATABASE),
     ("elastic_transport", frozenset({"ConnectionError", "ConnectionTimeout", "SerializationError"}), SEARCH),
     ("elasticsearch", frozenset({"ConnectionError", "ConnectionTimeout"}), SEARCH),
+    ("search.elastic", frozenset({"IndexUnavailable"}), SEARCH),  # a node up, its shards not (yet)
     ("redis.exceptions", frozenset({"ConnectionError", "TimeoutError", "BusyLoadingError"}), BROKER),
     ("kombu.exceptions", frozenset({"OperationalError"}), BROKER),
     ("urllib3.exceptions", None, STORAGE),  # the MinIO client's transport (Elasticsearch's wraps its own)

@@ -55,8 +55,8 @@ class _Gunicorn(BaseApplication):
         return create_app(runtime=Runtime(self._rt.settings))
 
 
-def run_web(rt: Runtime, host: str, port: int) -> None:
+def run_web(rt: Runtime, host: str, port: int, workers: int = 1) -> None:
     # Request metrics of every worker process of this server, in files one
     # scrape adds up (docsvc/metrics.py); set before a worker imports the app.
     gunicorn_config.prepare_metrics_dir(Path(rt.settings.data_dir) / "metrics")
-    _Gunicorn(rt, {**GUNICORN_OPTIONS, "bind": f"{host}:{port}", "workers": 1}).run()
+    _Gunicorn(rt, {**GUNICORN_OPTIONS, "bind": f"{host}:{port}", "workers": workers}).run()

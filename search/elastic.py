@@ -337,6 +337,13 @@ class _SwapRace(Exception):
     """A search ran on the index a rebuild or clear() just replaced; run it again."""
 
 
+class IndexUnavailable(RuntimeError):
+    """The node answers but the index's shards do not, retries or not: a node
+    restarted and still recovering them (measured: up to a few seconds after
+    it answers again), or the index gone. For the caller the search engine is
+    down (docsvc.outages: 503 search_unavailable), not a bug (500)."""
+
+
 def _raise_search_error(error: object, cause: BaseException | None = None) -> None:
     if any(kind in str(error) for kind in _SWAP_RACE_ERRORS):
         raise _SwapRace(str(error)) from cause
@@ -461,7 +468,10 @@ class ElasticsearchIndex:
                 # searches see the alias moved: a short pause, then on the
                 # new index. A failure after the last pause is no race.
                 time.sleep(pause)
-        return _TieredSearch(self, query, tiers, sort).run()
+        try:
+            return _TieredSearch(self, query, tiers, sort).run()
+        except _SwapRace as exc:
+            raise IndexUnavailable(f"the index's shards are not available: {exc}") from exc
 
     def clear(self) -> None:
         # A fresh generation swapped in for the live one: searches see the

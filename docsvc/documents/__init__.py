@@ -14,6 +14,7 @@ from docsvc.documents.index_check import check as check_index
 from docsvc.documents.indexing import (
     ReindexProgress,
     index_complete,
+    note_reindex,
     pending_retries,
     read_text,
     ready_count,
@@ -42,6 +43,6 @@ from docsvc.documents.watchfolder import scan_once, watch
 __all__ = [
     "ReindexProgress", "SearchFilters", "Spooled", "check_index", "discard", "enqueue_processing", "entry_done", "get_document",
     "human_size", "index_complete", "ingest", "list_documents", "local_file", "pending_retries", "read_text",
-    "ready_count", "refresh_entries", "refresh_entry", "reindex", "run_entry",
+    "note_reindex", "ready_count", "refresh_entries", "refresh_entry", "reindex", "run_entry",
     "scan_once", "search", "search_filters", "spool", "sweep_work_dirs", "thumbnail", "watch",
 ]

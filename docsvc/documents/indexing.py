@@ -14,14 +14,14 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from docsvc import outbox
 from docsvc.localtime import day_of
-from docsvc.models import Document, DocumentFile, DocumentStatus, FileRole, OutboxEntry
+from docsvc.models import Document, DocumentFile, DocumentStatus, FileRole, OutboxEntry, utcnow
 from docsvc.runtime import Runtime
 from search import IndexedDocument
 from search.model import batches, created_at_key
@@ -37,6 +37,8 @@ REINDEX_BATCH = 2_000
 REINDEX_BATCH_CHARS = 32_000_000
 READ_PAGE = 200  # rows read from the database, and texts from storage, at a time
 TEXT_READERS = 8
+# How long a change's index notes wait for its request to write the entries itself.
+NOTE_GRACE = timedelta(seconds=30)
 # The outbox task that makes one document's entry agree with its row again.
 INDEX_DOCUMENT = "index_document"
 # How long a process trusts its answer to "can every ready document be
@@ -130,16 +132,32 @@ def read_text(rt: Runtime, document: Document) -> str:
 # --- keeping the index in step with the rows ---------------------------------------
 
 
-def refresh_entry(rt: Runtime, document_id: str) -> None:
+def refresh_entry(rt: Runtime, document_id: str, notes: list[int] | None = None) -> None:
     """Re-index one document after its register fields changed."""
-    refresh_entries(rt, [document_id])
+    refresh_entries(rt, [document_id], notes)
 
 
-def refresh_entries(rt: Runtime, document_ids: list[str]) -> None:
+def note_reindex(session: Session, document_ids: Iterable[str]) -> list[int]:
+    """In the transaction that changes the documents: durable notes that
+    their entries must be written again, which refresh_entries(rt, ids,
+    notes) settles once it has written them. Should the process die between
+    the commit and that write (a web process killed: bench/load.py --faults
+    lost a delivered copy's entry so), the relay hands the notes to a worker
+    after NOTE_GRACE; before, it leaves them to the request."""
+    notes = []
+    for document_id in document_ids:
+        entry = outbox.enqueue(session, INDEX_DOCUMENT, {"document_id": document_id}, publish=False)
+        entry.available_at = utcnow() + NOTE_GRACE
+        notes.append(entry.id)
+    return notes
+
+
+def refresh_entries(rt: Runtime, document_ids: list[str], notes: list[int] | None = None) -> None:
     """Re-index documents after their rows changed (ready ones only: the
     pipeline indexes the others when it finishes). Called after the change
     committed, from web requests too: an index that is down must not undo
-    or fail the change, so the write is left to the worker's retries."""
+    or fail the change, so the write is left to the worker's retries (the
+    change's own `notes`, or new ones)."""
     try:
         with rt.read() as session:
             entries = [entry_for(d, read_text(rt, d)) for d in _documents(session, document_ids)
@@ -150,7 +168,16 @@ def refresh_entries(rt: Runtime, document_ids: list[str]) -> None:
     except Exception:
         log.warning("search index unavailable; %d document(s) left for the worker to index", len(document_ids),
                     exc_info=True)
-        _retry_after_commit(rt, document_ids)
+        if not notes:
+            _retry_after_commit(rt, document_ids)
+        return
+    if notes:
+        try:
+            with rt.write() as session:
+                for entry_id in notes:
+                    outbox.complete(session, entry_id)
+        except Exception:  # the worker will write the entries once more: idempotent
+            log.warning("could not settle %d index note(s)", len(notes), exc_info=True)
 
 
 def remove_entry(rt: Runtime, document_id: str) -> None:

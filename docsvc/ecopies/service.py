@@ -34,7 +34,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from docsvc import audit, registers, sandbox, signatures, validation
-from docsvc.documents import get_document, refresh_entry
+from docsvc.documents import get_document, note_reindex, refresh_entry
 from docsvc.ecopies import particulars
 from docsvc.ecopies.codes import InvalidCode, format_code, new_code, normalize
 from docsvc.errors import Conflict, CorruptPdf, DocsvcError, FileTooComplex, Forbidden, InvalidInput, NotFound
@@ -189,8 +189,9 @@ def issue(
         audit.record(session, actor, "ecopy.issue", "ecopy", code,
                      {"document": record.id, "source": document_id, "kind": kind, "number": label,
                       "sha256": stored.sha256, "entry": entry.to_json()})
+        notes = note_reindex(session, [record.id])
         session.expunge(ecopy)
-    refresh_entry(rt, ecopy.document_id)
+    refresh_entry(rt, ecopy.document_id, notes)
     return ecopy
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from docsvc import audit, registers, validation
-from docsvc.documents import get_document, refresh_entry
+from docsvc.documents import get_document, note_reindex, refresh_entry
 from docsvc.errors import Conflict, Forbidden, InvalidInput, NotFound
 from docsvc.localtime import today
 from docsvc.models import (
@@ -140,7 +140,8 @@ def register_document(rt: Runtime, actor: User, document_id: str, data: Mapping,
         fallback = dict(document.suggestions or {})
         fallback["summary"] = fallback.get("summary") or document.title
         register(session, actor, document_id, Registration.from_mapping(data, fallback), allow_duplicate=allow_duplicate)
-    refresh_entry(rt, document_id)
+        notes = note_reindex(session, [document_id])
+    refresh_entry(rt, document_id, notes)
 
 
 def register(

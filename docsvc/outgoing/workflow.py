@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from docsvc import audit, registers, signatures, validation
 from docsvc.accounts import agency_by_code
-from docsvc.documents import get_document, refresh_entries, refresh_entry
+from docsvc.documents import get_document, note_reindex, refresh_entries
 from docsvc.errors import Conflict, DocsvcError, Forbidden, InvalidInput, NotFound, http_status
 from docsvc.localtime import today
 from docsvc.models import (
@@ -338,8 +338,8 @@ def issue(rt: Runtime, actor: User, document_id: str, *, type_code: str, secret:
         audit.record(session, actor, "outgoing.issue", "document", document_id,
                      {"number_symbol": number_symbol, "recipients": document.recipients or [],
                       "sha256": stored.sha256})
-    refresh_entry(rt, document_id)
-    refresh_entries(rt, delivered)
+        notes = note_reindex(session, [document_id, *delivered])
+    refresh_entries(rt, [document_id, *delivered], notes)
     with rt.read() as session:
         return get_document(session, actor, document_id)
 

@@ -9,6 +9,9 @@ Five checks, each a name in the report:
   index      every index entry matches its row (`docsvc search check`)
   retention  with record_retention on, every version a signed record is
              kept as is locked at least until the record's date
+  registers  each register book (agency, book, year) holds the numbers
+             1..N once each, N its counter's last number: no gap (a number
+             given and lost), no repeat, none beyond the counter
   audit      the audit chain and its checkpoints verify (`docsvc audit verify`)
 
 Memory stays bounded at a million files: rows are read in key order a batch
@@ -29,16 +32,16 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 
 from docsvc import audit, audit_anchor, documents, signatures
-from docsvc.models import DocumentFile, SigningCredential
+from docsvc.models import Document, DocumentFile, RegisterCounter, SigningCredential
 from docsvc.runtime import Runtime
 from storage import IntegrityError, ObjectMissing
 from storage.base import sha256_of_key
 
 log = logging.getLogger(__name__)
-CHECKS = ("files", "objects", "index", "retention", "audit")
+CHECKS = ("files", "objects", "index", "retention", "registers", "audit")
 ROW_BATCH = 1000
 KEY_BATCH = 500  # keys looked up in one query (well under every database's limit on parameters)
 SHOWN_PER_KIND = 20  # problems listed per check and kind; all are counted
@@ -93,6 +96,7 @@ def check_installation(rt: Runtime) -> IntegrityReport:
     check_objects(rt, report)
     check_index(rt, report)
     check_retention(rt, report)
+    check_registers(rt, report)
     check_audit(rt, report)
     return report
 
@@ -275,6 +279,36 @@ def _check_lock(rt: Runtime, report: IntegrityReport, document_id: str, key: str
         report.add(Problem("retention", "short", f"a signed version of document {document_id} is locked until "
                            f"{held:%Y-%m-%d %H:%M} UTC, its record is kept until {until:%Y-%m-%d %H:%M} UTC",
                            document_id, key))
+
+
+# --- registers ------------------------------------------------------------------------
+
+
+def check_registers(rt: Runtime, report: IntegrityReport) -> None:
+    """Counts, not numbers, are compared, so that memory stays bounded: N
+    distinct numbers, all within 1..last, are exactly 1..last when N = last."""
+    book = (Document.agency_id, Document.register_book, Document.register_year)
+    with rt.read() as session:
+        held = {(row.agency_id, row.register_book, row.register_year): row for row in session.execute(
+            select(*book, func.count().label("entries"),
+                   func.count(func.distinct(Document.register_number)).label("numbers"),
+                   func.min(Document.register_number).label("low"), func.max(Document.register_number).label("high"))
+            .where(Document.register_number.is_not(None)).group_by(*book))}
+        counters = {(c.agency_id, c.book, c.year): c.last_number for c in session.scalars(select(RegisterCounter))}
+    for where in sorted(held.keys() | counters.keys(), key=lambda k: tuple(str(part) for part in k)):
+        agency_id, name, year = where
+        what = f"the {name} book of agency {agency_id} for {year}"
+        last, row = counters.get(where, 0), held.get(where)
+        entries, numbers = (row.entries, row.numbers) if row else (0, 0)
+        report.checked["registers"] += entries
+        if entries > numbers:
+            report.add(Problem("registers", "repeat", f"{what} gives {entries - numbers} number(s) twice"))
+        if row and (row.low < 1 or row.high > last):
+            report.add(Problem("registers", "beyond", f"{what} holds numbers {row.low}..{row.high}, "
+                               f"its counter stops at {last}"))
+        elif numbers < last:
+            report.add(Problem("registers", "gap", f"{what} has {last - numbers} of the numbers 1..{last} "
+                               "given to no document"))
 
 
 # --- audit ----------------------------------------------------------------------------

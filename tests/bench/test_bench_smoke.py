@@ -39,6 +39,9 @@ RELEVANCE = ("relevance.py", "--backends", "tantivy", "--variants", "all rules,n
 # names its results by the second it started in).
 RUNS: dict[str, tuple[str, ...]] = {
     "ocr": ("ocr.py", "--docs", "1", "--pages", "1"),
+    # Without faults, on the shared services (tests/integration/test_faults_under_load.py runs --faults).
+    "load": ("load.py", "--seconds", "5", "--baseline-rounds", "1", "--clerks", "1", "--citizens", "1",
+             "--pdf-mb", "0.5", "--scan-every", "0", "--settle-timeout", "300"),
     "upload": ("upload.py", "--size-mb", "1", "--repeat", "1", "--profile"),
     "verify_load/scaled": ("verify_load.py", "--profile", "scaled", *VERIFY_LOAD),
     "verify_ecopy/scaled": ("verify_ecopy.py", "--profile", "scaled", *VERIFY_ECOPY),
@@ -62,6 +65,19 @@ def test_ocr_every_variant_reads_the_scan(bench):
     assert result["problems"] == {}, result["problems"]
     assert sorted(result["summary"]) == ["docsvc", "pipeline", "raw"]
     assert all(s["cer"] is not None for s in result["summary"].values())
+
+
+@pytest.mark.parametrize("bench", ["load"], indirect=True)
+def test_load_runs_a_working_day_and_reconciles(bench):
+    result = bench.result()
+    assert result["problems"] == [] and result["reconciliation"]["ok"], result["problems"]
+    endpoints = result["endpoints"]
+    # Every step of the day was taken unloaded, one at a time, for the floor.
+    for endpoint in ("POST /documents (pdf)", "POST /documents/{id}/register", "POST /signing-jobs",
+                     "POST /documents/{id}/issue", "GET /ecopies/{code}", "POST /verify", "GET /search"):
+        assert endpoints[endpoint]["baseline"]["requests"] >= 1, endpoint
+    assert result["reconciliation"]["issued"] >= 1 and result["reconciliation"]["registered"] >= 1
+    assert "| GET /search |" in bench.stdout and "reconciliation: ok" in bench.stdout
 
 
 @pytest.mark.parametrize("bench", ["upload"], indirect=True)

@@ -3,8 +3,8 @@ in the register, a certified e-copy of it and an outgoing decision signed,
 sealed and sent to the district passes; then each kind of damage is done
 on purpose, one at a time, and the check names exactly that one and exits 1:
 a stored object deleted or overwritten, an object no row refers to, an index
-entry removed or left stale, a retention lock removed or shortened, an audit
-event rewritten.
+entry removed or left stale, a retention lock removed or shortened, a
+number lost from a register book, an audit event rewritten.
 
 The installation is built once per profile for the module (signing is slow):
 each test undoes its damage, and the check passing again shows that it did."""
@@ -23,7 +23,7 @@ from sqlalchemy import select, update
 
 from docsvc import upkeep
 from docsvc.documents import indexing
-from docsvc.models import AuditEvent, Document, DocumentFile, FileRole
+from docsvc.models import AuditEvent, Document, DocumentFile, FileRole, RegisterBook, RegisterCounter
 from tests.integration.test_storage import corrupt
 
 
@@ -243,4 +243,21 @@ def test_a_rewritten_audit_event_is_found(populated):
     finally:
         with rt.write() as session:
             session.execute(update(AuditEvent).where(AuditEvent.id == event_id).values(detail=detail))
+    assert_clean(rt)
+
+
+def test_a_number_lost_from_a_register_book_is_found(populated):
+    """The counter moved on without a document taking its number (a
+    registration that committed the one but not the other): a gap in the book."""
+    rt, backend = populated.rt, populated.installation
+    incoming = (RegisterCounter.book == RegisterBook.INCOMING)
+    with rt.write() as session:
+        session.execute(update(RegisterCounter).where(incoming).values(last_number=RegisterCounter.last_number + 1))
+    try:
+        code, report = run_check(backend)
+        assert code == 1 and report["found"] == {"registers": {"gap": 1}}, report
+        assert "the incoming book" in report["problems"][0]["detail"]
+    finally:
+        with rt.write() as session:
+            session.execute(update(RegisterCounter).where(incoming).values(last_number=RegisterCounter.last_number - 1))
     assert_clean(rt)

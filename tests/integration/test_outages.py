@@ -202,3 +202,25 @@ def test_the_broker_down_still_takes_uploads_and_the_relay_sends_them_later(rt, 
     assert upload.status_code == 202, upload.get_json()
     # The entry waits, unpublished; with Redis back the relay hands it on.
     assert outbox.relay(rt) >= 1
+
+
+def test_search_whose_shards_are_not_back_yet_gives_503(rt, outage):
+    """A restarted Elasticsearch answers before it has recovered the index's
+    shards: searches then fail on every shard (bench/load.py --faults met
+    it as a 500). That is the search engine down, said as such."""
+    client_with, _ = outage
+    es = rt.index.client
+    layout = es.indices.get_alias(index=rt.index.index_name)
+    # The index made again with its aliases where no node may hold its shard:
+    # unassigned, as while a restarted node recovers it.
+    for physical, held in layout.items():
+        es.indices.delete(index=physical)
+        es.indices.create(index=physical, aliases=held["aliases"], wait_for_active_shards="0",
+                          settings={"index.routing.allocation.require._name": "nowhere"})
+    client, auth, _ = client_with(outages.SEARCH, int(rt.settings.elasticsearch_url.rsplit(":", 1)[1]))
+    try:
+        _refused_in_one_shape(_answered(lambda: client.get("/api/v1/search?q=cai+cach", headers=auth)), "search")
+    finally:
+        es.indices.put_settings(index=list(layout), settings={"index.routing.allocation.require._name": None})
+        es.cluster.health(index=list(layout), wait_for_status="yellow", timeout="30s")
+    assert client.get("/api/v1/search?q=cai+cach", headers=auth).status_code == 200
