@@ -805,10 +805,9 @@ def ecopy() -> None:
 def ecopy_issue(path, citizen_id, title, kind, agency_code, passphrase_env, timeout, as_json, **details) -> None:
     """Scan or PDF → OCR → stamped (certification text, QR, code) → signed B-LTA by the agency → registered."""
     from docsvc import ecopies
-    from docsvc.ecopies import particulars
 
     validation.citizen_id(citizen_id)  # these refused before the scan is stored
-    particulars.given(details)
+    ecopies.check_particulars(details)
     secret = _secret_from_env(passphrase_env, "agency key's passphrase")
     rt = _runtime()
     operator = cli_operator()

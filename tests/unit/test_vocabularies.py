@@ -45,7 +45,7 @@ STORED_VALUES = {
     ProgressStep: ["", "converting", "ocr", "extracting_text", "indexing", "done", "failed"],
     RegisterBook: ["incoming", "outgoing", "certification"],
     Handling: ["received", "assigned", "in_progress", "done"],
-    FileRole: ["original", "text", "derived", "signed", "prepared", "thumbnail"],
+    FileRole: ["original", "text", "derived", "signed", "prepared", "thumbnail", "package"],
     Workflow: ["draft", "submitted", "returned", "signed", "issued"],
     EcopyKind: ["certified_copy", "procedure_result"],
     EcopyStatus: ["active", "revoked", "superseded"],
