@@ -657,11 +657,16 @@ def agency_list(as_json: bool) -> None:
     """The agencies of this installation, with their organization codes."""
     with _runtime().read() as session:
         rows = [accounts.agency_json(a) for a in accounts.list_agencies(session)]
+    _print_rows(rows, as_json, "code", "org_code", "name")
+
+
+def _print_rows(rows: list[dict], as_json: bool, *columns: str) -> None:
+    """A listing: JSON for scripts, else one tab-separated line per row ("-" for an empty cell)."""
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False))
         return
     for row in rows:
-        click.echo(f"{row['code']}\t{row['org_code'] or '-'}\t{row['name']}")
+        click.echo("\t".join(str(row[column] or "-") for column in columns))
 
 
 @main.group()
@@ -691,11 +696,7 @@ def peer_list(as_json: bool) -> None:
 
     with _runtime().read() as session:
         rows = exchange.list_peers(session)
-    if as_json:
-        click.echo(json.dumps(rows, ensure_ascii=False))
-        return
-    for row in rows:
-        click.echo(f"{row['org_code']}\t{row['url']}\t{row['name']}")
+    _print_rows(rows, as_json, "org_code", "url", "name")
 
 
 @main.group()
