@@ -7,8 +7,8 @@ rules and exports.
 
 Other packages and the entry points use only the names below.
 """
-from docsvc.reform.exports import FORMATS, RENDER, charts, filename, percent
+from docsvc.reform.exports import FORMATS, RENDER, charts, filename, percent, period_text
 from docsvc.reform.figures import COUNTED, FIGURES, Figure, ReformReport, Share, parse_months, reform_report
 
 __all__ = ["COUNTED", "FIGURES", "FORMATS", "RENDER", "Figure", "ReformReport", "Share", "charts", "filename",
-           "parse_months", "percent", "reform_report"]
+           "parse_months", "percent", "period_text", "reform_report"]

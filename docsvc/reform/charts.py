@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from xml.sax.saxutils import escape, quoteattr
 
 WIDTH, HEIGHT = 640, 240
-LEFT, RIGHT, TOP, BOTTOM = 44, 12, 16, 40  # room for the axis labels
+LEFT, RIGHT, TOP, BOTTOM = 44, 12, 20, 40  # room for the axis labels and a full bar's value
 FONT = 'font-family="Liberation Sans, Arial, sans-serif"'
 BAR, GRID, INK, MUTED = "#1f6f8b", "#d0d7de", "#1f2328", "#57606a"
 
@@ -24,6 +24,7 @@ class Bar:
     label: str          # under the bar: the month, "01/2026"
     share: float | None  # 0..1; None: nothing to count that month
     title: str          # what a reader hears or hovers: "01/2026: 3 / 4 (75%)"
+    value: str = ""     # over the bar: "75%"
 
 
 def share_chart(chart_id: str, title: str, description: str, bars: Sequence[Bar]) -> str:
@@ -57,6 +58,10 @@ def share_chart(chart_id: str, title: str, description: str, bars: Sequence[Bar]
             height = max(plot_h * bar.share, 1.0)  # a zero share still shows that the month was counted
             parts.append(f'<rect x="{x + slot * 0.15:.1f}" y="{TOP + plot_h - height:.1f}" width="{slot * 0.7:.1f}" '
                          f'height="{height:.1f}" fill="{BAR}"/>')
+            if len(bars) <= 24:  # beyond two years the values would overlap; the titles still carry them
+                parts.append(f'<text x="{centre:.1f}" y="{max(TOP + plot_h - height - 4, TOP - 4):.1f}" '
+                             f'text-anchor="middle" font-size="10" fill="{INK}" {FONT} aria-hidden="true">'
+                             f'{escape(bar.value)}</text>')
         if index % every == 0:
             parts.append(f'<text x="{centre:.1f}" y="{HEIGHT - BOTTOM + 16}" text-anchor="middle" font-size="10" '
                          f'fill="{INK}" {FONT} aria-hidden="true">{escape(bar.label)}</text>')

@@ -50,7 +50,8 @@ def period_text(report: ReformReport, lang: str) -> str:
 
 def chart(report: ReformReport, figure: Figure, lang: str) -> str:
     """The figure's SVG, its words in `lang`."""
-    bars = [Bar(month_label(m), s.share, _counts_text("reform.bar", s, lang, month=month_label(m)))
+    bars = [Bar(month_label(m), s.share, _counts_text("reform.bar", s, lang, month=month_label(m)),
+                percent(s.share, lang) if s.share is not None else "")
             for m, s in zip(report.months, figure.monthly, strict=True)]
     description = _counts_text("reform.chart_desc", figure.total, lang, first=month_label(report.months[0]),
                                last=month_label(report.months[-1]))

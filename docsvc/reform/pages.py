@@ -30,6 +30,7 @@ def reform_figures():
     charts = {key: Markup(svg) for key, svg in reform.charts(report, lang).items()} if report else {}
     return render_template(
         "reform/reform.html", report=report, error=error, charts=charts, percent=lambda s: reform.percent(s, lang),
+        period=reform.period_text(report, lang) if report else "",
         start=request.args.get("from", ""), end=request.args.get("to", ""),
         agencies=agency_choices(user), agency_id=report.agency_id if report else safe_agency_arg(),
     ), (error.http_status if error else 200)
