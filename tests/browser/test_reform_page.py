@@ -68,4 +68,9 @@ def test_the_reform_page_draws_a_chart_per_figure(page: Page, server, tmp_path, 
     expect(this_month.locator("title")).to_contain_text("1/2 (50%)")
     expect(page.locator("#chart-incoming_routed g.bar").first.locator("rect")).to_have_count(0)
     page.screenshot(path=str(artifacts / "reform-page.png"), full_page=True)
+    # English second: the same charts, their names in English.
+    page.goto("/reports/reform?lang=en")
+    expect(page.get_by_role("heading", name="Administrative reform figures from docsvc's records")).to_be_visible()
+    expect(page.locator("svg.reform-chart")).to_have_count(len(COUNTED))
+    expect(page.locator("#chart-incoming_routed g.bar").last.locator("title")).to_contain_text("1 of 2 (50%)")
     assert not violations
