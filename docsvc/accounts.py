@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from docsvc import audit, validation
 from docsvc.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from docsvc.models import Agency, AgencyLevel, ApiToken, Role, User, UserSession, utcnow
-from docsvc.permissions import STAFF_ROLES, is_admin
+from docsvc.permissions import STAFF_ROLES, can_see_agency, is_admin, require_staff
 
 _hasher = PasswordHasher()
 MIN_PASSWORD_LENGTH = 8
@@ -83,6 +83,20 @@ def agency_json(agency: Agency) -> dict:
 
 def list_agencies(session: Session) -> list[Agency]:
     return list(session.scalars(select(Agency).order_by(Agency.code)))
+
+
+def reported_agency(session: Session, user: User, agency_id: int | None) -> Agency:
+    """The agency a staff member's report or register book is about: the
+    one asked for, else their own. Another agency's is "not found" unless
+    the user may see it (administrators see all), as for documents."""
+    require_staff(user)
+    agency_id = agency_id if agency_id is not None else user.agency_id
+    if agency_id is None:
+        raise InvalidInput("Choose an agency.")
+    agency = session.get(Agency, agency_id)
+    if agency is None or not can_see_agency(user, agency_id):
+        raise NotFound("No such agency.")
+    return agency
 
 
 # What an agency's edXML packages say of it beside its name and code, and each one's column size.

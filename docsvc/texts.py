@@ -392,6 +392,73 @@ MESSAGES: dict[str, dict[str, str]] = {
     "report.timeliness.late": {"vi": "trễ hạn", "en": "late"},
     "report.timeliness.overdue": {"vi": "quá hạn", "en": "overdue"},
     "report.timeliness.within": {"vi": "trong hạn", "en": "within the deadline"},
+    # The reform figures (chỉ số cải cách hành chính): /reports/reform and its exports.
+    "reform.nav": {"vi": "Chỉ số cải cách hành chính", "en": "Administrative reform figures"},
+    "reform.title": {"vi": "Chỉ số cải cách hành chính từ hồ sơ của docsvc",
+                     "en": "Administrative reform figures from docsvc's records"},
+    "reform.from": {"vi": "Từ tháng", "en": "From month"},
+    "reform.to": {"vi": "Đến tháng", "en": "To month"},
+    "reform.period": {"vi": "Từ tháng {first} đến tháng {last}", "en": "From {first} to {last}"},
+    "reform.col.figure": {"vi": "Chỉ số", "en": "Figure"},
+    "reform.col.month": {"vi": "Tháng", "en": "Month"},
+    "reform.col.numerator": {"vi": "Số đạt", "en": "Counted"},
+    "reform.col.denominator": {"vi": "Trên tổng số", "en": "Out of"},
+    "reform.col.share": {"vi": "Tỷ lệ", "en": "Share"},
+    "reform.col.counts": {"vi": "Cách tính", "en": "What it counts"},
+    "reform.no_share": {"vi": "chưa có số liệu", "en": "nothing to count"},
+    "reform.bar": {"vi": "Tháng {month}: {numerator}/{denominator} ({share})",
+                   "en": "{month}: {numerator} of {denominator} ({share})"},
+    "reform.chart_desc": {
+        "vi": "Biểu đồ cột theo tháng, từ {first} đến {last}: cả kỳ {numerator}/{denominator} ({share}).",
+        "en": "Bars by month, {first} to {last}: {numerator} of {denominator} over the period ({share}).",
+    },
+    "reform.figure.ecopy_results": {
+        "vi": "Kết quả giải quyết TTHC cấp dưới dạng bản điện tử tái sử dụng được",
+        "en": "Procedure results issued as reusable e-copies",
+    },
+    "reform.figure.incoming_digitized": {"vi": "Văn bản đến được số hóa", "en": "Incoming documents digitized"},
+    "reform.figure.incoming_routed": {
+        "vi": "Văn bản đến được chuyển xử lý trên hệ thống", "en": "Incoming documents routed electronically",
+    },
+    "reform.figure.outgoing_signed": {"vi": "Văn bản đi được ký số", "en": "Outgoing documents signed digitally"},
+    "reform.figure.case_files_digitized": {"vi": "Hồ sơ TTHC được số hóa", "en": "Case files digitized"},
+    "reform.about.ecopy_results": {
+        "vi": "Bản điện tử có mã hồ sơ TTHC (chưa bị thu hồi) trên các kết quả TTHC docsvc đã cấp (bản điện tử loại "
+              "kết quả TTHC hoặc có mã hồ sơ), theo tháng cấp. Kết quả chỉ cấp bằng giấy hoặc qua hệ thống khác "
+              "không có trong hồ sơ của docsvc.",
+        "en": "E-copies carrying a procedure dossier code (not revoked) over the procedure results docsvc issued "
+              "(e-copies of kind procedure result, or with a dossier code), by month issued. Results given only on "
+              "paper or by another system are not in docsvc's records.",
+    },
+    "reform.about.incoming_digitized": {
+        "vi": "Văn bản đến đã vào sổ có nội dung số (ảnh quét đã nhận dạng chữ hoặc tệp điện tử) trên văn bản đến "
+              "đã vào sổ, theo ngày đến.",
+        "en": "Registered incoming documents whose text docsvc holds (a scan OCR'd, or a born-digital file) over "
+              "incoming documents registered, by date received.",
+    },
+    "reform.about.incoming_routed": {
+        "vi": "Văn bản đến đã vào sổ được giao xử lý trên hệ thống (cho người hoặc đơn vị) trên văn bản đến đã vào "
+              "sổ, theo ngày đến. docsvc không ghi nhận việc lãnh đạo đã đọc văn bản trước khi giao.",
+        "en": "Registered incoming documents routed for handling in docsvc (to a person or a department) over "
+              "incoming documents registered, by date received. docsvc does not record whether a leader read it first.",
+    },
+    "reform.about.outgoing_signed": {
+        "vi": "Văn bản đi vào sổ của docsvc có chữ ký số của lãnh đạo trên văn bản đi vào sổ, theo ngày ban hành. "
+              "docsvc chỉ cấp số cho văn bản đã ký số; văn bản cơ quan ban hành bằng giấy ngoài docsvc không có "
+              "trong hồ sơ của docsvc.",
+        "en": "Outgoing documents numbered in docsvc's book with the leader's digital signature over outgoing "
+              "documents numbered, by date issued. docsvc numbers only what was signed digitally; what the agency "
+              "issues on paper outside docsvc is not in its records.",
+    },
+    "reform.about.case_files_digitized": {
+        "vi": "docsvc không tính được chỉ số này: docsvc không quản lý hồ sơ TTHC, chỉ thấy mã hồ sơ trên bản điện "
+              "tử; số hồ sơ tiếp nhận và thành phần hồ sơ đã số hóa nằm ở Hệ thống thông tin giải quyết TTHC.",
+        "en": "docsvc cannot count this figure: it keeps no procedure case files, it sees a dossier only as a code "
+              "on an e-copy; the files received and which of their papers were digitized are in the one-stop system.",
+    },
+    "reform.not_counted": {"vi": "Không tính được", "en": "Not counted"},
+    "reform.download_zip": {"vi": "Tải tệp nén (CSV, Excel và biểu đồ SVG)", "en": "Download a ZIP (CSV, Excel, SVG charts)"},
+    "reform.incoming_report": {"vi": "Báo cáo văn bản đến", "en": "Incoming documents report"},
     # Outgoing documents (văn bản đi) and signing: /outgoing, the document page, /signing.
     "outgoing.nav": {"vi": "Văn bản đi", "en": "Outgoing"},
     "outgoing.title": {"vi": "Văn bản đi: dự thảo, trình ký, phát hành", "en": "Outgoing documents: drafts, signing, issue"},

@@ -17,12 +17,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from docsvc import spreadsheets, validation
+from docsvc.accounts import reported_agency
 from docsvc.ecopies.codes import format_code
 from docsvc.ecopies.particulars import MAX_BOOK
-from docsvc.errors import InvalidInput, NotFound
 from docsvc.localtime import VIETNAM
-from docsvc.models import Agency, Document, Ecopy, EcopyStatus, RegisterBook, User
-from docsvc.permissions import can_see_agency, require_staff
+from docsvc.models import Document, Ecopy, EcopyStatus, RegisterBook, User
+from docsvc.permissions import require_staff
 
 TITLE = "SỔ CHỨNG THỰC BẢN SAO TỪ BẢN CHÍNH"
 COLUMNS: tuple[spreadsheets.Column, ...] = (
@@ -98,12 +98,7 @@ def certification_book(session: Session, user: User, *, year: int, book_number: 
     validation.in_range(year, "year", validation.MIN_YEAR, validation.MAX_YEAR)
     if book_number is not None:
         validation.in_range(book_number, "book", 1, MAX_BOOK)
-    agency_id = agency_id if agency_id is not None else user.agency_id
-    if agency_id is None:
-        raise InvalidInput("Choose an agency.")
-    agency = session.get(Agency, agency_id)
-    if agency is None or not can_see_agency(user, agency_id):
-        raise NotFound("No such agency.")  # another agency's book is not the user's business
+    agency = reported_agency(session, user, agency_id)  # another agency's book is not the user's business
     query = (
         select(Ecopy, Document.register_number)
         .join(Document, Document.id == Ecopy.document_id)

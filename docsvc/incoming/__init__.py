@@ -19,7 +19,15 @@ from docsvc.incoming.handling import (
 )
 from docsvc.incoming.reports import COUNTS as REPORT_COUNTS
 from docsvc.incoming.reports import STATUS_LABELS as REPORT_STATUS_LABELS
-from docsvc.incoming.reports import IncomingReport, incoming_report, parse_period, to_csv, to_xlsx
+from docsvc.incoming.reports import (
+    IncomingReport,
+    incoming_report,
+    parse_period,
+    to_csv,
+    to_xlsx,
+    vietnam_midnight_utc,
+    vn_date,
+)
 from docsvc.incoming.reports import filename as report_filename
 
 # Who may route, and who handles a document, are rules of docsvc.permissions;
@@ -29,5 +37,5 @@ __all__ = [
     "IncomingReport", "REPORT_COUNTS", "REPORT_STATUS_LABELS", "TRANSITIONS", "WrongRegister", "assign",
     "find_registered_copy", "incoming_report", "is_overdue", "move", "parse_date", "parse_period",
     "queue", "refuse_registered_copy", "register_document", "register_entries", "report_filename", "to_csv",
-    "to_xlsx",
+    "to_xlsx", "vietnam_midnight_utc", "vn_date",
 ]

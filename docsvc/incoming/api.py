@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from flask import Response, jsonify, request
 
-from docsvc import incoming, validation
-from docsvc.errors import InvalidInput
+from docsvc import incoming
 from docsvc.localtime import today
 from docsvc.models import User
 from docsvc.presenters import document_json
 from docsvc.web.blueprints import api
 from docsvc.web.context import api_user, runtime
+from docsvc.web.reports import agency_arg, export_format
 from docsvc.web.requests import document_response, download, int_arg, json_body
 
 FORMATS = {
@@ -67,10 +67,6 @@ def incoming_register():
         return jsonify({"entries": [document_json(d) for d in rows]})
 
 
-def agency_arg() -> int | None:
-    return validation.whole_number(request.args.get("agency_id"), "agency_id", 1, validation.MAX_ID)
-
-
 def report_for(user: User, start, end) -> incoming.IncomingReport:
     with runtime().read() as db:
         return incoming.incoming_report(db, user, start=start, end=end, agency_id=agency_arg())
@@ -84,8 +80,6 @@ def report_file(report: incoming.IncomingReport, extension: str) -> Response:
 @api.get("/reports/incoming")
 def incoming_report():
     user = api_user()
-    extension = request.args.get("format", "json")
-    if extension != "json" and extension not in FORMATS:
-        raise InvalidInput("format must be json, csv or xlsx.")
+    extension = export_format(FORMATS)
     report = report_for(user, request.args.get("from"), request.args.get("to"))
     return jsonify(report.to_json()) if extension == "json" else report_file(report, extension)

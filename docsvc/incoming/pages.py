@@ -3,16 +3,15 @@ handling forms, the queue, the book of a year, and the reports page."""
 from __future__ import annotations
 
 from flask import render_template, request
-from sqlalchemy import select
 
-from docsvc import incoming, permissions, validation
-from docsvc.errors import DocsvcError, InvalidInput
-from docsvc.incoming.api import FORMATS, agency_arg, report_file, report_for
+from docsvc import incoming, validation
+from docsvc.errors import InvalidInput
+from docsvc.incoming.api import FORMATS, report_file, report_for
 from docsvc.localtime import today
-from docsvc.models import Agency
 from docsvc.web.blueprints import pages
 from docsvc.web.context import runtime, session_user
 from docsvc.web.document_page import act
+from docsvc.web.reports import agency_choices, safe_agency_arg
 from docsvc.web.requests import login_required
 
 
@@ -84,22 +83,11 @@ def reports():
         report = report_for(user, start_raw, end_raw)
     except InvalidInput as exc:
         error = exc
-    agencies = []
-    if permissions.is_admin(user):
-        with runtime().read() as db:
-            agencies = [(a.id, a.name) for a in db.scalars(select(Agency).order_by(Agency.name))]
     return render_template(
-        "incoming/reports.html", report=report, error=error, start=start_raw, end=end_raw, agencies=agencies,
-        agency_id=report.agency_id if report else _safe_agency_arg(),
+        "incoming/reports.html", report=report, error=error, start=start_raw, end=end_raw,
+        agencies=agency_choices(user), agency_id=report.agency_id if report else safe_agency_arg(),
         count_keys=incoming.REPORT_COUNTS, status_keys=incoming.REPORT_STATUS_LABELS,
     ), (400 if error else 200)
-
-
-def _safe_agency_arg() -> int | None:
-    try:
-        return agency_arg()
-    except DocsvcError:
-        return None
 
 
 @pages.get("/reports/incoming.<extension>")

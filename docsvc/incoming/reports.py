@@ -27,11 +27,12 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import FunctionElement
 
 from docsvc import spreadsheets
-from docsvc.errors import InvalidInput, NotFound
+from docsvc.accounts import reported_agency
+from docsvc.errors import InvalidInput
 from docsvc.incoming import handling
 from docsvc.localtime import VIETNAM
-from docsvc.models import Agency, Document, Handling, User
-from docsvc.permissions import can_see_agency, require_staff
+from docsvc.models import Document, Handling, User
+from docsvc.permissions import require_staff
 from docsvc.spreadsheets import day
 
 MAX_PERIOD_DAYS = 5 * 366  # about five years
@@ -176,30 +177,24 @@ def parse_period(start, end) -> tuple[date, date]:
     return start, end
 
 
-def _vietnam_midnight_utc(day: date) -> datetime:
+def vietnam_midnight_utc(day: date) -> datetime:
     return datetime.combine(day, time.min, VIETNAM).astimezone(UTC)
 
 
 def incoming_report(session: Session, user: User, *, start: date, end: date, agency_id: int | None = None) -> IncomingReport:
     require_staff(user)
     start, end = parse_period(start, end)
-    agency_id = agency_id if agency_id is not None else user.agency_id
-    if agency_id is None:
-        raise InvalidInput("Choose an agency.")
-    agency = session.get(Agency, agency_id)
-    # Other agencies' registers are not the user's business: "not found", as for documents.
-    if agency is None or not can_see_agency(user, agency_id):
-        raise NotFound("No such agency.")
+    agency = reported_agency(session, user, agency_id)
     as_of = min(end, handling.today())
     report = IncomingReport(agency.id, agency.code, agency.name, start, end, as_of)
 
     handled_day = vn_date(Document.handled_at)
     # handled_at is indexed-range friendly: the period as UTC instants.
     handled_in_period = and_(
-        Document.handled_at >= _vietnam_midnight_utc(start),
-        Document.handled_at < _vietnam_midnight_utc(end + timedelta(days=1)),
+        Document.handled_at >= vietnam_midnight_utc(start),
+        Document.handled_at < vietnam_midnight_utc(end + timedelta(days=1)),
     )
-    handled_by_end = Document.handled_at < _vietnam_midnight_utc(end + timedelta(days=1))
+    handled_by_end = Document.handled_at < vietnam_midnight_utc(end + timedelta(days=1))
     received_in_period = Document.received_date.between(start, end)
     open_at_end = and_(Document.received_date <= end, or_(Document.handled_at.is_(None), ~handled_by_end))
     late = and_(Document.deadline.is_not(None), handled_day > Document.deadline)
@@ -211,7 +206,7 @@ def incoming_report(session: Session, user: User, *, start: date, end: date, age
         select(
             Document.doc_type,
             count(and_(Document.received_date < start,
-                       or_(Document.handled_at.is_(None), Document.handled_at >= _vietnam_midnight_utc(start)))),
+                       or_(Document.handled_at.is_(None), Document.handled_at >= vietnam_midnight_utc(start)))),
             count(received_in_period),
             count(handled_in_period),
             count(and_(handled_in_period, late)),

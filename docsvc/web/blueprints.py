@@ -27,6 +27,7 @@ ROUTE_MODULES = (
     "docsvc.documents.pages",
     "docsvc.incoming.api",
     "docsvc.incoming.pages",
+    "docsvc.reform.api", "docsvc.reform.pages",
     "docsvc.outgoing.api",
     "docsvc.outgoing.pages",
     "docsvc.ecopies.api",
@@ -39,7 +40,7 @@ ROUTE_MODULES = (
 
 
 PACKAGE = Path(__file__).resolve().parent.parent
-DOMAINS = ("documents", "incoming", "outgoing", "ecopies", "signatures", "exchange")
+DOMAINS = ("documents", "incoming", "outgoing", "ecopies", "signatures", "exchange", "reform")
 
 
 def register(app: Flask, csrf: CSRFProtect) -> None:
