@@ -90,7 +90,7 @@ EXACT_BOOST = 10.0
 # 0.910 without it and 0.919 at 20; at 10 it added nothing, 15 to 30 alike.
 EXACT_PAIR_BOOST = 20.0
 # Pairs (folded, and as typed) that carry a bonus, the first of the query's.
-MAX_PAIRS: int | None = 8
+MAX_PAIRS: int | None = 10
 # Whether a word an exact pair carries also gains EXACT_BOOST (the rule
 # before the pairs carried it): bench/relevance and bench/search compare.
 EXACT_WORDS_IN_PAIRS = False
