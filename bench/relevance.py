@@ -221,8 +221,8 @@ VARIANTS: dict[str, Variant] = {
 
 
 def parse_variant(spec: str) -> Variant:
-    """``PROXIMITY_BOOST=3,title=2,MAX_PAIRS=10``: boosts and the pair bound by their search.ranking
-    name (``MAX_PAIRS=None``: no bound), weights by field."""
+    """``PROXIMITY_BOOST=3,title=2,MAX_PAIRS=10``: boosts, the pair bound (``None``: no bound) and
+    EXACT_WORDS_IN_PAIRS (``True``/``False``) by their search.ranking name, weights by field."""
     boosts: dict[str, float | int | bool | None] = {}
     weights = {}
     for item in filter(None, spec.split(",")):
@@ -231,10 +231,12 @@ def parse_variant(spec: str) -> Variant:
             boosts[name] = float(value)
         elif name == "MAX_PAIRS":
             boosts[name] = None if value == "None" else int(value)
+        elif name == "EXACT_WORDS_IN_PAIRS":
+            boosts[name] = value == "True"
         elif name in ranking.FIELD_WEIGHTS:
             weights[name] = float(value)
         else:
-            raise ValueError(f"{name!r} is neither a boost of search.ranking, MAX_PAIRS nor a field of FIELD_WEIGHTS")
+            raise ValueError(f"{name!r} is neither a rule value of search.ranking nor a field of FIELD_WEIGHTS")
     return Variant(boosts=boosts, weights=weights)
 
 

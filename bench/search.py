@@ -41,6 +41,11 @@ on the same documents, in the same run.
    the cheapest way its engine allows. So docsvc/raw is docsvc's overhead,
    and the report checks the claim: per query, the totals and the first
    page's ids of both sides.
+   ``--before RULES`` (names of search.ranking, as bench/relevance.py's
+   --try: ``MAX_PAIRS=None,EXACT_WORDS_IN_PAIRS=True``) adds a third side:
+   docsvc on the same index with those values set for each of its queries,
+   in turn with the other two, so a rule change is measured old against new
+   in one process (the CPU columns are what to compare on a shared machine).
 4. **Output.** Progress lines while it runs, then markdown (also written to
    bench/results/search-<docs>-<start>.md) and the same name .json:
    indexing docs/s and the ratio, p50/p95 per query class and overall, the
@@ -80,6 +85,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != BENCH]
 sys.path.insert(0, str(ROOT))
 sys.path.append(str(BENCH))
 
+from relevance import Variant, parse_variant, rules  # noqa: E402
 from search_corpus import CORPUS_VERSION, BenchQuery, Corpus, query_mix  # noqa: E402
 
 from docsvc.documents.indexing import REINDEX_BATCH
@@ -625,6 +631,20 @@ class Docsvc:
         self.index.close()
 
 
+class WithRules:
+    """docsvc's engine searched with other values of search.ranking (``--before``), the same index."""
+
+    def __init__(self, engine: Docsvc, variant: Variant) -> None:
+        self.engine, self.variant = engine, variant
+
+    def search(self, query: SearchQuery) -> Answer:
+        with rules(self.variant):
+            return self.engine.search(query)
+
+    def close(self) -> None:
+        pass  # the engine is docsvc's own side, closed there
+
+
 class _Counted:
     def __init__(self, docs: Iterable[IndexedDocument]) -> None:
         self.docs, self.count = docs, 0
@@ -867,6 +887,8 @@ def bench_backend(backend: str, corpus: Corpus, args: argparse.Namespace, es_url
             indexing[side] = prepare(engines[side], place, corpus, args, say)
             indexing[side]["count_after"] = engines[side].count()
         indexing["docsvc_over_raw"] = indexing["docsvc"]["docs_per_s"] / indexing["raw"]["docs_per_s"]
+        if getattr(args, "before", None):
+            engines["before"] = WithRules(engines["docsvc"], parse_variant(args.before))
         mix = query_mix(corpus, args.docs)
         say(f"  {backend}: {len(mix)} queries x {len(MODES)} total modes x {args.warmup} warm-up + {args.rounds} rounds")
         measured = run_mix(engines, mix, args.rounds, args.warmup, say)
@@ -946,11 +968,31 @@ def latency_markdown(result: dict) -> list[str]:
                         last_answers(result["answers"], f"raw/{mode}"), strict=False):
             same = "yes" if a.get("ids") == b.get("ids") else "no"
             lines.append(f"| {a['class']} | {a['text']} | {_total(a)} | {_total(b)} | {same} |")
+        if f"before/{mode}" in result["latency"]:
+            lines += before_markdown(result, mode)
         for key in (f"docsvc/{mode}", f"raw/{mode}"):
             if result["failures"][key]:
                 lines += ["", f"**Queries that failed ({key}):** " + "; ".join(result["failures"][key][:10])]
         if result["disagreements"][mode]:
             lines += ["", "**Totals that disagree:** " + "; ".join(result["disagreements"][mode])]
+    return lines
+
+
+def before_markdown(result: dict, mode: str) -> list[str]:
+    """docsvc against itself with the ``--before`` rules, query by query in the same run."""
+    lines = ["", f"docsvc now against docsvc with `--before` rules ({mode}):", "",
+             "| class | CPU now p50 / p95 ms | CPU before p50 / p95 ms | wall now p95 ms | wall before p95 ms | same top 20 |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    cpu, wall = result["cpu"], result["latency"]
+    now_answers, before_answers = last_answers(result["answers"], f"docsvc/{mode}"), last_answers(
+        result["answers"], f"before/{mode}")
+    same = sum(a.get("ids") == b.get("ids") for a, b in zip(now_answers, before_answers, strict=False))
+    for kind in cpu[f"docsvc/{mode}"]:
+        now, before = cpu[f"docsvc/{mode}"][kind], cpu[f"before/{mode}"][kind]
+        lines.append(f"| {kind} | {now['p50_ms']:.1f} / {now['p95_ms']:.1f} | {before['p50_ms']:.1f} / "
+                     f"{before['p95_ms']:.1f} | {wall[f'docsvc/{mode}'][kind]['p95_ms']:.1f} | "
+                     f"{wall[f'before/{mode}'][kind]['p95_ms']:.1f} | "
+                     f"{f'{same} of {len(now_answers)}' if kind == 'overall' else ''} |")
     return lines
 
 
@@ -1016,12 +1058,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                     help="how docsvc indexes: rebuild() as docsvc reindex does (default), or index()")
     ap.add_argument("--keep", action="store_true", help="keep the indexes for a later --reuse")
     ap.add_argument("--reuse", action="store_true", help="use the indexes a --keep run built for the same documents")
+    ap.add_argument("--before", metavar="RULES", help="also run docsvc with these search.ranking values, e.g. "
+                    "MAX_PAIRS=None,EXACT_WORDS_IN_PAIRS=True (the rules before a change)")
     args = ap.parse_args(argv)
     args.backends = [b for b in args.backends.split(",") if b]
     if args.docs < 8 or args.rounds < 1 or args.warmup < 0:
         ap.error("--docs takes at least 8, --rounds at least 1, --warmup at least 0")
     if unknown := set(args.backends) - {"tantivy", "elasticsearch"}:
         ap.error(f"unknown backends {sorted(unknown)}: tantivy, elasticsearch")
+    try:
+        parse_variant(args.before or "")
+    except ValueError as exc:
+        ap.error(str(exc))
     return args
 
 
