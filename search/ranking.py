@@ -30,15 +30,16 @@
   "đê an". Looked up as one term of each backend's unfolded pair field. A
   word in such a pair gets no word bonus of its own: the pair spelt as
   typed is the evidence a clerk means (on bench/relevance the word bonus
-  beside the pairs changed nothing, nDCG@10 0.919 with it, 0.920 without),
+  beside the pairs changed little, nDCG@10 0.920 with it, 0.922 without),
   and each bonus is a term every document of the tier is checked against.
 * At most ``MAX_PAIRS`` pairs of each kind carry a bonus, those of the
   first words typed: a long query (15-20 words) describes a document in
   the clerk's own words, whose tiers already ask for every word or half of
   them, and each pair more is a term every document of the tier is checked
-  against (at 100,000 documents 4-5 ms of a long query's 20-25 ms of CPU
-  for 15-18 pairs). On bench/relevance any cap from 8 up left nDCG@10 as it
-  was (4: 0.918, 6: 0.917, 8: 0.919, 10: 0.920, none: 0.919).
+  against (at 100,000 documents the bonuses were 4-5 ms of a long query's
+  20-25 ms of CPU). On bench/relevance: 6 pairs 0.918, 8 0.920, 10 0.922,
+  12 0.919, no bound 0.920; at 8 an 11-word query lost the pair of its
+  commune's name, the last two words.
 
 A clause match counts ``FIELD_WEIGHTS[field]`` times in the backend's BM25:
 what clerks remember (title, number and symbol, issuing body) counts more
