@@ -128,11 +128,9 @@ def plan(text: str, parsed: ParsedQuery | None = None) -> RankingPlan:
     """The plan for what the user typed (``parsed``: its parse, if already done)."""
     parsed = parsed or parse_query(text)
     exact_pairs = _exact_pairs(text)
-    # Read now, not at import, so the benches can compare the rules before.
-    bound = MAX_PAIRS
-    return RankingPlan(clauses=parsed.clauses, pairs=_pairs(text, parsed)[:bound],
+    return RankingPlan(clauses=parsed.clauses, pairs=_pairs(text, parsed)[:MAX_PAIRS],
                        exact=_exact(text, () if EXACT_WORDS_IN_PAIRS else exact_pairs),
-                       exact_pairs=exact_pairs[:bound])
+                       exact_pairs=exact_pairs[:MAX_PAIRS])
 
 
 def _pairs(text: str, parsed: ParsedQuery) -> tuple[tuple[str, str], ...]:
