@@ -197,7 +197,7 @@ def summarize(scores: list[dict]) -> dict:
 class Variant:
     """One way to run the queries: ranking rules changed, or the second tier left out."""
 
-    boosts: dict[str, float] = field(default_factory=dict)  # search.ranking name -> value
+    boosts: dict[str, float | int | bool | None] = field(default_factory=dict)  # search.ranking name -> value
     weights: dict[str, float] = field(default_factory=dict)  # field -> weight in ranking.FIELD_WEIGHTS
     second_tier: bool = True  # False: hits that lack a word are dropped, as a one-tier search returns
 
@@ -214,21 +214,29 @@ VARIANTS: dict[str, Variant] = {
     "no bonus": Variant(boosts=NO_BONUS),
     "flat field weights": Variant(weights=FLAT),
     "no second tier": Variant(second_tier=False),
+    # The bonus terms before MAX_PAIRS and before the exact pairs carried their words' bonus.
+    "bonus terms uncapped": Variant(boosts={"MAX_PAIRS": None, "EXACT_WORDS_IN_PAIRS": True}),
     "no rule": Variant(boosts=NO_BONUS, weights=FLAT, second_tier=False),
 }
 
 
 def parse_variant(spec: str) -> Variant:
-    """``PROXIMITY_BOOST=3,title=2``: boosts by their search.ranking name, weights by field."""
-    boosts, weights = {}, {}
+    """``PROXIMITY_BOOST=3,title=2,MAX_PAIRS=10``: boosts, the pair bound (``None``: no bound) and
+    EXACT_WORDS_IN_PAIRS (``True``/``False``) by their search.ranking name, weights by field."""
+    boosts: dict[str, float | int | bool | None] = {}
+    weights = {}
     for item in filter(None, spec.split(",")):
         name, _, value = item.partition("=")
         if name in BOOSTS:
             boosts[name] = float(value)
+        elif name == "MAX_PAIRS":
+            boosts[name] = None if value == "None" else int(value)
+        elif name == "EXACT_WORDS_IN_PAIRS":
+            boosts[name] = value == "True"
         elif name in ranking.FIELD_WEIGHTS:
             weights[name] = float(value)
         else:
-            raise ValueError(f"{name!r} is neither a boost of search.ranking nor a field of FIELD_WEIGHTS")
+            raise ValueError(f"{name!r} is neither a rule value of search.ranking nor a field of FIELD_WEIGHTS")
     return Variant(boosts=boosts, weights=weights)
 
 
@@ -382,7 +390,8 @@ def main() -> None:
         "command": " ".join([os.path.relpath(sys.executable, ROOT), *sys.argv]),
         "started": started.isoformat(),
         "git_commit": _git_commit(),
-        "ranking": {**{name: getattr(ranking, name) for name in BOOSTS}, "FIELD_WEIGHTS": ranking.FIELD_WEIGHTS},
+        "ranking": {**{name: getattr(ranking, name) for name in (*BOOSTS, "MAX_PAIRS", "EXACT_WORDS_IN_PAIRS")},
+                    "FIELD_WEIGHTS": ranking.FIELD_WEIGHTS},
         "variants": {name: vars(variant) for name, variant in variants.items()},
         "set": {"documents": len(graded.documents), "queries": len(graded.queries)},
         "summary": {b: {v: summarize(s) for v, s in r.items()} for b, r in results.items()},

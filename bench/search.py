@@ -41,6 +41,11 @@ on the same documents, in the same run.
    the cheapest way its engine allows. So docsvc/raw is docsvc's overhead,
    and the report checks the claim: per query, the totals and the first
    page's ids of both sides.
+   ``--before RULES`` (names of search.ranking, as bench/relevance.py's
+   --try: ``MAX_PAIRS=None,EXACT_WORDS_IN_PAIRS=True``) adds a third side:
+   docsvc on the same index with those values set for each of its queries,
+   in turn with the other two, so a rule change is measured old against new
+   in one process (the CPU columns are what to compare on a shared machine).
 4. **Output.** Progress lines while it runs, then markdown (also written to
    bench/results/search-<docs>-<start>.md) and the same name .json:
    indexing docs/s and the ratio, p50/p95 per query class and overall, the
@@ -80,6 +85,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != BENCH]
 sys.path.insert(0, str(ROOT))
 sys.path.append(str(BENCH))
 
+from relevance import Variant, parse_variant, rules  # noqa: E402
 from search_corpus import CORPUS_VERSION, BenchQuery, Corpus, query_mix  # noqa: E402
 
 from docsvc.documents.indexing import REINDEX_BATCH
@@ -178,10 +184,12 @@ class RawPlan:
             if pair not in inside and pair not in pairs and pair[0] != pair[1]:
                 pairs.append(pair)
         typed = raw_tokens(unicodedata.normalize("NFC", text).lower())
-        exact = list(dict.fromkeys(w for w in typed if raw_fold(w) != w))
         exact_pairs = list(dict.fromkeys(p for p in pairwise(typed)
                                          if p[0] != p[1] and any(raw_fold(w) != w for w in p)))
-        return cls(clauses, pairs, exact, exact_pairs)
+        # A word an exact pair carries has no bonus of its own; at most MAX_PAIRS pairs of each kind.
+        carried = set() if ranking.EXACT_WORDS_IN_PAIRS else {w for p in exact_pairs for w in p}
+        exact = list(dict.fromkeys(w for w in typed if raw_fold(w) != w and w not in carried))
+        return cls(clauses, pairs[:ranking.MAX_PAIRS], exact, exact_pairs[:ranking.MAX_PAIRS])
 
 
 class RawEngine:
@@ -623,6 +631,20 @@ class Docsvc:
         self.index.close()
 
 
+class WithRules:
+    """docsvc's engine searched with other values of search.ranking (``--before``), the same index."""
+
+    def __init__(self, engine: Docsvc, variant: Variant) -> None:
+        self.engine, self.variant = engine, variant
+
+    def search(self, query: SearchQuery) -> Answer:
+        with rules(self.variant):
+            return self.engine.search(query)
+
+    def close(self) -> None:
+        pass  # the engine is docsvc's own side, closed there
+
+
 class _Counted:
     def __init__(self, docs: Iterable[IndexedDocument]) -> None:
         self.docs, self.count = docs, 0
@@ -774,9 +796,10 @@ def prepare(engine, place: Place, corpus: Corpus, args: argparse.Namespace, say:
 
 def run_mix(engines: dict[str, Any], mix: list[BenchQuery], rounds: int, warmup: int,
             say: Callable[[str], None]) -> dict:
-    """Per (side, mode), the seconds of every timed query by class, and the last answers."""
+    """Per (side, mode), the seconds (wall and CPU) of every timed query by class, and the last answers."""
     # Every class from the start: a class that failed on one side still has its row.
     seconds = {f"{s}/{m}": {q.kind: [] for q in mix} for s in engines for m in MODES}
+    cpu = {f"{s}/{m}": {q.kind: [] for q in mix} for s in engines for m in MODES}
     answers: dict[str, list[dict]] = {f"{s}/{m}": [] for s in engines for m in MODES}
     sides = list(engines)
     for number in range(warmup + rounds):
@@ -788,6 +811,7 @@ def run_mix(engines: dict[str, Any], mix: list[BenchQuery], rounds: int, warmup:
                     took, answer = timed_search(engines[side], query)
                     if timed and took is not None:
                         seconds[f"{side}/{mode}"][bench_query.kind].append(took)
+                        cpu[f"{side}/{mode}"][bench_query.kind].append(answer["cpu_ms"] / 1000)
                     if last or "error" in answer:
                         answers[f"{side}/{mode}"].append({"class": bench_query.kind, "text": query.text,
                                                           "round": number, **answer})
@@ -795,19 +819,24 @@ def run_mix(engines: dict[str, Any], mix: list[BenchQuery], rounds: int, warmup:
             say(f"  round {number - warmup + 1}/{rounds}: " + ", ".join(
                 f"{key} p50 {percentile(sorted(sum(v.values(), [])), 50) * 1000:.1f} ms"
                 for key, v in seconds.items()))
-    return {"seconds": seconds, "answers": answers}
+    return {"seconds": seconds, "cpu": cpu, "answers": answers}
 
 
 def timed_search(engine: Any, query: SearchQuery) -> tuple[float | None, dict]:
     """(seconds, the answer as a dict), or (None, the error): one failing query must not throw away
-    the hour of indexing before it."""
-    started = time.perf_counter()
+    the hour of indexing before it.
+
+    ``cpu_ms`` is this process's CPU time during the query (every thread: the search's own threads
+    beside the caller count too). On a machine shared with other work the wall time includes waiting
+    for a core; the CPU time does not. Elasticsearch works in its own process, so its side's CPU is
+    only the client's."""
+    started, cpu_started = time.perf_counter(), time.process_time()
     try:
         answer = engine.search(query)
     except Exception as exc:
         return None, {"error": f"{type(exc).__name__}: {exc}"[:300]}
-    took = time.perf_counter() - started
-    return took, {"ms": took * 1000, **asdict(answer)}
+    took, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    return took, {"ms": took * 1000, "cpu_ms": cpu * 1000, **asdict(answer)}
 
 
 def percentile(sorted_values: list[float], q: float) -> float:
@@ -858,11 +887,14 @@ def bench_backend(backend: str, corpus: Corpus, args: argparse.Namespace, es_url
             indexing[side] = prepare(engines[side], place, corpus, args, say)
             indexing[side]["count_after"] = engines[side].count()
         indexing["docsvc_over_raw"] = indexing["docsvc"]["docs_per_s"] / indexing["raw"]["docs_per_s"]
+        if getattr(args, "before", None):
+            engines["before"] = WithRules(engines["docsvc"], parse_variant(args.before))
         mix = query_mix(corpus, args.docs)
         say(f"  {backend}: {len(mix)} queries x {len(MODES)} total modes x {args.warmup} warm-up + {args.rounds} rounds")
         measured = run_mix(engines, mix, args.rounds, args.warmup, say)
         latency = {key: latency_table(v) for key, v in measured["seconds"].items()}
-        return {"backend": backend, "indexing": indexing, "latency": latency, "answers": measured["answers"],
+        cpu = {key: latency_table(v) for key, v in measured["cpu"].items()}
+        return {"backend": backend, "indexing": indexing, "latency": latency, "cpu": cpu, "answers": measured["answers"],
                 "ratios": ratios(latency), "disagreements": {m: disagreements(measured["answers"], m) for m in MODES},
                 "failures": failures(measured["answers"])}
     finally:
@@ -918,25 +950,49 @@ def latency_markdown(result: dict) -> list[str]:
     lines = []
     for mode in MODES:
         ours, theirs = result["latency"][f"docsvc/{mode}"], result["latency"][f"raw/{mode}"]
+        ours_cpu, theirs_cpu = result["cpu"][f"docsvc/{mode}"], result["cpu"][f"raw/{mode}"]
         lines += ["", f"## {result['backend']}, {MODE_TITLES[mode]}", "",
-                  "| class | queries | docsvc p50 / p95 ms | raw p50 / p95 ms | docsvc / raw p95 |",
-                  "| --- | --- | --- | --- | --- |"]
+                  "| class | queries | docsvc p50 / p95 ms | raw p50 / p95 ms | docsvc / raw p95 "
+                  "| docsvc CPU p50 / p95 ms | raw CPU p50 / p95 ms |",
+                  "| --- | --- | --- | --- | --- | --- | --- |"]
         for kind in ours:
             strong = "**" if kind == "overall" else ""
             lines.append(f"| {strong}{kind}{strong} | {ours[kind]['queries']} | {ours[kind]['p50_ms']:.1f} / "
                          f"{ours[kind]['p95_ms']:.1f} | {theirs[kind]['p50_ms']:.1f} / {theirs[kind]['p95_ms']:.1f} | "
-                         f"{strong}{ours[kind]['p95_ms'] / theirs[kind]['p95_ms']:.2f}{strong} |")
+                         f"{strong}{ours[kind]['p95_ms'] / theirs[kind]['p95_ms']:.2f}{strong} | "
+                         f"{ours_cpu[kind]['p50_ms']:.1f} / {ours_cpu[kind]['p95_ms']:.1f} | "
+                         f"{theirs_cpu[kind]['p50_ms']:.1f} / {theirs_cpu[kind]['p95_ms']:.1f} |")
         lines += ["", "| class | query | docsvc total (every word) | raw total (every word) | same top 20 |",
                   "| --- | --- | --- | --- | --- |"]
         for a, b in zip(last_answers(result["answers"], f"docsvc/{mode}"),
                         last_answers(result["answers"], f"raw/{mode}"), strict=False):
             same = "yes" if a.get("ids") == b.get("ids") else "no"
             lines.append(f"| {a['class']} | {a['text']} | {_total(a)} | {_total(b)} | {same} |")
+        if f"before/{mode}" in result["latency"]:
+            lines += before_markdown(result, mode)
         for key in (f"docsvc/{mode}", f"raw/{mode}"):
             if result["failures"][key]:
                 lines += ["", f"**Queries that failed ({key}):** " + "; ".join(result["failures"][key][:10])]
         if result["disagreements"][mode]:
             lines += ["", "**Totals that disagree:** " + "; ".join(result["disagreements"][mode])]
+    return lines
+
+
+def before_markdown(result: dict, mode: str) -> list[str]:
+    """docsvc against itself with the ``--before`` rules, query by query in the same run."""
+    lines = ["", f"docsvc now against docsvc with `--before` rules ({mode}):", "",
+             "| class | CPU now p50 / p95 ms | CPU before p50 / p95 ms | wall now p95 ms | wall before p95 ms | same top 20 |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    cpu, wall = result["cpu"], result["latency"]
+    now_answers, before_answers = last_answers(result["answers"], f"docsvc/{mode}"), last_answers(
+        result["answers"], f"before/{mode}")
+    same = sum(a.get("ids") == b.get("ids") for a, b in zip(now_answers, before_answers, strict=False))
+    for kind in cpu[f"docsvc/{mode}"]:
+        now, before = cpu[f"docsvc/{mode}"][kind], cpu[f"before/{mode}"][kind]
+        lines.append(f"| {kind} | {now['p50_ms']:.1f} / {now['p95_ms']:.1f} | {before['p50_ms']:.1f} / "
+                     f"{before['p95_ms']:.1f} | {wall[f'docsvc/{mode}'][kind]['p95_ms']:.1f} | "
+                     f"{wall[f'before/{mode}'][kind]['p95_ms']:.1f} | "
+                     f"{f'{same} of {len(now_answers)}' if kind == 'overall' else ''} |")
     return lines
 
 
@@ -953,6 +1009,7 @@ def targets(run: dict) -> list[str]:
     for result in run["backends"]:
         for mode in MODES:
             p95 = result["latency"][f"docsvc/{mode}"]["overall"]["p95_ms"]
+            cpu_p95 = result["cpu"][f"docsvc/{mode}"]["overall"]["p95_ms"]
             ratio = result["ratios"][mode]["overall p95"]
             # Each target is judged at the scale the issue sets it for (and
             # told as "for reference" at any other).
@@ -961,8 +1018,8 @@ def targets(run: dict) -> list[str]:
                                    _judged(ratio <= 2, "≤ 2 × raw", 1_000_000, run["docs"])])
             else:
                 goals = f"{_met(ratio <= 1.5)} ≤ 1.5 × raw, the target at 100,000 and 1,000,000"
-            lines.append(f"- {result['backend']}, {MODE_TITLES[mode]}: docsvc p95 {p95:.1f} ms, {ratio:.2f} × raw p95 "
-                         f"at {run['docs']:,} documents ({goals})")
+            lines.append(f"- {result['backend']}, {MODE_TITLES[mode]}: docsvc p95 {p95:.1f} ms (CPU {cpu_p95:.1f} ms), "
+                         f"{ratio:.2f} × raw p95 at {run['docs']:,} documents ({goals})")
         ratio = result["indexing"]["docsvc_over_raw"]
         lines.append(f"- {result['backend']} indexing: {ratio:.2f} × raw bulk{reused(result['indexing'])} "
                      f"({_met(ratio >= 0.5)} ≥ 0.5)")
@@ -1001,12 +1058,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                     help="how docsvc indexes: rebuild() as docsvc reindex does (default), or index()")
     ap.add_argument("--keep", action="store_true", help="keep the indexes for a later --reuse")
     ap.add_argument("--reuse", action="store_true", help="use the indexes a --keep run built for the same documents")
+    ap.add_argument("--before", metavar="RULES", help="also run docsvc with these search.ranking values, e.g. "
+                    "MAX_PAIRS=None,EXACT_WORDS_IN_PAIRS=True (the rules before a change)")
     args = ap.parse_args(argv)
     args.backends = [b for b in args.backends.split(",") if b]
     if args.docs < 8 or args.rounds < 1 or args.warmup < 0:
         ap.error("--docs takes at least 8, --rounds at least 1, --warmup at least 0")
     if unknown := set(args.backends) - {"tantivy", "elasticsearch"}:
         ap.error(f"unknown backends {sorted(unknown)}: tantivy, elasticsearch")
+    try:
+        parse_variant(args.before or "")
+    except ValueError as exc:
+        ap.error(str(exc))
     return args
 
 
@@ -1035,7 +1098,8 @@ def main() -> None:
     run = {"command": " ".join([os.path.relpath(sys.executable, ROOT), *sys.argv]), "started": started.isoformat(),
            "docs": args.docs, "seed": args.seed, "corpus_version": CORPUS_VERSION, "settings": vars(args),
            "machine": info, "generation": generation, "ranking": {"FIELD_WEIGHTS": ranking.FIELD_WEIGHTS,
-           "PROXIMITY_BOOST": ranking.PROXIMITY_BOOST, "EXACT_BOOST": ranking.EXACT_BOOST}, "backends": results}
+           "PROXIMITY_BOOST": ranking.PROXIMITY_BOOST, "EXACT_BOOST": ranking.EXACT_BOOST,
+           "EXACT_PAIR_BOOST": ranking.EXACT_PAIR_BOOST, "MAX_PAIRS": ranking.MAX_PAIRS}, "backends": results}
     RESULTS.mkdir(parents=True, exist_ok=True)
     stem = RESULTS / f"search-{args.docs}-{started:%Y%m%dT%H%M%SZ}"
     text = markdown(run)

@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from search import FACET_FIELDS, TOTAL_CAP, FacetCount, IndexedDocument, InvalidQuery, SearchIndex
+from search import FACET_FIELDS, TOTAL_CAP, FacetCount, IndexedDocument, InvalidQuery, SearchIndex, ranking
 from search.model import FACET_SIZE
 from tests.search.helpers import add, every_page, ids, search
 
@@ -94,6 +94,25 @@ def test_exact_spelling_is_per_word(index: SearchIndex) -> None:
     result = search(index, "hợp đồng mua bán")
     assert ids(result)[0] == "sell"
     assert set(ids(result)) == {"sell", "friend", "plain"}
+    # One word alone: its own spelling decides, no pair carries it.
+    assert ids(search(index, "bán"))[0] == "sell"
+
+
+def test_only_the_first_pairs_of_a_long_query_carry_the_proximity_bonus(index: SearchIndex) -> None:
+    # Twelve words, eleven pairs: the last ("Khánh Bình") is past
+    # MAX_PAIRS. The same words, only "Bình" moved to the front: a tie, so
+    # the newer comes first. The same move of a word among the first pairs
+    # ("Hoạch kế") decides.
+    assert ranking.MAX_PAIRS == 10
+    add(
+        index,
+        doc("together", "Kế hoạch cải cách hành chính năm 2024 của xã Khánh Bình", age=2),
+        doc("late-apart", "Bình kế hoạch cải cách hành chính năm 2024 của xã Khánh", age=1),
+        doc("early-apart", "Hoạch kế cải cách hành chính năm 2024 của xã Khánh Bình", age=0),
+    )
+    result = search(index, "ke hoach cai cach hanh chinh nam 2024 cua xa khanh binh")
+    assert ids(result) == ["late-apart", "together", "early-apart"]
+    assert result.hits[0].score == pytest.approx(result.hits[1].score, rel=1e-6)
 
 
 @pytest.mark.parametrize(

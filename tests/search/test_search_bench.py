@@ -45,7 +45,9 @@ def run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     es_url = os.environ.get("DOCSVC_TEST_ELASTICSEARCH_URL")
     if request.param == "elasticsearch" and not es_url:
         pytest.fail("DOCSVC_TEST_ELASTICSEARCH_URL is not set (source .cache/services.env)")
-    args = argparse.Namespace(docs=DOCS, seed=10, rounds=1, warmup=0, keep=False, reuse=False, docsvc_path="rebuild")
+    # --before with the rules as they are: the third side must answer exactly as docsvc does.
+    args = argparse.Namespace(docs=DOCS, seed=10, rounds=1, warmup=0, keep=False, reuse=False, docsvc_path="rebuild",
+                              before="MAX_PAIRS=10")
     return bench.bench_backend(request.param, Corpus(args.seed), args, es_url, say=lambda text: None,
                                where=tmp_path_factory.mktemp("indexes"), prefix=f"docsvc-test-bench-{uuid.uuid4().hex[:8]}")
 
@@ -110,10 +112,14 @@ def test_facets_come_when_asked_and_agree_between_docsvc_and_raw(run: dict, mode
 def test_the_report_shows_every_class_and_the_targets(run: dict) -> None:
     for mode in bench.MODES:
         assert set(run["latency"][f"docsvc/{mode}"]) == {*CLASSES, "overall"}
+        assert set(run["cpu"][f"docsvc/{mode}"]) == {*CLASSES, "overall"}
         assert run["ratios"][mode]["overall p95"] > 0
+        before, now = run["answers"][f"before/{mode}"], run["answers"][f"docsvc/{mode}"]
+        assert [(a["text"], a["ids"]) for a in before] == [(a["text"], a["ids"]) for a in now]
     report = bench.markdown({"docs": DOCS, "seed": 10, "command": "test", "machine": {
         "cpu": "cpu", "cpus": 2, "load_average_1_5_15": (0, 0, 0), "git_commit": "x"},
         "generation": {"docs": 1, "docs_per_s": 1.0, "chars_per_doc": 1.0}, "backends": [run]})
-    assert f"| {run['backend']} |" in report and "docsvc / raw p95" in report
+    assert f"| {run['backend']} |" in report and "docsvc / raw p95" in report and "docsvc CPU p50 / p95 ms" in report
+    assert f"| overall | {run['cpu']['docsvc/page']['overall']['p50_ms']:.1f} /" in report  # the --before table
     assert all(title in report for title in bench.MODE_TITLES.values()) and "## Targets (issue 10)" in report
     assert "Totals that disagree" not in report and "Queries that failed" not in report
