@@ -5,8 +5,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from docsvc.exchange import statuses_json
 from docsvc.incoming import is_overdue
-from docsvc.models import Document, DocumentFile, RegisterBook
+from docsvc.models import Document, DocumentFile, ExchangeDirection, RegisterBook
 from search import TOTAL_CAP, SearchResult
 
 
@@ -92,6 +93,8 @@ def workflow_json(doc: Document) -> dict[str, Any] | None:
         "note": doc.workflow_note,
         "signed_at": iso_utc(doc.signed_at) if doc.signed_at else None,
         "issued_at": iso_utc(doc.issued_at) if doc.issued_at else None,
+        # Recipients outside this installation, and the statuses they sent back.
+        "exchange": [statuses_json(m) for m in doc.exchange_messages if m.direction == ExchangeDirection.SENT],
     }
 
 

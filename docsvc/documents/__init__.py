@@ -22,7 +22,7 @@ from docsvc.documents.indexing import (
     refresh_entry,
     reindex,
 )
-from docsvc.documents.pipeline import entry_done, run_entry, sweep_work_dirs
+from docsvc.documents.pipeline import entry_done, register_handler, run_entry, sweep_work_dirs
 from docsvc.documents.records import (
     SearchFilters,
     Spooled,
@@ -43,6 +43,6 @@ from docsvc.documents.watchfolder import scan_once, watch
 __all__ = [
     "ReindexProgress", "SearchFilters", "Spooled", "check_index", "discard", "enqueue_processing", "entry_done", "get_document",
     "human_size", "index_complete", "ingest", "list_documents", "local_file", "pending_retries", "read_text",
-    "note_reindex", "ready_count", "refresh_entries", "refresh_entry", "reindex", "run_entry",
+    "note_reindex", "ready_count", "refresh_entries", "register_handler", "refresh_entry", "reindex", "run_entry",
     "scan_once", "search", "search_filters", "spool", "sweep_work_dirs", "thumbnail", "watch",
 ]
