@@ -189,6 +189,14 @@ def _wait_for_worker(srv: Server, timeout: float = 30) -> None:
 
 @pytest.fixture(scope="module")
 def server(installation, tmp_path_factory) -> Iterator[Server]:
+    with serve(installation, tmp_path_factory) as srv:
+        yield srv
+
+
+@contextlib.contextmanager
+def serve(installation, tmp_path_factory, extra_env: dict | None = None) -> Iterator[Server]:
+    """`docsvc serve` of `installation` (with its worker), as the `server`
+    fixture starts it; a second one for tests of two installations."""
     installation.run("db", "upgrade", check=True)
     # Both profiles sign with the development PKI in these tests.
     installation.run("pki", "init", check=True)
@@ -199,7 +207,7 @@ def server(installation, tmp_path_factory) -> Iterator[Server]:
     )
     port = _free_port()
     log_path = tmp_path_factory.mktemp("server-log") / "serve.log"
-    env = {**os.environ, **installation.env}
+    env = {**os.environ, **installation.env, **(extra_env or {})}
     env.pop("DOCSVC_CONFIG", None)
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
