@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from docsvc import audit, documents, outbox
 from docsvc.errors import DocsvcError
 from docsvc.exchange import edxml, peers, service, statuses, xmlsig
-from docsvc.exchange.status import Status, StatusCode, message_tree
+from docsvc.exchange.status import Status, StatusCode, answering, message_tree
 from docsvc.localtime import VIETNAM
 from docsvc.models import Agency, Document, ExchangeDirection, ExchangeMessage, OutboxEntry, utcnow
 from docsvc.runtime import Runtime
@@ -187,13 +187,11 @@ def deliver_status(rt: Runtime, payload: dict, entry_id: int | None) -> None:
 
 
 def _status_of(rt: Runtime, payload: dict) -> Status:
-    org_id, stamped, code = payload["document_id"].split(",", 2)
     with rt.read() as session:
         agency = session.scalar(select(Agency).where(Agency.org_code == payload["from"]))
         sender = service.organization(agency) if agency is not None else edxml.Organization(payload["from"], payload["from"])
     return Status(
-        response_for=edxml.ResponseFor(org_id, code, datetime.strptime(stamped, edxml.DATE_FORMAT).date(),
-                                       payload["document_id"]),
+        response_for=answering(payload["document_id"]),
         sender=sender, code=StatusCode(payload["code"]), description=payload.get("description", ""),
         timestamp=datetime.strptime(payload["at"], edxml.TIME_FORMAT), staff=payload.get("staff", ""))
 

@@ -73,6 +73,13 @@ class Status:
     department: str = ""
 
 
+def answering(document_id: str) -> ResponseFor:
+    """What a status about the package named `document_id` (<OrganId>,<yyyy/mm/dd>,<code>)
+    says it answers; ValueError if the name is not of that form."""
+    org_id, stamped, code = document_id.split(",", 2)
+    return ResponseFor(org_id, code, datetime.strptime(stamped, DATE_FORMAT).date(), document_id)
+
+
 def message_tree(status: Status) -> etree._Element:
     """The unsigned status message (docsvc.exchange.xmlsig signs it)."""
     root = etree.Element(E + "edXML", nsmap={None: NS})

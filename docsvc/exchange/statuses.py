@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from docsvc import audit, outbox, validation
 from docsvc.errors import Conflict, InvalidInput, NotFound
 from docsvc.exchange import edxml, xmlsig
-from docsvc.exchange.status import FROM_SENDER, StatusCode, is_status, read
+from docsvc.exchange.status import FROM_SENDER, StatusCode, answering, is_status, read
 from docsvc.localtime import VIETNAM
 from docsvc.models import (
     Agency,
@@ -105,20 +105,20 @@ def refuse(rt: Runtime, data: bytes, reason: str) -> bool:
     may be what failed: the status goes to that peer's configured URL, so a
     forged header can at most tell a real peer of a refusal). Whether one was queued."""
     try:
-        header = edxml.read_header(edxml.parse_bytes(data, rt.settings.edxml_max_bytes))
-    except edxml.PackageRefused:
-        return False  # not even a header: nobody to answer
+        sender, receivers, document_id = edxml.read_addresses(edxml.parse_bytes(data, rt.settings.edxml_max_bytes))
+        answering(document_id)
+    except (edxml.PackageRefused, ValueError):
+        return False  # not even its addresses and name: nobody to answer, nothing to answer about
     with rt.write() as session:
-        if session.scalar(select(ExchangePeer.id).where(ExchangePeer.org_code == header.sender.org_id)) is None:
+        if session.scalar(select(ExchangePeer.id).where(ExchangePeer.org_code == sender)) is None:
             return False
-        ours = [r.org_id for r in header.receivers
-                if session.scalar(select(Agency.id).where(Agency.org_code == r.org_id)) is not None]
+        ours = [org for org in receivers if session.scalar(select(Agency.id).where(Agency.org_code == org)) is not None]
         if not ours:
             return False
-        queue_status(session, peer=header.sender.org_id, from_org=ours[0], document_id=header.document_id,
+        queue_status(session, peer=sender, from_org=ours[0], document_id=document_id[:255],
                      code=StatusCode.REFUSED, description=reason)
-        audit.record(session, None, "exchange.refuse", "peer", header.sender.org_id,
-                     {"document_id": header.document_id, "reason": reason[:500]}, actor_label="docsvc")
+        audit.record(session, None, "exchange.refuse", "peer", sender,
+                     {"document_id": document_id[:255], "reason": reason[:500]}, actor_label="docsvc")
     return True
 
 
