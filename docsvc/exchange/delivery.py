@@ -22,14 +22,13 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from docsvc import audit, documents, outbox
+from docsvc import audit, documents, outbox, signatures
 from docsvc.errors import DocsvcError
 from docsvc.exchange import edxml, peers, service, statuses, xmlsig
 from docsvc.exchange.status import Status, StatusCode, answering, message_tree
 from docsvc.localtime import VIETNAM
 from docsvc.models import Agency, Document, ExchangeDirection, ExchangeMessage, OutboxEntry, utcnow
 from docsvc.runtime import Runtime
-from docsvc.signatures.verification import dev_pki
 from signing import Pkcs12Key
 from storage import read_object
 
@@ -201,7 +200,7 @@ def exchange_key(rt: Runtime):
     settings = rt.settings
     if settings.exchange_key_file:
         return Pkcs12Key(settings.exchange_key_file, settings.exchange_key_passphrase)
-    pki = dev_pki(settings)
+    pki = signatures.dev_pki(settings)
     if pki is None:
         raise PeerUnavailable("No exchange key is configured (exchange_key_file): statuses cannot be signed.")
     return Pkcs12Key(str(pki.p12_path("agency")), pki.passphrase)

@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from docsvc.documents.watchfolder import done_dir, move_into
+from docsvc.documents import done_dir, move_into
 from docsvc.errors import DocsvcError, InvalidInput
 from docsvc.exchange import service
 from docsvc.runtime import Runtime
