@@ -48,6 +48,9 @@ def document_json(doc: Document, text: str | None = None) -> dict[str, Any]:
         "register": register_json(doc),
         "handling": handling_json(doc),
         "workflow": workflow_json(doc),
+        # Came as an edXML package: its sender, what was answered, a recall asked for.
+        "received_from": next((statuses_json(m) for m in doc.exchange_messages
+                               if m.direction == ExchangeDirection.RECEIVED), None),
         "created_at": iso_utc(doc.created_at),
         "files": [file_json(f) for f in doc.files],
     }

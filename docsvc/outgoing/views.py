@@ -45,6 +45,7 @@ class OutgoingView:
     recipients: list[Agency] = field(default_factory=list)  # choosable: the other agencies
     peers: list[ExchangePeer] = field(default_factory=list)  # choosable: other installations (sent in edXML)
     exchange: list[dict] = field(default_factory=list)  # each peer sent to and its latest status
+    can_recall: bool = False  # the văn thư may ask a peer for it back
     approvers: list[User] = field(default_factory=list)
     drafter: User | None = None
     pages: list[tuple[float, float]] = field(default_factory=list)  # of the prepared PDF, in points
@@ -85,6 +86,7 @@ def document_context(session: Session, rt: Runtime, user: User, doc: Document) -
         view.has_key = signatures.has_credential(session, CredentialOwner.USER, user.id)
     if status == Workflow.ISSUED:
         view.exchange = exchange.sent_statuses(session, doc.id)
+        view.can_recall = permissions.may_issue(user)
     if view.can_issue:
         view.has_key = signatures.has_credential(session, CredentialOwner.AGENCY, doc.agency_id)
     return view

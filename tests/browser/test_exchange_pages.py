@@ -3,7 +3,8 @@ with its worker, exchange a decision in edXML over real HTTP: the commune
 (embedded profile) issues it to the Government Office (scaled profile), a
 configured peer; the package goes by the commune's worker, the Office's
 installation answers "arrived" by itself, and "registered" once its văn thư
-registers it, and the commune's văn thư sees that on the document's page."""
+registers it, and the commune's văn thư sees that on the document's page.
+Then she asks for it back, and sees the Office agree."""
 from __future__ import annotations
 
 import json
@@ -13,7 +14,14 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 from test_clerk_pages import sign_in
-from test_outgoing_pages import LEADER, PASSPHRASE, office, submitted_draft, token_of  # noqa: F401  (office: a fixture)
+from test_outgoing_pages import (  # noqa: F401  (office: a fixture)
+    LEADER,
+    PASSPHRASE,
+    new_page,
+    office,
+    submitted_draft,
+    token_of,
+)
 
 from docsvc.bootstrap import DEFAULT_AGENCY
 from docsvc.signatures.verification import dev_pki
@@ -85,7 +93,7 @@ def received_at_office(peer, token: str, number_symbol: str) -> dict | None:
 
 
 def test_a_decision_sent_to_a_peer_shows_registered_once_the_peer_registers_it(
-        page: Page, server, peer, linked, tmp_path, artifacts):
+        page: Page, browser, server, peer, linked, tmp_path, artifacts):
     title = "Quyết định về việc kiện toàn Tổ công tác cải cách hành chính năm 2026"
     document_id = submitted_draft(server, tmp_path, title, recipients=(GOVERNMENT_OFFICE,))
     status, body = server.api("POST", f"/api/v1/documents/{document_id}/sign",
@@ -128,3 +136,31 @@ def test_a_decision_sent_to_a_peer_shows_registered_once_the_peer_registers_it(
     expect(row.locator(".exchange-time")).not_to_be_empty()
     row.scroll_into_view_if_needed()
     page.screenshot(path=str(artifacts / "exchange-registered-at-peer.png"), full_page=True)
+
+    # She asks for it back (13); the Office's văn thư agrees (15), which comes back too.
+    row.get_by_placeholder("Lý do").fill("Văn bản ban hành nhầm số")
+    row.get_by_role("button", name="Yêu cầu thu hồi").click()
+    expect(row.locator(".exchange-status")).to_have_text("Yêu cầu thu hồi: Văn bản ban hành nhầm số")
+
+    def asked_back():
+        status, body = peer.api("GET", f"/api/v1/documents/{incoming['id']}", token=office_token)
+        assert status == 200, body
+        return "13" in [s["code"] for s in body["received_from"]["statuses"]]
+
+    wait_until(asked_back, EXCHANGE_TIMEOUT, "the recall request at the peer")
+    office_page = new_page(browser, peer)
+    try:
+        sign_in(office_page, peer, f"/documents/{incoming['id']}")
+        received = office_page.locator("#exchange-received")
+        expect(received.locator("#exchange-sender")).to_contain_text(COMMUNE)
+        expect(received.locator("tr[data-status='13']")).to_contain_text("Yêu cầu thu hồi: Văn bản ban hành nhầm số")
+        office_page.screenshot(path=str(artifacts / "exchange-recall-requested-at-peer.png"), full_page=True)
+        office_page.get_by_role("button", name="Đồng ý thu hồi").click()
+        expect(received.locator("tr[data-status='15']")).to_be_visible()
+        expect(office_page.locator("#recall-answer-form")).to_have_count(0)
+    finally:
+        office_page.context.close()
+    wait_until(lambda: sent_to_office(server, clerk_token, document_id)["status"] == "15", EXCHANGE_TIMEOUT,
+               "the peer's status 15 (recall agreed)")
+    page.reload()
+    expect(row.locator(".exchange-status")).to_have_text("Đồng ý thu hồi")
