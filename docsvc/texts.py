@@ -527,6 +527,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "exchange.recall": {"vi": "Yêu cầu thu hồi", "en": "Ask for it back"},
     "exchange.recall_agree": {"vi": "Đồng ý thu hồi", "en": "Agree to give it back"},
     "exchange.recall_refuse": {"vi": "Từ chối thu hồi", "en": "Refuse"},
+    "exchange.built_only": {"vi": "Đã tạo gói tin, chuyển ngoài hệ thống", "en": "Package built, carried by other means"},
     "exchange.status.01": {"vi": "Đã đến", "en": "Arrived"},
     "exchange.status.02": {"vi": "Bị từ chối", "en": "Refused"},
     "exchange.status.03": {"vi": "Đã vào sổ", "en": "Registered"},

@@ -191,6 +191,8 @@ def statuses_json(message: ExchangeMessage) -> dict:
         "at": message.status_at.isoformat() if message.status_at else None,
         "delivered_at": message.delivered_at.isoformat() if message.delivered_at else None,
         "delivery_error": message.delivery_error,
+        # Built with `docsvc edxml build` (carried by other means): docsvc does not send it.
+        "built_only": message.direction == ExchangeDirection.SENT and not message.package_key,
         "statuses": [{"code": s.code, "description": s.description, "staff": s.staff,
                       "at": s.stated_at.isoformat()} for s in message.statuses],
     }
