@@ -194,7 +194,7 @@ def server(installation, tmp_path_factory) -> Iterator[Server]:
 
 
 @contextlib.contextmanager
-def serve(installation, tmp_path_factory, extra_env: dict | None = None) -> Iterator[Server]:
+def serve(installation, tmp_path_factory) -> Iterator[Server]:
     """`docsvc serve` of `installation` (with its worker), as the `server`
     fixture starts it; a second one for tests of two installations."""
     installation.run("db", "upgrade", check=True)
@@ -207,7 +207,7 @@ def serve(installation, tmp_path_factory, extra_env: dict | None = None) -> Iter
     )
     port = _free_port()
     log_path = tmp_path_factory.mktemp("server-log") / "serve.log"
-    env = {**os.environ, **installation.env, **(extra_env or {})}
+    env = {**os.environ, **installation.env}
     env.pop("DOCSVC_CONFIG", None)
     with open(log_path, "wb") as log:
         process = subprocess.Popen(

@@ -12,7 +12,10 @@ tests/browser/test_exchange_pages.py.)"""
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -252,3 +255,26 @@ def test_a_refusal_is_the_recipients_status_and_no_redirect_is_followed(rt, back
     assert "không thuộc tổ chức chứng thực" in refused["description"] and "edxml_untrusted_signer" in refused["description"]
     assert pending["status"] is None and pending["delivery_error"].startswith("Attempt 1:")
     assert "trying again" in pending["delivery_error"]
+
+
+def test_two_workers_take_each_dropped_file_exactly_once(tmp_path):
+    """Two `docsvc edxml drop-folder` rounds at once over the same folder:
+    each file is taken by one of them (the claim is a rename), none twice."""
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    names = [f"goi-{n:02d}.edxml" for n in range(24)]
+    for name in names:
+        (drop / name).write_bytes(b"<edXML><unclosed>")
+        os.utime(drop / name, (1_700_000_000, 1_700_000_000))  # settled long ago
+    with fresh_installation("embedded", tmp_path) as installation:
+        installation.env["DOCSVC_EXCHANGE_DROP_DIR"] = str(drop)
+        installation.run("db", "upgrade", check=True)
+        env = {**os.environ, **installation.env}
+        rounds = [subprocess.Popen([sys.executable, "-m", "docsvc.cli", "edxml", "drop-folder", "--json"], env=env,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+        outputs = [r.communicate(timeout=300) for r in rounds]
+    assert [r.returncode for r in rounds] == [0, 0], outputs
+    taken = [[json.loads(line)["name"] for line in out.splitlines()] for out, _ in outputs]
+    assert sorted(taken[0] + taken[1]) == names  # every file once, by one round or the other
+    assert sorted(p.name for p in (drop / "refused").glob("*.edxml")) == names
+    assert list((drop / ".claimed").iterdir()) == []
