@@ -58,7 +58,8 @@ def add_status(message: ExchangeMessage, code: StatusCode, description: str, sta
         return False
     message.statuses.append(ExchangeStatus(code=code.value, description=description[:2000], staff=staff[:255],
                                            stated_at=stated, recorded_at=utcnow()))
-    if message.status_at is None or stated >= message.status_at:
+    # Latest by stated time; within one second, the later step (03 after 01) however they arrived.
+    if message.status_at is None or (stated, int(code)) >= (message.status_at, int(message.status_code or 0)):
         message.status_code, message.status_at, message.status_description = code.value, stated, description[:2000]
     return True
 
