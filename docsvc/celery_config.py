@@ -15,6 +15,7 @@ RENEW_ARCHIVES = "docsvc.renew_archive_timestamps"
 AUDIT_CHECKPOINT = "docsvc.audit_checkpoint"
 SEARCH_CHECK = "docsvc.search_check"
 SEARCH_FILL = "docsvc.fill_empty_search_index"
+EXCHANGE_DROP = "docsvc.exchange_drop_folder"
 
 
 BROKER_SOCKET_SECONDS = 5.0
@@ -46,6 +47,12 @@ def celery_config(settings: Settings) -> dict:
             # A round that is still running when the next is due makes the
             # next one pointless: drop it rather than queue it up.
             "options": {"expires": float(settings.watch_interval_seconds)},
+        }
+    if settings.exchange_drop_dir:
+        config["beat_schedule"]["exchange-drop-folder"] = {
+            "task": EXCHANGE_DROP,
+            "schedule": float(settings.exchange_drop_interval_seconds),
+            "options": {"expires": float(settings.exchange_drop_interval_seconds)},
         }
     if settings.broker_url.startswith("filesystem://"):
         folder = Path(settings.data_dir) / "broker"

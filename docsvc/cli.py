@@ -678,14 +678,35 @@ def peer() -> None:
 @click.argument("org_code")
 @click.argument("url")
 @click.option("--name", default="", help="The organization's name, for the headers of packages sent to it.")
+@click.option("--send-token-env", default=None,
+              help="Environment variable holding the token the peer gave this installation (else: peer set-token).")
 @user_errors
-def peer_add(org_code: str, url: str, name: str) -> None:
-    """Accept packages from ORG_CODE; prints the token it must present (shown once)."""
+def peer_add(org_code: str, url: str, name: str, send_token_env: str | None) -> None:
+    """Exchange with ORG_CODE's installation at URL; prints the token it must present here (shown once)."""
     from docsvc import exchange
 
-    with _runtime().write() as session:
+    send_token = _secret_from_env(send_token_env, "peer's token")
+    rt = _runtime()
+    with rt.write() as session:
         token = exchange.add_peer(session, cli_operator(), org_code, url, name)
+        if send_token:
+            exchange.set_send_token(session, rt.settings, cli_operator(), org_code, send_token)
     click.echo(token)
+
+
+@peer.command("set-token")
+@click.argument("org_code")
+@click.option("--token-env", default="DOCSVC_PEER_TOKEN", show_default=True,
+              help="Environment variable holding the token the peer's `docsvc peer add` printed.")
+@user_errors
+def peer_set_token(org_code: str, token_env: str) -> None:
+    """Keep the token ORG_CODE's installation gave this one, presented when sending to it."""
+    from docsvc import exchange
+
+    rt = _runtime()
+    with rt.write() as session:
+        exchange.set_send_token(session, rt.settings, cli_operator(), org_code, _secret_from_env(token_env, "peer's token") or "")
+    click.echo(org_code)
 
 
 @peer.command("list")
@@ -696,7 +717,7 @@ def peer_list(as_json: bool) -> None:
 
     with _runtime().read() as session:
         rows = exchange.list_peers(session)
-    _print_rows(rows, as_json, "org_code", "url", "name")
+    _print_rows(rows, as_json, "org_code", "url", "name", "can_send")
 
 
 @main.group()
@@ -770,9 +791,24 @@ def edxml_receive(path: Path, as_json: bool) -> None:
     from docsvc import exchange
 
     rt = _runtime()
-    received = exchange.receive(rt, _package_bytes(path, rt.settings.edxml_max_bytes))
+    received = exchange.receive_file(rt, _package_bytes(path, rt.settings.edxml_max_bytes))
     data = received.as_dict()
     click.echo(json.dumps(data, ensure_ascii=False) if as_json else f"{data['document_id']}\t{data['status']}")
+
+
+@edxml.command("drop-folder")
+@click.option("--json", "as_json", is_flag=True)
+@user_errors
+def edxml_drop_folder(as_json: bool) -> None:
+    """One round over the drop folder (setting exchange_drop_dir), as the worker's beat runs it."""
+    from dataclasses import asdict
+
+    from docsvc import exchange
+
+    taken = exchange.take_drop_folder(_runtime())
+    for item in taken:
+        click.echo(json.dumps(asdict(item), ensure_ascii=False) if as_json
+                   else f"{item.name}\t{item.state}\t{item.document_id or item.reason}")
 
 
 @main.group()

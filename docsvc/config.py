@@ -125,6 +125,18 @@ class Settings:
     watch_agency: str = ""
     watch_user: str = ""
     watch_interval_seconds: int = 10
+    # edXML exchange (docsvc/exchange). Statuses (arrived, registered, …) are
+    # answered by the worker with no person there to unlock the agency's seal,
+    # so they are signed with this PKCS#12 key and passphrase (empty: the
+    # development PKI's agency key, if there is one). Packages that arrive as
+    # files go in exchange_drop_dir (empty: none), taken every
+    # exchange_drop_interval_seconds; a request to a peer may take
+    # exchange_timeout_seconds.
+    exchange_key_file: str = ""
+    exchange_key_passphrase: str = ""
+    exchange_drop_dir: str = ""
+    exchange_drop_interval_seconds: int = 30
+    exchange_timeout_seconds: int = 30
     # Issued B-LTA documents get a fresh archive time-stamp this many days
     # before their last time-stamp's TSA certificate expires; the beat task
     # looks for due ones every archive_check_hours.

@@ -314,6 +314,10 @@ class Document(Base):
     files: Mapped[list[DocumentFile]] = relationship(
         back_populates="document", order_by="DocumentFile.id", cascade="all, delete-orphan"
     )
+    # edXML packages of this document, sent or received (docsvc/exchange).
+    exchange_messages: Mapped[list[ExchangeMessage]] = relationship(
+        back_populates="document", order_by="ExchangeMessage.to_org", viewonly=True
+    )
 
     def file(self, role: FileRole) -> DocumentFile | None:
         return next((f for f in self.files if f.role == role), None)
@@ -532,6 +536,9 @@ class ExchangePeer(Base):
     name: Mapped[str] = mapped_column(String(255), default="")
     url: Mapped[str] = mapped_column(String(500))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The token the peer gave this installation, presented when sending it
+    # packages and statuses; encrypted with the secret key (docsvc/exchange/peers.py).
+    send_token: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
@@ -555,3 +562,29 @@ class ExchangeMessage(Base):
     status_description: Mapped[str] = mapped_column(Text, default="")
     status_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # Sent packages: the signed package as stored, when the peer took it, and
+    # why it has not (yet): what the outgoing document's page shows.
+    package_key: Mapped[str | None] = mapped_column(String(255))
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    delivery_error: Mapped[str] = mapped_column(Text, default="")
+
+    document: Mapped[Document] = relationship(back_populates="exchange_messages")
+    statuses: Mapped[list[ExchangeStatus]] = relationship(
+        back_populates="message", order_by="ExchangeStatus.id", cascade="all, delete-orphan"
+    )
+
+
+class ExchangeStatus(Base):
+    """One edXML status message a recipient sent back about a package (QCVN
+    102 codes: 01 arrived … 06 done, 13/15/16 recall), as it stated it."""
+
+    __tablename__ = "exchange_statuses"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("exchange_messages.id"), index=True)
+    code: Mapped[str] = mapped_column(String(2))
+    description: Mapped[str] = mapped_column(Text, default="")
+    staff: Mapped[str] = mapped_column(String(255), default="")
+    stated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+    message: Mapped[ExchangeMessage] = relationship(back_populates="statuses")

@@ -5,8 +5,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from docsvc.exchange import statuses_json
 from docsvc.incoming import is_overdue
-from docsvc.models import Document, DocumentFile, RegisterBook
+from docsvc.models import Document, DocumentFile, ExchangeDirection, RegisterBook
 from search import TOTAL_CAP, SearchResult
 
 
@@ -47,6 +48,9 @@ def document_json(doc: Document, text: str | None = None) -> dict[str, Any]:
         "register": register_json(doc),
         "handling": handling_json(doc),
         "workflow": workflow_json(doc),
+        # Came as an edXML package: its sender, what was answered, a recall asked for.
+        "received_from": next((statuses_json(m) for m in doc.exchange_messages
+                               if m.direction == ExchangeDirection.RECEIVED), None),
         "created_at": iso_utc(doc.created_at),
         "files": [file_json(f) for f in doc.files],
     }
@@ -92,6 +96,8 @@ def workflow_json(doc: Document) -> dict[str, Any] | None:
         "note": doc.workflow_note,
         "signed_at": iso_utc(doc.signed_at) if doc.signed_at else None,
         "issued_at": iso_utc(doc.issued_at) if doc.issued_at else None,
+        # Recipients outside this installation, and the statuses they sent back.
+        "exchange": [statuses_json(m) for m in doc.exchange_messages if m.direction == ExchangeDirection.SENT],
     }
 
 

@@ -11,9 +11,11 @@ import logging
 
 from celery.signals import setup_logging, worker_process_init, worker_ready
 
-from docsvc import documents, logs, outbox
+# exchange names its outbox handlers (sending packages and statuses) when imported.
+from docsvc import documents, exchange, logs, outbox
 from docsvc.celery_config import (
     AUDIT_CHECKPOINT,
+    EXCHANGE_DROP,
     RELAY,
     RENEW_ARCHIVES,
     RUN_ENTRY,
@@ -68,6 +70,12 @@ def watch_folder() -> int:
     from docsvc import documents
 
     return len(documents.scan_once(worker_runtime()))
+
+
+@celery_app.task(name=EXCHANGE_DROP)
+def exchange_drop_folder() -> int:
+    """Receive the edXML packages that arrived in the drop folder; how many were taken."""
+    return len(exchange.take_drop_folder(worker_runtime()))
 
 
 @celery_app.task(name=RENEW_ARCHIVES)

@@ -22,7 +22,7 @@ from docsvc.documents.indexing import (
     refresh_entry,
     reindex,
 )
-from docsvc.documents.pipeline import PAGE_SEPARATOR, entry_done, run_entry, sweep_work_dirs
+from docsvc.documents.pipeline import PAGE_SEPARATOR, entry_done, register_handler, run_entry, sweep_work_dirs
 from docsvc.documents.records import (
     SearchFilters,
     Spooled,
@@ -38,11 +38,12 @@ from docsvc.documents.records import (
     spool,
 )
 from docsvc.documents.thumbnails import thumbnail
-from docsvc.documents.watchfolder import scan_once, watch
+from docsvc.documents.watchfolder import done_dir, move_into, scan_once, watch
 
 __all__ = [
-    "ReindexProgress", "SearchFilters", "Spooled", "check_index", "discard", "enqueue_processing", "entry_done", "get_document",
-    "human_size", "index_complete", "ingest", "list_documents", "local_file", "pending_retries", "read_text",
-    "note_reindex", "ready_count", "refresh_entries", "refresh_entry", "reindex", "run_entry",
-    "PAGE_SEPARATOR", "scan_once", "search", "search_filters", "spool", "sweep_work_dirs", "thumbnail", "watch",
+    "PAGE_SEPARATOR", "ReindexProgress", "SearchFilters", "Spooled", "check_index", "discard", "done_dir",
+    "enqueue_processing", "entry_done", "get_document", "human_size", "index_complete", "ingest", "list_documents",
+    "local_file", "move_into", "note_reindex", "pending_retries", "read_text", "ready_count", "refresh_entries",
+    "refresh_entry", "register_handler", "reindex", "run_entry", "scan_once", "search", "search_filters", "spool",
+    "sweep_work_dirs", "thumbnail", "watch",
 ]

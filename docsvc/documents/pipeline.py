@@ -270,7 +270,7 @@ def _fail_document(rt: Runtime, payload: dict, message: str) -> None:
             audit.record(session, None, "document.failed", "document", document_id, {"reason": message})
 
 
-HANDLERS: dict[str, Callable[[Runtime, dict, int | None], None]] = {
+HANDLERS: dict[str, Callable[[Runtime, dict, int | None], None]] = {  # and register_handler's
     PROCESS_DOCUMENT: process_document,
     indexing.INDEX_DOCUMENT: indexing.sync_entry,
 }
@@ -278,6 +278,13 @@ HANDLERS: dict[str, Callable[[Runtime, dict, int | None], None]] = {
 # only while the index is down, it cannot kill a worker, and giving up would
 # leave a document unsearchable in silence.
 RETRIED_UNTIL_DONE = frozenset({indexing.INDEX_DOCUMENT})
+Handler = Callable[[Runtime, dict, int | None], None]
+
+
+def register_handler(task: str, handler: Handler) -> None:
+    """Work of a package that builds on this one (docsvc.exchange sends
+    packages and statuses through the same outbox): it names its handlers here."""
+    HANDLERS[task] = handler
 MAX_RETRY_PAUSE_SECONDS = 300
 
 

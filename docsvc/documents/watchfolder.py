@@ -100,14 +100,14 @@ def _take(rt: Runtime, actor: User, agency_id: int, folder: Path, path: Path) ->
         if existing is not None:
             # Sent twice by the scanner, or taken again after a crash that
             # came after the ingest: the document is there, the file is done.
-            _move(path, _done_dir(folder), note=f"Đã tiếp nhận trước đó / already received: document {existing}")
+            move_into(path, done_dir(folder), note=f"Đã tiếp nhận trước đó / already received: document {existing}")
             return Outcome(path.name, "already_stored", existing)
         document_id, _ = records.ingest(rt, actor, upload, kind=DocumentKind.INCOMING, agency_id=agency_id)
     except DocsvcError as exc:
-        _move(path, folder / REJECTED, note=f"{exc.message} ({exc.code})")
+        move_into(path, folder / REJECTED, note=f"{exc.message} ({exc.code})")
         log.warning("watched folder: %s rejected: %s", path.name, exc.message)
         return Outcome(path.name, "rejected", reason=exc.code)
-    _move(path, _done_dir(folder))
+    move_into(path, done_dir(folder))
     return Outcome(path.name, "stored", document_id)
 
 
@@ -121,17 +121,20 @@ def _stored_copy(rt: Runtime, agency_id: int, sha256: str) -> str | None:
         )
 
 
-def _done_dir(folder: Path) -> Path:
+def done_dir(folder: Path) -> Path:
     return folder / DONE / datetime.now().strftime("%Y-%m-%d")
 
 
-def _move(path: Path, directory: Path, note: str = "") -> Path:
-    """Move without overwriting: a second "scan.pdf" becomes "scan (2).pdf"."""
+def move_into(path: Path, directory: Path, note: str = "", name: str | None = None) -> Path:
+    """Move (as `name`, else its own) without overwriting: a second "scan.pdf"
+    becomes "scan (2).pdf"; `note` is written beside it (the drop folder of
+    docsvc.exchange files its packages so too)."""
     directory.mkdir(parents=True, exist_ok=True)
-    target = directory / path.name
+    wanted = Path(name or path.name)
+    target = directory / wanted.name
     counter = 2
     while target.exists():
-        target = directory / f"{path.stem} ({counter}){path.suffix}"
+        target = directory / f"{wanted.stem} ({counter}){wanted.suffix}"
         counter += 1
     if note:
         target.with_name(target.name + ".txt").write_text(note + "\n", encoding="utf-8")

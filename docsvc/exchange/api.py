@@ -34,6 +34,13 @@ def receive_package():
     return jsonify(received.as_dict()), 201
 
 
+@api.post("/exchange/statuses")
+def receive_status():
+    """A peer reports the status of a package (or, as its sender, asks for a recall)."""
+    org_code = _peer_org()
+    return jsonify(exchange.record(runtime(), _body(), peer_org=org_code)), 201
+
+
 @api.post("/exchange/inspect")
 def inspect_package():
     """`docsvc edxml show`'s twin: the header, attachments and signature verdict of a package."""
@@ -53,12 +60,25 @@ def list_peers():
 def add_peer():
     user = api_user()
     body = json_body()
-    values = [body.get(name, "") for name in ("org_code", "url", "name")]
+    values = [body.get(name, "") for name in ("org_code", "url", "name", "send_token")]
     if not all(isinstance(v, str) for v in values):
-        raise InvalidInput("org_code, url and name are text.")
+        raise InvalidInput("org_code, url, name and send_token are text.")
     with runtime().write() as db:
-        token = exchange.add_peer(db, user, *values)
+        token = exchange.add_peer(db, user, *values[:3])
+        if values[3]:
+            exchange.set_send_token(db, runtime().settings, user, values[0], values[3])
     return jsonify({"org_code": values[0], "token": token}), 201
+
+
+@api.put("/exchange/peers/<org_code>/send-token")
+def set_send_token(org_code: str):
+    """The token the peer gave this installation, presented when sending to it."""
+    token = json_body().get("token")
+    if not isinstance(token, str):
+        raise InvalidInput("token is the text the peer's administrator gave you.")
+    with runtime().write() as db:
+        exchange.set_send_token(db, runtime().settings, api_user(), org_code, token)
+    return jsonify({"org_code": org_code, "can_send": True})
 
 
 @api.post("/documents/<document_id>/edxml")
@@ -90,3 +110,29 @@ def sent_statuses(document_id: str):
     with runtime().read() as db:
         documents.get_document(db, user, document_id)  # only who may see the document
         return jsonify({"recipients": exchange.sent_statuses(db, document_id)})
+
+
+@api.post("/documents/<document_id>/exchange/recall")
+def request_recall(document_id: str):
+    """The sender asks a recipient peer to give the document back (status 13)."""
+    user, body = api_user(), json_body()
+    to_org, reason = body.get("to"), body.get("reason", "")
+    if not isinstance(to_org, str) or not isinstance(reason, str):
+        raise InvalidInput("Say which organization (to) and why (reason).")
+    with runtime().write() as db:
+        documents.get_document(db, user, document_id)
+        exchange.request_recall(db, user, document_id, to_org, reason)
+        return jsonify({"recipients": exchange.sent_statuses(db, document_id)}), 202
+
+
+@api.post("/documents/<document_id>/exchange/recall-answer")
+def answer_recall(document_id: str):
+    """The receiver agrees to give a document back (15) or refuses (16)."""
+    user, body = api_user(), json_body()
+    agree, reason = body.get("agree"), body.get("reason", "")
+    if not isinstance(agree, bool) or not isinstance(reason, str):
+        raise InvalidInput("agree is true or false; reason is text.")
+    with runtime().write() as db:
+        documents.get_document(db, user, document_id)
+        exchange.answer_recall(db, user, document_id, agree, reason)
+    return jsonify({"document_id": document_id, "agreed": agree}), 202

@@ -415,6 +415,16 @@ def read_header(root: etree._Element) -> Header:
     return parsed
 
 
+def read_addresses(root: etree._Element) -> tuple[str, tuple[str, ...], str]:
+    """Only who a package says it is from and for, and its DocumentId: enough
+    to answer a refused package (one whose other fields may be what is wrong)."""
+    message = _one(root, "e:edXMLEnvelope/e:edXMLHeader/e:MessageHeader", "MessageHeader")
+    sender = _org_code(_text(message, "e:From/e:OrganId", "sender OrganId"), "sender")
+    receivers = tuple(_org_code(_text(r, "e:OrganId", "receiver OrganId"), "receiver")
+                      for r in message.findall("e:To", {"e": NS})[:MAX_RECEIVERS])
+    return sender, receivers, _text(message, "e:DocumentId", "DocumentId")
+
+
 def read_attachments(root: etree._Element, max_bytes: int) -> tuple[Attachment, ...]:
     parts = root.findall("e:AttachmentEncoded/e:Attachment", {"e": NS})
     if len(parts) > MAX_ATTACHMENTS:

@@ -16,16 +16,16 @@ from __future__ import annotations
 
 import hashlib
 import io
-import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from docsvc import accounts, audit, documents, signatures, validation
-from docsvc.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
-from docsvc.exchange import edxml, xmlsig
+from docsvc import audit, documents, signatures, validation
+from docsvc.errors import Conflict, InvalidInput, NotFound
+from docsvc.exchange import edxml, statuses, xmlsig
+from docsvc.exchange.status import StatusCode
 from docsvc.localtime import VIETNAM
 from docsvc.models import (
     Agency,
@@ -39,16 +39,13 @@ from docsvc.models import (
     FileRole,
     User,
     Workflow,
-    utcnow,
 )
-from docsvc.permissions import is_admin, require_issuer
+from docsvc.permissions import require_issuer
 from docsvc.runtime import Runtime
 from docsvc.stored import store_then_record
 from storage import read_object
 
-ARRIVED = "01"  # the status a package gets when it is received (QCVN 102 status codes)
 PACKAGE_MEDIA_TYPE = "application/xml"
-URL_LIMIT = 500
 
 
 class UnknownPeer(edxml.PackageRefused):
@@ -68,43 +65,6 @@ class InvalidPdfSignature(edxml.PackageRefused):
     code = "edxml_pdf_signature_invalid"
 
 
-# --- peers -----------------------------------------------------------------------
-
-
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
-def add_peer(session: Session, actor: User, org_code: str, url: str, name: str = "") -> str:
-    """Accept packages from the installation speaking for `org_code`; the
-    token it must present, shown once (only its hash is kept)."""
-    if not is_admin(actor):
-        raise Forbidden("Only an administrator configures peers.")
-    org_code = validation.org_code(org_code)
-    url = validation.text(url, "url", URL_LIMIT)
-    name = validation.text(name, "name", validation.AGENCY_NAME)
-    if not url.startswith(("https://", "http://")):
-        raise InvalidInput("A peer's URL starts with https:// (or http:// on a private network).")
-    if session.scalar(select(ExchangePeer).where(ExchangePeer.org_code == org_code)) is not None:
-        raise Conflict(f"{org_code} is already a peer.")
-    token = "dsx_" + secrets.token_urlsafe(32)
-    session.add(ExchangePeer(org_code=org_code, name=name, url=url, token_hash=_token_hash(token)))
-    audit.record(session, actor, "exchange.peer_add", "peer", org_code, {"url": url})
-    return token
-
-
-def peer_for_token(session: Session, token: str) -> ExchangePeer:
-    peer = session.scalar(select(ExchangePeer).where(ExchangePeer.token_hash == _token_hash(token)))
-    if peer is None:
-        raise Unauthorized("This token is no peer's: packages are accepted only from configured peers.")
-    return peer
-
-
-def list_peers(session: Session) -> list[dict]:
-    return [{"org_code": p.org_code, "name": p.name, "url": p.url, "created_at": p.created_at.isoformat()}
-            for p in session.scalars(select(ExchangePeer).order_by(ExchangePeer.org_code))]
-
-
 # --- sending ---------------------------------------------------------------------
 
 
@@ -121,7 +81,7 @@ class SendOptions:
     copies: int = 1
 
 
-def _organization(agency: Agency) -> edxml.Organization:
+def organization(agency: Agency) -> edxml.Organization:
     return edxml.Organization(agency.org_code or "", agency.name, in_charge=agency.name, address=agency.address,
                               email=agency.email, telephone=agency.telephone)
 
@@ -130,7 +90,7 @@ def _receiver(session: Session, org_code: str) -> edxml.Organization:
     peer = session.scalar(select(ExchangePeer).where(ExchangePeer.org_code == org_code))
     local = session.scalar(select(Agency).where(Agency.org_code == org_code))
     if local is not None:
-        return _organization(local)
+        return organization(local)
     if peer is None:
         raise NotFound(f"{org_code} is neither an agency here nor a peer (docsvc peer add).")
     return edxml.Organization(org_code, peer.name or org_code, in_charge=peer.name or org_code)
@@ -142,9 +102,9 @@ def _header(session: Session, document: Document, to: edxml.Organization, option
         raise InvalidInput(f"Agency {agency.code} has no organization code yet (docsvc agency set-org-code).")
     number, _, notation = (document.number_symbol or "").partition("/")
     approver = session.get(User, document.approver_id) if document.approver_id else None
-    places = [to.name] + [accounts.agency_by_code(session, code).name for code in document.recipients or []]
+    places = [to.name] + [_place_name(session, code) for code in document.recipients or []]
     return edxml.Header(
-        sender=_organization(agency), receivers=(to,), code_number=number, code_notation=notation,
+        sender=organization(agency), receivers=(to,), code_number=number, code_notation=notation,
         place=agency.place, promulgation_date=document.issued_date, type_code=_type_code(document),  # type: ignore[arg-type]
         type_name=document.doc_type or "", subject=document.title,
         signer=edxml.Signer(options.competence or f"TM. {agency.name.upper()}", options.position,
@@ -154,6 +114,15 @@ def _header(session: Session, document: Document, to: edxml.Organization, option
         priority=options.priority, page_amount=document.page_count, promulgation_amount=options.copies,
         to_places=tuple(dict.fromkeys(places)),
     )
+
+
+def _place_name(session: Session, code: str) -> str:
+    """A recipient (nơi nhận) by name: an agency here by its code, or a peer by its organization code."""
+    agency = session.scalar(select(Agency).where(Agency.code == code))
+    if agency is not None:
+        return agency.name
+    peer = session.scalar(select(ExchangePeer).where(ExchangePeer.org_code == code))
+    return (peer.name or code) if peer is not None else code
 
 
 def _type_code(document: Document) -> str:
@@ -171,28 +140,38 @@ def build(rt: Runtime, actor: User, document_id: str, to_org: str, secret: str,
         document = documents.get_document(session, actor, document_id)
         if document.workflow_status != Workflow.ISSUED:
             raise InvalidInput("Only an issued document is sent to other agencies.")
-        header = _header(session, document, _receiver(session, to_org), options)
+        header = package_header(session, document, to_org, options)
         issued = document.latest(FileRole.SIGNED)
         if issued is None:
             raise Conflict("The issued document has no sealed file; nothing was sent.")
         credential = signatures.credential_for(session, CredentialOwner.AGENCY, document.agency_id)
         key_of, expected = issued.storage_key, issued.sha256
     pdf = read_object(rt.store, key_of)
-    attachment = edxml.Attachment(f"{header.number_symbol.replace('/', '-')}.pdf", "application/pdf", pdf)
-    if attachment.sha256 != expected:  # read_object checks too; the package must carry exactly the record
+    if hashlib.sha256(pdf).hexdigest() != expected:  # read_object checks too; the package must carry exactly the record
         raise Conflict("The issued file read back is not the one recorded; nothing was sent.")
     with signatures.open_key(credential, secret) as key:
-        data = edxml.to_bytes(xmlsig.sign(edxml.message_tree(edxml.Package(header, (attachment,))), key))
+        data = signed_package(header, pdf, key)
     with rt.write() as session:
-        _record_message(session, ExchangeDirection.SENT, document_id, header, to_org)
+        record_message(session, ExchangeDirection.SENT, document_id, header, to_org)
         audit.record(session, actor, "exchange.build", "document", document_id,
                      {"to": to_org, "document_id": header.document_id, "business": int(header.business_type),
                       "sha256": hashlib.sha256(data).hexdigest()})
     return data
 
 
-def _record_message(session: Session, direction: ExchangeDirection, document_id: str, header: edxml.Header,
-                    to_org: str, status: str | None = None) -> ExchangeMessage:
+def package_header(session: Session, document: Document, to_org: str, options: SendOptions = SendOptions()
+                   ) -> edxml.Header:
+    return _header(session, document, _receiver(session, to_org), options)
+
+
+def signed_package(header: edxml.Header, pdf: bytes, key) -> bytes:
+    """The package of `header` carrying `pdf`, signed with the agency's (open) key."""
+    attachment = edxml.Attachment(f"{header.number_symbol.replace('/', '-')}.pdf", "application/pdf", pdf)
+    return edxml.to_bytes(xmlsig.sign(edxml.message_tree(edxml.Package(header, (attachment,))), key))
+
+
+def record_message(session: Session, direction: ExchangeDirection, document_id: str, header: edxml.Header,
+                    to_org: str) -> ExchangeMessage:
     row = session.scalar(select(ExchangeMessage).where(
         ExchangeMessage.direction == direction, ExchangeMessage.edxml_document_id == header.document_id,
         ExchangeMessage.from_org == header.sender.org_id, ExchangeMessage.to_org == to_org))
@@ -201,8 +180,6 @@ def _record_message(session: Session, direction: ExchangeDirection, document_id:
                               from_org=header.sender.org_id, to_org=to_org, status_description="")
         session.add(row)
     row.business_type = int(header.business_type)
-    if status:
-        row.status_code, row.status_at = status, utcnow()
     session.flush()
     return row
 
@@ -262,11 +239,23 @@ def receive(rt: Runtime, data: bytes, *, peer_org: str | None = None) -> Receive
         stored_package = store.put(io.BytesIO(data), PACKAGE_MEDIA_TYPE)
         with rt.write() as session:
             document_id = _record_incoming(session, agency_id, package, stored_pdf, stored_package)
-            _record_message(session, ExchangeDirection.RECEIVED, document_id, header, to_org, ARRIVED)
+            message = record_message(session, ExchangeDirection.RECEIVED, document_id, header, to_org)
+            statuses.answer_arrival(session, message)
             audit.record(session, None, "exchange.receive", "document", document_id,
                          {"from": header.sender.org_id, "document_id": header.document_id, "pdf_verdict": verdict,
                           "signer": verified.signer}, actor_label=f"peer:{header.sender.org_id}")
-    return Received(document_id, agency_code, header.document_id, ARRIVED, verdict, verified.signer)
+    return Received(document_id, agency_code, header.document_id, StatusCode.ARRIVED.value, verdict, verified.signer)
+
+
+def receive_file(rt: Runtime, data: bytes) -> Received:
+    """A package that arrived as a file (the drop folder, `docsvc edxml
+    receive`): no connection to answer on, so a refusal goes to the sender
+    as status 02 when its header names a configured peer."""
+    try:
+        return receive(rt, data)
+    except edxml.PackageRefused as exc:
+        statuses.refuse(rt, data, f"{exc.message} ({exc.code})")
+        raise
 
 
 def _check_sender_and_receiver(session: Session, header: edxml.Header, peer_org: str | None) -> tuple[int, str, str]:
@@ -325,10 +314,8 @@ def _record_incoming(session: Session, agency_id: int, package: edxml.Package, s
 
 
 def sent_statuses(session: Session, document_id: str) -> list[dict]:
-    """Each receiving organization of a sent document, with its latest status."""
+    """Each organization a document was sent to in edXML, with what it reported."""
     rows = session.scalars(select(ExchangeMessage).where(
         ExchangeMessage.direction == ExchangeDirection.SENT, ExchangeMessage.document_id == document_id)
         .order_by(ExchangeMessage.to_org))
-    return [{"to": r.to_org, "document_id": r.edxml_document_id, "status": r.status_code,
-             "description": r.status_description, "at": r.status_at.isoformat() if r.status_at else None}
-            for r in rows]
+    return [statuses.statuses_json(r) for r in rows]

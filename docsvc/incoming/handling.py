@@ -15,7 +15,7 @@ from datetime import date
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from docsvc import audit, registers, validation
+from docsvc import audit, exchange, registers, validation
 from docsvc.documents import get_document, note_reindex, refresh_entry
 from docsvc.errors import Conflict, Forbidden, InvalidInput, NotFound
 from docsvc.localtime import today
@@ -186,6 +186,7 @@ def register(
         session, actor, "incoming.register", "document", document.id,
         {"number": number, "year": received.year, "duplicate_allowed": allow_duplicate},
     )
+    exchange.follow_register(session, document.id, Handling.RECEIVED, actor)
     return document
 
 
@@ -228,6 +229,7 @@ def assign(
         {"assignee": assignee.username if assignee else None, "department": department,
          "deadline": deadline.isoformat() if deadline else None},
     )
+    exchange.follow_register(session, document.id, Handling.ASSIGNED, actor)
     return document
 
 
@@ -254,6 +256,7 @@ def move(session: Session, actor: User, document_id: str, status: Handling | str
         document.handling_note = note
     session.flush()
     audit.record(session, actor, "incoming.move", "document", document.id, {"from": current, "to": status, "note": note})
+    exchange.follow_register(session, document.id, status, actor)
     return document
 
 

@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from docsvc import pdf, permissions, signatures
+from docsvc import exchange, pdf, permissions, signatures
 from docsvc.documents import get_document
 from docsvc.errors import DocsvcError, InvalidInput, NotFound
-from docsvc.models import Agency, CredentialOwner, Document, FileRole, User, Workflow
+from docsvc.models import Agency, CredentialOwner, Document, ExchangePeer, FileRole, User, Workflow
 from docsvc.outgoing import workflow
 from docsvc.runtime import Runtime
 from docsvc.sandbox import ParseBudget
@@ -41,8 +41,11 @@ class OutgoingView:
     can_submit: bool
     can_sign: bool
     can_issue: bool
-    agencies: dict[str, str]  # code → name, of every agency
+    agencies: dict[str, str]  # code → name, of every agency and peer
     recipients: list[Agency] = field(default_factory=list)  # choosable: the other agencies
+    peers: list[ExchangePeer] = field(default_factory=list)  # choosable: other installations (sent in edXML)
+    exchange: list[dict] = field(default_factory=list)  # each peer sent to and its latest status
+    can_recall: bool = False  # the văn thư may ask a peer for it back
     approvers: list[User] = field(default_factory=list)
     drafter: User | None = None
     pages: list[tuple[float, float]] = field(default_factory=list)  # of the prepared PDF, in points
@@ -57,16 +60,18 @@ def document_context(session: Session, rt: Runtime, user: User, doc: Document) -
     status = doc.workflow_status
     is_drafter = doc.created_by_id == user.id
     all_agencies = list(session.scalars(select(Agency).order_by(Agency.code)))
+    all_peers = list(session.scalars(select(ExchangePeer).order_by(ExchangePeer.org_code)))
     view = OutgoingView(
         is_drafter=is_drafter,
         can_submit=status in (Workflow.DRAFT, Workflow.RETURNED) and permissions.may_submit(user, doc),
         can_sign=status == Workflow.SUBMITTED and doc.approver_id == user.id,
         can_issue=status == Workflow.SIGNED and permissions.may_issue(user),
-        agencies={a.code: a.name for a in all_agencies},
+        agencies={**{p.org_code: p.name or p.org_code for p in all_peers}, **{a.code: a.name for a in all_agencies}},
         drafter=session.get(User, doc.created_by_id) if doc.created_by_id else None,
     )
     if view.can_submit:
         view.recipients = [a for a in all_agencies if a.id != doc.agency_id]
+        view.peers = all_peers
         view.approvers = list(session.scalars(
             select(User).where(User.agency_id == doc.agency_id, User.active.is_(True), User.role.in_(permissions.SIGNERS))
             .order_by(User.full_name, User.username)
@@ -79,6 +84,9 @@ def document_context(session: Session, rt: Runtime, user: User, doc: Document) -
             box["page"] += len(view.pages)
         view.box = box
         view.has_key = signatures.has_credential(session, CredentialOwner.USER, user.id)
+    if status == Workflow.ISSUED:
+        view.exchange = exchange.sent_statuses(session, doc.id)
+        view.can_recall = permissions.may_issue(user)
     if view.can_issue:
         view.has_key = signatures.has_credential(session, CredentialOwner.AGENCY, doc.agency_id)
     return view

@@ -22,7 +22,7 @@ from datetime import date, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from docsvc import audit, registers, signatures, validation
+from docsvc import audit, exchange, registers, signatures, validation
 from docsvc.accounts import agency_by_code
 from docsvc.documents import get_document, note_reindex, refresh_entries
 from docsvc.errors import Conflict, DocsvcError, Forbidden, InvalidInput, NotFound, http_status
@@ -172,7 +172,12 @@ def _recipient_codes(raw: list) -> list[str]:
 
 
 def _recipients(session: Session, document: Document, codes: list[str]) -> list[str]:
+    """Agencies of this installation by their code, and peers (other
+    installations) by their organization code: those get an edXML package."""
+    outside = exchange.peer_codes(session, codes)
     for code in codes:
+        if code in outside:
+            continue
         agency = agency_by_code(session, code)  # NotFound names the unknown code
         if agency.id == document.agency_id:
             raise InvalidInput("The issuing agency is not one of its own recipients.")
@@ -335,6 +340,9 @@ def issue(rt: Runtime, actor: User, document_id: str, *, type_code: str, secret:
         document.archive_due_at = signatures.due_at(rt, sealed.getvalue())
         retain_version(rt, session, document, stored.key)
         delivered = _deliver(session, document, stored)
+        # Recipients outside this installation: their packages are signed now,
+        # while the văn thư's key is open, and sent by the worker after commit.
+        exchange.send_on_issue(session, store, key, document, sealed.getvalue())
         audit.record(session, actor, "outgoing.issue", "document", document_id,
                      {"number_symbol": number_symbol, "recipients": document.recipients or [],
                       "sha256": stored.sha256})
@@ -348,7 +356,10 @@ def _deliver(session: Session, document: Document, stored) -> list[str]:
     """An incoming copy in each recipient agency, ready for its văn thư to register."""
     text_file = document.file(FileRole.TEXT)
     made = []
+    outside = exchange.peer_codes(session, list(document.recipients or []))
     for code in document.recipients or []:
+        if code in outside:
+            continue
         recipient = agency_by_code(session, code)
         copy = Document(
             agency_id=recipient.id, kind=DocumentKind.INCOMING, title=document.title, number_symbol=document.number_symbol,

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from docsvc import documents, incoming, permissions
 from docsvc.ecopies import views as ecopy_views
 from docsvc.errors import DocsvcError, http_status
+from docsvc.exchange import views as exchange_views
 from docsvc.localtime import today
 from docsvc.models import FileRole, User
 from docsvc.outgoing import views as outgoing_views
@@ -42,6 +43,7 @@ def document_page(document_id: str, error: DocsvcError | SigningError | None = N
             next_steps=incoming.TRANSITIONS.get(doc.handling_status, ()),
             outgoing=outgoing_views.document_context(db, rt, user, doc),
             ecopy_view=ecopy_views.document_context(db, rt, user, doc),
+            received=exchange_views.document_context(db, user, doc),
         )
     return html, (http_status(error) if error else 200)
 

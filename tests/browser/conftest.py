@@ -189,6 +189,14 @@ def _wait_for_worker(srv: Server, timeout: float = 30) -> None:
 
 @pytest.fixture(scope="module")
 def server(installation, tmp_path_factory) -> Iterator[Server]:
+    with serve(installation, tmp_path_factory) as srv:
+        yield srv
+
+
+@contextlib.contextmanager
+def serve(installation, tmp_path_factory) -> Iterator[Server]:
+    """`docsvc serve` of `installation` (with its worker), as the `server`
+    fixture starts it; a second one for tests of two installations."""
     installation.run("db", "upgrade", check=True)
     # Both profiles sign with the development PKI in these tests.
     installation.run("pki", "init", check=True)

@@ -75,7 +75,7 @@ def token_of(server, person) -> str:
     return body["token"]
 
 
-def submitted_draft(server, tmp_path, title: str) -> str:
+def submitted_draft(server, tmp_path, title: str, recipients: tuple[str, ...] = ()) -> str:
     """A draft uploaded and submitted to the leader through the API, as the drafter."""
     token = token_of(server, DRAFTER)
     pdf = make_pdf(tmp_path / "du-thao.pdf", title, sample_paragraphs(SAMPLE)[:2]).read_bytes()
@@ -83,7 +83,7 @@ def submitted_draft(server, tmp_path, title: str) -> str:
                               pdf, token, headers={"Content-Type": "application/pdf"})
     assert status == 202, body
     status, submitted = server.api("POST", f"/api/v1/documents/{body['id']}/submit",
-                                   json.dumps({"approver": LEADER[0]}).encode(), token,
+                                   json.dumps({"approver": LEADER[0], "recipients": list(recipients)}).encode(), token,
                                    headers={"Content-Type": "application/json"})
     assert status == 200, submitted
     return body["id"]

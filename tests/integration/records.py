@@ -77,12 +77,13 @@ def issue_ecopy(clerk, document_id: str, kind: str = "certified_copy") -> dict:
     return issued.get_json()
 
 
-def sign_and_issue(rt: Runtime, office: Office, folder: Path) -> str:
-    """A decision drafted, signed by the leader, numbered, sealed and sent to the district: its id."""
+def sign_and_issue(rt: Runtime, office: Office, folder: Path, recipients: tuple[str, ...] = ("UBND-HUYEN",)) -> str:
+    """A decision drafted, signed by the leader, numbered, sealed and sent to
+    the district (or `recipients`: agency codes, peers' organization codes): its id."""
     doc = draft(office.drafter, folder)
     process_all(rt)
     url = f"/api/v1/documents/{doc['id']}"
-    submitted = office.drafter.post(f"{url}/submit", json={"approver": "pho-chu-tich", "recipients": ["UBND-HUYEN"]})
+    submitted = office.drafter.post(f"{url}/submit", json={"approver": "pho-chu-tich", "recipients": list(recipients)})
     assert submitted.status_code == 200, submitted.get_json()
     signed = office.leader.post(f"{url}/sign", json={"passphrase": PASSPHRASE})
     assert signed.status_code == 200, signed.get_json()

@@ -10,6 +10,7 @@ import pytest
 from lxml import etree
 
 from docsvc.exchange import edxml, xmlsig
+from docsvc.exchange import status as edxml_status
 from signing import Pkcs12Key
 from signing.pki import init_pki
 
@@ -150,3 +151,35 @@ def test_an_attachment_over_its_bound_is_refused(package_bytes, trust):
     verified = xmlsig.verify(edxml.parse_bytes(package_bytes, LIMIT * 2), trust)
     with pytest.raises(edxml.PackageTooLarge, match="attachment"):
         edxml.read(verified.signed, len(PDF) // 2)
+
+
+def signed_status(pki, status) -> bytes:
+    with Pkcs12Key(pki.p12_path("agency"), pki.passphrase) as key:
+        return edxml.to_bytes(xmlsig.sign(edxml_status.message_tree(status), key))
+
+
+@pytest.mark.parametrize("code", list(edxml_status.StatusCode))
+def test_a_status_message_reads_back_the_same(pki, trust, code):
+    status = edxml_status.Status(
+        response_for=edxml_status.answering("000.00.00.H41,2026/11/30,15/QĐ-UBND"),
+        sender=edxml.Organization("000.00.00.G22", "Văn phòng Chính phủ"), code=code,
+        description="Đã vào sổ văn bản đến, số đến 125", timestamp=datetime(2026, 12, 1, 8, 30, 5),
+        staff="Nguyễn Thị Lan", department="Văn thư")
+    verified = xmlsig.verify(edxml.parse_bytes(signed_status(pki, status), LIMIT), trust)
+    assert edxml_status.is_status(verified.signed)
+    assert edxml_status.read(verified.signed) == status
+    assert status.response_for.promulgation_date == date(2026, 11, 30)
+
+
+def test_a_changed_status_is_refused_and_an_unknown_code_named(pki, trust):
+    status = edxml_status.Status(edxml_status.answering("000.00.00.H41,2026/11/30,15/QĐ-UBND"),
+                                 edxml.Organization("000.00.00.G22", "Văn phòng Chính phủ"),
+                                 edxml_status.StatusCode.ARRIVED, "", datetime(2026, 12, 1, 8, 30, 5))
+    data = signed_status(pki, status)
+    with pytest.raises(xmlsig.SignatureRefused):
+        xmlsig.verify(edxml.parse_bytes(data.replace(b">01<", b">06<"), LIMIT), trust)
+    unsigned = etree.fromstring(edxml.to_bytes(edxml_status.message_tree(status)).replace(b">01<", b">99<"))
+    with pytest.raises(edxml.MalformedPackage, match="StatusCode '99'"):
+        edxml_status.read(unsigned)
+    with pytest.raises(ValueError):
+        edxml_status.answering("not a document id")
