@@ -315,8 +315,11 @@ class Document(Base):
         back_populates="document", order_by="DocumentFile.id", cascade="all, delete-orphan"
     )
     # edXML packages of this document, sent or received (docsvc/exchange).
+    # Loaded with the documents of a query in one more SELECT ("selectin"):
+    # every document's JSON carries them, and a list of 100 would otherwise
+    # cost 100 queries.
     exchange_messages: Mapped[list[ExchangeMessage]] = relationship(
-        back_populates="document", order_by="ExchangeMessage.to_org", viewonly=True
+        back_populates="document", order_by="ExchangeMessage.to_org", viewonly=True, lazy="selectin"
     )
 
     def file(self, role: FileRole) -> DocumentFile | None:
@@ -570,7 +573,7 @@ class ExchangeMessage(Base):
 
     document: Mapped[Document] = relationship(back_populates="exchange_messages")
     statuses: Mapped[list[ExchangeStatus]] = relationship(
-        back_populates="message", order_by="ExchangeStatus.id", cascade="all, delete-orphan"
+        back_populates="message", order_by="ExchangeStatus.id", cascade="all, delete-orphan", lazy="selectin"
     )
 
 
