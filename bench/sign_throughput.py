@@ -90,7 +90,17 @@ from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes  # noqa: E402
 from pyhanko.sign.timestamps import HTTPTimeStamper  # noqa: E402
 from pyhanko_certvalidator.registry import SimpleCertificateStore  # noqa: E402
 
-from signing import Pkcs12Key, SigningBatch, SignJob, _asn1_dump, _parse_fast, sign_pdf, sign_pdfs, verify_pdf  # noqa: E402
+from signing import (  # noqa: E402
+    Pkcs12Key,
+    SigningBatch,
+    SignJob,
+    _asn1_dump,
+    _parse_fast,
+    _verify_memo,
+    sign_pdf,
+    sign_pdfs,
+    verify_pdf,
+)
 from signing.pki import init_pki, load_identity, to_asn1_cert, to_asn1_key  # noqa: E402
 from signing.trust import TrustConfig  # noqa: E402
 from tests.pdfs import make_pdf, sample_paragraphs  # noqa: E402
@@ -181,12 +191,14 @@ class BeforeTrust(TrustConfig):
 
 @contextlib.contextmanager
 def before_fast_paths():
-    """signing._parse_fast switched off, as before it existed."""
+    """signing._parse_fast and signing._verify_memo switched off, as before they existed."""
     _parse_fast.uninstall()
+    _verify_memo.uninstall()
     try:
         yield
     finally:
         _parse_fast.install()
+        _verify_memo.install()
 
 
 @contextlib.contextmanager
