@@ -19,6 +19,10 @@ document time-stamps' own check. Two of the repetitions cost most:
   5280. Its answer is kept per pair of DER contents (and classes): the
   objects were parsed from the document, and verification reads them
   without changing them, so their contents are their value.
+- X.509 name comparisons and `hashable` (the key certificate registries
+  index names by): each runs LDAP string preparation over every attribute
+  of a name, for every freshly parsed copy of the same name, hundreds of
+  times a document. Kept per name's DER contents, the same way.
 
 Both memos belong to one verification (`verification()`, entered by
 verify_pdf around its checks) and are dropped at its end; the integrity
@@ -27,8 +31,8 @@ be reused. A failing call is not kept, and raises again. Outside
 a verification (signing, the tests of other modules) pyHanko's functions
 run as they are.
 
-Installed when `signing` is imported, for pyHanko 0.38 (the version the
-calls were read against); tests/signing/test_verify_memo.py compares
+Installed when `signing` is imported, for pyHanko 0.38 and asn1crypto
+1.5.1 (the versions the calls were read against); tests/signing/test_verify_memo.py compares
 reports with and without.
 """
 from __future__ import annotations
@@ -38,6 +42,8 @@ import contextvars
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from asn1crypto import __version__ as asn1crypto_version
+from asn1crypto import x509
 from pyhanko.sign import general
 from pyhanko.sign.diff_analysis import DEFAULT_DIFF_POLICY
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
@@ -45,7 +51,10 @@ from pyhanko.version import __version__ as pyhanko_version
 
 ORIGINAL_COMPUTE_INTEGRITY: Callable[..., None] = EmbeddedPdfSignature.compute_integrity_info
 ORIGINAL_MATCH_ISSUER_SERIAL = general.match_issuer_serial
+ORIGINAL_NAME_EQ = x509.RDNSequence.__eq__
+ORIGINAL_NAME_HASHABLE = x509.RDNSequence.hashable
 CHECKED_PYHANKO = ("0.38.0",)
+CHECKED_ASN1CRYPTO = ("1.5.1",)
 
 # one dict per verification; None outside one
 _memo: contextvars.ContextVar[dict[Any, Any] | None] = contextvars.ContextVar("signing_verify_memo", default=None)
@@ -79,26 +88,60 @@ def compute_integrity_info(self: EmbeddedPdfSignature, diff_policy: Any = None, 
 
 
 def match_issuer_serial(expected_issuer_serial: Any, cert: Any) -> bool:
-    memo = _memo.get()
-    contents = (getattr(expected_issuer_serial, "contents", None), getattr(cert, "contents", None))
-    if memo is None or not all(isinstance(c, bytes) for c in contents):
-        return ORIGINAL_MATCH_ISSUER_SERIAL(expected_issuer_serial, cert)
     # pyHanko hands over fresh copies (untag()) each time, so the key is what
-    # they were parsed from: their class and DER contents.
-    key = ("issuer_serial", type(expected_issuer_serial), type(cert), *contents)
-    kept = memo.get(key)
-    if kept is None:
-        kept = memo[key] = ORIGINAL_MATCH_ISSUER_SERIAL(expected_issuer_serial, cert)
-    return bool(kept)
+    # they were parsed from: their classes and DER contents.
+    contents = _contents(expected_issuer_serial, cert)
+    if contents is None:
+        return ORIGINAL_MATCH_ISSUER_SERIAL(expected_issuer_serial, cert)
+    return bool(_kept(("issuer_serial", type(expected_issuer_serial), type(cert), *contents),
+                      lambda: ORIGINAL_MATCH_ISSUER_SERIAL(expected_issuer_serial, cert)))
+
+
+def _contents(*values: Any) -> tuple[bytes, ...] | None:
+    """The DER contents the values were parsed from, or None for a value
+    built or changed in memory (then the originals run)."""
+    found = tuple(getattr(v, "contents", None) for v in values)
+    if all(isinstance(c, bytes) and not getattr(v, "_mutated", True) for c, v in zip(found, values, strict=True)):
+        return found  # type: ignore[return-value]
+    return None
+
+
+def _kept(key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
+    memo = _memo.get()
+    if memo is None:
+        return compute()
+    try:
+        return memo[key]
+    except KeyError:
+        value = memo[key] = compute()  # a failure raises, and is not kept
+        return value
+
+
+def name_eq(self: x509.RDNSequence, other: object) -> bool:
+    contents = _contents(self, other) if isinstance(other, x509.RDNSequence) else None
+    if contents is None:
+        return bool(ORIGINAL_NAME_EQ(self, other))
+    return bool(_kept(("name_eq", *contents), lambda: ORIGINAL_NAME_EQ(self, other)))
+
+
+def name_hashable(self: x509.RDNSequence) -> str:
+    contents = _contents(self)
+    if contents is None:
+        return str(ORIGINAL_NAME_HASHABLE.fget(self))
+    return str(_kept(("name_hashable", *contents), lambda: ORIGINAL_NAME_HASHABLE.fget(self)))
 
 
 def install() -> None:
-    if pyhanko_version in CHECKED_PYHANKO:
+    if pyhanko_version in CHECKED_PYHANKO and asn1crypto_version in CHECKED_ASN1CRYPTO:
         EmbeddedPdfSignature.compute_integrity_info = compute_integrity_info  # type: ignore[method-assign]
         general.match_issuer_serial = match_issuer_serial
+        x509.RDNSequence.__eq__ = name_eq
+        x509.RDNSequence.hashable = property(name_hashable)
 
 
 def uninstall() -> None:
     """The originals again (for the tests and the bench that compare them)."""
     EmbeddedPdfSignature.compute_integrity_info = ORIGINAL_COMPUTE_INTEGRITY  # type: ignore[method-assign]
     general.match_issuer_serial = ORIGINAL_MATCH_ISSUER_SERIAL
+    x509.RDNSequence.__eq__ = ORIGINAL_NAME_EQ
+    x509.RDNSequence.hashable = ORIGINAL_NAME_HASHABLE

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 import pytest
+from asn1crypto import x509
 from pyhanko.sign import general
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 
@@ -48,3 +49,17 @@ def test_the_memos_live_only_during_one_verification(sign, decision_pdf, agency,
     assert _verify_memo._memo.get() is None  # nothing kept for the next document
     assert EmbeddedPdfSignature.compute_integrity_info is _verify_memo.compute_integrity_info
     assert general.match_issuer_serial is _verify_memo.match_issuer_serial
+    assert x509.RDNSequence.__eq__ is _verify_memo.name_eq
+
+
+def parsed_name(common_name: str) -> x509.Name:
+    return x509.Name.load(x509.Name.build({"common_name": common_name, "organization_name": "UBND xã Mẫu"}).dump())
+
+
+def test_names_compare_as_asn1crypto_compares_them_inside_a_verification():
+    an, an_again, binh = parsed_name("Nguyễn Văn An"), parsed_name("NGUYỄN  VĂN AN"), parsed_name("Trần Thị Bình")
+    outside = (an == an_again, an == binh, an.hashable, binh.hashable)
+    with _verify_memo.verification():
+        for _ in range(2):  # the second time from the memo
+            assert (an == an_again, an == binh, an.hashable, binh.hashable) == outside
+    assert outside[:2] == (True, False)
