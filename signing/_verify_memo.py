@@ -4,7 +4,7 @@ Profiled on B-LTA e-copies (bench/sign_throughput.py, offline
 verification), one `verify_pdf` runs pyHanko over the same parsed objects
 several times: the first pass, AdES long-term validation (the document
 time-stamps as evidence, the signature with time, in the past) and the
-document time-stamps' own check. Two of the repetitions cost most:
+document time-stamps' own check. The repetitions that cost most:
 
 - `EmbeddedPdfSignature.compute_integrity_info`: the digest, the coverage
   and the difference analysis of every later revision (for a 50-page
@@ -16,24 +16,28 @@ document time-stamps' own check. Two of the repetitions cost most:
 - `match_issuer_serial` (is this the certificate a CMS or an ESS cert id
   names?): asked about the same pairs some 50 times a document, each time
   re-encoding both names to DER and, failing that, comparing them per RFC
-  5280. Its answer is kept per pair of DER contents (and classes): the
-  objects were parsed from the document, and verification reads them
-  without changing them, so their contents are their value.
+  5280. Its answer is kept per pair of DER contents (and classes):
+  asn1crypto's `.contents` is the value's encoding as it is now (a
+  changed value is encoded again), and a value flagged as changed in
+  place is not looked up at all.
 - X.509 name comparisons and `hashable` (the key certificate registries
   index names by): each runs LDAP string preparation over every attribute
   of a name, for every freshly parsed copy of the same name, hundreds of
   times a document. Kept per name's DER contents, the same way.
+- The raw signature checks (certificates, OCSP responses, CMS signer
+  infos; some 40 a document, most of them the same ones again): a check
+  that passed is kept per signature, signed bytes, public key, algorithm
+  and context; one that failed raises again every time.
 
-Both memos belong to one verification (`verification()`, entered by
+The memos belong to one verification (`verification()`, entered by
 verify_pdf around its checks) and are dropped at its end; the integrity
 memo is keyed by the signature object and holds it, so its identity cannot
-be reused. A failing call is not kept, and raises again. Outside
-a verification (signing, the tests of other modules) pyHanko's functions
-run as they are.
+be reused. A failing call is not kept, and raises again. Outside a
+verification (signing, the tests of other modules) the originals run.
 
 Installed when `signing` is imported, for pyHanko 0.38 and asn1crypto
-1.5.1 (the versions the calls were read against); tests/signing/test_verify_memo.py compares
-reports with and without.
+1.5.1 (the versions the calls were read against);
+tests/signing/test_verify_memo.py compares reports with and without.
 """
 from __future__ import annotations
 
@@ -48,11 +52,17 @@ from pyhanko.sign import general
 from pyhanko.sign.diff_analysis import DEFAULT_DIFF_POLICY
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko.version import __version__ as pyhanko_version
+from pyhanko_certvalidator.sig_validate import (
+    DEFAULT_VALIDATION_CONTEXT,
+    DefaultSignatureValidator,
+    SignatureValidationContext,
+)
 
 ORIGINAL_COMPUTE_INTEGRITY: Callable[..., None] = EmbeddedPdfSignature.compute_integrity_info
 ORIGINAL_MATCH_ISSUER_SERIAL = general.match_issuer_serial
 ORIGINAL_NAME_EQ = x509.RDNSequence.__eq__
 ORIGINAL_NAME_HASHABLE = x509.RDNSequence.hashable
+ORIGINAL_VALIDATE_SIGNATURE = DefaultSignatureValidator.validate_signature
 CHECKED_PYHANKO = ("0.38.0",)
 CHECKED_ASN1CRYPTO = ("1.5.1",)
 
@@ -131,12 +141,26 @@ def name_hashable(self: x509.RDNSequence) -> str:
     return str(_kept(("name_hashable", *contents), lambda: ORIGINAL_NAME_HASHABLE.fget(self)))
 
 
+def validate_signature(self: DefaultSignatureValidator, signature: bytes, signed_data: bytes, public_key_info: Any,
+                       signature_algorithm: Any, context: SignatureValidationContext = DEFAULT_VALIDATION_CONTEXT) -> None:
+    def check() -> bool:
+        ORIGINAL_VALIDATE_SIGNATURE(self, signature, signed_data, public_key_info, signature_algorithm, context)
+        return True  # it raises when the signature does not verify
+
+    contents = _contents(public_key_info, signature_algorithm)
+    if contents is None or not isinstance(signature, bytes) or not isinstance(signed_data, bytes):
+        check()
+    else:
+        _kept(("signature", signature, signed_data, *contents, context), check)
+
+
 def install() -> None:
     if pyhanko_version in CHECKED_PYHANKO and asn1crypto_version in CHECKED_ASN1CRYPTO:
         EmbeddedPdfSignature.compute_integrity_info = compute_integrity_info  # type: ignore[method-assign]
         general.match_issuer_serial = match_issuer_serial
         x509.RDNSequence.__eq__ = name_eq
         x509.RDNSequence.hashable = property(name_hashable)
+        DefaultSignatureValidator.validate_signature = validate_signature  # type: ignore[method-assign]
 
 
 def uninstall() -> None:
@@ -145,3 +169,4 @@ def uninstall() -> None:
     general.match_issuer_serial = ORIGINAL_MATCH_ISSUER_SERIAL
     x509.RDNSequence.__eq__ = ORIGINAL_NAME_EQ
     x509.RDNSequence.hashable = ORIGINAL_NAME_HASHABLE
+    DefaultSignatureValidator.validate_signature = ORIGINAL_VALIDATE_SIGNATURE  # type: ignore[method-assign]

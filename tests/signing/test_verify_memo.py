@@ -6,8 +6,10 @@ import io
 
 import pytest
 from asn1crypto import x509
+from cryptography.exceptions import InvalidSignature
 from pyhanko.sign import general
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
+from pyhanko_certvalidator.sig_validate import DefaultSignatureValidator
 
 from signing import _verify_memo, verify_pdf
 from tests.signing.helpers import append_page, flip_byte_in_signed_range
@@ -50,6 +52,7 @@ def test_the_memos_live_only_during_one_verification(sign, decision_pdf, agency,
     assert EmbeddedPdfSignature.compute_integrity_info is _verify_memo.compute_integrity_info
     assert general.match_issuer_serial is _verify_memo.match_issuer_serial
     assert x509.RDNSequence.__eq__ is _verify_memo.name_eq
+    assert DefaultSignatureValidator.validate_signature is _verify_memo.validate_signature
 
 
 def parsed_name(common_name: str) -> x509.Name:
@@ -63,3 +66,15 @@ def test_names_compare_as_asn1crypto_compares_them_inside_a_verification():
         for _ in range(2):  # the second time from the memo
             assert (an == an_again, an == binh, an.hashable, binh.hashable) == outside
     assert outside[:2] == (True, False)
+
+
+def test_a_failed_signature_check_is_not_kept(pki):
+    cert = pki.certificate("agency")
+    tbs, signature = cert["tbs_certificate"].dump(), cert["signature_value"].native
+    issuer_key = pki.certificate("issuing-ca")["tbs_certificate"]["subject_public_key_info"]
+    validator = DefaultSignatureValidator()
+    with _verify_memo.verification():
+        for _ in range(2):
+            validator.validate_signature(signature, tbs, issuer_key, cert["signature_algorithm"])
+            with pytest.raises(InvalidSignature):  # every time, not only the first
+                validator.validate_signature(signature, tbs + b"\x00", issuer_key, cert["signature_algorithm"])
