@@ -34,7 +34,7 @@ by `python -m signing.devservices` in a process of its own, every answer
 
   before_<L>      the code path before signing.batch: sign_pdf per document,
                   nothing shared, pyHanko's HTTPTimeStamper (a TLS context
-                  per request), signing._parse_fast switched off
+                  per request), signing._parse_fast and _verify_memo off
   docsvc_<L>      sign_pdf per document with one SigningBatch
   batch_<L>       sign_pdfs over all the documents: one SigningBatch, up to
                   --concurrency documents waiting on the TSA together
@@ -42,7 +42,7 @@ by `python -m signing.devservices` in a process of its own, every answer
 then verifies docsvc's B-B documents with signing.verify_pdf, offline (the
 dev root trusted, nothing fetched), online (the dev OCSP/CRL), and offline
 with asn1crypto as released; and the B-LTA documents offline, with and
-without signing._parse_fast (the e-copy case). Every signed output of the last repetition is checked
+without signing._parse_fast and signing._verify_memo (the e-copy case). Every signed output of the last repetition is checked
 (untimed) with verify_pdf. Prototypes live only in this file. A cProfile of
 docsvc (and naive) shows where the time goes.
 
