@@ -109,7 +109,10 @@ def match_issuer_serial(expected_issuer_serial: Any, cert: Any) -> bool:
 
 def _contents(*values: Any) -> tuple[bytes, ...] | None:
     """The DER contents the values were parsed from, or None for a value
-    built or changed in memory (then the originals run)."""
+    built or changed in memory, or outside a verification (then the
+    originals run)."""
+    if _memo.get() is None:
+        return None  # not even the contents: outside a verification nothing changes
     found = tuple(getattr(v, "contents", None) for v in values)
     if all(isinstance(c, bytes) and not getattr(v, "_mutated", True) for c, v in zip(found, values, strict=True)):
         return found  # type: ignore[return-value]
