@@ -34,7 +34,7 @@ by `python -m signing.devservices` in a process of its own, every answer
 
   before_<L>      the code path before signing.batch: sign_pdf per document,
                   nothing shared, pyHanko's HTTPTimeStamper (a TLS context
-                  per request), signing._parse_fast switched off
+                  per request), signing._parse_fast and _verify_memo off
   docsvc_<L>      sign_pdf per document with one SigningBatch
   batch_<L>       sign_pdfs over all the documents: one SigningBatch, up to
                   --concurrency documents waiting on the TSA together
@@ -42,7 +42,7 @@ by `python -m signing.devservices` in a process of its own, every answer
 then verifies docsvc's B-B documents with signing.verify_pdf, offline (the
 dev root trusted, nothing fetched), online (the dev OCSP/CRL), and offline
 with asn1crypto as released; and the B-LTA documents offline, with and
-without signing._parse_fast (the e-copy case). Every signed output of the last repetition is checked
+without signing._parse_fast and signing._verify_memo (the e-copy case). Every signed output of the last repetition is checked
 (untimed) with verify_pdf. Prototypes live only in this file. A cProfile of
 docsvc (and naive) shows where the time goes.
 
@@ -90,7 +90,17 @@ from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes  # noqa: E402
 from pyhanko.sign.timestamps import HTTPTimeStamper  # noqa: E402
 from pyhanko_certvalidator.registry import SimpleCertificateStore  # noqa: E402
 
-from signing import Pkcs12Key, SigningBatch, SignJob, _asn1_dump, _parse_fast, sign_pdf, sign_pdfs, verify_pdf  # noqa: E402
+from signing import (  # noqa: E402
+    Pkcs12Key,
+    SigningBatch,
+    SignJob,
+    _asn1_dump,
+    _parse_fast,
+    _verify_memo,
+    sign_pdf,
+    sign_pdfs,
+    verify_pdf,
+)
 from signing.pki import init_pki, load_identity, to_asn1_cert, to_asn1_key  # noqa: E402
 from signing.trust import TrustConfig  # noqa: E402
 from tests.pdfs import make_pdf, sample_paragraphs  # noqa: E402
@@ -181,12 +191,14 @@ class BeforeTrust(TrustConfig):
 
 @contextlib.contextmanager
 def before_fast_paths():
-    """signing._parse_fast switched off, as before it existed."""
+    """signing._parse_fast and signing._verify_memo switched off, as before they existed."""
     _parse_fast.uninstall()
+    _verify_memo.uninstall()
     try:
         yield
     finally:
         _parse_fast.install()
+        _verify_memo.install()
 
 
 @contextlib.contextmanager

@@ -15,12 +15,14 @@ CA with TSA/OCSP/CRL on 127.0.0.1).
 Importing this package makes asn1crypto's DER encoding of built structures
 linear instead of exponential (same bytes; see _asn1_dump), and pyHanko's
 reading of hex strings and asn1crypto's name comparisons fast (same
-results; see _parse_fast).
+results; see _parse_fast), and work pyHanko repeats within one verification
+done once (same results; see _verify_memo).
 """
-from . import _asn1_dump, _parse_fast
+from . import _asn1_dump, _parse_fast, _verify_memo
 
 _asn1_dump.install()
 _parse_fast.install()
+_verify_memo.install()
 
 from .appearance import AgencySeal, Appearance, AttachmentStamp, Box, CopyStamp, PersonSignature
 from .archive import ArchiveStatus, archive_status, needs_renewal, renew_archive_timestamp

@@ -47,6 +47,7 @@ from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverageLevel, TimestampSignatureStatus
 from pyhanko_certvalidator import ValidationContext
 
+from . import _verify_memo
 from ._async import run_sync
 from .fetching import FetchSession
 from .keys import signer_name
@@ -135,10 +136,17 @@ def verify_pdf(input: BinaryIO, trust: TrustConfig) -> VerificationReport:
     if session is not None:
         session.know(_carried_certificates(embedded))
     try:
-        return run_sync(_verify(reader, embedded, trust, session))
+        return run_sync(_verify_once(reader, embedded, trust, session))
     except Exception as e:  # a bug or an exotic file must not take the caller down
         log.exception("verification failed")
         return VerificationReport("indeterminate", [], [reason(ReasonCode.CANNOT_CHECK, error=f"{type(e).__name__}: {e}")])
+
+
+async def _verify_once(reader: PdfFileReader, embedded: list[EmbeddedPdfSignature], trust: TrustConfig,
+                       session: FetchSession | None) -> VerificationReport:
+    # inside the coroutine: run_sync may run it in another thread
+    with _verify_memo.verification():
+        return await _verify(reader, embedded, trust, session)
 
 
 async def _verify(reader: PdfFileReader, embedded: list[EmbeddedPdfSignature], trust: TrustConfig,

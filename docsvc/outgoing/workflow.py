@@ -47,7 +47,7 @@ from docsvc.permissions import may_be_signer, may_sign, may_submit, require_issu
 from docsvc.runtime import Runtime
 from docsvc.signatures import retain_version
 from docsvc.stored import store_then_record
-from signing import AgencySeal, Box, PersonSignature, SigningBatch, SigningError, sign_pdf
+from signing import AgencySeal, Box, PersonSignature, SigningBatch, SigningError, SignJob, sign_pdf, sign_pdfs
 from signing.fields import TextField, add_text_fields, fill_text_fields
 from storage import read_object
 
@@ -227,14 +227,22 @@ class SignOutcome:
         return {"document_id": self.document_id, "ok": self.ok, "message": self.message, "code": self.code}
 
 
+# Documents signed together (their time-stamp round trips overlap, see
+# signing.sign_pdfs): a handful at a time, so a batch of hundreds holds only
+# a chunk's PDFs in memory and reports progress as it goes.
+SIGN_CHUNK = 8
+
+
 def sign_as_approver(
     rt: Runtime, actor: User, document_ids: list[str], secret: str, *, position: dict | None = None,
     progress: Callable[[SignOutcome], None] | None = None,
 ) -> list[SignOutcome]:
     """Sign each document with the approver's personal signature; the key is
     unlocked once for the whole batch, and the certificate checks and the
-    TSA's are shared by its documents (signing.SigningBatch). A document
-    that cannot be signed is reported and the others go on."""
+    TSA's are shared by its documents (signing.SigningBatch). Documents are
+    signed a chunk at a time with their time-stamp requests in flight
+    together. A document that cannot be signed is reported and the others go
+    on."""
     require_staff(actor)
     if not document_ids:
         raise InvalidInput("Choose at least one document to sign.")
@@ -245,34 +253,70 @@ def sign_as_approver(
     batch = SigningBatch(signatures.trust_config(rt.settings))
     outcomes = []
     with signatures.open_key(credential, secret) as key, signatures.dev_services(rt.settings):
-        for document_id in document_ids:
-            try:
-                _sign_one(rt, actor, document_id, key, image, batch, position)
-                outcome = SignOutcome(document_id, True)
-            except (DocsvcError, SigningError) as exc:
-                outcome = SignOutcome(document_id, False, exc.message, exc.code, http_status(exc))
-            outcomes.append(outcome)
-            if progress:
-                progress(outcome)
+        for at in range(0, len(document_ids), SIGN_CHUNK):
+            for outcome in _sign_chunk(rt, actor, document_ids[at:at + SIGN_CHUNK], key, image, batch, position):
+                outcomes.append(outcome)
+                if progress:
+                    progress(outcome)
     return outcomes
 
 
-def _sign_one(rt, actor, document_id, key, image, batch: SigningBatch, position) -> None:
+@dataclass(frozen=True)
+class _ToSign:
+    source_id: int
+    data: bytes
+    box: dict
+
+
+def _sign_chunk(rt, actor, document_ids: list[str], key, image, batch: SigningBatch, position) -> list[SignOutcome]:
+    """Read and check each document, sign those that passed together, store
+    each signed one: an error at any step is that document's outcome only."""
+    ready: dict[str, _ToSign] = {}
+    failed: dict[str, SignOutcome] = {}
+    for document_id in document_ids:
+        try:
+            ready[document_id] = _prepared(rt, actor, document_id, position)
+        except DocsvcError as exc:
+            failed[document_id] = _failed(document_id, exc)
+    jobs = [SignJob(item.data, appearance=PersonSignature(image, Box(**item.box)), field_name=PERSON_FIELD)
+            for item in ready.values()]
+    signed = dict(zip(ready, sign_pdfs(jobs, key, level=PERSON_LEVEL, batch=batch), strict=True))
+    outcomes = []
+    for document_id in document_ids:
+        outcome = failed.get(document_id)
+        if outcome is None:
+            result = signed[document_id]
+            try:
+                if isinstance(result, SigningError):
+                    raise result
+                _record_signed(rt, actor, document_id, ready[document_id].source_id, result.data)
+                outcome = SignOutcome(document_id, True)
+            except (DocsvcError, SigningError) as exc:
+                outcome = _failed(document_id, exc)
+        outcomes.append(outcome)
+    return outcomes
+
+
+def _failed(document_id: str, exc: DocsvcError | SigningError) -> SignOutcome:
+    return SignOutcome(document_id, False, exc.message, exc.code, http_status(exc))
+
+
+def _prepared(rt, actor, document_id: str, position) -> _ToSign:
     with rt.read() as session:
         document = get_document(session, actor, document_id)
         _check_can_sign(actor, document)
         source = document.latest(FileRole.PREPARED)
         box = position or document.signature_position or DEFAULT_SIGNATURE
-    prepared = read_object(rt.store, source.storage_key)
-    signed = io.BytesIO()
-    sign_pdf(io.BytesIO(prepared), signed, key, level=PERSON_LEVEL,
-             appearance=PersonSignature(image, Box(**box)), field_name=PERSON_FIELD, batch=batch)
+    return _ToSign(source.id, read_object(rt.store, source.storage_key), box)
+
+
+def _record_signed(rt, actor, document_id: str, source_id: int, signed: bytes) -> None:
     with store_then_record(rt) as store:
-        stored = store.put(io.BytesIO(signed.getvalue()), "application/pdf")
+        stored = store.put(io.BytesIO(signed), "application/pdf")
         with rt.write() as session:
             document = _locked(session, actor, document_id)
-            _check_can_sign(actor, document)
-            document.files.append(_file_row(FileRole.SIGNED, stored, "da-ky.pdf", source.id))
+            _check_can_sign(actor, document)  # it may have changed while it was signed
+            document.files.append(_file_row(FileRole.SIGNED, stored, "da-ky.pdf", source_id))
             document.workflow_status = Workflow.SIGNED
             document.signed_at = utcnow()
             audit.record(session, actor, "outgoing.sign", "document", document_id, {"sha256": stored.sha256})

@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from docsvc import accounts
-from docsvc.models import AuditEvent, Document, User
+from docsvc.models import AuditEvent, Document, FileRole, User
 from docsvc.outgoing import workflow as outgoing
 from docsvc.runtime import Runtime
 from docsvc.signatures.verification import verify
@@ -163,3 +163,36 @@ def test_a_revoked_certificate_or_an_unreachable_tsa_is_refused_and_nothing_chan
     revoked = leader.post(f"{url}/sign", json={"passphrase": PASSPHRASE})
     assert revoked.status_code == 422 and revoked.get_json()["code"] == "certificate_revoked", revoked.get_json()
     assert leader.get(url).get_json() == before
+
+
+def test_a_batch_signs_every_good_document_and_reports_each_bad_one(rt, backend, office, tmp_path):
+    """The approver's batch signs its documents together (signing.sign_pdfs):
+    a document not waiting for a signature, or whose file cannot be signed,
+    is reported in its place and changes nothing; the others are signed."""
+    drafter, leader, _, _ = office
+    docs = [draft(drafter, tmp_path, f"Quyết định số {n} về cải cách hành chính") for n in range(1, 5)]
+    process_all(rt)
+    good, damaged, not_submitted, last = (d["id"] for d in docs)
+    for document_id in (good, damaged, last):
+        assert drafter.post(f"/api/v1/documents/{document_id}/submit", json={"approver": "pho-chu-tich"}).status_code == 200
+    with rt.write() as session:  # the prepared file of one document is no PDF any more
+        stored = rt.store.put(io.BytesIO(b"not a PDF at all"), "application/pdf")
+        session.get(Document, damaged).latest(FileRole.PREPARED).storage_key = stored.key
+    before = {d: leader.get(f"/api/v1/documents/{d}").get_json() for d in (damaged, not_submitted)}
+    with rt.read() as session:
+        person = session.scalar(select(User).where(User.username == "pho-chu-tich"))
+        session.expunge(person)
+    seen = []
+    outcomes = outgoing.sign_as_approver(rt, person, [good, damaged, not_submitted, last], PASSPHRASE,
+                                         progress=seen.append)
+
+    assert [(o.document_id, o.ok) for o in outcomes] == [(good, True), (damaged, False), (not_submitted, False),
+                                                         (last, True)]
+    assert seen == outcomes
+    assert outcomes[1].code and outcomes[2].code == "wrong_workflow_step", outcomes
+    for document_id in (damaged, not_submitted):
+        assert leader.get(f"/api/v1/documents/{document_id}").get_json() == before[document_id]
+    for document_id in (good, last):
+        assert leader.get(f"/api/v1/documents/{document_id}").get_json()["workflow"]["status"] == "signed"
+        report = verify(rt.settings, io.BytesIO(leader.get(f"/api/v1/documents/{document_id}/files/signed").data))
+        assert report.signatures[0].intact and report.signatures[0].level == "B-T", report.to_json()
