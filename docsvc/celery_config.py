@@ -15,6 +15,7 @@ RENEW_ARCHIVES = "docsvc.renew_archive_timestamps"
 AUDIT_CHECKPOINT = "docsvc.audit_checkpoint"
 SEARCH_CHECK = "docsvc.search_check"
 SEARCH_FILL = "docsvc.fill_empty_search_index"
+SWEEP_ORPHANS = "docsvc.sweep_orphans"
 
 
 BROKER_SOCKET_SECONDS = 5.0
@@ -39,6 +40,9 @@ def celery_config(settings: Settings) -> dict:
     }
     if settings.search_check_hours > 0:
         config["beat_schedule"]["search-check"] = {"task": SEARCH_CHECK, "schedule": settings.search_check_hours * 3600.0}
+    if settings.orphan_sweep_hours > 0:
+        config["beat_schedule"]["sweep-orphans"] = {"task": SWEEP_ORPHANS,
+                                                    "schedule": settings.orphan_sweep_hours * 3600.0}
     if settings.watch_dir:
         config["beat_schedule"]["watch-folder"] = {
             "task": WATCH_FOLDER,

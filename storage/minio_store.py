@@ -24,6 +24,7 @@ from storage.base import (
     CHUNK_SIZE,
     AnchorExists,
     HashingReader,
+    Hidden,
     IntegrityError,
     ObjectMissing,
     RetentionError,
@@ -156,11 +157,45 @@ class MinioStore:
         return stat.size
 
     def iter_keys(self) -> Iterator[str]:
+        for key, _modified in self.iter_objects():
+            yield key
+
+    def iter_objects(self) -> Iterator[tuple[str, datetime]]:
         # S3 lists in key order, a page at a time; an object hidden by a
         # delete marker is not listed (it is gone to every reader).
         for obj in self.client.list_objects(self.bucket, prefix="sha256/", recursive=True):
-            if is_content_key(obj.object_name):
-                yield obj.object_name
+            if is_content_key(obj.object_name) and obj.last_modified is not None:
+                yield obj.object_name, obj.last_modified.astimezone(UTC)
+
+    def hide(self, key: str) -> Hidden | None:
+        # A delete marker: every reader, and a writer's existence check, now
+        # sees no object (the writer uploads a new version above it), while
+        # the versions beneath are kept until purge or reveal.
+        versions = self._versions(key)
+        if not versions:
+            return None
+        for version_id in versions:
+            retention = self.client.get_object_retention(self.bucket, key, version_id=version_id)
+            if retention is not None and retention.retain_until_date > datetime.now(UTC):
+                raise RetentionError(key, retention.retain_until_date)
+        self.client.remove_object(self.bucket, key)
+        return Hidden(key, ",".join(versions))
+
+    def reveal(self, hidden: Hidden) -> None:
+        for obj in self.client.list_objects(self.bucket, prefix=hidden.key, include_version=True):
+            if obj.object_name == hidden.key and obj.is_delete_marker:
+                self.client.remove_object(self.bucket, hidden.key, version_id=obj.version_id)
+
+    def purge(self, hidden: Hidden) -> None:
+        # Only the versions hidden: one a writer uploaded since stays, and
+        # the delete marker beneath it goes with the rest.
+        for version_id in hidden.token.split(","):
+            self.client.remove_object(self.bucket, hidden.key, version_id=version_id)
+        self.reveal(hidden)
+
+    def _versions(self, key: str) -> list[str]:
+        return [obj.version_id for obj in self.client.list_objects(self.bucket, prefix=key, include_version=True)
+                if obj.object_name == key and not obj.is_delete_marker and obj.version_id]
 
     def delete(self, key: str) -> None:
         until = self.retained_until(key)
