@@ -105,7 +105,7 @@ class MinioStore:
                 return StoredObject(key, sha256, self.size(key), media_type, created=False)
             self.client.put_object(self.bucket, key, data, length=length, part_size=PART_SIZE, content_type=media_type)
             if reader.sha256 != sha256:
-                self.client.remove_object(self.bucket, key)
+                self._remove_all_versions(key)  # a plain remove would only hide the wrong bytes
                 raise IntegrityError("the stream's bytes do not match the hash given for them")
             return StoredObject(key, sha256, reader.size, media_type, created=True)
         # Unknown hash: upload under a temporary name, then copy server-side.

@@ -24,6 +24,8 @@ from docsvc.documents.indexing import (
 )
 from docsvc.documents.pipeline import entry_done, run_entry, sweep_work_dirs
 from docsvc.documents.records import (
+    DigestMismatch,
+    Incoming,
     SearchFilters,
     Spooled,
     discard,
@@ -41,6 +43,7 @@ from docsvc.documents.thumbnails import thumbnail
 from docsvc.documents.watchfolder import scan_once, watch
 
 __all__ = [
+    "DigestMismatch", "Incoming",
     "ReindexProgress", "SearchFilters", "Spooled", "check_index", "discard", "enqueue_processing", "entry_done", "get_document",
     "human_size", "index_complete", "ingest", "list_documents", "local_file", "pending_retries", "read_text",
     "note_reindex", "ready_count", "refresh_entries", "refresh_entry", "reindex", "run_entry",

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
@@ -39,10 +39,10 @@ from docsvc.errors import (
 from docsvc.models import Agency, Document, DocumentFile, DocumentKind, FileRole, User, Workflow
 from docsvc.permissions import can_see_agency, require_staff, visible_agency_ids
 from docsvc.runtime import Runtime
-from docsvc.stored import remove_if_unreferenced, store_then_record
+from docsvc.stored import UnrecordedObjects, remove_if_unreferenced, store_then_record
 from search import SORTS, SearchQuery, SearchResult
 from search import InvalidQuery as IndexInvalidQuery
-from storage.base import hash_file
+from storage.base import IntegrityError, StoredObject, content_key, hash_file
 
 log = logging.getLogger(__name__)
 
@@ -74,12 +74,34 @@ class Spooled:
     filename: str
     # False for a file the user handed us by path: it is theirs, never deleted.
     owned: bool = True
+    # Already in the store (an Incoming body, stored while it was spooled).
+    stored: StoredObject | None = None
 
     def discard(self) -> None:
         if not self.owned:
             return
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.path)
+
+
+class DigestMismatch(InvalidInput):
+    """The body's bytes are not the ones its Repr-Digest names (cut, altered, or the wrong file)."""
+
+    code = "digest_mismatch"
+
+
+@dataclass
+class Incoming:
+    """An upload body not read yet whose client declared its SHA-256
+    (Repr-Digest): `ingest` streams it to its final key in the store while
+    spooling it for the checks, so storing overlaps receiving instead of
+    following it (bench/upload.py: spool then upload took twice a raw put).
+    `length` is the body's declared length, if any."""
+
+    stream: BinaryIO
+    filename: str
+    sha256: str
+    length: int | None = None
 
 
 def spool(stream: BinaryIO, filename: str, rt: Runtime) -> Spooled:
@@ -105,6 +127,79 @@ def spool(stream: BinaryIO, filename: str, rt: Runtime) -> Spooled:
         os.unlink(name)
         raise EmptyFile()
     return Spooled(Path(name), digest.hexdigest(), size, os.path.basename(filename or "document.pdf"))
+
+
+class _SpoolingReader:
+    """What the store reads an Incoming body through: each read whole (the
+    MinIO client joins a part from the reads it gets, copying at each join),
+    at most the upload limit, and written to the spool on its way."""
+
+    def __init__(self, stream: BinaryIO, spool_file: BinaryIO, limit: int) -> None:
+        self._stream, self._spool, self._limit = stream, spool_file, limit
+        self.size = 0
+        self.failure: BaseException | None = None  # the body's own error, not the store's
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            data = self._read_whole(size if size is not None and size >= 0 else SPOOL_CHUNK)
+        except BaseException as exc:
+            self.failure = exc
+            raise
+        self._spool.write(data)
+        return data
+
+    def _read_whole(self, size: int) -> bytes:
+        first = self._stream.read(size)
+        if len(first) in (0, size):
+            return self._counted(first)
+        pieces, have = [first], len(first)
+        while have < size and (more := self._stream.read(size - have)):
+            pieces.append(more)
+            have += len(more)
+        return self._counted(b"".join(pieces))
+
+    def _counted(self, data: bytes) -> bytes:
+        self.size += len(data)
+        if self.size > self._limit:
+            raise UploadTooLarge(f"The file is larger than the limit of {human_size(self._limit)}.")
+        return data
+
+
+def _stream_to_store(rt: Runtime, store: UnrecordedObjects, incoming: Incoming) -> Spooled:
+    """Receive an Incoming body into the spool and, unless its bytes are
+    stored already, into the store at its declared key at the same time."""
+    if rt.store.exists(content_key(incoming.sha256)):
+        spooled = spool(incoming.stream, incoming.filename, rt)
+        if spooled.sha256 != incoming.sha256:
+            spooled.discard()
+            raise DigestMismatch("The file's bytes do not match the SHA-256 its Repr-Digest header gives.")
+        return spooled
+    tmp_dir = Path(rt.settings.data_dir) / "tmp"
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=tmp_dir, prefix="upload-", suffix=".part")
+    spooled = Spooled(Path(name), incoming.sha256, 0, os.path.basename(incoming.filename or "document.pdf"))
+    try:
+        with os.fdopen(fd, "wb") as out:
+            reader = _SpoolingReader(incoming.stream, out, rt.settings.max_upload_bytes)
+            try:
+                # Stored before the checks, as every writer stores before it
+                # records: if they refuse it, store_then_record removes it.
+                spooled.stored = store.put(cast(BinaryIO, reader), "application/octet-stream", sha256=incoming.sha256,
+                                           size=incoming.length)
+            except IntegrityError:
+                raise DigestMismatch("The file's bytes do not match the SHA-256 its Repr-Digest header gives.") from None
+            except Exception as exc:
+                if reader.failure is not None:
+                    raise reader.failure from None  # the body's error (too large, stalled, cut off) as it is
+                raise StorageFailure() from exc
+    except BaseException:
+        spooled.discard()
+        raise
+    spooled.size = reader.size
+    if spooled.size == 0:
+        spooled.discard()
+        raise EmptyFile()
+    return spooled
 
 
 def local_file(path: Path, rt: Runtime) -> Spooled:
@@ -147,7 +242,7 @@ def enqueue_processing(session: Session, document_id: str) -> int:
 def ingest(
     rt: Runtime,
     actor: User,
-    upload: Spooled,
+    upload: Spooled | Incoming,
     *,
     title: str | None = None,
     kind: DocumentKind | str = DocumentKind.UPLOAD,
@@ -158,9 +253,13 @@ def ingest(
 ) -> tuple[str, int]:
     """Store and record an uploaded PDF or scanned image; returns (document id, outbox entry id).
 
-    The spooled file is consumed: it is deleted whatever happens.
+    The spooled file is consumed: it is deleted whatever happens. An
+    Incoming body is received here, after the fields are checked.
     """
     with store_then_record(rt) as store:
+        if isinstance(upload, Incoming):
+            require_staff(actor)  # before a byte of the body is stored
+            upload = _stream_to_store(rt, store, upload)
         try:
             require_staff(actor)
             kind = validation.one_of(kind, DocumentKind, "Kind")
@@ -176,10 +275,12 @@ def ingest(
             info = inspect_upload(
                 upload.path, max_pages=rt.settings.max_pages, max_image_pixels=rt.settings.max_image_pixels
             )
-            try:
-                stored = store.put_file(upload.path, info.media_type, sha256=upload.sha256)
-            except Exception as exc:  # disk errors, the S3 client's errors, connection errors
-                raise StorageFailure() from exc
+            stored = upload.stored
+            if stored is None:
+                try:
+                    stored = store.put_file(upload.path, info.media_type, sha256=upload.sha256)
+                except Exception as exc:  # disk errors, the S3 client's errors, connection errors
+                    raise StorageFailure() from exc
         finally:
             upload.discard()
         with rt.write() as session:
