@@ -9,23 +9,26 @@ document already references the same bytes.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import hashlib
 import logging
 import os
 import re
 import tempfile
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any, BinaryIO, cast
+from typing import Any, BinaryIO, TypeVar, cast
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from docsvc import audit, outbox, validation
 from docsvc.documents import indexing
-from docsvc.documents.formats import inspect_upload
+from docsvc.documents.formats import IntakeInfo, inspect_upload
 from docsvc.errors import (
     Conflict,
     EmptyFile,
@@ -46,6 +49,7 @@ from storage.base import IntegrityError, StoredObject, content_key, hash_file
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
 PROCESS_DOCUMENT = "process_document"
 SPOOL_CHUNK = 1024 * 1024
 # Document ids are UUIDs (models.new_id); anything else in a URL names nothing.
@@ -74,8 +78,10 @@ class Spooled:
     filename: str
     # False for a file the user handed us by path: it is theirs, never deleted.
     owned: bool = True
-    # Already in the store (an Incoming body, stored while it was spooled).
+    # Already in the store (an Incoming body, stored while it was spooled),
+    # and its checks, started once the spool was whole.
     stored: StoredObject | None = None
+    checks: Future[IntakeInfo] | None = None
 
     def discard(self) -> None:
         if not self.owned:
@@ -134,8 +140,10 @@ class _SpoolingReader:
     MinIO client joins a part from the reads it gets, copying at each join),
     at most the upload limit, and written to the spool on its way."""
 
-    def __init__(self, stream: BinaryIO, spool_file: BinaryIO, limit: int) -> None:
-        self._stream, self._spool, self._limit = stream, spool_file, limit
+    def __init__(self, stream: BinaryIO, spool_file: BinaryIO, limit: int, length: int | None,
+                 on_end: Callable[[], None]) -> None:
+        self._stream, self._spool, self._limit, self._length = stream, spool_file, limit, length
+        self._on_end: Callable[[], None] | None = on_end
         self.size = 0
         self.failure: BaseException | None = None  # the body's own error, not the store's
 
@@ -146,6 +154,10 @@ class _SpoolingReader:
             self.failure = exc
             raise
         self._spool.write(data)
+        # The store reads a body of known length to its last byte, not beyond.
+        if self._on_end is not None and (not data or self.size == self._length):
+            on_end, self._on_end = self._on_end, None
+            on_end()
         return data
 
     def _read_whole(self, size: int) -> bytes:
@@ -178,9 +190,17 @@ def _stream_to_store(rt: Runtime, store: UnrecordedObjects, incoming: Incoming) 
     tmp_dir.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(dir=tmp_dir, prefix="upload-", suffix=".part")
     spooled = Spooled(Path(name), incoming.sha256, 0, os.path.basename(incoming.filename or "document.pdf"))
+
+    def check_whole_spool() -> None:
+        # While the store still uploads the last parts and completes: the
+        # checks then cost no time of their own (ingest waits for them).
+        out.flush()
+        spooled.checks = _in_background(_inspect, rt, spooled.path)
+
     try:
         with os.fdopen(fd, "wb") as out:
-            reader = _SpoolingReader(incoming.stream, out, rt.settings.max_upload_bytes)
+            reader = _SpoolingReader(incoming.stream, out, rt.settings.max_upload_bytes, incoming.length,
+                                     check_whole_spool)
             try:
                 # Stored before the checks, as every writer stores before it
                 # records: if they refuse it, store_then_record removes it.
@@ -200,6 +220,25 @@ def _stream_to_store(rt: Runtime, store: UnrecordedObjects, incoming: Incoming) 
         spooled.discard()
         raise EmptyFile()
     return spooled
+
+
+def _inspect(rt: Runtime, path: Path) -> IntakeInfo:
+    return inspect_upload(path, max_pages=rt.settings.max_pages, max_image_pixels=rt.settings.max_image_pixels)
+
+
+def _in_background(work: Callable[..., T], *args: Any) -> Future[T]:
+    """`work` in a thread of its own (with the request's context: its log id)."""
+    future: Future[T] = Future()
+    context = contextvars.copy_context()
+
+    def run() -> None:
+        try:
+            future.set_result(context.run(work, *args))
+        except BaseException as exc:  # handed to whoever waits for the result
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name="upload-checks", daemon=True).start()
+    return future
 
 
 def local_file(path: Path, rt: Runtime) -> Spooled:
@@ -272,9 +311,7 @@ def ingest(
                 raise InvalidInput("Choose the agency the document belongs to.")
             if not can_see_agency(actor, agency_id):
                 raise Forbidden("You cannot add documents to another agency.")
-            info = inspect_upload(
-                upload.path, max_pages=rt.settings.max_pages, max_image_pixels=rt.settings.max_image_pixels
-            )
+            info = upload.checks.result() if upload.checks is not None else _inspect(rt, upload.path)
             stored = upload.stored
             if stored is None:
                 try:
