@@ -7,6 +7,7 @@ keeps its object, whether it found the object before the sweep set it aside
 or stored it anew after."""
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import threading
@@ -151,3 +152,25 @@ def test_an_upload_after_the_orphan_was_set_aside_stores_it_anew_and_keeps_it(rt
     assert rt.store.exists(left)
     with rt.store.open(left) as reader:
         assert b"".join(reader.iter_chunks()) == data
+
+
+def test_beat_sweeps_every_orphan_sweep_hours_and_the_task_removes_orphans(rt, tmp_path, monkeypatch):
+    from docsvc import tasks
+    from docsvc.celery_config import SWEEP_ORPHANS, celery_config
+    from docsvc.runtime import Runtime
+
+    schedule = celery_config(dataclasses.replace(rt.settings, orphan_sweep_hours=6))["beat_schedule"]
+    assert schedule["sweep-orphans"] == {"task": SWEEP_ORPHANS, "schedule": 6 * 3600.0}
+    assert "sweep-orphans" not in celery_config(dataclasses.replace(rt.settings, orphan_sweep_hours=0))["beat_schedule"]
+
+    kept = upload(rt, a_pdf(tmp_path, "giu-lai"))
+    left = orphan(rt, b"%PDF-1.7 bo lai khi tien trinh web bi dung")
+    # The worker's runtime, with a grace every orphan here is past (the task waits SETTLE_SECONDS).
+    worker = Runtime(dataclasses.replace(rt.settings, orphan_grace_hours=0))
+    monkeypatch.setattr(tasks, "_runtime", worker)
+    try:
+        report = tasks.sweep_orphans()
+    finally:
+        worker.close()
+    assert report["removed_keys"] == [left]
+    assert not rt.store.exists(left) and rt.store.exists(kept)
