@@ -212,8 +212,13 @@ class ObjectStore(Protocol):
         backend write straight to the final key; it is still verified. ``size``,
         when known, spares the backend from guessing the stream's length."""
 
-    def put_file(self, path: Path, media_type: str, *, sha256: str | None = None) -> StoredObject:
-        """Store a local file: one upload, hashing it first unless the hash is given."""
+    def put_file(self, path: Path, media_type: str, *, sha256: str | None = None,
+                 trusted: bool = False) -> StoredObject:
+        """Store a local file: one upload, hashing it first unless the hash is
+        given. `trusted`: the given hash was taken by docsvc as it wrote the
+        file, which only docsvc writes (its upload spool), so a backend that
+        would hash it again while storing may skip that; any other file (a
+        user's, by path) may change after it was hashed and is verified."""
 
     def open(self, key: str) -> VerifyingReader: ...
 

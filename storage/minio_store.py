@@ -120,10 +120,24 @@ class MinioStore:
         finally:
             self._remove_all_versions(tmp_key)
 
-    def put_file(self, path: Path, media_type: str, *, sha256: str | None = None) -> StoredObject:
+    def put_file(self, path: Path, media_type: str, *, sha256: str | None = None,
+                 trusted: bool = False) -> StoredObject:
+        if sha256 is not None and trusted:
+            return self._put_trusted(path, media_type, sha256)
         sha256 = sha256 or hash_file(path)[0]
         with open(path, "rb") as handle:
             return self.put(handle, media_type, sha256=sha256, size=path.stat().st_size)
+
+    def _put_trusted(self, path: Path, media_type: str, sha256: str) -> StoredObject:
+        # The file itself to the client, no HashingReader: hashing it again
+        # took 0.7 CPU-s/GiB in the one thread that feeds the part uploads.
+        key = content_key(sha256)
+        size = path.stat().st_size
+        if self._stat(key) is not None:
+            return StoredObject(key, sha256, self.size(key), media_type, created=False)
+        with open(path, "rb") as handle:
+            self.client.put_object(self.bucket, key, handle, length=size, part_size=PART_SIZE, content_type=media_type)
+        return StoredObject(key, sha256, size, media_type, created=True)
 
     def open(self, key: str) -> VerifyingReader:
         expected = sha256_of_key(key)

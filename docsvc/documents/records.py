@@ -315,7 +315,8 @@ def ingest(
             stored = upload.stored
             if stored is None:
                 try:
-                    stored = store.put_file(upload.path, info.media_type, sha256=upload.sha256)
+                    # The spool's hash was taken as docsvc wrote it; a user's own file is hashed again.
+                    stored = store.put_file(upload.path, info.media_type, sha256=upload.sha256, trusted=upload.owned)
                 except Exception as exc:  # disk errors, the S3 client's errors, connection errors
                     raise StorageFailure() from exc
         finally:
