@@ -152,7 +152,8 @@ class FilesystemStore:
         # (and its row is waited for) or finds no object and stores it anew.
         path = self._path(key)
         self._hidden.mkdir(parents=True, exist_ok=True)
-        aside = self._hidden / uuid.uuid4().hex
+        # Named by its hash first, so that an operator can put back by hand what a sweep killed mid-way left.
+        aside = self._hidden / f"{sha256_of_key(key)}.{uuid.uuid4().hex}"
         with self._retention_lock():
             until = self.retained_until(key)
             if until is not None and until > datetime.now(UTC):
