@@ -684,6 +684,11 @@ def reconcile(env: dict[str, str], rt, office: Office, timeout: float, log) -> d
         "failed_without_reason": sorted(i for i, d in rows.items() if d.status == "failed" and not d.status_message),
         "without_original": sorted(set(rows) - with_original),
     }
+    # Objects a request stored and could not remove (it failed while the
+    # database was down, or its process was killed) are the orphan sweep's:
+    # the load is over, so no upload is between storing and recording and
+    # grace 0 is safe; the beat task would do the same a day later.
+    swept = sweep_orphans(env)
     # `docsvc check`, as an operator runs it; again while the index catches up.
     attempts, deadline = 0, time.perf_counter() + 180
     while True:
@@ -701,8 +706,19 @@ def reconcile(env: dict[str, str], rt, office: Office, timeout: float, log) -> d
     ok = (settled["outbox_pending"] == 0 and not uploads["missing"] and not uploads["unfinished"]
           and not uploads["failed_without_reason"] and not uploads["without_original"] and result.returncode == 0)
     return {"ok": ok, "settle": settled, "uploads": uploads, "registered": len(office.registered),
-            "issued": len(office.issued), "books": books, "check_exit": result.returncode,
+            "issued": len(office.issued), "books": books, "swept": swept, "check_exit": result.returncode,
             "check_attempts": attempts, "check": report}
+
+
+def sweep_orphans(env: dict[str, str]) -> dict:
+    """`docsvc sweep --grace-hours 0`: its JSON report (or the error)."""
+    result = subprocess.run([sys.executable, "-m", "docsvc.cli", "sweep", "--grace-hours", "0", "--json"],
+                            capture_output=True, text=True, env={**os.environ, **env, "PYTHONPATH": str(ROOT)},
+                            cwd=ROOT, timeout=600)
+    try:
+        return json.loads(result.stdout)
+    except ValueError:
+        return {"error": (result.stdout + result.stderr)[-2000:]}
 
 
 # --- report ---------------------------------------------------------------------------------
@@ -754,7 +770,8 @@ def print_report(result: dict) -> None:
     print(f"\nreconciliation: {'ok' if r['ok'] else 'FAILED'}; settled in {r['settle']['seconds']:.0f} s "
           f"(outbox pending {r['settle']['outbox_pending']}); uploads accepted {u['accepted']}, ready {u['ready']}, "
           f"failed {u['failed']} {u['failed_reasons']}; registered {r['registered']}, issued {r['issued']}; "
-          f"books {[(str(b['book']), b['entries'], b['highest']) for b in r['books']]}; docsvc check exit {r['check_exit']} "
+          f"books {[(str(b['book']), b['entries'], b['highest']) for b in r['books']]}; "
+          f"orphan objects swept {r['swept'].get('removed', r['swept'])}; docsvc check exit {r['check_exit']} "
           f"after {r['check_attempts']} attempt(s), found {r['check'].get('found')}")
 
 

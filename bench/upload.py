@@ -13,6 +13,8 @@ makes it), each repetition in a fresh child process whose memory is sampled:
   service    docsvc in-process: documents.spool() + documents.ingest()
   ingest     docsvc in-process, as `docsvc ingest FILE`: documents.local_file() + documents.ingest()
   http       the real server (docsvc serve --no-worker): POST the raw body
+  http_digest  the same with its SHA-256 in a Repr-Digest header: the server
+             stores the body as it arrives instead of after spooling it
 
 The stored object is removed (all versions) after every repetition, so each
 one uploads for real instead of hitting content-addressed deduplication.
@@ -49,7 +51,8 @@ sys.path.insert(0, str(ROOT))
 RESULTS = ROOT / "bench" / "results"
 SERVICES_ENV = Path(os.environ.get("DOCSVC_SERVICES_ENV", ROOT / ".cache" / "services.env"))
 MIB = 1024 * 1024
-VARIANTS = ("raw", "raw_fput", "service", "ingest", "http")
+VARIANTS = ("raw", "raw_fput", "service", "ingest", "http", "http_digest")
+HTTP_VARIANTS = ("http", "http_digest")
 SAMPLE_SECONDS = 0.05
 # The bench's Celery messages (the http variant dispatches one per upload,
 # and no worker runs) go to their own Redis database, emptied at the end, so
@@ -456,11 +459,12 @@ def child_main(spec: dict) -> dict:
         seconds = result.pop("seconds")
         rss_before = result.pop("rss_before")
         cpu = result.pop("cpu")
-    elif variant == "http":
+    elif variant in HTTP_VARIANTS:
         rss_before = psutil.Process().memory_info().rss
         cpu_before = cpu_seconds()
         started = time.perf_counter()
-        status, body = http_upload(spec["url"], spec["token"], path)
+        status, body = http_upload(spec["url"], spec["token"], path,
+                                   spec["sha256"] if variant == "http_digest" else None)
         seconds = time.perf_counter() - started
         cpu = cpu_seconds() - cpu_before
         if status != 202:
@@ -691,8 +695,11 @@ def service_upload(spec: dict, path: Path) -> dict:
     }
 
 
-def http_upload(url: str, token: str, path: Path) -> tuple[int, bytes]:
-    """POST the file as the raw body, streamed from disk in 1 MiB blocks."""
+def http_upload(url: str, token: str, path: Path, sha256: str | None = None) -> tuple[int, bytes]:
+    """POST the file as the raw body, streamed from disk in 1 MiB blocks;
+    with `sha256`, declared in a Repr-Digest header (RFC 9530)."""
+    import base64
+
     host, port = url.split("://", 1)[1].rstrip("/").rsplit(":", 1)
     conn = http.client.HTTPConnection(host, int(port), timeout=900, blocksize=MIB)
     size = path.stat().st_size
@@ -705,6 +712,7 @@ def http_upload(url: str, token: str, path: Path) -> tuple[int, bytes]:
                 "Authorization": f"Bearer {token}",
                 "Content-Type": "application/pdf",
                 "Content-Length": str(size),
+                **({"Repr-Digest": f"sha-256=:{base64.b64encode(bytes.fromhex(sha256)).decode()}:"} if sha256 else {}),
             },
         )
         response = conn.getresponse()
@@ -921,7 +929,7 @@ def summarize(size: int, runs: list[dict], variants: list[str]) -> dict:
         if "stages" in mine[0]:
             names = mine[0]["stages"].keys()
             entry["stages_median_s"] = {n: statistics.median(r["stages"][n] for r in mine) for n in names}
-        if variant == "http":
+        if variant in HTTP_VARIANTS:
             entry["server_cpu_s_median"] = statistics.median(r["server_cpu_seconds"] for r in mine)
             entry["server_idle_rss_mib"] = mib(statistics.median(r["server_idle_rss"] for r in mine))
             entry["server_peak_rss_mib"] = mib(max(r["server_peak_rss"] for r in mine))
@@ -959,8 +967,8 @@ def print_table(size: int, summary: dict, variants: list[str]) -> None:
         print(f"{variant:<9} {s['mib_per_s_median']:>7.1f} {s['seconds_median']:>8.2f} {s['peak_rss_mib']:>9.1f} "
               f"{s['rss_before_mib']:>7.1f} {s['peak_over_before_mib']:>11.1f} {s['client_cpu_s_median']:>6.2f} "
               f"{minio_cpu} {server_cpu}")
-    if "http" in summary:
-        s = summary["http"]
+    for variant in (v for v in HTTP_VARIANTS if v in summary):
+        s = summary[variant]
         print(f"{'  server':<9} {'':>7} {'':>8} {s['server_peak_rss_mib']:>9.1f} {s['server_idle_rss_mib']:>7.1f} "
               f"{s['server_peak_over_idle_mib']:>11.1f}   (anonymous memory only: peak {s['server_peak_anon_mib']:.1f}"
               f", idle {s['server_idle_anon_mib']:.1f}, peak-idle {s['server_peak_anon_over_idle_mib']:.1f})")
@@ -1101,7 +1109,7 @@ def main() -> None:
         run_helper({"variant": "setup", "env": env, "username": clerk, "password": uuid.uuid4().hex})
         spec_base = {"pdf": str(pdf), "env": env}
         token = url = None
-        if "http" in variants:
+        if set(HTTP_VARIANTS) & set(variants):
             docsvc_cli(env, "db", "upgrade")
             http_user, http_password = "bench-http", uuid.uuid4().hex
             docsvc_cli(env, "user", "add", http_user, "--role", "clerk", "--agency", "UBND-XA",
@@ -1125,8 +1133,8 @@ def main() -> None:
                 spec = {**spec_base, "variant": variant}
                 if variant in ("service", "ingest"):
                     spec["username"] = clerk
-                if variant == "http":
-                    spec.update(url=url, token=token)
+                if variant in HTTP_VARIANTS:
+                    spec.update(url=url, token=token, sha256=sha256)
                     server_idle, server_idle_anon = idle_rss(server.pid)
                     result = run_child(spec, extra_sampled_pid=server.pid)
                     result["server_idle_rss"], result["server_idle_anon"] = server_idle, server_idle_anon
@@ -1139,7 +1147,7 @@ def main() -> None:
                         f"{result['seconds']:7.2f} s  peak RSS {mib(result['vm_hwm']):6.1f} MiB "
                         f"(+{mib(result['vm_hwm'] - result['rss_before']):.1f} over before; "
                         f"ru_maxrss {mib(result['ru_maxrss']):.1f})")
-                if variant == "http":
+                if variant in HTTP_VARIANTS:
                     line += (f"  server {mib(result['server_idle_rss']):.1f} -> {mib(result['server_peak_rss']):.1f}"
                              f" MiB")
                 print(line, flush=True)

@@ -16,6 +16,7 @@ AUDIT_CHECKPOINT = "docsvc.audit_checkpoint"
 SEARCH_CHECK = "docsvc.search_check"
 SEARCH_FILL = "docsvc.fill_empty_search_index"
 EXCHANGE_DROP = "docsvc.exchange_drop_folder"
+SWEEP_ORPHANS = "docsvc.sweep_orphans"
 
 
 BROKER_SOCKET_SECONDS = 5.0
@@ -40,6 +41,9 @@ def celery_config(settings: Settings) -> dict:
     }
     if settings.search_check_hours > 0:
         config["beat_schedule"]["search-check"] = {"task": SEARCH_CHECK, "schedule": settings.search_check_hours * 3600.0}
+    if settings.orphan_sweep_hours > 0:
+        config["beat_schedule"]["sweep-orphans"] = {"task": SWEEP_ORPHANS,
+                                                    "schedule": settings.orphan_sweep_hours * 3600.0}
     if settings.watch_dir:
         config["beat_schedule"]["watch-folder"] = {
             "task": WATCH_FOLDER,

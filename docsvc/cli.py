@@ -522,10 +522,18 @@ class ReindexMeter:
                    f"{progress.rate:,.0f} a second", err=True)
 
 
+GRACE_HOURS = click.option("--grace-hours", default=None, type=click.IntRange(0),
+                           help="Remove orphans older than this (default: the setting orphan_grace_hours). 0 only "
+                                "when nothing is being uploaded: a writer's object before its row commits is young.")
+
+
 @main.command("check")
 @click.option("--json", "as_json", is_flag=True, help="The report as one JSON object.")
+@click.option("--repair", is_flag=True, help="First remove the orphans (as docsvc sweep does) and repair the "
+                                             "search index, then check.")
+@GRACE_HOURS
 @user_errors
-def check_command(as_json: bool) -> None:
+def check_command(as_json: bool, repair: bool, grace_hours: int | None) -> None:
     """Look for damage: every file row's stored object (there, of its size
     and hash), stored objects no row refers to, the search index, the
     retention locks of signed records, gaps and repeats in the register
@@ -535,14 +543,56 @@ def check_command(as_json: bool) -> None:
 
     rt = _runtime()
     try:
-        report = upkeep.check_installation(rt)
+        swept = _sweep(rt, grace_hours) if repair else None
+        report = upkeep.check_installation(rt, repair=repair)
     finally:
         rt.close()
     if as_json:
-        click.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
+        click.echo(json.dumps({**report.to_json(), **({"swept": swept.to_json()} if swept else {})},
+                              ensure_ascii=False, indent=2))
     else:
+        if swept:
+            _print_sweep(swept)
         _print_installation_check(report)
     sys.exit(0 if report.ok else 1)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="The report as one JSON object.")
+@GRACE_HOURS
+@user_errors
+def sweep(as_json: bool, grace_hours: int | None) -> None:
+    """Remove the stored objects no row refers to (left by requests that
+    failed between storing and recording) once older than the grace period;
+    retained objects, and everything while no row refers to any object, stay."""
+    rt = _runtime()
+    try:
+        report = _sweep(rt, grace_hours)
+    finally:
+        rt.close()
+    if as_json:
+        click.echo(json.dumps(report.to_json(), ensure_ascii=False))
+    else:
+        _print_sweep(report)
+
+
+def _sweep(rt: Runtime, grace_hours: int | None):
+    from datetime import timedelta
+
+    from docsvc import upkeep
+
+    return upkeep.sweep_orphans(rt, None if grace_hours is None else timedelta(hours=grace_hours))
+
+
+def _print_sweep(report) -> None:
+    if report.skipped:
+        click.echo(f"sweep: skipped ({report.skipped})")
+        return
+    click.echo(f"sweep: {report.objects:,} stored object(s), {report.young:,} within the grace period; "
+               f"{report.removed:,} orphan(s) removed, {report.retained:,} retained kept, "
+               f"{report.recorded_meanwhile:,} recorded meanwhile and put back")
+    for key in report.removed_keys:
+        click.echo(f"  removed {key}")
 
 
 INSTALLATION_CHECKS = {

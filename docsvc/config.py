@@ -162,6 +162,14 @@ class Settings:
     # so when it starts and finds the index empty while documents are ready
     # (a new index layout, a lost disk), so search comes back by itself.
     search_check_hours: float = 24.0
+    # Stored objects no row refers to (a request that failed between storing
+    # and recording, with the database down or its process killed) are
+    # removed every orphan_sweep_hours (0: never) once older than
+    # orphan_grace_hours (docsvc/upkeep/sweep.py): a writer commits its row
+    # seconds after storing, so a day never catches one at work, and an
+    # orphan costs only its bytes meanwhile.
+    orphan_sweep_hours: int = 6
+    orphan_grace_hours: int = 24
     # How long docsvc waits for a dependency that stopped answering before a
     # request gives up with 503 (docsvc/outages.py): PostgreSQL to connect,
     # MinIO for the next bytes of an answer, Elasticsearch per try (two tries).

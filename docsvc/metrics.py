@@ -28,6 +28,7 @@ from sqlalchemy import func, select
 
 from docsvc import logs
 from docsvc.models import (
+    AuditEvent,
     Document,
     DocumentFile,
     DocumentStatus,
@@ -41,6 +42,7 @@ from docsvc.models import (
 log = logging.getLogger(__name__)
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 OCR_WINDOW = timedelta(minutes=10)  # OCR pages a minute: the mean over this window
+ORPHAN_SWEPT = "object.swept"  # the audit action of docsvc/upkeep/sweep.py, one event per object
 
 REQUEST_SECONDS = Histogram(
     "docsvc_http_request_duration_seconds",
@@ -97,6 +99,7 @@ class InstallationCollector(Collector):
             ) or 0
             jobs = dict(session.execute(select(SigningJob.status, func.count()).group_by(SigningJob.status)).all())
             signed = session.scalar(select(func.coalesce(func.sum(SigningJob.done), 0))) or 0
+            swept = session.scalar(select(func.count()).where(AuditEvent.action == ORPHAN_SWEPT)) or 0
         yield GaugeMetricFamily("docsvc_outbox_backlog", "Outbox entries not yet done (processing, index writes, deliveries).",
                                 value=backlog)
         age = (now - oldest).total_seconds() if oldest is not None else 0.0
@@ -113,6 +116,8 @@ class InstallationCollector(Collector):
         yield by_status
         yield CounterMetricFamily("docsvc_signing_job_documents", "Documents signed by batch signing jobs.",
                                   value=signed)
+        yield CounterMetricFamily("docsvc_orphan_objects_swept",
+                                  "Stored objects no row referred to, removed by the orphan sweep.", value=swept)
 
 
 def exposition(rt) -> bytes:

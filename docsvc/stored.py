@@ -42,8 +42,9 @@ class UnrecordedObjects:
             size: int | None = None) -> StoredObject:
         return self.track(self._rt.store.put(stream, media_type, sha256=sha256, size=size))
 
-    def put_file(self, path: Path, media_type: str, *, sha256: str | None = None) -> StoredObject:
-        return self.track(self._rt.store.put_file(path, media_type, sha256=sha256))
+    def put_file(self, path: Path, media_type: str, *, sha256: str | None = None,
+                 trusted: bool = False) -> StoredObject:
+        return self.track(self._rt.store.put_file(path, media_type, sha256=sha256, trusted=trusted))
 
     def track(self, stored: StoredObject) -> StoredObject:
         """An object another function stored, to be removed like the rest."""

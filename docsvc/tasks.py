@@ -21,6 +21,7 @@ from docsvc.celery_config import (
     RUN_ENTRY,
     SEARCH_CHECK,
     SEARCH_FILL,
+    SWEEP_ORPHANS,
     WATCH_FOLDER,
     make_celery,
 )
@@ -104,6 +105,15 @@ def search_check() -> dict:
     if not report.ok:
         log.warning("search index repaired: %s", report.to_json())
     return report.to_json()
+
+
+@celery_app.task(name=SWEEP_ORPHANS)
+def sweep_orphans() -> dict:
+    """Remove stored objects no row refers to, once past their grace
+    (what `docsvc sweep` does); the report, as that command's JSON."""
+    from docsvc import upkeep
+
+    return upkeep.sweep_orphans(worker_runtime()).to_json()
 
 
 @celery_app.task(name=SEARCH_FILL)

@@ -178,6 +178,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "The backup is damaged or incomplete; nothing was restored.",
     },
     "error.empty_file": {"vi": "Tệp rỗng.", "en": "The file is empty."},
+    "error.digest_mismatch": {"vi": "Nội dung tệp không khớp với mã băm SHA-256 gửi kèm (Repr-Digest).",
+                              "en": "The file's bytes do not match the SHA-256 sent with it (Repr-Digest)."},
     "error.not_a_pdf": {"vi": "Tệp không phải là PDF.", "en": "The file is not a PDF."},
     "error.encrypted_pdf": {
         "vi": "PDF có mật khẩu hoặc đã mã hóa; hãy tải lên bản không khóa.",

@@ -181,6 +181,17 @@ def hash_file(path: Path) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
+@dataclass(frozen=True)
+class Hidden:
+    """An object set aside by ``hide``: invisible to every reader and writer
+    (a writer that puts the same bytes now stores them anew), and either put
+    back by ``reveal`` or removed for good by ``purge``. ``token`` is the
+    backend's: the set-aside file, or the versions a delete marker hides."""
+
+    key: str
+    token: str
+
+
 class ObjectStore(Protocol):
     """Immutable, content-addressed blobs.
 
@@ -201,8 +212,13 @@ class ObjectStore(Protocol):
         backend write straight to the final key; it is still verified. ``size``,
         when known, spares the backend from guessing the stream's length."""
 
-    def put_file(self, path: Path, media_type: str, *, sha256: str | None = None) -> StoredObject:
-        """Store a local file: one upload, hashing it first unless the hash is given."""
+    def put_file(self, path: Path, media_type: str, *, sha256: str | None = None,
+                 trusted: bool = False) -> StoredObject:
+        """Store a local file: one upload, hashing it first unless the hash is
+        given. `trusted`: the given hash was taken by docsvc as it wrote the
+        file, which only docsvc writes (its upload spool), so a backend that
+        would hash it again while storing may skip that; any other file (a
+        user's, by path) may change after it was hashed and is verified."""
 
     def open(self, key: str) -> VerifyingReader: ...
 
@@ -218,8 +234,25 @@ class ObjectStore(Protocol):
         (never all at once): for `docsvc check`, which looks for objects no
         row refers to. Anchors and unfinished uploads are not content."""
 
+    def iter_objects(self) -> Iterator[tuple[str, datetime]]:
+        """What ``iter_keys`` lists, each with when it was last written (UTC):
+        the orphan sweep (docsvc/upkeep/sweep.py) leaves young objects alone."""
+
     def delete(self, key: str) -> None:
         """Remove the object; raises RetentionError while it is retained."""
+
+    # The orphan sweep's two steps: set an object aside, then, once the
+    # database has had time to show any row a writer was committing for it,
+    # put it back or remove it (docsvc/upkeep/sweep.py says why in two steps).
+
+    def hide(self, key: str) -> Hidden | None:
+        """Set the object aside (None if there is none); RetentionError while it is retained."""
+
+    def reveal(self, hidden: Hidden) -> None:
+        """Put a hidden object back (harmless if a writer stored the same bytes meanwhile)."""
+
+    def purge(self, hidden: Hidden) -> None:
+        """Remove a hidden object for good; a writer's new copy of the same bytes stays."""
 
     def retain(self, key: str, until: datetime) -> None:
         """Keep the object undeletable until ``until`` (aware). Only ever

@@ -1,10 +1,12 @@
 """Blobs in a local folder: the embedded profile's object store."""
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
 import tempfile
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -15,6 +17,7 @@ from storage.base import (
     CHUNK_SIZE,
     AnchorExists,
     HashingReader,
+    Hidden,
     IntegrityError,
     ObjectMissing,
     RetentionError,
@@ -40,6 +43,8 @@ class FilesystemStore:
         self._retention = self.root / ".retention"
         # Anchors (named, write-once objects such as audit checkpoints).
         self._anchors = self.root / ".anchors"
+        # Objects the orphan sweep set aside, until it puts them back or removes them.
+        self._hidden = self.root / ".hidden"
 
     def ensure_ready(self) -> None:
         self._tmp.mkdir(parents=True, exist_ok=True)
@@ -74,7 +79,9 @@ class FilesystemStore:
             if os.path.exists(tmp_name):
                 os.unlink(tmp_name)
 
-    def put_file(self, path: Path, media_type: str, *, sha256: str | None = None) -> StoredObject:
+    def put_file(self, path: Path, media_type: str, *, sha256: str | None = None,
+                 trusted: bool = False) -> StoredObject:
+        # It copies the file anyway, and hashing while copying costs little next to the fsync.
         sha256 = sha256 or hash_file(path)[0]
         with open(path, "rb") as handle:
             return self.put(handle, media_type, sha256=sha256)
@@ -107,15 +114,24 @@ class FilesystemStore:
             raise ObjectMissing(key) from None
 
     def iter_keys(self) -> Iterator[str]:
+        for key, _modified in self.iter_objects():
+            yield key
+
+    def iter_objects(self) -> Iterator[tuple[str, datetime]]:
         # Sorted at each level of the fan-out, so the keys come in key order
         # and only one folder's listing is held at a time.
         top = self.root / "sha256"
         for first in _sorted_folders(top):
             for second in _sorted_folders(first):
-                for name in sorted(entry.name for entry in os.scandir(second) if entry.is_file()):
-                    key = f"sha256/{first.name}/{second.name}/{name}"
+                entries = sorted((entry for entry in os.scandir(second) if entry.is_file()), key=lambda e: e.name)
+                for entry in entries:
+                    key = f"sha256/{first.name}/{second.name}/{entry.name}"
                     if is_content_key(key):
-                        yield key
+                        try:
+                            modified = entry.stat().st_mtime
+                        except FileNotFoundError:  # removed since the folder was listed
+                            continue
+                        yield key, datetime.fromtimestamp(modified, UTC)
 
     def delete(self, key: str) -> None:
         path = self._path(key)
@@ -130,6 +146,35 @@ class FilesystemStore:
                 pass
             if until is not None:
                 self._sidecar(key).unlink(missing_ok=True)
+
+    def hide(self, key: str) -> Hidden | None:
+        # A rename is atomic: a writer either found the object before it
+        # (and its row is waited for) or finds no object and stores it anew.
+        path = self._path(key)
+        self._hidden.mkdir(parents=True, exist_ok=True)
+        # Named by its hash first, so that an operator can put back by hand what a sweep killed mid-way left.
+        aside = self._hidden / f"{sha256_of_key(key)}.{uuid.uuid4().hex}"
+        with self._retention_lock():
+            until = self.retained_until(key)
+            if until is not None and until > datetime.now(UTC):
+                raise RetentionError(key, until)
+            try:
+                os.rename(path, aside)
+            except FileNotFoundError:
+                return None
+        return Hidden(key, aside.name)
+
+    def reveal(self, hidden: Hidden) -> None:
+        aside, path = self._hidden / hidden.token, self._path(hidden.key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileExistsError):  # a writer stored the same bytes again meanwhile
+            os.link(aside, path)
+        aside.unlink()
+
+    def purge(self, hidden: Hidden) -> None:
+        aside = self._hidden / hidden.token
+        os.chmod(aside, 0o644)
+        aside.unlink()
 
     def _sidecar(self, key: str) -> Path:
         sha256_of_key(key)

@@ -24,6 +24,8 @@ from docsvc.documents.indexing import (
 )
 from docsvc.documents.pipeline import PAGE_SEPARATOR, entry_done, register_handler, run_entry, sweep_work_dirs
 from docsvc.documents.records import (
+    DigestMismatch,
+    Incoming,
     SearchFilters,
     Spooled,
     discard,
@@ -41,6 +43,7 @@ from docsvc.documents.thumbnails import thumbnail
 from docsvc.documents.watchfolder import done_dir, move_into, scan_once, watch
 
 __all__ = [
+    "DigestMismatch", "Incoming",
     "PAGE_SEPARATOR", "ReindexProgress", "SearchFilters", "Spooled", "check_index", "discard", "done_dir",
     "enqueue_processing", "entry_done", "get_document", "human_size", "index_complete", "ingest", "list_documents",
     "local_file", "move_into", "note_reindex", "pending_retries", "read_text", "ready_count", "refresh_entries",

@@ -16,7 +16,7 @@ from docsvc.web.requests import flag, int_arg, receive_upload, stream_file
 def upload_document():
     user = api_user()
     rt = runtime()
-    spooled, form = receive_upload(rt)
+    spooled, form = receive_upload(rt, to_store=True)
     document_id, _entry_id = documents.ingest(
         rt, user, spooled, title=form.get("title"), kind=form.get("kind") or DocumentKind.UPLOAD
     )

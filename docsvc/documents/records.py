@@ -9,23 +9,26 @@ document already references the same bytes.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import hashlib
 import logging
 import os
 import re
 import tempfile
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar, cast
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from docsvc import audit, outbox, validation
 from docsvc.documents import indexing
-from docsvc.documents.formats import inspect_upload
+from docsvc.documents.formats import IntakeInfo, inspect_upload
 from docsvc.errors import (
     Conflict,
     EmptyFile,
@@ -39,13 +42,14 @@ from docsvc.errors import (
 from docsvc.models import Agency, Document, DocumentFile, DocumentKind, FileRole, User, Workflow
 from docsvc.permissions import can_see_agency, require_staff, visible_agency_ids
 from docsvc.runtime import Runtime
-from docsvc.stored import remove_if_unreferenced, store_then_record
+from docsvc.stored import UnrecordedObjects, remove_if_unreferenced, store_then_record
 from search import SORTS, SearchQuery, SearchResult
 from search import InvalidQuery as IndexInvalidQuery
-from storage.base import hash_file
+from storage.base import IntegrityError, StoredObject, content_key, hash_file
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
 PROCESS_DOCUMENT = "process_document"
 SPOOL_CHUNK = 1024 * 1024
 # Document ids are UUIDs (models.new_id); anything else in a URL names nothing.
@@ -74,12 +78,36 @@ class Spooled:
     filename: str
     # False for a file the user handed us by path: it is theirs, never deleted.
     owned: bool = True
+    # Already in the store (an Incoming body, stored while it was spooled),
+    # and its checks, started once the spool was whole.
+    stored: StoredObject | None = None
+    checks: Future[IntakeInfo] | None = None
 
     def discard(self) -> None:
         if not self.owned:
             return
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.path)
+
+
+class DigestMismatch(InvalidInput):
+    """The body's bytes are not the ones its Repr-Digest names (cut, altered, or the wrong file)."""
+
+    code = "digest_mismatch"
+
+
+@dataclass
+class Incoming:
+    """An upload body not read yet whose client declared its SHA-256
+    (Repr-Digest): `ingest` streams it to its final key in the store while
+    spooling it for the checks, so storing overlaps receiving instead of
+    following it (bench/upload.py: spool then upload took twice a raw put).
+    `length` is the body's declared length, if any."""
+
+    stream: BinaryIO
+    filename: str
+    sha256: str
+    length: int | None = None
 
 
 def spool(stream: BinaryIO, filename: str, rt: Runtime) -> Spooled:
@@ -105,6 +133,112 @@ def spool(stream: BinaryIO, filename: str, rt: Runtime) -> Spooled:
         os.unlink(name)
         raise EmptyFile()
     return Spooled(Path(name), digest.hexdigest(), size, os.path.basename(filename or "document.pdf"))
+
+
+class _SpoolingReader:
+    """What the store reads an Incoming body through: each read whole (the
+    MinIO client joins a part from the reads it gets, copying at each join),
+    at most the upload limit, and written to the spool on its way."""
+
+    def __init__(self, stream: BinaryIO, spool_file: BinaryIO, limit: int, length: int | None,
+                 on_end: Callable[[], None]) -> None:
+        self._stream, self._spool, self._limit, self._length = stream, spool_file, limit, length
+        self._on_end: Callable[[], None] | None = on_end
+        self.size = 0
+        self.failure: BaseException | None = None  # the body's own error, not the store's
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            data = self._read_whole(size if size is not None and size >= 0 else SPOOL_CHUNK)
+        except BaseException as exc:
+            self.failure = exc
+            raise
+        self._spool.write(data)
+        # The store reads a body of known length to its last byte, not beyond.
+        if self._on_end is not None and (not data or self.size == self._length):
+            on_end, self._on_end = self._on_end, None
+            on_end()
+        return data
+
+    def _read_whole(self, size: int) -> bytes:
+        first = self._stream.read(size)
+        if len(first) in (0, size):
+            return self._counted(first)
+        pieces, have = [first], len(first)
+        while have < size and (more := self._stream.read(size - have)):
+            pieces.append(more)
+            have += len(more)
+        return self._counted(b"".join(pieces))
+
+    def _counted(self, data: bytes) -> bytes:
+        self.size += len(data)
+        if self.size > self._limit:
+            raise UploadTooLarge(f"The file is larger than the limit of {human_size(self._limit)}.")
+        return data
+
+
+def _stream_to_store(rt: Runtime, store: UnrecordedObjects, incoming: Incoming) -> Spooled:
+    """Receive an Incoming body into the spool and, unless its bytes are
+    stored already, into the store at its declared key at the same time."""
+    if rt.store.exists(content_key(incoming.sha256)):
+        spooled = spool(incoming.stream, incoming.filename, rt)
+        if spooled.sha256 != incoming.sha256:
+            spooled.discard()
+            raise DigestMismatch("The file's bytes do not match the SHA-256 its Repr-Digest header gives.")
+        return spooled
+    tmp_dir = Path(rt.settings.data_dir) / "tmp"
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=tmp_dir, prefix="upload-", suffix=".part")
+    spooled = Spooled(Path(name), incoming.sha256, 0, os.path.basename(incoming.filename or "document.pdf"))
+
+    def check_whole_spool() -> None:
+        # While the store still uploads the last parts and completes: the
+        # checks then cost no time of their own (ingest waits for them).
+        out.flush()
+        spooled.checks = _in_background(_inspect, rt, spooled.path)
+
+    try:
+        with os.fdopen(fd, "wb") as out:
+            reader = _SpoolingReader(incoming.stream, out, rt.settings.max_upload_bytes, incoming.length,
+                                     check_whole_spool)
+            try:
+                # Stored before the checks, as every writer stores before it
+                # records: if they refuse it, store_then_record removes it.
+                spooled.stored = store.put(cast(BinaryIO, reader), "application/octet-stream", sha256=incoming.sha256,
+                                           size=incoming.length)
+            except IntegrityError:
+                raise DigestMismatch("The file's bytes do not match the SHA-256 its Repr-Digest header gives.") from None
+            except Exception as exc:
+                if reader.failure is not None:
+                    raise reader.failure from None  # the body's error (too large, stalled, cut off) as it is
+                raise StorageFailure() from exc
+    except BaseException:
+        spooled.discard()
+        raise
+    spooled.size = reader.size
+    if spooled.size == 0:
+        spooled.discard()
+        raise EmptyFile()
+    return spooled
+
+
+def _inspect(rt: Runtime, path: Path) -> IntakeInfo:
+    return inspect_upload(path, max_pages=rt.settings.max_pages, max_image_pixels=rt.settings.max_image_pixels)
+
+
+def _in_background(work: Callable[..., T], *args: Any) -> Future[T]:
+    """`work` in a thread of its own (with the request's context: its log id)."""
+    future: Future[T] = Future()
+    context = contextvars.copy_context()
+
+    def run() -> None:
+        try:
+            future.set_result(context.run(work, *args))
+        except BaseException as exc:  # handed to whoever waits for the result
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name="upload-checks", daemon=True).start()
+    return future
 
 
 def local_file(path: Path, rt: Runtime) -> Spooled:
@@ -147,7 +281,7 @@ def enqueue_processing(session: Session, document_id: str) -> int:
 def ingest(
     rt: Runtime,
     actor: User,
-    upload: Spooled,
+    upload: Spooled | Incoming,
     *,
     title: str | None = None,
     kind: DocumentKind | str = DocumentKind.UPLOAD,
@@ -158,9 +292,13 @@ def ingest(
 ) -> tuple[str, int]:
     """Store and record an uploaded PDF or scanned image; returns (document id, outbox entry id).
 
-    The spooled file is consumed: it is deleted whatever happens.
+    The spooled file is consumed: it is deleted whatever happens. An
+    Incoming body is received here, after the fields are checked.
     """
     with store_then_record(rt) as store:
+        if isinstance(upload, Incoming):
+            require_staff(actor)  # before a byte of the body is stored
+            upload = _stream_to_store(rt, store, upload)
         try:
             require_staff(actor)
             kind = validation.one_of(kind, DocumentKind, "Kind")
@@ -173,13 +311,14 @@ def ingest(
                 raise InvalidInput("Choose the agency the document belongs to.")
             if not can_see_agency(actor, agency_id):
                 raise Forbidden("You cannot add documents to another agency.")
-            info = inspect_upload(
-                upload.path, max_pages=rt.settings.max_pages, max_image_pixels=rt.settings.max_image_pixels
-            )
-            try:
-                stored = store.put_file(upload.path, info.media_type, sha256=upload.sha256)
-            except Exception as exc:  # disk errors, the S3 client's errors, connection errors
-                raise StorageFailure() from exc
+            info = upload.checks.result() if upload.checks is not None else _inspect(rt, upload.path)
+            stored = upload.stored
+            if stored is None:
+                try:
+                    # The spool's hash was taken as docsvc wrote it; a user's own file is hashed again.
+                    stored = store.put_file(upload.path, info.media_type, sha256=upload.sha256, trusted=upload.owned)
+                except Exception as exc:  # disk errors, the S3 client's errors, connection errors
+                    raise StorageFailure() from exc
         finally:
             upload.discard()
         with rt.write() as session:

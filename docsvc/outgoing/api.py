@@ -18,7 +18,7 @@ def upload_draft():
     """A drafter's PDF becomes an outgoing draft (raw body or multipart, like /documents)."""
     user = api_user()
     rt = runtime()
-    spooled, form = receive_upload(rt)
+    spooled, form = receive_upload(rt, to_store=True)
     document_id, _entry_id = documents.ingest(rt, user, spooled, title=form.get("title"), kind=DocumentKind.OUTGOING)
     try:
         with rt.write() as db:

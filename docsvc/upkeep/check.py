@@ -90,10 +90,14 @@ class IntegrityReport:
                 "problems": [problem.to_json() for problem in self.problems]}
 
 
-def check_installation(rt: Runtime) -> IntegrityReport:
+def check_installation(rt: Runtime, *, repair: bool = False) -> IntegrityReport:
+    """`repair` also makes the search index true to the database first
+    (`docsvc check --repair`, which sweeps orphan objects before)."""
     report = IntegrityReport()
     check_files(rt, report)
     check_objects(rt, report)
+    if repair:
+        documents.check_index(rt, repair=True)
     check_index(rt, report)
     check_retention(rt, report)
     check_registers(rt, report)
@@ -199,15 +203,15 @@ def _read_through(rt: Runtime, key: str) -> None:
 
 
 def check_objects(rt: Runtime, report: IntegrityReport) -> None:
-    for keys in _batches(rt.store.iter_keys(), KEY_BATCH):
+    for keys in batches(rt.store.iter_keys(), KEY_BATCH):
         report.checked["objects"] += len(keys)
-        referenced = _referenced(rt, keys)
+        referenced = referenced_keys(rt, keys)
         for key in keys:
             if key not in referenced:
                 report.add(Problem("objects", "unreferenced", "a stored object no row refers to", key=key))
 
 
-def _batches(keys: Iterator[str], size: int) -> Iterator[list[str]]:
+def batches(keys: Iterator[str], size: int) -> Iterator[list[str]]:
     batch: list[str] = []
     for key in keys:
         batch.append(key)
@@ -218,7 +222,7 @@ def _batches(keys: Iterator[str], size: int) -> Iterator[list[str]]:
         yield batch
 
 
-def _referenced(rt: Runtime, keys: list[str]) -> set[str]:
+def referenced_keys(rt: Runtime, keys: list[str]) -> set[str]:
     with rt.read() as session:
         found = set(session.scalars(select(DocumentFile.storage_key).where(DocumentFile.storage_key.in_(keys))))
         found.update(session.scalars(select(SigningCredential.image_key).where(SigningCredential.image_key.in_(keys))))

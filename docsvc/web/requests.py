@@ -3,6 +3,8 @@ bodies, whole numbers and flags from the query string, an uploaded PDF,
 a stored file streamed back, an export downloaded."""
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Mapping
 from functools import wraps
 from urllib.parse import quote
@@ -61,16 +63,41 @@ def flag(name: str) -> bool:
     return raw in ("1", "true")
 
 
-def receive_upload(rt) -> tuple[documents.Spooled, Mapping[str, str]]:
+def receive_upload(rt, *, to_store: bool = False) -> tuple[documents.Spooled | documents.Incoming, Mapping[str, str]]:
     """The PDF of a request, spooled: a multipart field `file` (with the other
     fields beside it), or the raw body, which streams straight to disk and is
-    the way to send very large files (fields then come in the query string)."""
+    the way to send very large files (fields then come in the query string).
+    A raw body whose SHA-256 the client declares (`Repr-Digest: sha-256=:…:`,
+    RFC 9530) is, for an endpoint that stores it (`to_store`), left unread:
+    `documents.ingest` streams it to the store and the spool at once."""
     if request.mimetype == "multipart/form-data":
         upload = request.files.get("file")
         if upload is None:
             raise InvalidInput("Send the PDF in a form field named 'file'.")
         return documents.spool(upload.stream, upload.filename or "document.pdf", rt), request.form
-    return documents.spool(request.stream, request.args.get("filename", "document.pdf"), rt), request.args
+    filename = request.args.get("filename", "document.pdf")
+    declared = declared_sha256(request.headers.get("Repr-Digest")) if to_store else None
+    if declared is not None:
+        return documents.Incoming(request.stream, filename, declared, request.content_length), request.args
+    return documents.spool(request.stream, filename, rt), request.args
+
+
+def declared_sha256(header: str | None) -> str | None:
+    """The SHA-256 (hex) a Repr-Digest header gives, if it gives one."""
+    for member in (header or "").split(","):
+        name, _, value = member.strip().partition("=")
+        if name.strip().lower() != "sha-256":
+            continue
+        value = value.strip()
+        try:
+            digest = base64.b64decode(value[1:-1], validate=True) if value[:1] == value[-1:] == ":" else b""
+        except binascii.Error:
+            digest = b""
+        if len(digest) != 32:
+            raise InvalidInput("Repr-Digest: sha-256 must be the file's SHA-256 in base64 between colons "
+                               "(sha-256=:…:).")
+        return digest.hex()
+    return None
 
 
 def stream_file(key: str, filename: str, size: int, media_type: str = "application/pdf") -> Response:

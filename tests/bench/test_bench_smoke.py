@@ -84,13 +84,13 @@ def test_load_runs_a_working_day_and_reconciles(bench):
 def test_upload_every_variant_stores_the_file(bench):
     result = bench.result()
     by_variant = {r["variant"]: r for r in result["runs"]}
-    assert sorted(by_variant) == sorted(["raw", "raw_fput", "service", "ingest", "http"])
-    assert by_variant["http"]["status"] == 202
-    for variant in ("service", "ingest", "http"):
+    assert sorted(by_variant) == sorted(["raw", "raw_fput", "service", "ingest", "http", "http_digest"])
+    assert by_variant["http"]["status"] == by_variant["http_digest"]["status"] == 202
+    for variant in ("service", "ingest", "http", "http_digest"):
         assert by_variant[variant]["document_id"], variant
     # Each repetition uploads for real (no deduplication): one stored version removed after it.
-    assert by_variant["service"]["versions_removed"] == 1
-    assert by_variant["http"]["versions_removed"] == 1
+    for variant in ("service", "http", "http_digest"):
+        assert by_variant[variant]["versions_removed"] == 1, variant
     assert "throughput / raw:" in bench.stdout and "where the time goes" in bench.stdout
     assert "inspect_pdf" in result["profile"]
 

@@ -1,6 +1,8 @@
 """Fixtures for service-level tests: people, API clients, and what is stored."""
 from __future__ import annotations
 
+import base64
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -117,3 +119,8 @@ def leftovers(rt) -> dict:
 
 
 NOTHING = {"objects": [], "rows": {}, "indexed": 0, "spooled": []}
+
+
+def repr_digest(data: bytes) -> str:
+    """The Repr-Digest header (RFC 9530) a client sends with a raw body it knows the SHA-256 of."""
+    return f"sha-256=:{base64.b64encode(hashlib.sha256(data).digest()).decode()}:"

@@ -16,7 +16,7 @@ from docsvc import accounts
 from docsvc.app import create_app
 from docsvc.cli import prepare
 from docsvc.runtime import Runtime
-from tests.integration.conftest import NOTHING, leftovers
+from tests.integration.conftest import NOTHING, leftovers, repr_digest
 from tests.pdfs import make_pdf, sample_paragraphs
 
 
@@ -113,6 +113,17 @@ def test_upload_over_the_limit_is_refused_while_streaming(backend, tmp_path):
             input_stream=handle,
             headers={"Authorization": f"Bearer {token}", "Content-Type": "application/pdf"},
             # What gunicorn says of a chunked request body.
+            environ_overrides={"wsgi.input_terminated": True},
+        )
+    assert response.status_code == 413
+    assert response.get_json()["code"] == "upload_too_large"
+    # ...so is one with a Repr-Digest, which streams to the store as it comes...
+    with open(big, "rb") as handle:
+        response = client.post(
+            "/api/v1/documents?filename=big.pdf",
+            input_stream=handle,
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/pdf",
+                     "Repr-Digest": repr_digest(big.read_bytes())},
             environ_overrides={"wsgi.input_terminated": True},
         )
     assert response.status_code == 413
