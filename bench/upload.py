@@ -46,6 +46,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # The repository before bench/ (where Python puts a script's folder first):
 # bench/search.py would otherwise stand for the search package.
 sys.path.insert(0, str(ROOT))
+from signing.pki import free_port  # noqa: E402  (one port helper for benches and tests)
+
 RESULTS = ROOT / "bench" / "results"
 SERVICES_ENV = Path(os.environ.get("DOCSVC_SERVICES_ENV", ROOT / ".cache" / "services.env"))
 MIB = 1024 * 1024
@@ -806,12 +808,6 @@ def run_child(spec: dict, extra_sampled_pid: int | None = None) -> dict:
 
 
 # --- the http server ------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def start_server(env: dict[str, str], log_path: Path) -> tuple[subprocess.Popen, str]:
