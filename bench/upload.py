@@ -48,6 +48,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # The repository before bench/ (where Python puts a script's folder first):
 # bench/search.py would otherwise stand for the search package.
 sys.path.insert(0, str(ROOT))
+from signing.pki import free_port  # noqa: E402  (one port helper for benches and tests)
+
 RESULTS = ROOT / "bench" / "results"
 SERVICES_ENV = Path(os.environ.get("DOCSVC_SERVICES_ENV", ROOT / ".cache" / "services.env"))
 MIB = 1024 * 1024
@@ -55,8 +57,10 @@ VARIANTS = ("raw", "raw_fput", "service", "ingest", "http", "http_digest")
 HTTP_VARIANTS = ("http", "http_digest")
 SAMPLE_SECONDS = 0.05
 # The bench's Celery messages (the http variant dispatches one per upload,
-# and no worker runs) go to their own Redis database, emptied at the end, so
-# that no concurrently running test or worker ever sees them.
+# and no worker runs) go to a queue of the run's own in a Redis database of
+# the benches, removed at the end, so that no concurrently running test,
+# worker or other bench run (a second pytest process, a colleague's run on
+# the same services) ever sees them or loses its own.
 BENCH_REDIS_DB = 14
 WRITE_CHUNK = 8 * MIB
 
@@ -245,6 +249,7 @@ def scaled_env(data_dir: Path, suffix: str, size: int) -> dict[str, str]:
         "DOCSVC_ELASTICSEARCH_URL": service_env("DOCSVC_TEST_ELASTICSEARCH_URL"),
         "DOCSVC_ELASTICSEARCH_INDEX": f"docsvc-bench-{suffix}",
         "DOCSVC_BROKER_URL": f"{redis_base}/{BENCH_REDIS_DB}",
+        "DOCSVC_TASK_QUEUE": f"docsvc-bench-{suffix}",
     }
     if size > 3 * 1024 * MIB - MIB:  # the default limit is 3 GiB
         env["DOCSVC_MAX_UPLOAD_BYTES"] = str(size + 64 * MIB)
@@ -252,8 +257,8 @@ def scaled_env(data_dir: Path, suffix: str, size: int) -> dict[str, str]:
 
 
 def cleanup_scaled(env: dict[str, str]) -> None:
-    """Drop the database, the bucket (every object version) and the index; empty
-    the bench's Redis database. Each step runs even if another one failed."""
+    """Drop the database, the bucket (every object version), the index and the
+    run's queue in Redis. Each step runs even if another one failed."""
     errors = []
 
     def step(what, fn):
@@ -269,10 +274,12 @@ def cleanup_scaled(env: dict[str, str]) -> None:
         with psycopg.connect(_psycopg_url(service_env("DOCSVC_TEST_PG_ADMIN_URL")), autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
-    def flush_redis():
+    def drop_queue():
         import redis
 
-        redis.Redis.from_url(env["DOCSVC_BROKER_URL"]).flushdb()
+        client = redis.Redis.from_url(env["DOCSVC_BROKER_URL"])
+        client.delete(env["DOCSVC_TASK_QUEUE"])
+        client.close()
 
     def drop_index():
         from elasticsearch import Elasticsearch
@@ -290,7 +297,7 @@ def cleanup_scaled(env: dict[str, str]) -> None:
             client.remove_bucket(bucket)
 
     step("database", drop_db)
-    step("redis", flush_redis)
+    step("redis", drop_queue)
     step("index", drop_index)
     step("bucket", drop_bucket)
     if errors:
@@ -814,12 +821,6 @@ def run_child(spec: dict, extra_sampled_pid: int | None = None) -> dict:
 
 
 # --- the http server ------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def start_server(env: dict[str, str], log_path: Path) -> tuple[subprocess.Popen, str]:

@@ -99,7 +99,7 @@ def installation_env(profile: str, workdir: Path, suffix: str) -> dict[str, str]
 def cleanup(profile: str, env: dict[str, str]) -> None:
     if profile != "scaled":
         return
-    shared.cleanup_scaled(env)  # database, bucket, index, the bench's Redis database
+    shared.cleanup_scaled(env)  # database, bucket, index, the run's Redis queue
     with contextlib.suppress(Exception):
         from elasticsearch import Elasticsearch
 

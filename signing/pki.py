@@ -17,7 +17,8 @@ from __future__ import annotations
 import json
 import os
 import socket
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -138,10 +139,25 @@ class DevPki:
 
 
 def free_port() -> int:
+    with reserved_port() as port:
+        return port
+
+
+@contextmanager
+def reserved_port() -> Iterator[int]:
+    """A free port on 127.0.0.1, kept bound until the block ends.
+
+    A port only looked up (bind 0, close) is free for anybody until its
+    server binds it: another process (a second pytest worker, a client's
+    outgoing connection) can be handed the same number meanwhile. Held
+    here, bound with SO_REUSEADDR and never listening, the kernel gives it
+    to nobody else, while a server that sets SO_REUSEADDR too (http.server,
+    DevServices) can bind and listen on it inside the block."""
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
-        return port
+        yield port
 
 
 def init_pki(

@@ -45,6 +45,22 @@ def _load_services_env() -> None:
 
 _load_services_env()
 
+# Test files of many minutes each, run first. scripts/test runs the suite on
+# two processes with each file whole on one (pytest-xdist's loadfile), which
+# hands files out in collection order: one of these handed out late would
+# run alone while the other process has nothing left to do.
+LONG_FILES = (
+    "integration/test_faults_under_load.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        path = item.path.relative_to(ROOT / "tests").as_posix() if item.path.is_relative_to(ROOT / "tests") else ""
+        return LONG_FILES.index(path) if path in LONG_FILES else len(LONG_FILES)
+
+    items.sort(key=rank)  # stable: every other test keeps its place
+
 
 def service_env(name: str) -> str:
     value = os.environ.get(name)

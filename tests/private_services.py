@@ -14,6 +14,7 @@ folder; `with private_services(...)` always does.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -28,21 +29,27 @@ SCRIPTS = ROOT / "scripts" / "services"
 SERVICES = ("postgres", "redis", "minio", "elasticsearch")
 SCRIPT_NAMES = {"postgres": "postgres.sh", "redis": "redis.sh", "minio": "minio.sh", "elasticsearch": "elasticsearch.sh"}
 # Each script's own port settings (scripts/services/README.md, "Overrides").
-PORTS = ("DOCSVC_PG_PORT", "DOCSVC_REDIS_PORT", "DOCSVC_MINIO_PORT", "DOCSVC_MINIO_CONSOLE_PORT", "DOCSVC_ES_PORT",
-         "DOCSVC_ES_TRANSPORT_PORT")
+SERVICE_PORTS = {"postgres": ("DOCSVC_PG_PORT",), "redis": ("DOCSVC_REDIS_PORT",),
+                 "minio": ("DOCSVC_MINIO_PORT", "DOCSVC_MINIO_CONSOLE_PORT"),
+                 "elasticsearch": ("DOCSVC_ES_PORT", "DOCSVC_ES_TRANSPORT_PORT")}
+PORTS = tuple(port for ports in SERVICE_PORTS.values() for port in ports)
 SCRIPT_TIMEOUT = 180
 
 
-def _free_ports(count: int) -> list[int]:
-    held = []
-    for _ in range(count):
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        held.append(sock)
-    ports = [sock.getsockname()[1] for sock in held]
-    for sock in held:
+def _hold(port: int = 0) -> socket.socket:
+    """A port on 127.0.0.1 bound and never listening, with SO_REUSEADDR: the
+    kernel hands it to no other process (another pytest worker's free port, a
+    client's outgoing connection) while the service it is meant for is not
+    running, and the service, whose listener sets SO_REUSEADDR too
+    (PostgreSQL, Redis, Go's and Java's), can still bind it."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(("127.0.0.1", port))
+    except OSError:
         sock.close()
-    return ports
+        raise
+    return sock
 
 
 class PrivateServices:
@@ -51,7 +58,10 @@ class PrivateServices:
         run_dir.mkdir(parents=True, exist_ok=True)
         # The cluster runs as user postgres, which must reach its folder inside.
         run_dir.chmod(0o755)
-        self.ports = dict(zip(PORTS, _free_ports(len(PORTS)), strict=True))
+        # Held from here until the service listens, and again while it is
+        # stopped on purpose, so that its start finds the port free.
+        self._held = {name: _hold() for name in PORTS}
+        self.ports = {name: sock.getsockname()[1] for name, sock in self._held.items()}
         self.script_env = {**os.environ, **{name: str(port) for name, port in self.ports.items()},
                            "DOCSVC_RUN_DIR": str(run_dir), "DOCSVC_ES_HEAP": es_heap,
                            "DOCSVC_SERVICES_ENV": str(run_dir / "services.env")}
@@ -70,12 +80,22 @@ class PrivateServices:
         for name in names or SERVICES:
             self.started.add(name)
             self._script(name, "start")
+            self._release(name)
             for line in self._script(name, "env").splitlines():
                 key, value = line.removeprefix("export ").split("=", 1)
                 self.addresses[key] = value.strip("'\"")
 
     def stop(self, name: str) -> None:
         self._script(name, "stop")
+        for port_name in SERVICE_PORTS[name]:
+            # Taken meanwhile (rare): the next start says so.
+            with contextlib.suppress(OSError):
+                self._held[port_name] = _hold(self.ports[port_name])
+
+    def _release(self, name: str) -> None:
+        for port_name in SERVICE_PORTS[name]:
+            if (sock := self._held.pop(port_name, None)) is not None:
+                sock.close()
 
     def restart(self, name: str) -> None:
         self._script(name, "restart")
@@ -118,6 +138,7 @@ class PrivateServices:
                     self.stop(name)
                 except (RuntimeError, subprocess.TimeoutExpired) as exc:
                     errors.append(str(exc))
+            self._release(name)
         # PostgreSQL may keep its cluster elsewhere when user postgres could not reach this folder (postgres.sh).
         cluster = self.run_dir / "postgres"
         if cluster.is_symlink():

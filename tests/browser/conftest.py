@@ -17,7 +17,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -30,6 +29,8 @@ from urllib.parse import urlsplit
 
 import psutil
 import pytest
+
+from signing.pki import free_port
 
 TESTS = Path(__file__).resolve().parent.parent
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -59,12 +60,6 @@ def _root_conftest(config: pytest.Config):
     module = config.pluginmanager.get_plugin(str(TESTS / "conftest.py"))
     assert module is not None, "tests/conftest.py was not loaded"
     return module
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
@@ -205,7 +200,7 @@ def serve(installation, tmp_path_factory) -> Iterator[Server]:
         "--full-name", CLERK_FULL_NAME, "--password-env", "DOCSVC_TEST_CLERK_PASSWORD",
         check=True, extra_env={"DOCSVC_TEST_CLERK_PASSWORD": CLERK_PASSWORD},
     )
-    port = _free_port()
+    port = free_port()
     log_path = tmp_path_factory.mktemp("server-log") / "serve.log"
     env = {**os.environ, **installation.env}
     env.pop("DOCSVC_CONFIG", None)

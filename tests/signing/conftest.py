@@ -14,24 +14,28 @@ import pytest
 
 from signing.devservices import DevServices
 from signing.keys import Pkcs12Key
-from signing.pki import DevPki, init_pki
+from signing.pki import DevPki, init_pki, reserved_port
 from signing.sign import sign_pdf
 from signing.trust import TrustConfig
 from tests.pdfs import make_pdf, sample_paragraphs
 from tests.signing.helpers import handwritten_signature_png, make_nssdb, seal_png
 
 
-@pytest.fixture(scope="session")
-def pki(tmp_path_factory) -> DevPki:
-    return init_pki(tmp_path_factory.mktemp("pki"))
-
-
 @pytest.fixture(scope="session", autouse=True)
-def ca_services(pki):
+def ca_services(tmp_path_factory):
     """The CA is online for every test; tests about an unreachable CA use
-    the stranger PKI, whose services never run."""
-    with DevServices(pki) as services:
+    the stranger PKI, whose services never run. Its port stays reserved
+    from the moment the certificates name it until the services listen
+    on it, so a second pytest worker is never handed the same one."""
+    with reserved_port() as port:
+        services = DevServices(init_pki(tmp_path_factory.mktemp("pki"), port=port)).start()
+    with services:
         yield services
+
+
+@pytest.fixture(scope="session")
+def pki(ca_services) -> DevPki:
+    return ca_services.pki
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,7 @@ import pytest
 from pyhanko.pdf_utils.reader import PdfFileReader
 
 from signing import verify_pdf
+from signing.keys import Pkcs12Key
 from signing.sign import _reserved_sizes
 
 
@@ -34,9 +35,13 @@ def test_a_batch_signed_with_one_key_is_valid_throughout(level, decision_pdf, lo
     assert len({contents_length(signed) for signed in batch}) == 1
 
 
-def test_a_remembered_signature_size_that_became_too_small_still_signs(decision_pdf, agency, sign, trust):
+def test_a_remembered_signature_size_that_became_too_small_still_signs(decision_pdf, pki, sign, trust):
     """E.g. the TSA now sends longer tokens: the document is signed again
     with a fresh estimate instead of failing."""
+    # A key of its own: the session's `agency` key remembers the sizes of
+    # whichever tests signed with it before in this process (other levels,
+    # TSAs), which depends on the order files run in, e.g. under xdist.
+    agency = Pkcs12Key(pki.p12_path("agency"), pki.passphrase)
     sign(decision_pdf, agency, level="B-T")
     sizes = _reserved_sizes[agency.signer()]
     assert sizes, "nothing was remembered for the key"
