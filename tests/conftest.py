@@ -49,8 +49,13 @@ _load_services_env()
 # two processes with each file whole on one (pytest-xdist's loadfile), which
 # hands files out in collection order: one of these handed out late would
 # run alone while the other process has nothing left to do.
-LONG_FILES = (
+LONG_FILES = (  # longest first, from the slowest tests of a full run
+    "bench/test_bench_smoke.py",
     "integration/test_faults_under_load.py",
+    "integration/test_worker_recovery.py",
+    "integration/test_search_lifecycle.py",
+    "integration/test_incoming.py",
+    "browser/test_exchange_pages.py",
 )
 
 
