@@ -27,17 +27,14 @@ import time
 import urllib.request
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from signing.pki import free_port  # noqa: E402  (a port outside the ephemeral range)
+
 SLOW_REQUESTS = {
     "head": b"GET / HTTP/1.1\r\nHost: x\r\n",
     "body": (b"POST /api/v1/verify HTTP/1.1\r\nHost: x\r\nContent-Type: application/pdf\r\n"
              b"Content-Length: 5000000\r\n\r\n%PDF-1.7\n" + b"x" * 100_000),
 }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def start_server(data_dir: Path, port: int, log_path: Path) -> subprocess.Popen:

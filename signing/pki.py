@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import socket
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -138,8 +139,37 @@ class DevPki:
         )
 
 
+# Ports handed to servers that bind them later (a port only looked up is
+# free for anybody until then). bind(0) draws from the kernel's ephemeral
+# range, the same numbers every outgoing connection's own end is given, so
+# a busy process's client could take the port before its server binds it
+# (seen: gunicorn "Address already in use" under two pytest processes).
+# Below that range only servers bind, and a random pick makes two callers'
+# meeting on one number unlikely.
+_SERVER_PORTS = range(20000, 32768)
+
+
+def _ephemeral_ports() -> range:
+    try:
+        low, high = (int(n) for n in Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    except (OSError, ValueError):
+        return range(32768, 61000)
+    return range(low, high + 1)
+
+
 def free_port() -> int:
-    with reserved_port() as port:
+    """A port on 127.0.0.1 free now, outside the ephemeral range, for a server
+    that binds it later (use `reserved_port` where the server can bind a held one)."""
+    ephemeral = _ephemeral_ports()
+    candidates = [p for p in _SERVER_PORTS if p not in ephemeral]
+    for port in random.sample(candidates, min(200, len(candidates))):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    with reserved_port() as port:  # every candidate taken: the kernel's pick
         return port
 
 
