@@ -52,16 +52,22 @@ def test_compose_web_counts_requests_of_every_process_and_logs_json(start_server
     srv = start_server(command=command)
     before = health_requests_counted(srv)
 
-    # Concurrent clients keep both processes busy, so both answer some.
-    with ThreadPoolExecutor(8) as pool:
-        statuses = list(pool.map(lambda _: srv.request("GET", "/api/v1/health")[0], range(HEALTH_REQUESTS)))
-    assert statuses == [200] * HEALTH_REQUESTS
-
-    lines, not_json = json_lines(srv.log_path.read_text(errors="replace"))
-    assert not not_json, not_json[:5]
+    # Concurrent clients keep both processes busy, so both answer some; on a
+    # loaded machine one may take a whole round, so rounds go on (a few at
+    # most) until each process has answered.
+    sent, answered_by, lines = 0, set(), []
+    for _ in range(10):
+        with ThreadPoolExecutor(8) as pool:
+            statuses = list(pool.map(lambda _: srv.request("GET", "/api/v1/health")[0], range(HEALTH_REQUESTS)))
+        assert statuses == [200] * HEALTH_REQUESTS
+        sent += HEALTH_REQUESTS
+        lines, not_json = json_lines(srv.log_path.read_text(errors="replace"))
+        assert not not_json, not_json[:5]
+        answered_by = {line["pid"] for line in lines if line.get("path") == "/api/v1/health"}
+        if len(answered_by) >= workers:
+            break
     assert sum("Booting worker" in line["message"] for line in lines) == workers
-    answered_by = {line["pid"] for line in lines if line.get("path") == "/api/v1/health"}
     assert len(answered_by) == workers, answered_by
 
     # Each scrape is answered by one process or the other; each sees them all.
-    assert {health_requests_counted(srv) - before for _ in range(12)} == {HEALTH_REQUESTS}
+    assert {health_requests_counted(srv) - before for _ in range(12)} == {sent}
