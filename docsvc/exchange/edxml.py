@@ -171,6 +171,15 @@ def _add(parent: etree._Element, name: str, text: str | int | None = None) -> et
     return element
 
 
+def _response_for(parent: etree._Element, response_for: ResponseFor) -> None:
+    """The document answered, as a package's or a status message's ResponseFor."""
+    answered = _add(parent, "ResponseFor")
+    _add(answered, "OrganId", response_for.org_id)
+    _add(answered, "Code", response_for.code)
+    _add(answered, "PromulgationDate", response_for.promulgation_date.strftime(DATE_FORMAT))
+    _add(answered, "DocumentId", response_for.document_id)
+
+
 def _organization(parent: etree._Element, name: str, org: Organization) -> None:
     element = _add(parent, name)
     for tag, value in (("OrganId", org.org_id), ("OrganizationInCharge", org.in_charge),
@@ -208,11 +217,7 @@ def _message_header(parent: etree._Element, header: Header) -> None:
     _add(other, "PromulgationAmount", header.promulgation_amount if header.promulgation_amount is not None else "")
     _add(other, "PageAmount", header.page_amount if header.page_amount is not None else "")
     if header.response_for is not None:
-        answered = _add(message, "ResponseFor")
-        _add(answered, "OrganId", header.response_for.org_id)
-        _add(answered, "Code", header.response_for.code)
-        _add(answered, "PromulgationDate", header.response_for.promulgation_date.strftime(DATE_FORMAT))
-        _add(answered, "DocumentId", header.response_for.document_id)
+        _response_for(message, header.response_for)
     _add(message, "DocumentId", header.document_id)
 
 
@@ -355,7 +360,11 @@ def _read_response_for(message: etree._Element) -> ResponseFor | None:
     found = message.findall("e:ResponseFor", {"e": NS})
     if not found:
         return None
-    element = found[0]
+    return _response_for_of(found[0])
+
+
+def _response_for_of(element: etree._Element) -> ResponseFor:
+    """A ResponseFor element's fields (a package's or a status message's), each checked."""
     return ResponseFor(
         org_id=_org_code(_text(element, "e:OrganId", "ResponseFor OrganId"), "answered"),
         code=_text(element, "e:Code", "ResponseFor Code"),

@@ -35,11 +35,11 @@ from docsvc.exchange.edxml import (
     Organization,
     ResponseFor,
     _add,
-    _date,
     _one,
-    _org_code,
     _organization,
     _read_organization,
+    _response_for,
+    _response_for_of,
     _text,
 )
 
@@ -85,11 +85,7 @@ def message_tree(status: Status) -> etree._Element:
     root = etree.Element(E + "edXML", nsmap={None: NS})
     envelope = etree.SubElement(root, E + "edXMLEnvelope", nsmap={"edXML": NS})
     element = _add(_add(envelope, "edXMLHeader"), "Status")
-    answered = _add(element, "ResponseFor")
-    _add(answered, "OrganId", status.response_for.org_id)
-    _add(answered, "Code", status.response_for.code)
-    _add(answered, "PromulgationDate", status.response_for.promulgation_date.strftime(DATE_FORMAT))
-    _add(answered, "DocumentId", status.response_for.document_id)
+    _response_for(element, status.response_for)
     _organization(element, "From", status.sender)
     _add(element, "StatusCode", status.code.value)
     _add(element, "Description", status.description)
@@ -120,12 +116,7 @@ def read(root: etree._Element) -> Status:
     except ValueError:
         raise MalformedPackage(f"The Timestamp must be yyyy/mm/dd hh:mm:ss (found {raw_time[:40]!r}).") from None
     return Status(
-        response_for=ResponseFor(
-            org_id=_org_code(_text(answered, "e:OrganId", "ResponseFor OrganId"), "answered"),
-            code=_text(answered, "e:Code", "ResponseFor Code"),
-            promulgation_date=_date(answered, "e:PromulgationDate", "ResponseFor PromulgationDate"),  # type: ignore[arg-type]
-            document_id=_text(answered, "e:DocumentId", "ResponseFor DocumentId"),
-        ),
+        response_for=_response_for_of(answered),
         sender=_read_organization(_one(element, "e:From", "From"), "sender"),
         code=code,
         description=_text(element, "e:Description", "Description", required=False),
