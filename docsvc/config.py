@@ -255,6 +255,8 @@ def _coerce(name: str, raw: Any, kind: type | str) -> Any:
             raise ValueError(raw)
         if kind_name == "int":
             return int(raw)
+        if kind_name == "float":
+            return float(raw)
         return str(raw)
     except ValueError:
         raise ConfigError(f"setting {name}: {raw!r} is not a valid {kind_name}") from None

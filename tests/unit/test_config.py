@@ -28,10 +28,12 @@ def test_file_then_environment(tmp_path):
         "DOCSVC_ELASTICSEARCH_URL": "http://es:9200",
         "DOCSVC_PORT": "9090",
         "DOCSVC_MINIO_SECURE": "true",
+        "DOCSVC_SEARCH_CHECK_HOURS": "0.5",
     }
     settings = load_settings(env)
     assert (settings.storage_backend, settings.search_backend) == ("minio", "elasticsearch")
     assert settings.port == 9090 and settings.minio_secure is True
+    assert settings.search_check_hours == 0.5
     assert not settings.embedded
 
 
