@@ -563,8 +563,9 @@ def check_command(as_json: bool, repair: bool, grace_hours: int | None) -> None:
 @user_errors
 def sweep(as_json: bool, grace_hours: int | None) -> None:
     """Remove the stored objects no row refers to (left by requests that
-    failed between storing and recording) once older than the grace period;
-    retained objects, and everything while no row refers to any object, stay."""
+    failed between storing and recording) once older than the grace period,
+    after finishing those an earlier, interrupted sweep left hidden; retained
+    objects, and everything while no row refers to any object, stay."""
     rt = _runtime()
     try:
         report = _sweep(rt, grace_hours)
@@ -591,13 +592,16 @@ def _print_sweep(report) -> None:
     click.echo(f"sweep: {report.objects:,} stored object(s), {report.young:,} within the grace period; "
                f"{report.removed:,} orphan(s) removed, {report.retained:,} retained kept, "
                f"{report.recorded_meanwhile:,} recorded meanwhile and put back")
+    if report.unfinished:
+        click.echo(f"sweep: {report.unfinished:,} object(s) an earlier sweep left hidden, finished as above"
+                   + (f"; {report.still_hidden:,} younger than the grace still hidden" if report.still_hidden else ""))
     for key in report.removed_keys:
         click.echo(f"  removed {key}")
 
 
 INSTALLATION_CHECKS = {
     "files": "file row(s): each has its stored object, of its size and hash",
-    "objects": "stored object(s): each is referred to by a row",
+    "objects": "stored object(s): each is referred to by a row, none left hidden by a sweep",
     "index": "ready document(s) against the search index",
     "retention": "signed version(s) of records: each is locked until its record's date",
     "registers": "register entr(y/ies): each book numbered 1..N, no gap, no repeat",

@@ -170,6 +170,12 @@ class Settings:
     # orphan costs only its bytes meanwhile.
     orphan_sweep_hours: int = 6
     orphan_grace_hours: int = 24
+    # The sweep hides an orphan, waits this long for a writer that was handed
+    # it just before to commit its row (its transaction follows its store at
+    # once and waits at most database_connect_timeout_seconds for a
+    # connection), then asks the database again; what a sweep killed in
+    # between left hidden, the next one finishes.
+    orphan_settle_seconds: float = 30.0
     # How long docsvc waits for a dependency that stopped answering before a
     # request gives up with 503 (docsvc/outages.py): PostgreSQL to connect,
     # MinIO for the next bytes of an answer, Elasticsearch per try (two tries).
@@ -255,6 +261,8 @@ def _coerce(name: str, raw: Any, kind: type | str) -> Any:
             raise ValueError(raw)
         if kind_name == "int":
             return int(raw)
+        if kind_name == "float":
+            return float(raw)
         return str(raw)
     except ValueError:
         raise ConfigError(f"setting {name}: {raw!r} is not a valid {kind_name}") from None
@@ -332,6 +340,8 @@ def _derive(settings: Settings) -> Settings:
             raise ConfigError(f"fetch_allowed_origins: {origin!r} is not an origin like http://ca.internal:8080")
     if settings.fetch_budget_seconds < 0:
         raise ConfigError("fetch_budget_seconds cannot be negative")
+    if not 0 <= settings.orphan_settle_seconds <= 86400:  # also refuses nan and inf
+        raise ConfigError(f"orphan_settle_seconds must be 0..86400, not {settings.orphan_settle_seconds}")
     if settings.storage_backend == "minio" and not settings.minio_endpoint:
         raise ConfigError("storage_backend is 'minio' but minio_endpoint is not set")
     if settings.search_backend == "elasticsearch" and not settings.elasticsearch_url:

@@ -249,10 +249,19 @@ class ObjectStore(Protocol):
         """Set the object aside (None if there is none); RetentionError while it is retained."""
 
     def reveal(self, hidden: Hidden) -> None:
-        """Put a hidden object back (harmless if a writer stored the same bytes meanwhile)."""
+        """Put a hidden object back (harmless if a writer stored the same bytes
+        meanwhile, or if another sweep has already put it back or removed it)."""
 
     def purge(self, hidden: Hidden) -> None:
-        """Remove a hidden object for good; a writer's new copy of the same bytes stays."""
+        """Remove a hidden object for good; a writer's new copy of the same bytes
+        stays, and so does what is no longer hidden (put back meanwhile).
+        RetentionError, removing nothing, while it is retained."""
+
+    def iter_hidden(self) -> Iterator[tuple[Hidden, datetime]]:
+        """The objects hidden and neither put back nor purged yet (a sweep at
+        work, or one killed between its two steps), each with when its bytes
+        were last written, streamed: the next sweep finishes them, `docsvc
+        check` reports them. Only content keys."""
 
     def retain(self, key: str, until: datetime) -> None:
         """Keep the object undeletable until ``until`` (aware). Only ever

@@ -1,10 +1,10 @@
 """Blobs in a local folder: the embedded profile's object store."""
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import json
 import os
+import re
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -30,6 +30,9 @@ from storage.base import (
     retention_date,
     sha256_of_key,
 )
+
+# What hide names a set-aside file: the object's hash, a dot, a random suffix.
+_HIDDEN_RE = re.compile(r"^([0-9a-f]{64})\.[0-9a-f]{32}$")
 
 
 class FilesystemStore:
@@ -165,16 +168,52 @@ class FilesystemStore:
         return Hidden(key, aside.name)
 
     def reveal(self, hidden: Hidden) -> None:
-        aside, path = self._hidden / hidden.token, self._path(hidden.key)
+        aside, path = self._aside(hidden), self._path(hidden.key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        with contextlib.suppress(FileExistsError):  # a writer stored the same bytes again meanwhile
+        try:
             os.link(aside, path)
-        aside.unlink()
+        except FileExistsError:  # a writer stored the same bytes again meanwhile
+            pass
+        except FileNotFoundError:  # another sweep finished it first
+            return
+        aside.unlink(missing_ok=True)
 
     def purge(self, hidden: Hidden) -> None:
-        aside = self._hidden / hidden.token
-        os.chmod(aside, 0o644)
-        aside.unlink()
+        aside = self._aside(hidden)
+        with self._retention_lock():
+            # hide refuses a retained object; this one was locked since (by
+            # hand, a restore) and stays, whatever copy of it is at its key.
+            until = self.retained_until(hidden.key)
+            if until is not None and until > datetime.now(UTC):
+                raise RetentionError(hidden.key, until)
+            try:
+                os.chmod(aside, 0o644)
+                aside.unlink()
+            except FileNotFoundError:  # another sweep finished it first
+                pass
+
+    def iter_hidden(self) -> Iterator[tuple[Hidden, datetime]]:
+        # One flat folder, streamed; a rename keeps the time the bytes were written.
+        try:
+            entries = os.scandir(self._hidden)
+        except FileNotFoundError:
+            return
+        with entries:
+            for entry in entries:
+                match = _HIDDEN_RE.match(entry.name)
+                if not match:
+                    continue
+                try:
+                    modified = entry.stat().st_mtime
+                except FileNotFoundError:  # finished since the folder was listed
+                    continue
+                yield Hidden(content_key(match.group(1)), entry.name), datetime.fromtimestamp(modified, UTC)
+
+    def _aside(self, hidden: Hidden) -> Path:
+        match = _HIDDEN_RE.match(hidden.token)
+        if not match or content_key(match.group(1)) != hidden.key:
+            raise ValueError(f"not a hidden object of {hidden.key}: {hidden.token!r}")
+        return self._hidden / hidden.token
 
     def _sidecar(self, key: str) -> Path:
         sha256_of_key(key)

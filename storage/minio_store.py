@@ -55,6 +55,20 @@ ANCHORS = "anchors/"
 CONNECT_SECONDS, READ_SECONDS, RETRIES = 5.0, 30.0, 2
 
 
+def _beneath_markers(entries: list[Object]) -> list[Object]:
+    """A key's versions that a delete marker hides: all of them when the
+    latest entry is a marker, else those written before its newest marker
+    (a writer uploaded above it). The listing's order is not relied on."""
+    markers = [obj for obj in entries if obj.is_delete_marker and obj.last_modified is not None]
+    if not markers:
+        return []
+    versions = [obj for obj in entries if not obj.is_delete_marker and obj.last_modified is not None]
+    if any(obj.is_latest == "true" for obj in markers):
+        return versions
+    newest = max(cast(datetime, obj.last_modified) for obj in markers)
+    return [obj for obj in versions if cast(datetime, obj.last_modified) < newest]
+
+
 def _http_client(secure: bool, read_seconds: float) -> urllib3.PoolManager:
     retries = urllib3.Retry(total=RETRIES, connect=RETRIES, read=0, status=RETRIES, backoff_factor=0.2,
                             status_forcelist=[500, 502, 503, 504])
@@ -176,7 +190,8 @@ class MinioStore:
 
     def iter_objects(self) -> Iterator[tuple[str, datetime]]:
         # S3 lists in key order, a page at a time; an object hidden by a
-        # delete marker is not listed (it is gone to every reader).
+        # delete marker is not listed (it is gone to every reader;
+        # iter_hidden finds it).
         for obj in self.client.list_objects(self.bucket, prefix="sha256/", recursive=True):
             if is_content_key(obj.object_name) and obj.last_modified is not None:
                 yield obj.object_name, obj.last_modified.astimezone(UTC)
@@ -196,20 +211,47 @@ class MinioStore:
         return Hidden(key, ",".join(versions))
 
     def reveal(self, hidden: Hidden) -> None:
-        for obj in self.client.list_objects(self.bucket, prefix=hidden.key, include_version=True):
-            if obj.object_name == hidden.key and obj.is_delete_marker:
+        for obj in self._entries(hidden.key):
+            if obj.is_delete_marker:
                 self.client.remove_object(self.bucket, hidden.key, version_id=obj.version_id)
 
     def purge(self, hidden: Hidden) -> None:
-        # Only the versions hidden: one a writer uploaded since stays, and
-        # the delete marker beneath it goes with the rest.
-        for version_id in hidden.token.split(","):
+        # Only the versions hidden, and only while still beneath a delete
+        # marker: one a writer uploaded since stays, and so does one put back
+        # meanwhile (another sweep's reveal: a writer may have found it). The
+        # markers go with the rest.
+        still = {obj.version_id for obj in _beneath_markers(self._entries(hidden.key))}
+        doomed = [version_id for version_id in hidden.token.split(",") if version_id in still]
+        for version_id in doomed:  # MinIO would refuse a locked one halfway: none is removed
+            retention = self.client.get_object_retention(self.bucket, hidden.key, version_id=version_id)
+            if retention is not None and retention.retain_until_date > datetime.now(UTC):
+                raise RetentionError(hidden.key, retention.retain_until_date)
+        for version_id in doomed:
             self.client.remove_object(self.bucket, hidden.key, version_id=version_id)
         self.reveal(hidden)
 
+    def iter_hidden(self) -> Iterator[tuple[Hidden, datetime]]:
+        # The listing without versions names no key whose latest is a delete
+        # marker, so every version and marker is listed; a page's markers come
+        # after its versions (minio's parser), but in key order, so the keys
+        # with markers are found by the markers alone, then each looked at whole.
+        last = None
+        for obj in self.client.list_objects(self.bucket, prefix="sha256/", recursive=True, include_version=True):
+            if not obj.is_delete_marker or obj.object_name == last or not is_content_key(obj.object_name):
+                continue
+            last = obj.object_name
+            beneath = _beneath_markers(self._entries(last))
+            if beneath:
+                written = max(cast(datetime, version.last_modified) for version in beneath)
+                yield Hidden(last, ",".join(cast(str, v.version_id) for v in beneath)), written.astimezone(UTC)
+
+    def _entries(self, key: str) -> list[Object]:
+        """Every version and delete marker of the key."""
+        return [obj for obj in self.client.list_objects(self.bucket, prefix=key, include_version=True)
+                if obj.object_name == key and obj.version_id]
+
     def _versions(self, key: str) -> list[str]:
-        return [obj.version_id for obj in self.client.list_objects(self.bucket, prefix=key, include_version=True)
-                if obj.object_name == key and not obj.is_delete_marker and obj.version_id]
+        return [cast(str, obj.version_id) for obj in self._entries(key) if not obj.is_delete_marker]
 
     def delete(self, key: str) -> None:
         until = self.retained_until(key)
@@ -281,8 +323,8 @@ class MinioStore:
 
     def _latest_retention(self, key: str) -> datetime | None:
         dates = []
-        for obj in self.client.list_objects(self.bucket, prefix=key, include_version=True):
-            if obj.object_name == key and not obj.is_delete_marker:
+        for obj in self._entries(key):
+            if not obj.is_delete_marker:
                 retention = self.client.get_object_retention(self.bucket, key, version_id=obj.version_id)
                 if retention is not None:
                     dates.append(retention.retain_until_date)
@@ -291,6 +333,5 @@ class MinioStore:
     def _remove_all_versions(self, key: str) -> None:
         # With versioning on, a plain delete only hides an object; rolling back
         # an upload must remove its bytes for real.
-        for obj in self.client.list_objects(self.bucket, prefix=key, include_version=True):
-            if obj.object_name == key:
-                self.client.remove_object(self.bucket, key, version_id=obj.version_id)
+        for obj in self._entries(key):
+            self.client.remove_object(self.bucket, key, version_id=obj.version_id)

@@ -18,11 +18,16 @@ _numbers = itertools.count(1)
 def start_worker(backend, log_dir: Path, extra_env: dict | None = None) -> subprocess.Popen:
     """`docsvc worker --beat` with one pool process, in its own session; its
     output goes to a new log in `log_dir`, which a failed stop quotes."""
+    return start_command(backend, log_dir, "worker", "--beat", "--concurrency", "1", extra_env=extra_env)
+
+
+def start_command(backend, log_dir: Path, *args: str, extra_env: dict | None = None) -> subprocess.Popen:
+    """`docsvc ARGS...` in its own session, its output in a new log in `log_dir`."""
     env = {**os.environ, **backend.env, **(extra_env or {})}
-    log = log_dir / f"worker-{next(_numbers)}.log"
+    log = log_dir / f"{args[0]}-{next(_numbers)}.log"
     with open(log, "wb") as output:
         process = subprocess.Popen(
-            [sys.executable, "-m", "docsvc.cli", "worker", "--beat", "--concurrency", "1"],
+            [sys.executable, "-m", "docsvc.cli", *args],
             env=env, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
         )
     process.log = log  # type: ignore[attr-defined]

@@ -2,10 +2,11 @@
 
 `backup` and `restore` are `docsvc backup` and `docsvc restore` (backup.py);
 `check` is `docsvc check`: every file row's stored object, the objects no
-row refers to, the search index, the retention locks of signed records and
-the audit chain, in one report; `sweep` (sweep.py) removes the objects no
-row refers to once they are old enough (`docsvc sweep`, `check --repair`,
-and a beat task).
+row refers to or an interrupted sweep left hidden, the search index, the
+retention locks of signed records and the audit chain, in one report;
+`sweep` (sweep.py) removes the objects no row refers to once they are old
+enough, after finishing what an interrupted sweep left hidden (`docsvc
+sweep`, `check --repair`, and a beat task).
 
 Other packages and the entry points use only the names below.
 """

@@ -5,7 +5,8 @@ Five checks, each a name in the report:
              stored object, of the row's size, whose bytes hash to its key
              (read whole through the store's verifying reader), and the
              row's sha256 is the key's
-  objects    every stored content object is referred to by a row
+  objects    every stored content object is referred to by a row, and none
+             is left hidden by an orphan sweep that did not finish
   index      every index entry matches its row (`docsvc search check`)
   retention  with record_retention on, every version a signed record is
              kept as is locked at least until the record's date
@@ -31,6 +32,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy import and_, func, or_, select
 
@@ -45,6 +47,7 @@ CHECKS = ("files", "objects", "index", "retention", "registers", "audit")
 ROW_BATCH = 1000
 KEY_BATCH = 500  # keys looked up in one query (well under every database's limit on parameters)
 SHOWN_PER_KIND = 20  # problems listed per check and kind; all are counted
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -209,12 +212,23 @@ def check_objects(rt: Runtime, report: IntegrityReport) -> None:
         for key in keys:
             if key not in referenced:
                 report.add(Problem("objects", "unreferenced", "a stored object no row refers to", key=key))
+    for left in batches(rt.store.iter_hidden(), KEY_BATCH):
+        report.checked["objects"] += len(left)
+        referenced = referenced_keys(rt, [aside.key for aside, _written in left])
+        for aside, _written in left:
+            report.add(Problem("objects", "hidden", HIDDEN_REFERENCED if aside.key in referenced else HIDDEN, key=aside.key))
 
 
-def batches(keys: Iterator[str], size: int) -> Iterator[list[str]]:
-    batch: list[str] = []
-    for key in keys:
-        batch.append(key)
+HIDDEN = ("an object an orphan sweep hid and did not finish (it was killed, or is at work now); no row "
+          "refers to it: the next sweep removes it")
+HIDDEN_REFERENCED = ("an object an orphan sweep hid and did not finish (it was killed, or is at work now), and a "
+                     "row refers to it: nobody can read it until the next sweep (or check --repair) puts it back")
+
+
+def batches(items: Iterator[T], size: int) -> Iterator[list[T]]:
+    batch: list[T] = []
+    for item in items:
+        batch.append(item)
         if len(batch) >= size:
             yield batch
             batch = []

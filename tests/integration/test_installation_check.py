@@ -121,11 +121,19 @@ def test_a_deleted_object_is_found(populated):
         else:
             os.unlink(rt.store.root / key)
         code, report = run_check(backend)
-        assert code == 1 and named(report) == {("files", "missing", letter)}
-        assert report["problems"][0]["key"] == key and report["found"] == {"files": {"missing": 1}}
+        missing = {"files": {"missing": 1}}
+        if is_minio(rt.store):
+            # Its version is still there beneath the marker, as an orphan sweep hides objects: the next sweep
+            # puts it back, since a row refers to it.
+            assert code == 1 and named(report) == {("files", "missing", letter), ("objects", "hidden", key)}
+            assert report["found"] == {**missing, "objects": {"hidden": 1}}
+        else:
+            assert code == 1 and named(report) == {("files", "missing", letter)} and report["found"] == missing
+        assert report["problems"][0]["key"] == key
 
         text = backend.run("check")
-        assert text.returncode == 1 and text.stdout.splitlines()[-1] == "damage found: 1 problem(s)"
+        problems = 2 if is_minio(rt.store) else 1
+        assert text.returncode == 1 and text.stdout.splitlines()[-1] == f"damage found: {problems} problem(s)"
         assert f"files missing: {letter}: the original file of document {letter}" in text.stdout
     assert_clean(rt)
 

@@ -28,10 +28,13 @@ def test_file_then_environment(tmp_path):
         "DOCSVC_ELASTICSEARCH_URL": "http://es:9200",
         "DOCSVC_PORT": "9090",
         "DOCSVC_MINIO_SECURE": "true",
+        "DOCSVC_ORPHAN_SETTLE_SECONDS": "1.5",
+        "DOCSVC_SEARCH_CHECK_HOURS": "0.5",
     }
     settings = load_settings(env)
     assert (settings.storage_backend, settings.search_backend) == ("minio", "elasticsearch")
     assert settings.port == 9090 and settings.minio_secure is True
+    assert settings.orphan_settle_seconds == 1.5 and settings.search_check_hours == 0.5
     assert not settings.embedded
 
 
@@ -39,6 +42,9 @@ def test_file_then_environment(tmp_path):
     "env, message",
     [
         ({"DOCSVC_PORT": "eighty"}, "port"),
+        ({"DOCSVC_ORPHAN_SETTLE_SECONDS": "half a minute"}, "orphan_settle_seconds"),
+        ({"DOCSVC_ORPHAN_SETTLE_SECONDS": "nan"}, "orphan_settle_seconds"),
+        ({"DOCSVC_ORPHAN_SETTLE_SECONDS": "-1"}, "orphan_settle_seconds"),
         ({"DOCSVC_STORAGE_BACKEND": "s3"}, "storage_backend"),
         ({"DOCSVC_SEARCH_BACKEND": "elasticsearch"}, "elasticsearch_url"),
         ({"DOCSVC_STORAGE_BACKEND": "minio"}, "minio_endpoint"),
