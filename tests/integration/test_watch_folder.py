@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import threading
 import time
 from pathlib import Path
 
@@ -20,6 +21,23 @@ def _settled(path: Path) -> Path:
     old = time.time() - 60
     os.utime(path, (old, old))
     return path
+
+
+class StillWriting(threading.Thread):
+    """Touches a file every 0.2 s, as a scanner writing it does, until stopped."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(daemon=True)
+        self.path, self.stopped = path, threading.Event()
+        self.start()
+
+    def run(self) -> None:
+        while not self.stopped.wait(0.2):
+            os.utime(self.path)
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.join()
 
 
 def test_scanner_folder_is_taken_in_and_sorted(backend, tmp_path):
@@ -40,8 +58,10 @@ def test_scanner_folder_is_taken_in_and_sorted(backend, tmp_path):
     _settled(note)
     writing = inbox / "dang-quet.pdf"  # the scanner is still writing this one
     writing.write_bytes(pdf_bytes[:1000])
+    scanner = StillWriting(writing)  # modified all along: the command's start takes 5-8 s on a loaded machine
 
     result = backend.run("watch", "--once", "--json", extra_env=env)
+    scanner.stop()
     assert result.returncode == 0, result.stderr
     outcomes = {o["name"]: o for o in json.loads(result.stdout)}
     assert {name: o["state"] for name, o in outcomes.items()} == {
