@@ -106,3 +106,39 @@ def test_watch_without_a_folder_is_one_clear_line(backend):
     result = backend.run("watch", "--once")
     assert result.returncode == 2
     assert result.stderr.strip() == "docsvc: error: No watched folder is configured (setting watch_dir). (invalid_input)"
+
+
+def test_a_link_a_two_line_name_and_a_huge_file_are_refused_unread(backend, tmp_path):
+    inbox = tmp_path / "may-quet"
+    inbox.mkdir()
+    env = {"DOCSVC_WATCH_DIR": str(inbox), "DOCSVC_WATCH_AGENCY": "UBND-XA", "DOCSVC_WATCH_USER": "van-thu",
+           "DOCSVC_MAX_UPLOAD_BYTES": "100000"}
+    backend.run("db", "upgrade", check=True)
+    backend.run("user", "add", "van-thu", "--role", "clerk", "--agency", "UBND-XA", "--password-env", "PW",
+                check=True, extra_env={"PW": "mat-khau-an-toan-2026"})
+    outside = make_pdf(tmp_path / "mat.pdf", "Mật", sample_paragraphs("binh-duong-cchc-2020.txt")[:1])
+    link = inbox / "lien-ket.pdf"
+    link.symlink_to(outside)  # whoever can write the scanner's folder must not get this file stored
+    old = time.time() - 60
+    os.utime(link, (old, old), follow_symlinks=False)
+    _settled(make_pdf(inbox / "hai\ndong.pdf", "Hai dòng", sample_paragraphs("binh-duong-cchc-2020.txt")[:1]))
+    with open(inbox / "qua-lon.pdf", "wb") as huge:
+        huge.truncate(100_001)
+    _settled(inbox / "qua-lon.pdf")
+
+    result = backend.run("watch", "--once", extra_env=env)
+    assert result.returncode == 0, result.stderr
+    assert sorted(result.stdout.splitlines()) == [  # one line each, whatever the name holds
+        "hai\ufffddong.pdf\trejected\tinvalid_file_name",
+        "lien-ket.pdf\trejected\tnot_a_plain_file",
+        "qua-lon.pdf\trejected\tupload_too_large",
+    ]
+    runtime = Runtime(backend.settings())
+    try:
+        assert row_counts(runtime)["documents"] == 0
+    finally:
+        runtime.close()
+    rejected = inbox / "rejected"
+    assert (rejected / "lien-ket.pdf").is_symlink() and outside.exists()
+    assert sorted(p.name for p in rejected.iterdir()) == sorted(
+        ["hai\ndong.pdf", "hai\ndong.pdf.txt", "lien-ket.pdf", "lien-ket.pdf.txt", "qua-lon.pdf", "qua-lon.pdf.txt"])
