@@ -202,3 +202,24 @@ class ServiceBusy(DocsvcError):
     def __init__(self, message: str | None = None, *, retry_after: int = 5) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+# Files that arrive in a folder (docsvc/folder_intake.py): the watched folder and the drop folder.
+
+
+class NotAPlainFile(DocsvcError):
+    code = "not_a_plain_file"
+    http_status = 422
+    default_message = "This is a link, not a file: docsvc never follows a link out of the folder. Copy the file itself."
+
+
+class InvalidFileName(DocsvcError):
+    code = "invalid_file_name"
+    http_status = 422
+    default_message = ("The file's name is not one line of text (a control character, or bytes that are not UTF-8); "
+                       "rename it and put it back.")
+
+
+class IntakeGaveUp(DocsvcError):
+    code = "intake_gave_up"
+    http_status = 422

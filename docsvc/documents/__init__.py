@@ -40,13 +40,13 @@ from docsvc.documents.records import (
     spool,
 )
 from docsvc.documents.thumbnails import thumbnail
-from docsvc.documents.watchfolder import done_dir, move_into, scan_once, watch
+from docsvc.documents.watchfolder import scan_once, watch
 
 __all__ = [
     "DigestMismatch", "Incoming",
-    "PAGE_SEPARATOR", "ReindexProgress", "SearchFilters", "Spooled", "check_index", "discard", "done_dir",
+    "PAGE_SEPARATOR", "ReindexProgress", "SearchFilters", "Spooled", "check_index", "discard",
     "enqueue_processing", "entry_done", "get_document", "human_size", "index_complete", "ingest", "list_documents",
-    "local_file", "move_into", "note_reindex", "pending_retries", "read_text", "ready_count", "refresh_entries",
+    "local_file", "note_reindex", "pending_retries", "read_text", "ready_count", "refresh_entries",
     "refresh_entry", "register_handler", "reindex", "run_entry", "scan_once", "search", "search_filters", "spool",
     "sweep_work_dirs", "thumbnail", "watch",
 ]

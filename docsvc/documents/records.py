@@ -249,7 +249,7 @@ def local_file(path: Path, rt: Runtime) -> Spooled:
     except OSError as exc:
         raise InvalidInput(f"Cannot read the file ({exc.strerror}).") from None
     if size > rt.settings.max_upload_bytes:
-        raise UploadTooLarge(f"The file is larger than the limit of {human_size(rt.settings.max_upload_bytes)}.")
+        raise too_large(rt)
     if size == 0:
         raise EmptyFile()
     try:
@@ -257,6 +257,10 @@ def local_file(path: Path, rt: Runtime) -> Spooled:
     except OSError as exc:
         raise InvalidInput(f"Cannot read the file ({exc.strerror}).") from None
     return Spooled(path, sha256, hashed_size, path.name, owned=False)
+
+
+def too_large(rt: Runtime) -> UploadTooLarge:
+    return UploadTooLarge(f"The file is larger than the limit of {human_size(rt.settings.max_upload_bytes)}.")
 
 
 def human_size(size: int) -> str:

@@ -263,10 +263,14 @@ def message_tree(package: Package) -> etree._Element:
 # --- reading ---------------------------------------------------------------------
 
 
+def too_large(max_bytes: int) -> PackageTooLarge:
+    return PackageTooLarge(f"The package is larger than {max_bytes} bytes.")
+
+
 def parse_bytes(data: bytes, max_bytes: int) -> etree._Element:
     """The message's root element, or a refusal: too large, a DTD, not XML, not edXML."""
     if len(data) > max_bytes:
-        raise PackageTooLarge(f"The package is larger than {max_bytes} bytes.")
+        raise too_large(max_bytes)
     # A DTD is where entity expansion and external fetches live; edXML has none.
     if b"<!DOCTYPE" in data.upper() or b"<!ENTITY" in data.upper():
         raise MalformedPackage("The package declares a DTD or entities; edXML has neither.")

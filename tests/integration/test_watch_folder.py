@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import threading
 import time
 from pathlib import Path
 
@@ -20,6 +21,23 @@ def _settled(path: Path) -> Path:
     old = time.time() - 60
     os.utime(path, (old, old))
     return path
+
+
+class StillWriting(threading.Thread):
+    """Touches a file every 0.2 s, as a scanner writing it does, until stopped."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(daemon=True)
+        self.path, self.stopped = path, threading.Event()
+        self.start()
+
+    def run(self) -> None:
+        while not self.stopped.wait(0.2):
+            os.utime(self.path)
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.join()
 
 
 def test_scanner_folder_is_taken_in_and_sorted(backend, tmp_path):
@@ -40,8 +58,10 @@ def test_scanner_folder_is_taken_in_and_sorted(backend, tmp_path):
     _settled(note)
     writing = inbox / "dang-quet.pdf"  # the scanner is still writing this one
     writing.write_bytes(pdf_bytes[:1000])
+    scanner = StillWriting(writing)  # modified all along: the command's start takes 5-8 s on a loaded machine
 
     result = backend.run("watch", "--once", "--json", extra_env=env)
+    scanner.stop()
     assert result.returncode == 0, result.stderr
     outcomes = {o["name"]: o for o in json.loads(result.stdout)}
     assert {name: o["state"] for name, o in outcomes.items()} == {
@@ -86,3 +106,39 @@ def test_watch_without_a_folder_is_one_clear_line(backend):
     result = backend.run("watch", "--once")
     assert result.returncode == 2
     assert result.stderr.strip() == "docsvc: error: No watched folder is configured (setting watch_dir). (invalid_input)"
+
+
+def test_a_link_a_two_line_name_and_a_huge_file_are_refused_unread(backend, tmp_path):
+    inbox = tmp_path / "may-quet"
+    inbox.mkdir()
+    env = {"DOCSVC_WATCH_DIR": str(inbox), "DOCSVC_WATCH_AGENCY": "UBND-XA", "DOCSVC_WATCH_USER": "van-thu",
+           "DOCSVC_MAX_UPLOAD_BYTES": "100000"}
+    backend.run("db", "upgrade", check=True)
+    backend.run("user", "add", "van-thu", "--role", "clerk", "--agency", "UBND-XA", "--password-env", "PW",
+                check=True, extra_env={"PW": "mat-khau-an-toan-2026"})
+    outside = make_pdf(tmp_path / "mat.pdf", "Mật", sample_paragraphs("binh-duong-cchc-2020.txt")[:1])
+    link = inbox / "lien-ket.pdf"
+    link.symlink_to(outside)  # whoever can write the scanner's folder must not get this file stored
+    old = time.time() - 60
+    os.utime(link, (old, old), follow_symlinks=False)
+    _settled(make_pdf(inbox / "hai\ndong.pdf", "Hai dòng", sample_paragraphs("binh-duong-cchc-2020.txt")[:1]))
+    with open(inbox / "qua-lon.pdf", "wb") as huge:
+        huge.truncate(100_001)
+    _settled(inbox / "qua-lon.pdf")
+
+    result = backend.run("watch", "--once", extra_env=env)
+    assert result.returncode == 0, result.stderr
+    assert sorted(result.stdout.splitlines()) == [  # one line each, whatever the name holds
+        "hai\ufffddong.pdf\trejected\tinvalid_file_name",
+        "lien-ket.pdf\trejected\tnot_a_plain_file",
+        "qua-lon.pdf\trejected\tupload_too_large",
+    ]
+    runtime = Runtime(backend.settings())
+    try:
+        assert row_counts(runtime)["documents"] == 0
+    finally:
+        runtime.close()
+    rejected = inbox / "rejected"
+    assert (rejected / "lien-ket.pdf").is_symlink() and outside.exists()
+    assert sorted(p.name for p in rejected.iterdir()) == sorted(
+        ["hai\ndong.pdf", "hai\ndong.pdf.txt", "lien-ket.pdf", "lien-ket.pdf.txt", "qua-lon.pdf", "qua-lon.pdf.txt"])
