@@ -74,6 +74,21 @@ def stop_worker(process: subprocess.Popen, grace: float) -> int:
             pass
         except subprocess.TimeoutExpired:
             log.warning("worker %d still running %.0f s after SIGTERM: killing it", process.pid, grace)
+            _ask_for_stacks(process)
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
     return process.wait()
+
+
+STACKS_WAIT_SECONDS = 2.0
+
+
+def _ask_for_stacks(process: subprocess.Popen) -> None:
+    """Before the kill, SIGUSR1 to the worker's main process: Celery's own
+    handler writes every thread's stack to its output, so the log of a stop
+    that hung says where (only to the main process: the pool's and the
+    scheduler's processes have no such handler and would die of it)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(process.pid, signal.SIGUSR1)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=STACKS_WAIT_SECONDS)

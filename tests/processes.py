@@ -47,5 +47,5 @@ def stop(process: subprocess.Popen) -> None:
     status = stop_worker(process, STOP_GRACE_SECONDS)
     if status == -signal.SIGKILL:
         log = getattr(process, "log", None)
-        tail = "\n".join(log.read_text(errors="replace").splitlines()[-40:]) if log else "(no log)"
+        tail = "\n".join(log.read_text(errors="replace").splitlines()[-150:]) if log else "(no log)"
         raise AssertionError(f"the worker was still running {STOP_GRACE_SECONDS} s after SIGTERM; its log ends:\n{tail}")

@@ -74,3 +74,19 @@ def test_stopping_asks_the_main_process_which_ends_its_own_children(tmp_path):
     assert worker.stdout.readline() == b"ready\n"
     assert stop_worker(worker, grace=10) == 0
     assert done_file.read_text() == "finished"
+
+
+def test_a_worker_that_hangs_on_stop_is_asked_for_its_stacks_before_the_kill():
+    # Celery answers SIGUSR1 with every thread's stack on its output: a stop
+    # that hung leaves in the worker's log where it hung.
+    script = (
+        "import signal, sys, time\n"
+        "signal.signal(signal.SIGTERM, lambda *_: None)\n"
+        "signal.signal(signal.SIGUSR1, lambda *_: print('stacks: joining the pool', flush=True))\n"
+        "print('ready', flush=True)\n"
+        "while True: time.sleep(0.1)\n"
+    )
+    worker = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, start_new_session=True)
+    assert worker.stdout.readline() == b"ready\n"
+    assert stop_worker(worker, grace=1) == -9
+    assert worker.stdout.read() == b"stacks: joining the pool\n"
