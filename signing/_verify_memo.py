@@ -24,12 +24,6 @@ document time-stamps' own check. The repetitions that cost most:
   index names by): each runs LDAP string preparation over every attribute
   of a name, for every freshly parsed copy of the same name, hundreds of
   times a document. Kept per name's DER contents, the same way.
-- What certificate registries and path building ask of every copy of a
-  certificate (`issuer_serial`, `key_identifier`,
-  `authority_key_identifier`): each of pyHanko's validation contexts
-  registers the certificates again, and a fresh copy (from the DSS, read
-  again per revision, or a CMS) parses its names and extensions for each.
-  Kept per certificate's DER contents, the same way as names.
 - The raw signature checks (certificates, OCSP responses, CMS signer
   infos; some 40 a document, most of them the same ones again): a check
   that passed is kept per signature, signed bytes, public key, algorithm
@@ -69,9 +63,6 @@ ORIGINAL_MATCH_ISSUER_SERIAL = general.match_issuer_serial
 ORIGINAL_NAME_EQ = x509.RDNSequence.__eq__
 ORIGINAL_NAME_HASHABLE = x509.RDNSequence.hashable
 ORIGINAL_VALIDATE_SIGNATURE = DefaultSignatureValidator.validate_signature
-# what certificate registries and path building ask of every copy of a certificate
-CERTIFICATE_PROPERTIES = ("issuer_serial", "key_identifier", "authority_key_identifier")
-ORIGINAL_CERTIFICATE_PROPERTIES = {name: getattr(x509.Certificate, name) for name in CERTIFICATE_PROPERTIES}
 CHECKED_PYHANKO = ("0.38.0",)
 CHECKED_ASN1CRYPTO = ("1.5.1",)
 
@@ -153,20 +144,6 @@ def name_hashable(self: x509.RDNSequence) -> str:
     return str(_kept(("name_hashable", *contents), lambda: ORIGINAL_NAME_HASHABLE.fget(self)))
 
 
-def _certificate_property(name: str) -> property:
-    original = ORIGINAL_CERTIFICATE_PROPERTIES[name].fget
-
-    def get(self: x509.Certificate) -> Any:
-        contents = _contents(self)
-        if contents is None:
-            return original(self)
-        return _kept(("certificate", name, *contents), lambda: original(self))
-    return property(get)
-
-
-CERTIFICATE_MEMOS = {name: _certificate_property(name) for name in CERTIFICATE_PROPERTIES}
-
-
 def validate_signature(self: DefaultSignatureValidator, signature: bytes, signed_data: bytes, public_key_info: Any,
                        signature_algorithm: Any, context: SignatureValidationContext = DEFAULT_VALIDATION_CONTEXT) -> None:
     def check() -> bool:
@@ -187,8 +164,6 @@ def install() -> None:
         x509.RDNSequence.__eq__ = name_eq
         x509.RDNSequence.hashable = property(name_hashable)
         DefaultSignatureValidator.validate_signature = validate_signature  # type: ignore[method-assign]
-        for name, memo in CERTIFICATE_MEMOS.items():
-            setattr(x509.Certificate, name, memo)
 
 
 def uninstall() -> None:
@@ -198,5 +173,3 @@ def uninstall() -> None:
     x509.RDNSequence.__eq__ = ORIGINAL_NAME_EQ
     x509.RDNSequence.hashable = ORIGINAL_NAME_HASHABLE
     DefaultSignatureValidator.validate_signature = ORIGINAL_VALIDATE_SIGNATURE  # type: ignore[method-assign]
-    for name, original in ORIGINAL_CERTIFICATE_PROPERTIES.items():
-        setattr(x509.Certificate, name, original)

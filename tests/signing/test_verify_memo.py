@@ -91,20 +91,6 @@ def test_names_compare_as_asn1crypto_compares_them_inside_a_verification():
     assert outside[:2] == (True, False)
 
 
-def test_certificates_answer_as_asn1crypto_answers_inside_a_verification(pki):
-    names = ("official", "agency", "issuing-ca", "root-ca")
-    copies = [x509.Certificate.load(pki.certificate(n).dump()) for n in names]
-    outside = [{p: getattr(x509.Certificate.load(c.dump()), p) for p in _verify_memo.CERTIFICATE_PROPERTIES}
-               for c in copies]
-    with _verify_memo.verification():
-        for _ in range(2):  # fresh copies, the second time from the memo
-            inside = [{p: getattr(x509.Certificate.load(c.dump()), p) for p in _verify_memo.CERTIFICATE_PROPERTIES}
-                      for c in copies]
-            assert inside == outside
-    assert len({o["issuer_serial"] for o in outside}) == len(names)  # four certificates, four answers
-    assert x509.Certificate.issuer_serial is _verify_memo.CERTIFICATE_MEMOS["issuer_serial"]
-
-
 def test_a_failed_signature_check_is_not_kept(pki):
     cert = pki.certificate("agency")
     tbs, signature = cert["tbs_certificate"].dump(), cert["signature_value"].native
