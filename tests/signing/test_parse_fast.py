@@ -1,5 +1,6 @@
-"""signing._parse_fast reads hex strings and compares X.509 names as
-pyHanko and asn1crypto do, only faster: the same answers, the same errors."""
+"""signing._parse_fast reads hex strings, compares X.509 names and indexes a
+revision's objects for the difference analysis as pyHanko and asn1crypto
+do, only faster: the same answers, the same errors."""
 from __future__ import annotations
 
 import io
@@ -7,9 +8,13 @@ import io
 import pytest
 from asn1crypto import x509
 from pyhanko.pdf_utils import generic
-from pyhanko.pdf_utils.misc import PdfStreamError
+from pyhanko.pdf_utils.generic import pdf_name
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.misc import PdfReadError, PdfStreamError
+from pyhanko.pdf_utils.reader import HistoricalResolver, PdfFileReader
 
 from signing import _parse_fast, verify_pdf
+from tests.signing.helpers import _update, add_sticky_note, append_page, replace_first_page
 
 
 def read_both(raw: bytes):
@@ -86,13 +91,88 @@ def name_copy(value: x509.Name) -> x509.Name:
     return x509.Name.load(value.dump())
 
 
-def test_verification_gives_the_same_report_with_and_without_the_fast_paths(sign, decision_pdf, agency, trust):
-    signed = sign(decision_pdf, agency, level="B-LTA")
+def with_and_without_fast_paths(signed: bytes, trust) -> tuple[dict, dict]:
     fast = verify_pdf(io.BytesIO(signed), trust).to_json()
     _parse_fast.uninstall()
     try:
         original = verify_pdf(io.BytesIO(signed), trust).to_json()
     finally:
         _parse_fast.install()
+    return fast, original
+
+
+def test_verification_gives_the_same_report_with_and_without_the_fast_paths(sign, decision_pdf, agency, trust):
+    fast, original = with_and_without_fast_paths(sign(decision_pdf, agency, level="B-LTA"), trust)
     assert fast == original and fast["verdict"] == "valid"
     assert generic.read_hex_string_from_stream is _parse_fast.read_hex_string_from_stream
+
+
+def reverse_indexes(document: bytes) -> list[tuple[object, object]]:
+    """Per revision, (the fast walk's index, pyHanko's), each from a reader
+    of its own: every object reachable, with every path that reaches it;
+    or the error each raised."""
+    def index(walk, revision):
+        resolver = PdfFileReader(io.BytesIO(document), strict=False).get_historical_resolver(revision)
+        try:
+            walk(resolver)
+        except PdfReadError as e:
+            return ("error", str(e))
+        return {ref.idnum: sorted(tuple(map(str, p)) for p in paths)
+                for ref, paths in resolver._indirect_object_access_cache.items()}
+    revisions = PdfFileReader(io.BytesIO(document), strict=False).xrefs.total_revisions
+    return [(index(_parse_fast.load_reverse_xref_cache, r), index(_parse_fast.ORIGINAL_REVERSE_INDEX, r))
+            for r in range(revisions)]
+
+
+def tagged(pdf: bytes) -> bytes:
+    """The document with a structure tree (a tagged PDF): elements nested
+    two deep, one pointing back at its parent (/P) and at the page (/Pg),
+    and a /ParentTree, which pyHanko's walk treats apart."""
+    def edit(writer: IncrementalPdfFileWriter) -> None:
+        page = writer.root["/Pages"]["/Kids"][0]
+        root = writer.add_object(generic.DictionaryObject({pdf_name("/Type"): pdf_name("/StructTreeRoot")}))
+        document = writer.add_object(generic.DictionaryObject({
+            pdf_name("/Type"): pdf_name("/StructElem"), pdf_name("/S"): pdf_name("/Document"), pdf_name("/P"): root}))
+        paragraph = writer.add_object(generic.DictionaryObject({
+            pdf_name("/S"): pdf_name("/P"), pdf_name("/P"): document, pdf_name("/Pg"): page,
+            pdf_name("/K"): generic.NumberObject(0)}))
+        document.get_object()[pdf_name("/K")] = generic.ArrayObject([paragraph])
+        root.get_object()[pdf_name("/K")] = document
+        root.get_object()[pdf_name("/ParentTree")] = writer.add_object(generic.DictionaryObject({
+            pdf_name("/Nums"): generic.ArrayObject([generic.NumberObject(0), generic.ArrayObject([paragraph])])}))
+        writer.root[pdf_name("/StructTreeRoot")] = root
+        writer.update_root()
+    return _update(pdf, edit)
+
+
+def circular_page_tree(pdf: bytes) -> bytes:
+    """A page tree whose /Kids names one page twice: pyHanko refuses it."""
+    def edit(writer: IncrementalPdfFileWriter) -> None:
+        pages = writer.root["/Pages"]
+        pages[pdf_name("/Kids")] = generic.ArrayObject([*pages["/Kids"], pages["/Kids"].raw_get(0)])
+        writer.update_container(pages)
+    return _update(pdf, edit)
+
+
+@pytest.mark.parametrize("forge", [None, append_page, replace_first_page, add_sticky_note, tagged, circular_page_tree])
+def test_the_reverse_index_is_pyhankos_for_every_revision(sign, decision_pdf, long_report_pdf, agency, forge):
+    for pdf in (decision_pdf, long_report_pdf):
+        signed = sign(pdf, agency, level="B-LTA")
+        document = forge(signed) if forge else signed
+        indexes = reverse_indexes(document)
+        assert len(indexes) >= 4  # the original, the signature, the document time-stamp, the DSS (and the forgery)
+        for fast, original in indexes:
+            assert fast == original
+        if forge is circular_page_tree:
+            assert indexes[-1][0] == ("error", "Circular reference in page tree in mapping stage")
+        else:
+            assert len(indexes[-1][0]) > 10
+        if forge is tagged:  # the structure tree is indexed, through /K only
+            paths = [p for ps in indexes[-1][0].values() for p in ps if p[:2] == ("/Root", "/StructTreeRoot")]
+            assert ("/Root", "/StructTreeRoot", "/K", "/K", "0") in paths
+
+
+def test_a_tagged_document_signed_afterwards_verifies_as_before(sign, decision_pdf, agency, trust):
+    fast, original = with_and_without_fast_paths(sign(tagged(decision_pdf), agency, level="B-LTA"), trust)
+    assert fast == original and fast["verdict"] == "valid"
+    assert HistoricalResolver._load_reverse_xref_cache is _parse_fast.load_reverse_xref_cache

@@ -1,5 +1,6 @@
-"""signing._verify_memo does pyHanko's repeated work once per verification:
-the same reports with and without it, for documents that pass and fail."""
+"""signing._verify_memo does pyHanko's repeated work once per verification
+(and signing._parse_fast some of it faster): the same reports with and
+without them, for documents that pass and fail."""
 from __future__ import annotations
 
 import io
@@ -11,23 +12,36 @@ from pyhanko.sign import general
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko_certvalidator.sig_validate import DefaultSignatureValidator
 
-from signing import _verify_memo, verify_pdf
-from tests.signing.helpers import append_page, flip_byte_in_signed_range
+from signing import Pkcs12Key, _parse_fast, _verify_memo, verify_pdf
+from tests.signing.helpers import (
+    add_sticky_note,
+    append_page,
+    flip_byte_in_signed_range,
+    overlay_content,
+    replace_first_page,
+)
+from tests.signing.test_certificate_problems import signed_without_checks
 
 
 def both_ways(signed: bytes, trust) -> tuple[dict, dict]:
     with_memo = verify_pdf(io.BytesIO(signed), trust).to_json()
     _verify_memo.uninstall()
+    _parse_fast.uninstall()
     try:
         without = verify_pdf(io.BytesIO(signed), trust).to_json()
     finally:
+        _parse_fast.install()
         _verify_memo.install()
     return with_memo, without
 
 
 @pytest.mark.parametrize(("forge", "verdict"), [
     (None, "valid"),
-    (append_page, "invalid"),  # a page added after signing: the difference analysis
+    # changes after signing, for the difference analysis to catch
+    (append_page, "invalid"),  # a page added
+    (replace_first_page, "invalid"),  # the page tree points at another first page
+    (overlay_content, "invalid"),  # new text drawn into the page's own content
+    (add_sticky_note, "invalid"),  # a comment: not allowed after an issued document's signature
     (flip_byte_in_signed_range, "invalid"),  # the signed bytes changed
 ])
 def test_b_lta_reports_are_the_same_with_and_without_the_memos(sign, decision_pdf, agency, pki, forge, verdict):
@@ -43,6 +57,15 @@ def test_b_t_reports_are_the_same_with_and_without_the_memos(sign, decision_pdf,
     signed = sign(decision_pdf, official, level="B-T")
     with_memo, without = both_ways(signed, pki.trust_config(allow_fetching=False))
     assert with_memo == without and with_memo["verdict"] == "indeterminate"
+
+
+def test_revoked_and_expired_signers_fail_the_same_with_and_without_the_memos(sign, decision_pdf, pki):
+    revoked = sign(decision_pdf, Pkcs12Key(pki.p12_path("official-revoked"), pki.passphrase), level="B-B", trust=None)
+    expired = signed_without_checks(decision_pdf, pki.p12_path("official-expired"), pki.passphrase)
+    for document, problem in ((revoked, "certificate_revoked"), (expired, "certificate_expired")):
+        with_memo, without = both_ways(document, pki.trust_config())
+        assert with_memo == without and with_memo["verdict"] == "invalid"
+        assert problem in [r["code"] for r in with_memo["signatures"][0]["reasons"]]
 
 
 def test_the_memos_live_only_during_one_verification(sign, decision_pdf, agency, trust):
