@@ -616,6 +616,9 @@ MESSAGES: dict[str, dict[str, str]] = {
     "error.edxml_pdf_signature_invalid": {"vi": "Chữ ký số trên văn bản đính kèm không hợp lệ.", "en": "The attached document's signature is not valid."},
     "error.edxml_signature_invalid": {"vi": "Chữ ký số của gói tin không hợp lệ: gói tin đã bị thay đổi hoặc chưa được ký.", "en": "The package's XML signature is not valid: it was changed or never signed."},
     "error.edxml_untrusted_signer": {"vi": "Chứng thư số ký gói tin không thuộc tổ chức chứng thực được tin cậy.", "en": "The package was signed by a certificate this installation does not trust."},
+    "error.not_a_plain_file": {"vi": "Đây là liên kết, không phải tệp: docsvc không đi theo liên kết ra ngoài thư mục. Hãy chép chính tệp vào.", "en": "This is a link, not a file: docsvc never follows a link out of the folder. Copy the file itself."},
+    "error.invalid_file_name": {"vi": "Tên tệp không phải một dòng chữ (có ký tự điều khiển hoặc không phải UTF-8): hãy đổi tên rồi đặt lại vào thư mục.", "en": "The file's name is not one line of text (a control character, or bytes that are not UTF-8): rename it and put it back."},
+    "error.intake_gave_up": {"vi": "Đã thử nhận tệp này ba lần mà không xong: tệp được để riêng, hãy kiểm tra rồi đặt lại vào thư mục.", "en": "Taking this file was tried three times without finishing: it was set aside; check it and put it back."},
     # Citizens' e-copies: the document page, /cong-dan, /s/<token>, /v/<code> and /verify.
     "ecopy.nav": {"vi": "Bản sao của tôi", "en": "My e-copies"},
     "ecopy.issue_title": {"vi": "Cấp bản sao điện tử", "en": "Issue an e-copy"},

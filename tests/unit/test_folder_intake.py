@@ -144,7 +144,10 @@ def test_a_file_still_being_written_is_not_taken(inbox, tmp_path):
     writer = FORK.Process(target=_keep_writing, args=(growing, 3.0))
     writer.start()
     try:
-        time.sleep(0.2)
+        # The writer has begun once the file has bytes (a fork can take a while on a loaded machine).
+        started = time.monotonic()
+        while growing.stat().st_size == 0 and time.monotonic() - started < 20:
+            time.sleep(0.05)
         assert time.time() - growing.stat().st_mtime > 3000  # by its time alone it would look finished
         assert one_round(inbox, log, settle_seconds=0.5) == []
     finally:
