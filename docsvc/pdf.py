@@ -11,7 +11,7 @@ signing.pdfium_guard.
 from __future__ import annotations
 
 import io
-import mmap
+import os
 import re
 from collections.abc import Callable, Iterator
 from contextlib import closing
@@ -38,8 +38,11 @@ class PdfInfo:
     pdf_version: str
 
 
-def inspect_pdf(path: Path, budget: ParseBudget | None = None) -> PdfInfo:
-    """Accept a PDF we can store and process, or raise the error a user should see."""
+def inspect_pdf(path: Path, budget: ParseBudget | None = None,
+                check_sizes: Callable[[], None] | None = None) -> PdfInfo:
+    """Accept a PDF we can store and process, or raise the error a user should see.
+    `check_sizes`: the verdict of a DeclaredSizes that saw the file's bytes as
+    they came in (an upload), instead of reading them again."""
     size = path.stat().st_size
     if size == 0:
         raise EmptyFile()
@@ -51,7 +54,10 @@ def inspect_pdf(path: Path, budget: ParseBudget | None = None) -> PdfInfo:
         raise NotAPdf("The file is not a PDF (whatever its name says): it does not start with a PDF header.")
     if b"%%EOF" not in tail:
         raise TruncatedPdf()
-    check_declared_sizes(path)
+    if check_sizes is not None:
+        check_sizes()
+    else:
+        check_declared_sizes(path)
     return sandbox.call(_inspect_pdf_here, path, budget=budget)
 
 
@@ -221,7 +227,8 @@ MIN_HEADER_BYTES_PER_OBJECT = 3
 # How far a declaration's dictionary may reach around its /Type (objects'
 # dictionaries that declare sizes are small).
 DICT_WINDOW = 4096
-# Checking stops after this many declarations (the parse budget still holds).
+# Checking stops after this many tokens, declarations or not (the parse budget
+# still holds): a file stuffed with them costs bounded time.
 MAX_DECLARATIONS = 100_000
 
 _INT = rb"(\d{1,20})(?!\s+\d+\s+R)"  # a direct integer, not the start of an indirect reference
@@ -238,53 +245,148 @@ _OBJSTM_TYPE = re.compile(rb"/Type\s*/ObjStm(?![A-Za-z0-9])")
 def check_declared_sizes(source: Path | bytes) -> None:
     """Refuse (FileTooComplex) a PDF whose cross-reference sections or object
     streams declare more entries than the file could hold, before any parser
-    allocates for them. Reads the raw bytes once (memory-mapped); finds
-    nothing to refuse in a file that is not a PDF."""
+    allocates for them. Reads the raw bytes once, a chunk at a time
+    (`DeclaredSizes`); finds nothing to refuse in a file that is not a PDF."""
     if isinstance(source, (bytes, bytearray, memoryview)):
-        _check_declarations(bytes(source))
-        return
-    with open(source, "rb") as handle:
-        if handle.seek(0, 2) == 0:
-            return
-        with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
-            _check_declarations(data)
+        data = bytes(source) if isinstance(source, memoryview) else source
+        scan = DeclaredSizes(len(data))
+        scan.feed(data)
+    else:
+        buffer = bytearray(SCAN_CHUNK)
+        with open(source, "rb", buffering=0) as handle:
+            scan = DeclaredSizes(os.fstat(handle.fileno()).st_size)
+            while read := handle.readinto(buffer):
+                scan.feed(buffer, read)
+    scan.finish()
 
 
-def _check_declarations(data) -> None:
-    size = len(data)
-    for checked, (kind, _start, window) in enumerate(_declarations(data), start=1):
-        if checked > MAX_DECLARATIONS:
-            return
-        if kind == b"trailer":
-            _check_count(_first_int(_SIZE, window), size, "trailer")
-        elif kind == b"/XRef":
-            _check_xref_stream(window, size)
-        else:
-            _check_object_stream(window, size)
+SCAN_CHUNK = 1024 * 1024
+_TOKENS = (b"trailer", b"/XRef", b"/ObjStm")
+_LONGEST_TOKEN = max(len(token) for token in _TOKENS)
 
 
-def _declarations(data) -> Iterator[tuple[bytes, int, bytes]]:
-    """(kind, where, the bytes of its dictionary) for every trailer, xref stream and object stream."""
-    for token in (b"trailer", b"/XRef", b"/ObjStm"):
-        position = data.find(token)
-        while position != -1:
-            if token == b"trailer":
-                end = data.find(b"startxref", position, position + DICT_WINDOW)
-                yield token, position, bytes(data[position:end if end != -1 else position + DICT_WINDOW])
+class DeclaredSizes:
+    """`check_declared_sizes` over bytes that arrive a chunk at a time (an
+    upload as it streams in): `feed` each chunk, then `finish` once the last
+    has come. A declaration's dictionary may straddle chunks (a token cut in
+    two, its window reaching into the next chunk): each is checked when the
+    bytes around it (DICT_WINDOW either side) are in, the same whatever the
+    chunking. What cannot be checked before the end (a count against the
+    file's size, unless `size` gives it in advance) is checked by `finish`;
+    the rest raises from `feed`, so a file can be refused before it has all
+    come in.
+
+    Memory: the last 2 x DICT_WINDOW bytes and the largest counts declared so
+    far. Time: three `find` passes over each chunk; after MAX_DECLARATIONS
+    tokens (declarations or not) it stops looking, as the parse budget
+    still holds."""
+
+    # What is kept of the bytes before a chunk: enough for a token's window
+    # back (DICT_WINDOW) from any position still to be checked (up to
+    # DICT_WINDOW before the end of what came).
+    KEEP = 2 * DICT_WINDOW + _LONGEST_TOKEN
+
+    def __init__(self, size: int | None = None) -> None:
+        self._size = size  # the file's size, when known before its bytes
+        self._tail = b""  # the last KEEP bytes fed
+        self._seen = 0  # bytes fed so far
+        self._next = 0  # tokens starting before this offset have been checked
+        self._tokens = 0
+        # Counts to check against the file's size at the end: each larger
+        # than every one before it (file order), so the first of them over
+        # the size is the first declaration in the file that is.
+        self._claims: list[tuple[int, str]] = []
+
+    @property
+    def size(self) -> int:
+        return self._seen
+
+    def feed(self, chunk: bytes | bytearray, length: int | None = None) -> None:
+        """The next `length` bytes of the file (all of `chunk` if None); `chunk`
+        may be a buffer reused for the next call."""
+        length = len(chunk) if length is None else length
+        start, end = self._seen, self._seen + length
+        self._seen = end
+        if self._tokens <= MAX_DECLARATIONS and length:
+            if length <= 2 * self.KEEP:
+                data = self._tail + bytes(chunk[:length])
+                self._scan(data, end - len(data), len(data), self._next, end - DICT_WINDOW)
             else:
-                begin = max(0, data.rfind(b"obj", max(0, position - DICT_WINDOW), position))
-                end = data.find(b"stream", position, position + DICT_WINDOW)
-                window = bytes(data[begin:end if end != -1 else position + DICT_WINDOW])
-                pattern = _XREF_TYPE if token == b"/XRef" else _OBJSTM_TYPE
-                if pattern.search(window):
-                    yield token, position, window
-            position = data.find(token, position + len(token))
+                # Tokens near the chunk's start look back into what came before:
+                # their windows come from a small seam; the rest from the chunk itself.
+                seam = self._tail + bytes(chunk[:2 * DICT_WINDOW + _LONGEST_TOKEN])
+                self._scan(seam, start - len(self._tail), len(seam), self._next, start + DICT_WINDOW)
+                self._scan(chunk, start, length, start + DICT_WINDOW, end - DICT_WINDOW)
+            self._next = max(self._next, end - DICT_WINDOW)
+        kept = bytes(chunk[max(0, length - self.KEEP):length])
+        self._tail = (self._tail + kept)[-self.KEEP:] if len(kept) < self.KEEP else kept
+
+    def finish(self) -> None:
+        """The file has ended: check what is left, and every count against its size."""
+        if self._tokens <= MAX_DECLARATIONS:
+            self._scan(self._tail, self._seen - len(self._tail), len(self._tail), self._next, self._seen)
+            self._next = self._seen
+        for claimed, where in self._claims:
+            _check_count(claimed, self._seen, where)
+
+    def _scan(self, data, offset: int, length: int, low: int, high: int) -> None:
+        """Check the tokens starting at file offsets [low, high) in `data`
+        (its first `length` bytes, which start at file offset `offset`), in file order."""
+        low, high = max(low, offset), min(high, offset + length)
+        if low >= high:
+            return
+        found = []
+        for token in _TOKENS:
+            at = data.find(token, low - offset, min(length, high - offset + len(token) - 1))
+            while at != -1:
+                found.append((at, token))
+                if len(found) + self._tokens > MAX_DECLARATIONS:
+                    break
+                at = data.find(token, at + len(token), min(length, high - offset + len(token) - 1))
+        found.sort()
+        for at, token in found:
+            self._tokens += 1
+            if self._tokens > MAX_DECLARATIONS:
+                return
+            window = _window(data, length, at, token)
+            if window is not None:
+                self._check(token, window)
+
+    def _check(self, kind: bytes, window: bytes) -> None:
+        if kind == b"trailer":
+            self._count(_first_int(_SIZE, window), "trailer")
+        elif kind == b"/XRef":
+            _check_xref_stream(window, self._count)
+        else:
+            _check_object_stream(window, self._count)
+
+    def _count(self, claimed: int | None, where: str) -> None:
+        if self._size is not None:
+            _check_count(claimed, self._size, where)
+        elif claimed is not None and (not self._claims or claimed > self._claims[-1][0]):
+            self._claims.append((claimed, where))
 
 
-def _check_xref_stream(window: bytes, size: int) -> None:
+def _window(data, length: int, at: int, token: bytes) -> bytes | None:
+    """The bytes of the dictionary around a token at `at` in data[:length]
+    (None if it is not a declaration): a trailer to its `startxref`, an
+    object's dictionary from its `obj` to its `stream`, each within
+    DICT_WINDOW of the token."""
+    if token == b"trailer":
+        end = data.find(b"startxref", at, min(length, at + DICT_WINDOW))
+        return bytes(data[at:end if end != -1 else min(length, at + DICT_WINDOW)])
+    begin = data.rfind(b"obj", max(0, at - DICT_WINDOW), at)
+    end = data.find(b"stream", at, min(length, at + DICT_WINDOW))
+    window = bytes(data[begin if begin != -1 else max(0, at - DICT_WINDOW):
+                        end if end != -1 else min(length, at + DICT_WINDOW)])
+    pattern = _XREF_TYPE if token == b"/XRef" else _OBJSTM_TYPE
+    return window if pattern.search(window) else None
+
+
+def _check_xref_stream(window: bytes, count: Callable[[int | None, str], None]) -> None:
     index = _ints(_INDEX, window)
     claimed = sum(index[1::2]) if index else _first_int(_SIZE, window)
-    _check_count(claimed, size, "cross-reference stream")
+    count(claimed, "cross-reference stream")
     widths = _ints(_W, window)
     length = _first_int(_LENGTH, window)
     if claimed and widths and length is not None and claimed * sum(widths) > length * MAX_DEFLATE_RATIO:
@@ -294,9 +396,9 @@ def _check_xref_stream(window: bytes, size: int) -> None:
         )
 
 
-def _check_object_stream(window: bytes, size: int) -> None:
+def _check_object_stream(window: bytes, counted: Callable[[int | None, str], None]) -> None:
     count, first, length = _first_int(_N, window), _first_int(_FIRST, window), _first_int(_LENGTH, window)
-    _check_count(count, size, "object stream")
+    counted(count, "object stream")
     too_many_for_header = count is not None and first is not None and count * MIN_HEADER_BYTES_PER_OBJECT > first + 1
     header_past_data = first is not None and length is not None and first > length * MAX_DEFLATE_RATIO
     if too_many_for_header or header_past_data:

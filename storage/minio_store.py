@@ -14,10 +14,12 @@ from typing import BinaryIO, cast
 import certifi
 import urllib3
 from minio import Minio
+from minio import time as s3_time
 from minio.commonconfig import COMPLIANCE, ENABLED, CopySource
 from minio.datatypes import Object
 from minio.error import S3Error
 from minio.retention import Retention
+from minio.signer import sign_v4_s3
 from minio.versioningconfig import VersioningConfig
 
 from storage.base import (
@@ -42,6 +44,12 @@ from storage.base import (
 # size sets the memory an upload costs whatever the file's size; 8 MiB parts
 # keep that near 50 MiB and still allow 80 GB under S3's 10,000-part limit.
 PART_SIZE = 8 * 1024 * 1024
+# A body of known hash and size up to this (S3's limit for one PUT) goes in
+# one streamed PUT whose x-amz-content-sha256 is that hash: MinIO checks the
+# bytes against it and stores nothing if they differ, so the client hashes
+# nothing (no SigV4 hash per part, no HashingReader) and holds one 1 MiB
+# buffer instead of part copies (bench/upload.py, bench/README.md "Issue 12").
+SINGLE_PUT_BYTES = 5 * 1024 * 1024 * 1024
 _NOT_FOUND = {"NoSuchKey", "NoSuchObject", "NoSuchVersion"}
 # Named anchors (audit checkpoints) live beside the content keys, never among them.
 ANCHORS = "anchors/"
@@ -77,6 +85,26 @@ def _http_client(secure: bool, read_seconds: float) -> urllib3.PoolManager:
         return urllib3.PoolManager(timeout=timeout, retries=retries, maxsize=16, cert_reqs="CERT_REQUIRED",
                                    ca_certs=os.environ.get("SSL_CERT_FILE") or certifi.where())
     return urllib3.PoolManager(timeout=timeout, retries=retries, maxsize=16)
+
+
+def _exactly(stream: BinaryIO, size: int) -> Iterator[memoryview]:
+    """`size` bytes of `stream`, a reused buffer's worth at a time; IntegrityError if it ends first."""
+    buffer = bytearray(min(CHUNK_SIZE, size))
+    view = memoryview(buffer)
+    readinto = getattr(stream, "readinto", None)
+    left = size
+    while left:
+        want = view[:min(left, len(buffer))]
+        if readinto is not None:
+            got = readinto(want)
+        else:
+            data = stream.read(len(want))
+            got = len(data)
+            want[:got] = data
+        if not got:
+            raise IntegrityError(f"the stream ended {left:,} bytes before its size")
+        left -= got
+        yield view[:got]
 
 
 class MinioStore:
@@ -117,6 +145,9 @@ class MinioStore:
             key = content_key(sha256)
             if self._stat(key) is not None:
                 return StoredObject(key, sha256, self.size(key), media_type, created=False)
+            if size is not None and 0 < size <= SINGLE_PUT_BYTES:
+                self._put_checked(stream, key, sha256, size, media_type)
+                return StoredObject(key, sha256, size, media_type, created=True)
             self.client.put_object(self.bucket, key, data, length=length, part_size=PART_SIZE, content_type=media_type)
             if reader.sha256 != sha256:
                 self._remove_all_versions(key)  # a plain remove would only hide the wrong bytes
@@ -136,22 +167,41 @@ class MinioStore:
 
     def put_file(self, path: Path, media_type: str, *, sha256: str | None = None,
                  trusted: bool = False) -> StoredObject:
-        if sha256 is not None and trusted:
-            return self._put_trusted(path, media_type, sha256)
+        # `trusted` changes nothing here: up to SINGLE_PUT_BYTES MinIO checks
+        # every file's bytes against its hash, at no cost to this process.
         sha256 = sha256 or hash_file(path)[0]
-        with open(path, "rb") as handle:
-            return self.put(handle, media_type, sha256=sha256, size=path.stat().st_size)
+        with open(path, "rb", buffering=0) as handle:
+            return self.put(handle, media_type, sha256=sha256, size=os.fstat(handle.fileno()).st_size)
 
-    def _put_trusted(self, path: Path, media_type: str, sha256: str) -> StoredObject:
-        # The file itself to the client, no HashingReader: hashing it again
-        # took 0.7 CPU-s/GiB in the one thread that feeds the part uploads.
-        key = content_key(sha256)
-        size = path.stat().st_size
-        if self._stat(key) is not None:
-            return StoredObject(key, sha256, self.size(key), media_type, created=False)
-        with open(path, "rb") as handle:
-            self.client.put_object(self.bucket, key, handle, length=size, part_size=PART_SIZE, content_type=media_type)
-        return StoredObject(key, sha256, size, media_type, created=True)
+    def _put_checked(self, stream: BinaryIO, key: str, sha256: str, size: int, media_type: str) -> None:
+        """One PUT of `size` bytes of `stream`, signed with their SHA-256, which
+        MinIO verifies (IntegrityError if they differ: nothing is stored). The
+        body goes out as it is read, through one reused buffer (readinto when
+        the stream has it); a stream that ends early, or raises, cuts the
+        request off, and MinIO stores nothing."""
+        client = self.client
+        region = client._get_region(self.bucket)
+        url = client._base_url.build(method="PUT", region=region, bucket_name=self.bucket, object_name=key)
+        date = s3_time.utcnow()
+        headers: dict[str, str | list[str] | tuple[str]] = {
+            "Host": url.netloc, "User-Agent": client._user_agent, "Content-Type": media_type,
+            "Content-Length": str(size), "x-amz-content-sha256": sha256, "x-amz-date": s3_time.to_amz_date(date)}
+        credentials = client._provider.retrieve() if client._provider else None
+        if credentials is not None:
+            if credentials.session_token:
+                headers["X-Amz-Security-Token"] = credentials.session_token
+            headers = sign_v4_s3(method="PUT", url=url, region=region, headers=headers, credentials=credentials,
+                                 content_sha256=sha256, date=date)
+        # No retry: the body cannot be sent twice (a client's upload streams through it).
+        sent = urllib3.HTTPHeaderDict({name: str(value) for name, value in headers.items()})
+        response = client._http.urlopen("PUT", url.geturl(), body=_exactly(stream, size), headers=sent,
+                                        retries=False, chunked=False)
+        if response.status != 200:
+            error = S3Error.fromxml(response) if response.data else None
+            if error is not None and error.code in ("XAmzContentSHA256Mismatch", "BadDigest"):
+                raise IntegrityError("the stream's bytes do not match the hash given for them")
+            raise error or S3Error(response, "PutFailed", f"MinIO answered {response.status}", key, None, None,
+                                   self.bucket, key)
 
     def open(self, key: str) -> VerifyingReader:
         expected = sha256_of_key(key)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import struct
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -100,10 +101,11 @@ def _other_format(head: bytes) -> bool:
 
 
 def inspect_upload(path: Path, *, max_pages: int, max_image_pixels: int,
-                   budget: ParseBudget | None = None) -> IntakeInfo:
+                   budget: ParseBudget | None = None, check_sizes: Callable[[], None] | None = None) -> IntakeInfo:
     """Accept a PDF or a scan image we can store and OCR, or raise the error a
     user should see. The PDF or image parser runs in a parse child within the
-    budget (docsvc/sandbox.py); what is decided from the first bytes is decided here."""
+    budget (docsvc/sandbox.py); what is decided from the first bytes is decided here.
+    `check_sizes`: as for `inspect_pdf` (a PDF's declared sizes, checked as it streamed in)."""
     size = path.stat().st_size
     if size == 0:
         raise EmptyFile()
@@ -118,7 +120,7 @@ def inspect_upload(path: Path, *, max_pages: int, max_image_pixels: int,
             f"docsvc accepts {ACCEPTED} files. Save or scan it as one of those."
         )
     if media_type == PDF:
-        pages = inspect_pdf(path, budget).page_count
+        pages = inspect_pdf(path, budget, check_sizes).page_count
         if pages > max_pages:
             raise TooManyPages(count=pages, limit=max_pages)
         return IntakeInfo(PDF, pages, is_image=False)

@@ -32,6 +32,7 @@ from docsvc.documents.formats import IntakeInfo, inspect_upload
 from docsvc.errors import (
     Conflict,
     EmptyFile,
+    FileTooComplex,
     Forbidden,
     InvalidInput,
     InvalidQuery,
@@ -40,6 +41,7 @@ from docsvc.errors import (
     UploadTooLarge,
 )
 from docsvc.models import Agency, Document, DocumentFile, DocumentKind, FileRole, User, Workflow
+from docsvc.pdf import DeclaredSizes
 from docsvc.permissions import can_see_agency, require_staff, visible_agency_ids
 from docsvc.runtime import Runtime
 from docsvc.stored import UnrecordedObjects, remove_if_unreferenced, store_then_record
@@ -82,6 +84,9 @@ class Spooled:
     # and its checks, started once the spool was whole.
     stored: StoredObject | None = None
     checks: Future[IntakeInfo] | None = None
+    # The verdict on a PDF's declared sizes, found as its bytes came in
+    # (None: read the file for it).
+    check_sizes: Callable[[], None] | None = None
 
     def discard(self) -> None:
         if not self.owned:
@@ -117,6 +122,7 @@ def spool(stream: BinaryIO, filename: str, rt: Runtime) -> Spooled:
     tmp_dir.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(dir=tmp_dir, prefix="upload-", suffix=".part")
     digest = hashlib.sha256()
+    sizes = _SizeScan()
     size = 0
     try:
         with os.fdopen(fd, "wb") as out:
@@ -125,6 +131,7 @@ def spool(stream: BinaryIO, filename: str, rt: Runtime) -> Spooled:
                 if size > limit:
                     raise UploadTooLarge(f"The file is larger than the limit of {human_size(limit)}.")
                 digest.update(chunk)
+                sizes.feed(chunk, len(chunk))
                 out.write(chunk)
     except BaseException:
         os.unlink(name)
@@ -132,49 +139,100 @@ def spool(stream: BinaryIO, filename: str, rt: Runtime) -> Spooled:
     if size == 0:
         os.unlink(name)
         raise EmptyFile()
-    return Spooled(Path(name), digest.hexdigest(), size, os.path.basename(filename or "document.pdf"))
+    return Spooled(Path(name), digest.hexdigest(), size, os.path.basename(filename or "document.pdf"),
+                   check_sizes=sizes.verdict())
+
+
+class _SizeScan:
+    """pdf.DeclaredSizes over an upload as it comes in, whatever the file
+    turns out to be: its refusal is kept, not raised, and given to the
+    checks, which apply it only to a PDF (an image may hold any bytes)."""
+
+    def __init__(self, size: int | None = None) -> None:
+        self._scan: DeclaredSizes | None = DeclaredSizes(size)
+        self._refusal: FileTooComplex | None = None
+
+    def feed(self, chunk: bytes | bytearray, length: int) -> None:
+        if self._scan is not None:
+            try:
+                self._scan.feed(chunk, length)
+            except FileTooComplex as refusal:
+                self._refusal, self._scan = refusal, None
+
+    def verdict(self) -> Callable[[], None]:
+        """Once the last byte has come: what raises the refusal, if any."""
+        if self._scan is not None:
+            try:
+                self._scan.finish()
+            except FileTooComplex as found:
+                self._refusal = found
+            self._scan = None
+        kept = self._refusal
+
+        def check() -> None:
+            if kept is not None:
+                raise kept
+
+        return check
 
 
 class _SpoolingReader:
-    """What the store reads an Incoming body through: each read whole (the
-    MinIO client joins a part from the reads it gets, copying at each join),
-    at most the upload limit, and written to the spool on its way."""
+    """What the store reads an Incoming body through: at most the upload
+    limit, written to the spool and scanned for declared sizes on its way.
+    `readinto` (MinioStore's one checked PUT) moves the body through one
+    reused buffer; `read` (the multipart fallback, the filesystem store)
+    returns each read whole (the MinIO client joins a part from the reads
+    it gets, copying at each join)."""
 
     def __init__(self, stream: BinaryIO, spool_file: BinaryIO, limit: int, length: int | None,
                  on_end: Callable[[], None]) -> None:
         self._stream, self._spool, self._limit, self._length = stream, spool_file, limit, length
         self._on_end: Callable[[], None] | None = on_end
+        self._buffer = bytearray(SPOOL_CHUNK)
+        self._view = memoryview(self._buffer)
+        self.sizes = _SizeScan(length)
         self.size = 0
         self.failure: BaseException | None = None  # the body's own error, not the store's
+
+    def readinto(self, target: memoryview) -> int:
+        try:
+            got = self._stream.readinto(self._view[:min(len(target), len(self._buffer))])  # type: ignore[attr-defined]
+            self._passed(self._buffer, got or 0)
+        except BaseException as exc:
+            self.failure = exc
+            raise
+        target[:got] = self._view[:got]
+        return got
 
     def read(self, size: int = -1) -> bytes:
         try:
             data = self._read_whole(size if size is not None and size >= 0 else SPOOL_CHUNK)
+            self._passed(data, len(data))
         except BaseException as exc:
             self.failure = exc
             raise
-        self._spool.write(data)
+        return data
+
+    def _passed(self, data: bytes | bytearray, length: int) -> None:
+        self.size += length
+        if self.size > self._limit:
+            raise UploadTooLarge(f"The file is larger than the limit of {human_size(self._limit)}.")
+        self._spool.write(memoryview(data)[:length])
+        self.sizes.feed(data, length)
         # The store reads a body of known length to its last byte, not beyond.
-        if self._on_end is not None and (not data or self.size == self._length):
+        if self._on_end is not None and (not length or self.size == self._length):
             on_end, self._on_end = self._on_end, None
             on_end()
-        return data
 
     def _read_whole(self, size: int) -> bytes:
         first = self._stream.read(size)
         if len(first) in (0, size):
-            return self._counted(first)
+            return first
         pieces, have = [first], len(first)
         while have < size and (more := self._stream.read(size - have)):
             pieces.append(more)
             have += len(more)
-        return self._counted(b"".join(pieces))
-
-    def _counted(self, data: bytes) -> bytes:
-        self.size += len(data)
-        if self.size > self._limit:
-            raise UploadTooLarge(f"The file is larger than the limit of {human_size(self._limit)}.")
-        return data
+        return b"".join(pieces)
 
 
 def _stream_to_store(rt: Runtime, store: UnrecordedObjects, incoming: Incoming) -> Spooled:
@@ -192,10 +250,11 @@ def _stream_to_store(rt: Runtime, store: UnrecordedObjects, incoming: Incoming) 
     spooled = Spooled(Path(name), incoming.sha256, 0, os.path.basename(incoming.filename or "document.pdf"))
 
     def check_whole_spool() -> None:
-        # While the store still uploads the last parts and completes: the
+        # While the store still receives the last bytes and completes: the
         # checks then cost no time of their own (ingest waits for them).
         out.flush()
-        spooled.checks = _in_background(_inspect, rt, spooled.path)
+        spooled.check_sizes = reader.sizes.verdict()
+        spooled.checks = _in_background(_inspect, rt, spooled.path, spooled.check_sizes)
 
     try:
         with os.fdopen(fd, "wb") as out:
@@ -222,8 +281,9 @@ def _stream_to_store(rt: Runtime, store: UnrecordedObjects, incoming: Incoming) 
     return spooled
 
 
-def _inspect(rt: Runtime, path: Path) -> IntakeInfo:
-    return inspect_upload(path, max_pages=rt.settings.max_pages, max_image_pixels=rt.settings.max_image_pixels)
+def _inspect(rt: Runtime, path: Path, check_sizes: Callable[[], None] | None = None) -> IntakeInfo:
+    return inspect_upload(path, max_pages=rt.settings.max_pages, max_image_pixels=rt.settings.max_image_pixels,
+                          check_sizes=check_sizes)
 
 
 def _in_background(work: Callable[..., T], *args: Any) -> Future[T]:
@@ -315,7 +375,8 @@ def ingest(
                 raise InvalidInput("Choose the agency the document belongs to.")
             if not can_see_agency(actor, agency_id):
                 raise Forbidden("You cannot add documents to another agency.")
-            info = upload.checks.result() if upload.checks is not None else _inspect(rt, upload.path)
+            info = upload.checks.result() if upload.checks is not None else _inspect(rt, upload.path,
+                                                                                         upload.check_sizes)
             stored = upload.stored
             if stored is None:
                 try:

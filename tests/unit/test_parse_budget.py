@@ -13,7 +13,7 @@ import pytest
 
 from docsvc import sandbox
 from docsvc.errors import CorruptPdf, FileTooComplex, ServiceBusy
-from docsvc.pdf import check_declared_sizes, iter_page_texts
+from docsvc.pdf import DeclaredSizes, check_declared_sizes, iter_page_texts
 from docsvc.sandbox import ParseBudget
 from signing.pdfium_guard import pdfium_document
 from tests import hostile_pdfs
@@ -69,6 +69,78 @@ def test_honest_pdfs_pass_the_check(tmp_path):
         pdf.save(out, object_stream_mode=pikepdf.ObjectStreamMode.generate)
     check_declared_sizes(compact.read_bytes() + out.getvalue()[9:])
     check_declared_sizes(b"not a PDF at all")
+
+
+def _fed(data: bytes, cuts: list[int], *, reuse: bool = False) -> None:
+    """DeclaredSizes over `data` cut at `cuts`, as an upload streams it in
+    (`reuse`: through one buffer overwritten by every chunk, as records does)."""
+    scan = DeclaredSizes()
+    buffer = bytearray(max(b - a for a, b in zip([0, *cuts], [*cuts, len(data)], strict=True)))
+    for a, b in zip([0, *cuts], [*cuts, len(data)], strict=True):
+        if reuse:
+            buffer[:b - a] = data[a:b]
+            scan.feed(buffer, b - a)
+        else:
+            scan.feed(data[a:b])
+    scan.finish()
+
+
+BOMBS = {
+    "cross-reference stream": hostile_pdfs.xref_stream_bomb(4_000_000),
+    "object stream": hostile_pdfs.object_stream_bomb(),
+    "trailer": hostile_pdfs.huge_trailer_size(),
+}
+
+
+@pytest.mark.parametrize("kind", BOMBS)
+def test_a_bomb_streamed_in_is_refused_wherever_its_chunks_are_cut(kind):
+    """Every cut of the file in two (a token or its dictionary split at each
+    of its bytes), and one byte at a time: refused, as read whole."""
+    data = BOMBS[kind]
+    with pytest.raises(FileTooComplex):
+        check_declared_sizes(data)
+    for at in range(1, len(data)):
+        with pytest.raises(FileTooComplex):
+            _fed(data, [at], reuse=at % 2 == 0)
+    with pytest.raises(FileTooComplex):
+        _fed(data, list(range(1, len(data))))
+
+
+@pytest.mark.parametrize("kind", BOMBS)
+def test_a_bomb_deep_in_a_large_file_is_refused_across_large_chunks(kind):
+    """A declaration after megabytes of image data, its token or its window
+    across the boundary of 1 MiB chunks (the way uploads are fed)."""
+    bomb = BOMBS[kind]
+    token = {"cross-reference stream": b"/XRef", "object stream": b"/ObjStm", "trailer": b"trailer"}[kind]
+    filler = b"\x00" * (3 * 1024 * 1024 - 100)
+    data = filler + bomb + b"\x00" * 65536
+    where = len(filler) + bomb.index(token)
+    chunks = range(1024 * 1024, len(data), 1024 * 1024)
+    for cut in (where - 3000, where - 1, where + 2, where + len(token), where + 3000):
+        with pytest.raises(FileTooComplex):
+            _fed(data, sorted({*chunks, cut}), reuse=True)
+    # A chunk boundary a byte into the token, with no other cut near it.
+    with pytest.raises(FileTooComplex):
+        _fed(data, [where + 1], reuse=True)
+
+
+def test_an_honest_pdf_streamed_in_passes(tmp_path):
+    born_digital = make_pdf(tmp_path / "qd.pdf", "Quyết định", sample_paragraphs("binh-duong-cchc-2020.txt")[:6])
+    compact = tmp_path / "compact.pdf"
+    with pikepdf.open(born_digital) as pdf:
+        pdf.save(compact, object_stream_mode=pikepdf.ObjectStreamMode.generate)
+    data = compact.read_bytes()
+    assert b"/ObjStm" in data and b"/XRef" in data
+    for step in (1, 7, 4096, 9000):
+        _fed(data, list(range(step, len(data), step)), reuse=True)
+
+
+def test_a_count_over_the_size_is_refused_once_the_stream_ends():
+    """Streamed without a known size, the count is checked against the size at the end."""
+    scan = DeclaredSizes()
+    scan.feed(hostile_pdfs.huge_trailer_size())
+    with pytest.raises(FileTooComplex, match="trailer claims 2,147,483,647"):
+        scan.finish()
 
 
 def test_every_structure_bomb_and_loop_of_the_corpus_gets_a_clear_error_from_text_extraction(tmp_path):
