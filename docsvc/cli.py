@@ -377,7 +377,8 @@ def search_command(query, page, per_page, as_json, **narrowing) -> None:
     # The page's and the API's reading of filters, so all three check alike.
     filters = documents.search_filters({name: value for name, value in narrowing.items() if value is not None})
     result = documents.search(rt, cli_operator(), query, filters=filters, page=page, per_page=per_page)
-    data = search_json(result)
+    with rt.read() as session:
+        data = search_json(result, documents.recalled_among(session, result))
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
@@ -385,7 +386,8 @@ def search_command(query, page, per_page, as_json, **narrowing) -> None:
     click.echo(f"{more}{data['total']} result(s), {data['total_all_words']} with every word")
     for hit in data["hits"]:
         lacking = "" if hit["all_words"] else "  (lacks some words)"
-        click.echo(f"{hit['id']}  {hit['title']}{lacking}")
+        recalled = "  [Đã thu hồi / recalled]" if hit["recalled"] else ""
+        click.echo(f"{hit['id']}  {hit['title']}{recalled}{lacking}")
         click.echo(f"    {hit['highlight'].replace('<mark>', '[').replace('</mark>', ']')}")
 
 

@@ -35,6 +35,7 @@ from docsvc.documents.records import (
     ingest,
     list_documents,
     local_file,
+    recalled_among,
     search,
     search_filters,
     spool,
@@ -47,6 +48,6 @@ __all__ = [
     "PAGE_SEPARATOR", "ReindexProgress", "SearchFilters", "Spooled", "check_index", "discard", "done_dir",
     "enqueue_processing", "entry_done", "get_document", "human_size", "index_complete", "ingest", "list_documents",
     "local_file", "move_into", "note_reindex", "pending_retries", "read_text", "ready_count", "refresh_entries",
-    "refresh_entry", "register_handler", "reindex", "run_entry", "scan_once", "search", "search_filters", "spool",
-    "sweep_work_dirs", "thumbnail", "watch",
+    "recalled_among", "refresh_entry", "register_handler", "reindex", "run_entry", "scan_once", "search",
+    "search_filters", "spool", "sweep_work_dirs", "thumbnail", "watch",
 ]
