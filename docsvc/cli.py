@@ -377,7 +377,8 @@ def search_command(query, page, per_page, as_json, **narrowing) -> None:
     # The page's and the API's reading of filters, so all three check alike.
     filters = documents.search_filters({name: value for name, value in narrowing.items() if value is not None})
     result = documents.search(rt, cli_operator(), query, filters=filters, page=page, per_page=per_page)
-    data = search_json(result)
+    with rt.read() as session:
+        data = search_json(result, documents.recalled_among(session, result))
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
@@ -385,7 +386,8 @@ def search_command(query, page, per_page, as_json, **narrowing) -> None:
     click.echo(f"{more}{data['total']} result(s), {data['total_all_words']} with every word")
     for hit in data["hits"]:
         lacking = "" if hit["all_words"] else "  (lacks some words)"
-        click.echo(f"{hit['id']}  {hit['title']}{lacking}")
+        recalled = "  [Đã thu hồi / recalled]" if hit["recalled"] else ""
+        click.echo(f"{hit['id']}  {hit['title']}{recalled}{lacking}")
         click.echo(f"    {hit['highlight'].replace('<mark>', '[').replace('</mark>', ']')}")
 
 
@@ -628,7 +630,8 @@ def _print_installation_check(report) -> None:
 
 @main.group()
 def report() -> None:
-    """Reports (incoming register: received, processed, in progress, overdue)."""
+    """Reports: the incoming register (received, processed, in progress,
+    overdue) and the administrative reform figures."""
 
 
 @report.command("incoming")
@@ -656,12 +659,55 @@ def report_incoming(start, end, agency_code, fmt, out) -> None:
     if out is None:
         sys.stdout.buffer.write(data)
         return
+    _write_report(out, data)
+    click.echo(f"wrote {out}: {result.received} received, {result.processed} processed, "
+               f"{result.in_progress_at_end} in progress, {result.overdue_at_end} overdue")
+
+
+def _write_report(out: Path, data: bytes) -> None:
     try:
         out.write_bytes(data)
     except OSError as exc:
         raise InvalidInput(f"Cannot write {out} ({exc.strerror}).") from None
-    click.echo(f"wrote {out}: {result.received} received, {result.processed} processed, "
-               f"{result.in_progress_at_end} in progress, {result.overdue_at_end} overdue")
+
+
+@report.command("reform")
+@click.option("--agency", "agency_code", default=None, help="Agency code (needed when there are several).")
+@click.option("--from", "start", default=None, help="First month, YYYY-MM (default: 11 months before --to).")
+@click.option("--to", "end", default=None, help="Last month, YYYY-MM (default: this month, or 11 after --from).")
+@click.option("--json", "as_json", is_flag=True, help="The figures as GET /api/v1/reports/reform gives them.")
+@click.option("--csv", "csv_out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write a CSV file.")
+@click.option("--xlsx", "xlsx_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write an XLSX file.")
+@user_errors
+def report_reform(agency_code, start, end, as_json, csv_out, xlsx_out) -> None:
+    """The administrative reform figures per month (docsvc/reform, the API's
+    own): each share with the counts behind it, as text, JSON, CSV or XLSX."""
+    from docsvc import reform
+
+    if sum((as_json, csv_out is not None, xlsx_out is not None)) > 1:
+        raise InvalidInput("Choose one of --json, --csv FILE and --xlsx FILE.")
+    reform.parse_months(start, end)  # a wrong month is told before anything is opened
+    rt = _runtime()
+    agency_id = _agency_id(rt, agency_code)
+    with rt.read() as session:
+        result = reform.reform_report(session, cli_operator(), start=start, end=end, agency_id=agency_id)
+    if as_json:
+        click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+        return
+    for out, extension in ((csv_out, "csv"), (xlsx_out, "xlsx")):
+        if out is not None:
+            _write_report(out, reform.RENDER[extension](result))
+            click.echo(f"wrote {out}: {len(result.figures)} figures over {len(result.months)} month(s)")
+            return
+    click.echo(f"{result.agency_name} ({result.agency_code}): {reform.period_text(result, 'en')}")
+    for figure in result.figures:
+        label = f"{figure.key}:"
+        if not figure.counted:
+            click.echo(f"  {label:<22} not counted")
+            continue
+        total = figure.total
+        click.echo(f"  {label:<22} {reform.percent(total.share, 'en'):>16}  ({total.numerator} of {total.denominator})")
 
 
 # --- people ---------------------------------------------------------------------

@@ -94,6 +94,9 @@ class Handling(StrEnum):
     ASSIGNED = "assigned"        # given to a person or department with a deadline
     IN_PROGRESS = "in_progress"  # the handler has taken it up
     DONE = "done"
+    # Its sender recalled it and the văn thư agreed (edXML status 15): kept
+    # in the book with its number, no longer handled. Nothing follows it.
+    RECALLED = "recalled"
 
 
 OPEN_HANDLING = (Handling.RECEIVED, Handling.ASSIGNED, Handling.IN_PROGRESS)
@@ -291,6 +294,11 @@ class Document(Base):
     deadline: Mapped[date | None] = mapped_column(Date)
     handled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     handling_note: Mapped[str] = mapped_column(Text, default="")
+    # A received document given back to its sender (Handling.RECALLED): when,
+    # by whom here, and the reason the sender gave with its request (13).
+    recalled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    recalled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    recall_reason: Mapped[str] = mapped_column(Text, default="")
     # Outgoing workflow: who must sign, where, to whom it goes, and its history.
     workflow_status: Mapped[Workflow | None] = mapped_column(Vocabulary(Workflow, 16), index=True)
     approver_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
@@ -311,6 +319,7 @@ class Document(Base):
     agency: Mapped[Agency] = relationship()
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
     approver: Mapped[User | None] = relationship(foreign_keys=[approver_id])
+    recalled_by: Mapped[User | None] = relationship(foreign_keys=[recalled_by_id])
     files: Mapped[list[DocumentFile]] = relationship(
         back_populates="document", order_by="DocumentFile.id", cascade="all, delete-orphan"
     )

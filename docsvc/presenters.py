@@ -83,6 +83,19 @@ def handling_json(doc: Document) -> dict[str, Any] | None:
         "overdue": is_overdue(doc),
         "handled_at": iso_utc(doc.handled_at) if doc.handled_at else None,
         "note": doc.handling_note,
+        "recalled": recall_json(doc),
+    }
+
+
+def recall_json(doc: Document) -> dict[str, Any] | None:
+    """A received document given back to its sender (handling status recalled)."""
+    if doc.recalled_at is None:
+        return None
+    return {
+        "at": iso_utc(doc.recalled_at),
+        "by": doc.recalled_by.username if doc.recalled_by else None,
+        "by_name": (doc.recalled_by.full_name or doc.recalled_by.username) if doc.recalled_by else None,
+        "reason": doc.recall_reason,
     }
 
 
@@ -101,7 +114,8 @@ def workflow_json(doc: Document) -> dict[str, Any] | None:
     }
 
 
-def search_json(result: SearchResult) -> dict[str, Any]:
+def search_json(result: SearchResult, recalled: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """`recalled`: the hits their sender recalled (docsvc.documents.recalled_among)."""
     return {
         "total": result.total,
         "total_is_exact": result.total_is_exact,
@@ -119,6 +133,7 @@ def search_json(result: SearchResult) -> dict[str, Any]:
                 "score": hit.score,
                 "all_words": hit.all_words,
                 "highlight": hit.highlight,
+                "recalled": hit.id in recalled,
             }
             for hit in result.hits
         ],

@@ -35,6 +35,7 @@ from docsvc.documents.records import (
     ingest,
     list_documents,
     local_file,
+    recalled_among,
     search,
     search_filters,
     spool,
@@ -46,7 +47,7 @@ __all__ = [
     "DigestMismatch", "Incoming",
     "PAGE_SEPARATOR", "ReindexProgress", "SearchFilters", "Spooled", "check_index", "discard",
     "enqueue_processing", "entry_done", "get_document", "human_size", "index_complete", "ingest", "list_documents",
-    "local_file", "note_reindex", "pending_retries", "read_text", "ready_count", "refresh_entries",
+    "local_file", "note_reindex", "pending_retries", "read_text", "ready_count", "recalled_among", "refresh_entries",
     "refresh_entry", "register_handler", "reindex", "run_entry", "scan_once", "search", "search_filters", "spool",
     "sweep_work_dirs", "thumbnail", "watch",
 ]

@@ -81,4 +81,6 @@ def search():
         filters=documents.search_filters(request.args),
         facets=flag("facets"),
     )
-    return jsonify(search_json(result))
+    with runtime().read() as db:
+        recalled = documents.recalled_among(db, result)
+    return jsonify(search_json(result, recalled))

@@ -539,6 +539,17 @@ def search(
         raise InvalidQuery(str(exc)) from None
 
 
+def recalled_among(session: Session, result: SearchResult) -> frozenset[str]:
+    """Which of the hits are received documents their sender recalled
+    (docsvc.incoming.withdraw): still found, marked on the page and in the
+    API. Read from the rows, not the index, so a recall shows at once on
+    both backends and the entry's version does not change."""
+    ids = [hit.id for hit in result.hits]
+    if not ids:
+        return frozenset()
+    return frozenset(session.scalars(select(Document.id).where(Document.id.in_(ids), Document.recalled_at.is_not(None))))
+
+
 def _check_filters(filters: SearchFilters) -> None:
     if filters.kind is not None:
         validation.one_of(filters.kind, DocumentKind, "kind")

@@ -11,7 +11,7 @@ from flask import url_for
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from docsvc.documents.records import SearchFilters
+from docsvc.documents.records import SearchFilters, recalled_among
 from docsvc.models import Agency, User
 from docsvc.permissions import can_see_agency, visible_agency_ids
 from docsvc.presenters import SearchCounts, search_counts
@@ -46,6 +46,7 @@ class SearchPage:
     next: str | None
     pages: int
     index_complete: bool = True  # False: some ready documents cannot be found yet
+    recalled: frozenset[str] = frozenset()  # hits their sender recalled, marked "Đã thu hồi"
 
 
 class SearchAddress:
@@ -92,6 +93,7 @@ def page_view(session: Session, user: User, address: SearchAddress, result: Sear
         next=address.url(address.page + 1) if address.page < pages else None,
         pages=pages,
         index_complete=index_complete,
+        recalled=recalled_among(session, result) if result is not None else frozenset(),
     )
 
 

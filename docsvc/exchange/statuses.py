@@ -46,6 +46,9 @@ REGISTER_STEPS = {
 }
 
 
+RECALL_ANSWERS = frozenset({StatusCode.RECALL_AGREED, StatusCode.RECALL_REFUSED})
+
+
 class UnknownPackage(NotFound):
     code = "edxml_unknown_package"
 
@@ -141,15 +144,34 @@ def request_recall(session: Session, actor: User, document_id: str, to_org: str,
 
 
 def answer_recall(session: Session, actor: User, document_id: str, agree: bool, reason: str = "") -> None:
-    """The receiver's văn thư agrees to give the document back (15) or refuses (16)."""
+    """The receiver's văn thư agrees to give the document back (15) or refuses (16).
+    Agreeing withdraws it from the incoming register (docsvc.incoming.withdraw:
+    kept, marked recalled with the sender's reason, no longer handled); refusing
+    changes nothing here."""
+    from docsvc.incoming import withdraw  # docsvc.incoming imports this package
+
     require_router(actor)
+    reason = _reason(reason)
     message = _received(session, document_id)
-    if message is None or not any(s.code == StatusCode.RECALL_REQUESTED for s in message.statuses):
+    request = _recall_request(message)
+    if message is None or request is None:
         raise Conflict("Its sender has not asked for this document back.")
+    if message.document.handling_status == Handling.RECALLED:
+        raise Conflict("This document was already given back to its sender.")
+    if any(s.code in RECALL_ANSWERS for s in message.statuses[message.statuses.index(request):]):
+        raise Conflict("Its sender's request was already answered; it may ask again.")
     code = StatusCode.RECALL_AGREED if agree else StatusCode.RECALL_REFUSED
+    if agree:
+        withdraw(session, actor, document_id, request.description)
     queue_status(session, peer=message.from_org, from_org=message.to_org, document_id=message.edxml_document_id,
-                 code=code, description=_reason(reason), staff=_staff(actor), message=message)
+                 code=code, description=reason, staff=_staff(actor), message=message)
     audit.record(session, actor, "exchange.recall_answer", "document", document_id, {"agree": agree})
+
+
+def _recall_request(message: ExchangeMessage | None) -> ExchangeStatus | None:
+    """The sender's latest request (13) to have the package back, if any (statuses in the order recorded)."""
+    asked = [s for s in message.statuses if s.code == StatusCode.RECALL_REQUESTED] if message else []
+    return asked[-1] if asked else None
 
 
 def _reason(reason: str) -> str:

@@ -11,10 +11,8 @@ from sqlalchemy.orm import Session
 
 from docsvc import permissions
 from docsvc.exchange.status import StatusCode
-from docsvc.exchange.statuses import statuses_json
+from docsvc.exchange.statuses import RECALL_ANSWERS, statuses_json
 from docsvc.models import Document, ExchangeDirection, ExchangeMessage, ExchangePeer, User
-
-ANSWERS = frozenset({StatusCode.RECALL_AGREED, StatusCode.RECALL_REFUSED})
 
 
 @dataclass(frozen=True)
@@ -33,7 +31,8 @@ def document_context(session: Session, user: User, doc: Document) -> ReceivedVie
         return None
     peer = session.scalar(select(ExchangePeer).where(ExchangePeer.org_code == message.from_org))
     codes = [s.code for s in message.statuses]
-    asked = StatusCode.RECALL_REQUESTED in codes
-    pending = asked and not any(c in ANSWERS for c in codes[codes.index(StatusCode.RECALL_REQUESTED):])
+    # The latest request (asked again after a refusal) is pending until answered.
+    asked = [i for i, c in enumerate(codes) if c == StatusCode.RECALL_REQUESTED]
+    pending = bool(asked) and not any(c in RECALL_ANSWERS for c in codes[asked[-1]:])
     return ReceivedView(message.from_org, (peer.name if peer else "") or message.from_org, statuses_json(message),
                         pending, pending and permissions.may_route(user))

@@ -16,6 +16,7 @@ from docsvc.incoming.handling import (
     refuse_registered_copy,
     register_document,
     register_entries,
+    withdraw,
 )
 from docsvc.incoming.reports import COUNTS as REPORT_COUNTS
 from docsvc.incoming.reports import STATUS_LABELS as REPORT_STATUS_LABELS
@@ -37,5 +38,5 @@ __all__ = [
     "IncomingReport", "REPORT_COUNTS", "REPORT_STATUS_LABELS", "TRANSITIONS", "WrongRegister", "assign",
     "find_registered_copy", "incoming_report", "is_overdue", "move", "parse_date", "parse_period",
     "queue", "refuse_registered_copy", "register_document", "register_entries", "report_filename", "to_csv",
-    "to_xlsx", "vietnam_midnight_utc", "vn_date",
+    "to_xlsx", "vietnam_midnight_utc", "vn_date", "withdraw",
 ]

@@ -1,6 +1,9 @@
 """The incoming register (sổ đăng ký văn bản đến) and the handling of what
 is registered in it: assign to a person or department with a deadline, and
-follow it through received → assigned → in progress → done.
+follow it through received → assigned → in progress → done. A document
+that came as an edXML package and that its sender recalled, with the văn
+thư's agreement, is withdrawn: recalled, kept in the book with its number,
+handled no further (`withdraw`).
 
 Every change is one transaction with its audit event; the register number is
 taken inside that transaction (docsvc.registers), so a registration that
@@ -40,6 +43,7 @@ TRANSITIONS = {
     Handling.ASSIGNED: (Handling.IN_PROGRESS, Handling.DONE),
     Handling.IN_PROGRESS: (Handling.DONE,),
     Handling.DONE: (Handling.IN_PROGRESS,),  # reopened: the answer was not enough
+    # Handling.RECALLED: none (given back to its sender; nothing follows it).
 }
 MAX_TEXT = {"issuing_body": validation.ISSUING_BODY, "number_symbol": validation.NUMBER_SYMBOL,
             "doc_type": validation.DOC_TYPE, "title": validation.TITLE, "handling_note": validation.NOTE}
@@ -155,6 +159,8 @@ def register(
             f"This document is already registered: {document.register_book} number "
             f"{document.register_number}/{document.register_year}."
         )
+    if document.handling_status == Handling.RECALLED:
+        raise Conflict(_recalled_message(document))
     if document.workflow_status is not None:
         raise WrongRegister("An outgoing draft is the agency's own document: it cannot be registered in the incoming book.")
     if not fields.title:
@@ -203,6 +209,8 @@ def assign(
     """Route a registered document to a person or a department of the same agency."""
     require_router(actor)
     document = get_document(session, actor, document_id, for_update=True)
+    if document.handling_status == Handling.RECALLED:
+        raise Conflict(_recalled_message(document))
     if document.register_book != BOOK:
         raise Conflict("Register the document in the incoming book before assigning it.")
     if document.handling_status == Handling.DONE:
@@ -247,6 +255,8 @@ def move(session: Session, actor: User, document_id: str, status: Handling | str
     current = document.handling_status
     if current is None:
         raise Conflict("This document is not in the incoming register.")
+    if current == Handling.RECALLED:
+        raise Conflict(_recalled_message(document))
     if status not in TRANSITIONS.get(current, ()):
         raise Conflict(f"A document that is {current} cannot become {status}.")
     document.handling_status = status
@@ -258,6 +268,34 @@ def move(session: Session, actor: User, document_id: str, status: Handling | str
     audit.record(session, actor, "incoming.move", "document", document.id, {"from": current, "to": status, "note": note})
     exchange.follow_register(session, document.id, status, actor)
     return document
+
+
+def withdraw(session: Session, actor: User, document_id: str, reason: str) -> Document:
+    """The văn thư agreed to give a received document back to its sender
+    (docsvc.exchange.answer_recall, in its transaction): it stays in the book
+    with its number (nothing is deleted, no number freed), marked recalled
+    with who, when and the sender's `reason`; its handling stops (out of
+    every queue, never overdue, no step after it, no more statuses)."""
+    require_router(actor)
+    document = get_document(session, actor, document_id, for_update=True)
+    if document.handling_status == Handling.RECALLED:
+        raise Conflict(_recalled_message(document))
+    before = document.handling_status
+    document.handling_status = Handling.RECALLED
+    document.recalled_at = utcnow()
+    document.recalled_by_id = actor.id
+    document.recall_reason = reason
+    session.flush()
+    audit.record(session, actor, "incoming.recall", "document", document.id,
+                 {"from": before, "number": document.register_number, "year": document.register_year,
+                  "reason": reason[:500]})
+    return document
+
+
+def _recalled_message(document: Document) -> str:
+    return ("Its sender recalled this document and it was given back"
+            f"{' on ' + document.recalled_at.strftime('%d/%m/%Y') if document.recalled_at else ''}: "
+            "it is kept in the register, not handled.")
 
 
 def is_overdue(document: Document, on: date | None = None) -> bool:
@@ -277,6 +315,7 @@ def queue(session: Session, user: User, *, include_done: bool = False) -> list[D
     query = select(Document).options(selectinload(Document.files)).where(
         Document.agency_id == user.agency_id, Document.register_book == BOOK, or_(*mine)
     )
+    query = query.where(Document.handling_status != Handling.RECALLED)  # nobody handles it any more
     if not include_done:
         query = query.where(Document.handling_status != Handling.DONE)
     rows = list(session.scalars(query))

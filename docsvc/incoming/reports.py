@@ -70,6 +70,7 @@ STATUS_LABELS: dict[str, str] = {
     Handling.ASSIGNED: "Đã giao xử lý",
     Handling.IN_PROGRESS: "Đang xử lý",
     Handling.DONE: "Đã xử lý xong",
+    Handling.RECALLED: "Đã thu hồi",
 }
 TIMELINESS_LABELS = {"on_time": "Đúng hạn", "late": "Trễ hạn", "overdue": "Quá hạn", "within": "Trong hạn", "": ""}
 UNTYPED = "Chưa phân loại"
@@ -196,7 +197,10 @@ def incoming_report(session: Session, user: User, *, start: date, end: date, age
     )
     handled_by_end = Document.handled_at < vietnam_midnight_utc(end + timedelta(days=1))
     received_in_period = Document.received_date.between(start, end)
-    open_at_end = and_(Document.received_date <= end, or_(Document.handled_at.is_(None), ~handled_by_end))
+    # A document its sender recalled stops being open when it was given back.
+    kept_at_end = or_(Document.recalled_at.is_(None), Document.recalled_at >= vietnam_midnight_utc(end + timedelta(days=1)))
+    kept_at_start = or_(Document.recalled_at.is_(None), Document.recalled_at >= vietnam_midnight_utc(start))
+    open_at_end = and_(Document.received_date <= end, or_(Document.handled_at.is_(None), ~handled_by_end), kept_at_end)
     late = and_(Document.deadline.is_not(None), handled_day > Document.deadline)
 
     def count(condition):
@@ -205,7 +209,7 @@ def incoming_report(session: Session, user: User, *, start: date, end: date, age
     query = (
         select(
             Document.doc_type,
-            count(and_(Document.received_date < start,
+            count(and_(Document.received_date < start, kept_at_start,
                        or_(Document.handled_at.is_(None), Document.handled_at >= vietnam_midnight_utc(start)))),
             count(received_in_period),
             count(handled_in_period),
@@ -244,7 +248,7 @@ def _entries(session: Session, report: IncomingReport, handled_day) -> list[Entr
             Document.id, Document.register_year, Document.register_number, Document.received_date,
             Document.issuing_body, Document.number_symbol, Document.issued_date, Document.doc_type,
             Document.title, Document.assignee_department, User.full_name, User.username,
-            Document.deadline, Document.handling_status, handled_day,
+            Document.deadline, Document.handling_status, handled_day, Document.recalled_at,
         )
         .outerjoin(User, User.id == Document.assignee_id)
         .where(
@@ -256,13 +260,14 @@ def _entries(session: Session, report: IncomingReport, handled_day) -> list[Entr
     )
     entries = []
     for (doc_id, year, number, received, issuing_body, number_symbol, issued, doc_type, title, department,
-         full_name, username, deadline, status, handled) in rows:
+         full_name, username, deadline, status, handled, recalled_at) in rows:
         handled = _as_date(handled)
         person = full_name or username or ""
         handler = f"{person} ({department})" if person and department else person or department or ""
         done_by_end = handled is not None and handled <= report.end
-        if deadline is None:
-            timeliness = ""
+        if deadline is None or (
+                recalled_at is not None and recalled_at < vietnam_midnight_utc(report.end + timedelta(days=1))):
+            timeliness = ""  # none, or given back to its sender: no longer handled
         elif done_by_end:
             timeliness = "late" if handled > deadline else "on_time"
         else:

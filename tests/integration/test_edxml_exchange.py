@@ -56,7 +56,10 @@ def trust_each_other(sender_rt, receiver_rt) -> None:
     shutil.copyfile(dev_pki(sender_rt.settings).cert_path("root-ca"), trust / "commune-root-ca.pem")
 
 
-def test_a_decision_goes_from_one_installation_to_another(rt, backend, office, receiver, tmp_path):
+def peers_and_package(rt, backend, office, receiver, tmp_path, *build_options: str) -> tuple[str, str, Path]:
+    """The commune and the Government Office peers of each other, a decision
+    issued and its package built for the office: (decision, the token the
+    office gave the commune, the package file)."""
     receiver_installation, receiver_rt = receiver
     with rt.write() as session:
         accounts.set_org_code(session, "UBND-XA", COMMUNE)
@@ -64,10 +67,15 @@ def test_a_decision_goes_from_one_installation_to_another(rt, backend, office, r
     trust_each_other(rt, receiver_rt)
     token = receiver_installation.run("peer", "add", COMMUNE, "http://127.0.0.1:8080", check=True).stdout.strip()
     backend.run("peer", "add", GOVERNMENT_OFFICE, "http://127.0.0.1:8081", "--name", "Văn phòng Chính phủ", check=True)
-
     package = tmp_path / "qd.edxml"
-    backend.run("edxml", "build", decision, str(package), "--to", GOVERNMENT_OFFICE, "--position", "Phó Chủ tịch",
+    backend.run("edxml", "build", decision, str(package), "--to", GOVERNMENT_OFFICE, *build_options,
                 check=True, extra_env={"DOCSVC_SIGNING_PASSPHRASE": records.PASSPHRASE})
+    return decision, token, package
+
+
+def test_a_decision_goes_from_one_installation_to_another(rt, backend, office, receiver, tmp_path):
+    receiver_installation, receiver_rt = receiver
+    decision, token, package = peers_and_package(rt, backend, office, receiver, tmp_path, "--position", "Phó Chủ tịch")
     with rt.read() as session:
         sent = session.get(Document, decision)
         issued = sent.latest(FileRole.SIGNED)

@@ -150,7 +150,7 @@ def test_register_assign_and_handle_through_the_api(rt, people, tmp_path):
     assert response.status_code == 200, response.get_json()
     assert response.get_json()["handling"] == {
         "status": "assigned", "assignee": None, "department": "Phòng Tư pháp", "deadline": deadline.isoformat(),
-        "overdue": True, "handled_at": None, "note": "Tham mưu trả lời",
+        "overdue": True, "handled_at": None, "note": "Tham mưu trả lời", "recalled": None,
     }
     queue = specialist.get("/api/v1/queue").get_json()["documents"]
     assert [(d["id"], d["handling"]["overdue"]) for d in queue] == [(doc["id"], True)]

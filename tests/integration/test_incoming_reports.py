@@ -207,6 +207,28 @@ def test_other_periods_move_the_boundaries(rt, march_register):
     assert counts["carried_over"] == 6 and counts["in_progress_at_end"] == 6
 
 
+def test_a_recalled_document_stays_received_and_stops_being_open(rt, march_register, monkeypatch):
+    """E (assigned, overdue at the end of March) given back to its sender on
+    15 March: still received in March, in the register as recalled, neither
+    in progress nor overdue at the end; February is as it was."""
+    people, ids = march_register
+    monkeypatch.setattr(incoming, "utcnow", lambda: datetime(2025, 3, 15, 2, 0, tzinfo=UTC))
+    with rt.write() as session:
+        incoming.withdraw(session, _user(session, "clerk-ubnd-xa"), ids["E"], "Ban hành nhầm")
+    monkeypatch.undo()
+    march = people["clerk"].get("/api/v1/reports/incoming", query_string=MARCH).get_json()
+    assert march["counts"] == {**MARCH_COUNTS, "in_progress_at_end": 5, "overdue_at_end": 1}
+    [e] = [line for line in march["entries"] if line["document_id"] == ids["E"]]
+    assert (e["number"], e["status"], e["timeliness"], e["overdue"]) == (5, "recalled", "", False)
+    csv_text = people["clerk"].get("/api/v1/reports/incoming", query_string={**MARCH, "format": "csv"}).data.decode()
+    assert "Đã thu hồi" in csv_text
+    february = people["clerk"].get("/api/v1/reports/incoming", query_string={"from": "2025-02-01", "to": "2025-02-28"})
+    assert february.get_json()["counts"]["in_progress_at_end"] == 2
+    # Recalled on 15 March: still open at the end of a period that ends before.
+    early = people["clerk"].get("/api/v1/reports/incoming", query_string={"from": "2025-03-01", "to": "2025-03-14"})
+    assert ids["E"] in [line["document_id"] for line in early.get_json()["entries"] if line["timeliness"] == "within"]
+
+
 def test_csv_opens_in_excel_with_vietnamese_headers(march_register):
     people, ids = march_register
     response = people["clerk"].get("/api/v1/reports/incoming", query_string={**MARCH, "format": "csv"})

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import zipfile
 from datetime import timedelta
 
@@ -163,3 +164,39 @@ def test_the_exports_carry_the_same_counts_and_a_chart_per_figure(commune):
     assert cells[0][:4] == ["Kết quả giải quyết TTHC cấp dưới dạng bản điện tử tái sử dụng được", 1, 2, 50.0]
     assert cells[3][:4] == ["Văn bản đi được ký số", 1, 1, 100.0]
     assert book["Theo tháng"].max_row == 5 + 4 * 12
+
+
+def test_the_command_line_gives_the_apis_figures(commune, tmp_path):
+    populated, _, _ = commune
+    run, clerk = populated.installation.run, populated.office.clerk
+    api = _ok(clerk.get("/api/v1/reports/reform"))
+    assert json.loads(run("report", "reform", "--agency", "UBND-XA", "--json", check=True).stdout) == api
+    this_month = _months()[-1]
+    one = json.loads(run("report", "reform", "--agency", "UBND-XA", "--from", this_month, "--to", this_month,
+                         "--json", check=True).stdout)
+    assert one == _ok(clerk.get("/api/v1/reports/reform", query_string={"from": this_month, "to": this_month}))
+
+    out_csv, out_xlsx = tmp_path / "cchc.csv", tmp_path / "cchc.xlsx"
+    wrote = run("report", "reform", "--agency", "UBND-XA", "--csv", str(out_csv), check=True)
+    assert f"wrote {out_csv}" in wrote.stdout
+    assert out_csv.read_bytes() == clerk.get("/api/v1/reports/reform", query_string={"format": "csv"}).data
+    run("report", "reform", "--agency", "UBND-XA", "--xlsx", str(out_xlsx), check=True)
+    assert openpyxl.load_workbook(out_xlsx).sheetnames == ["Tổng hợp", "Theo tháng"]
+
+    lines = run("report", "reform", "--agency", "UBND-XA", check=True).stdout.splitlines()
+    assert lines[0].startswith(f"{api['agency']['name']} (UBND-XA)")
+    shown = {line.split(":")[0].strip(): line for line in lines[1:]}
+    assert list(shown) == [*EXPECTED, "case_files_digitized"]
+    assert "66.7%" in shown["incoming_routed"] and "(2 of 3)" in shown["incoming_routed"]
+    assert shown["case_files_digitized"].endswith("not counted")
+
+    for args, words in ((["--from", "2026-13"], "YYYY-MM"), (["--from", "2026-05", "--to", "2026-01"], "after its end"),
+                        (["--from", "2015-01", "--to", "2026-01"], "five years"),
+                        (["--json", "--csv", str(tmp_path / "x.csv")], "one of --json"),
+                        (["--agency", "KHONG-CO"], "(not_found)"), ([], "--agency")):
+        result = run("report", "reform", *(args if "--agency" in args or not args else ["--agency", "UBND-XA", *args]))
+        assert result.returncode == 2, (args, result.stdout, result.stderr)
+        refused = result.stderr.strip().splitlines()
+        assert len(refused) == 1 and refused[0].startswith("docsvc: error: ") and words in refused[0], (args, refused)
+        assert result.stdout == ""
+    assert not (tmp_path / "x.csv").exists()

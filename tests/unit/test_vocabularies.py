@@ -44,7 +44,7 @@ STORED_VALUES = {
     DocumentStatus: ["received", "processing", "ready", "failed"],
     ProgressStep: ["", "converting", "ocr", "extracting_text", "indexing", "done", "failed"],
     RegisterBook: ["incoming", "outgoing", "certification"],
-    Handling: ["received", "assigned", "in_progress", "done"],
+    Handling: ["received", "assigned", "in_progress", "done", "recalled"],
     FileRole: ["original", "text", "derived", "signed", "prepared", "thumbnail", "package"],
     Workflow: ["draft", "submitted", "returned", "signed", "issued"],
     EcopyKind: ["certified_copy", "procedure_result"],
@@ -72,7 +72,7 @@ def test_the_groups_callers_use():
     assert STAFF_ROLES == (Role.CLERK, Role.OFFICIAL, Role.SIGNER, Role.ADMIN)
     assert Role.CITIZEN not in STAFF_ROLES and "clerk" in STAFF_ROLES
     assert OPEN_HANDLING == (Handling.RECEIVED, Handling.ASSIGNED, Handling.IN_PROGRESS)
-    assert Handling.DONE not in OPEN_HANDLING
+    assert Handling.DONE not in OPEN_HANDLING and Handling.RECALLED not in OPEN_HANDLING
 
 
 def test_a_value_from_outside_becomes_its_member_or_invalid_input():
