@@ -70,10 +70,16 @@ def test_stopping_asks_the_main_process_which_ends_its_own_children(tmp_path):
         "print('ready', flush=True)\n"
         "time.sleep(600)\n"
     )
-    worker = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, start_new_session=True)
-    assert worker.stdout.readline() == b"ready\n"
+    worker = _started(script)
     assert stop_worker(worker, grace=10) == 0
     assert done_file.read_text() == "finished"
+
+
+def _started(script: str) -> subprocess.Popen:
+    """A stand-in worker in its own session, once it says it is ready."""
+    worker = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, start_new_session=True)
+    assert worker.stdout.readline() == b"ready\n"
+    return worker
 
 
 def test_a_worker_that_hangs_on_stop_is_asked_for_its_stacks_before_the_kill():
@@ -86,7 +92,6 @@ def test_a_worker_that_hangs_on_stop_is_asked_for_its_stacks_before_the_kill():
         "print('ready', flush=True)\n"
         "while True: time.sleep(0.1)\n"
     )
-    worker = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, start_new_session=True)
-    assert worker.stdout.readline() == b"ready\n"
+    worker = _started(script)
     assert stop_worker(worker, grace=1) == -9
     assert worker.stdout.read() == b"stacks: joining the pool\n"
