@@ -33,6 +33,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "upload.submit": {"vi": "Tải lên", "en": "Upload"},
     "upload.doc_title": {"vi": "Tiêu đề (không bắt buộc)", "en": "Title (optional)"},
     "upload.done": {"vi": "Đã nhận", "en": "Received"},
+    "upload.waiting": {"vi": "Đang chờ", "en": "Waiting"},
     "upload.failed": {"vi": "Lỗi", "en": "Failed"},
     "docs.recent": {"vi": "Văn bản gần đây", "en": "Recent documents"},
     "docs.none": {"vi": "Chưa có văn bản nào.", "en": "No documents yet."},

@@ -24,6 +24,7 @@ def start_worker(backend, log_dir: Path, extra_env: dict | None = None) -> subpr
 def start_command(backend, log_dir: Path, *args: str, extra_env: dict | None = None) -> subprocess.Popen:
     """`docsvc ARGS...` in its own session, its output in a new log in `log_dir`."""
     env = {**os.environ, **backend.env, **(extra_env or {})}
+    env.pop("DOCSVC_CONFIG", None)  # the installation's own environment says everything
     log = log_dir / f"{args[0]}-{next(_numbers)}.log"
     with open(log, "wb") as output:
         process = subprocess.Popen(

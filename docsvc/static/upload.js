@@ -1,5 +1,7 @@
 // Uploads each chosen PDF or scan as a raw request body (streams on the server, no
 // multipart copy) with its own progress bar, then links to the document page.
+// Every chosen file is listed at once, marked waiting, so the clerk sees the whole
+// batch; they go one after another to keep one upload's bandwidth each.
 (function () {
   const form = document.getElementById("upload-form");
   if (!form) return;
@@ -7,14 +9,21 @@
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
   const pageText = JSON.parse(document.getElementById("page-texts").textContent);
 
-  function uploadOne(file, title) {
+  function listed(file) {
     const item = document.createElement("li");
-    item.className = "upload";
+    item.className = "upload waiting";
     item.innerHTML = '<span class="name"></span> <progress max="100" value="0"></progress> <span class="state"></span>';
     item.querySelector(".name").textContent = file.name;
+    item.querySelector(".state").textContent = pageText.waiting;
     list.appendChild(item);
+    return item;
+  }
+
+  function uploadOne(file, item, title) {
     const bar = item.querySelector("progress");
     const state = item.querySelector(".state");
+    item.classList.remove("waiting");
+    state.textContent = "";
     return new Promise((resolve) => {
       const xhr = new XMLHttpRequest();
       const params = new URLSearchParams({filename: file.name});
@@ -54,8 +63,9 @@
     event.preventDefault();
     const files = Array.from(document.getElementById("upload-files").files);
     const title = document.getElementById("upload-title").value.trim();
-    for (const file of files) {
-      await uploadOne(file, files.length === 1 ? title : "");
+    const items = files.map(listed);
+    for (const [index, file] of files.entries()) {
+      await uploadOne(file, items[index], files.length === 1 ? title : "");
     }
   });
 })();

@@ -27,7 +27,7 @@ from docsvc.models import Agency, Document, DocumentFile, DocumentStatus, FileRo
 from search import IndexedDocument, SearchQuery
 from signing.pki import free_port
 from tests.pdfs import make_pdf, sample_paragraphs
-from tests.processes import kill, stop
+from tests.processes import kill, start_command, start_worker, stop
 from tests.waiting import wait_until
 
 COMMON = "kè sông Gianh"  # in every title of ready_documents, in none of their texts
@@ -140,14 +140,12 @@ def found(rt, text: str = COMMON) -> int:
     return rt.index.search(SearchQuery(text, exact_total=True)).total_all_words
 
 
-def start(backend, *args: str, extra_env: dict | None = None, log: Path | None = None) -> subprocess.Popen:
-    """The real `docsvc` command in the background (its output to `log`, or piped)."""
-    env = {**os.environ, **backend.env, **(extra_env or {})}
+def start(backend, *args: str) -> subprocess.Popen:
+    """The real `docsvc` command in the background, its output piped."""
+    env = {**os.environ, **backend.env}
     env.pop("DOCSVC_CONFIG", None)
-    output = open(log, "w") if log else subprocess.PIPE  # noqa: SIM115 (the command writes to it until it ends)
     return subprocess.Popen([sys.executable, "-m", "docsvc.cli", *args], env=env, stdin=subprocess.DEVNULL,
-                            stdout=output, stderr=subprocess.STDOUT if log else subprocess.PIPE, text=True,
-                            start_new_session=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
 
 
 
@@ -360,7 +358,7 @@ def _restore(root: Path, away: Path) -> None:
 def test_documents_processed_or_registered_while_the_index_is_down_become_searchable_once_it_is_back(
         backend, index_outage, rt, make_user, tmp_path):
     clerk = make_user("clerk")
-    worker = start(backend, "worker", "--beat", "--concurrency", "1", extra_env=FAST_RETRIES, log=tmp_path / "worker.log")
+    worker = start_worker(backend, tmp_path, extra_env=FAST_RETRIES)
     try:
         letter = upload(clerk, tmp_path / "cong-van.pdf", "Công văn về một cửa liên thông")
         wait_until(lambda: found(rt, "cong van mot cua lien thong") == 1, 120, "the letter to be searchable")
@@ -393,7 +391,7 @@ def test_a_worker_that_starts_on_an_empty_index_fills_it_without_a_command(backe
     ready_documents(rt, 30)
     rt.index.clear()
     assert found(rt) == 0
-    worker = start(backend, "worker", "--concurrency", "1", log=tmp_path / "worker.log")
+    worker = start_command(backend, tmp_path, "worker", "--concurrency", "1")
     try:
         wait_until(lambda: found(rt) == 30, 180, "the worker to fill the index")
         assert check(backend)[0] == 0
