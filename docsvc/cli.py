@@ -188,8 +188,10 @@ def serve(host: str | None, port: int | None, no_worker: bool, workers: int) -> 
 @user_errors
 def worker(beat: bool, concurrency: int | None) -> None:
     """Run a Celery worker for background work."""
+    from docsvc.supervisor import write_stacks_on_signal
     from docsvc.tasks import celery_app, worker_runtime
 
+    write_stacks_on_signal()  # a stop that hangs leaves where, when asked (docsvc.supervisor)
     rt = worker_runtime()
     argv = ["worker", "--loglevel", "INFO", "--concurrency", str(concurrency or rt.settings.worker_concurrency)]
     if beat:

@@ -14,12 +14,15 @@ wait forever for a pool process to run it.
 from __future__ import annotations
 
 import contextlib
+import faulthandler
 import logging
 import os
 import signal
 import subprocess
 import sys
 import threading
+import time
+from pathlib import Path
 
 log = logging.getLogger(__name__)
 STOP_GRACE_SECONDS = 10
@@ -81,14 +84,43 @@ def stop_worker(process: subprocess.Popen, grace: float) -> int:
 
 
 STACKS_WAIT_SECONDS = 2.0
+STACKS_PAUSE_SECONDS = 0.3
+# Not SIGUSR1 (Celery's main process answers it, its pool processes die of it)
+# and only in worker processes: gunicorn's master upgrades itself on SIGUSR2.
+STACKS_SIGNAL = signal.SIGUSR2
+
+
+def write_stacks_on_signal() -> None:
+    """From now on this process writes every thread's Python stack to its
+    original stderr (the worker's log) on STACKS_SIGNAL. Forked processes
+    inherit it; Celery's pool and beat processes set it again at start."""
+    faulthandler.register(STACKS_SIGNAL, file=2, all_threads=True)  # fd 2 even once Celery wraps sys.stderr
 
 
 def _ask_for_stacks(process: subprocess.Popen) -> None:
-    """Before the kill, SIGUSR1 to the worker's main process: Celery's own
-    handler writes every thread's stack to its output, so the log of a stop
-    that hung says where (only to the main process: the pool's and the
-    scheduler's processes have no such handler and would die of it)."""
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(process.pid, signal.SIGUSR1)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=STACKS_WAIT_SECONDS)
+    """Before the kill, STACKS_SIGNAL to each process of the worker's group
+    (main, pool, beat) in turn, so that their stacks do not interleave: the
+    log of a stop that hung then says where each of them waited. A process
+    of the group without the handler (an OCR tool) dies of it, a moment
+    before the kill would have ended it anyway."""
+    for pid in _group_members(process.pid):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, STACKS_SIGNAL)
+            time.sleep(STACKS_PAUSE_SECONDS)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=STACKS_WAIT_SECONDS)
+
+
+def _group_members(group: int) -> list[int]:
+    """The processes of a process group, its leader first (Linux's /proc)."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue  # ended meanwhile
+            # "pid (name) state ppid pgrp ...": the name may hold spaces and parentheses.
+            if int(stat.rsplit(")", 1)[1].split()[2]) == group:
+                members.append(int(entry.name))
+    return sorted(members, key=lambda pid: pid != group)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from celery.signals import setup_logging, worker_process_init, worker_ready
+from celery.signals import beat_embedded_init, setup_logging, worker_process_init, worker_ready
 
 # exchange names its outbox handlers (sending packages and statuses) when imported.
 from docsvc import documents, exchange, logs, outbox
@@ -27,6 +27,7 @@ from docsvc.celery_config import (
 )
 from docsvc.config import load_settings
 from docsvc.runtime import Runtime
+from docsvc.supervisor import write_stacks_on_signal
 
 log = logging.getLogger(__name__)
 _runtime: Runtime | None = None
@@ -54,6 +55,12 @@ def _fresh_runtime_per_process(**_kwargs) -> None:
     # Forked pool processes must not share the parent's database connections.
     global _runtime
     _runtime = None
+    write_stacks_on_signal()
+
+
+@beat_embedded_init.connect
+def _beat_stacks(**_kwargs) -> None:
+    write_stacks_on_signal()
 
 
 @celery_app.task(name=RUN_ENTRY)

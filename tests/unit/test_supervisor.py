@@ -82,16 +82,35 @@ def _started(script: str) -> subprocess.Popen:
     return worker
 
 
-def test_a_worker_that_hangs_on_stop_is_asked_for_its_stacks_before_the_kill():
-    # Celery answers SIGUSR1 with every thread's stack on its output: a stop
-    # that hung leaves in the worker's log where it hung.
-    script = (
-        "import signal, sys, time\n"
-        "signal.signal(signal.SIGTERM, lambda *_: None)\n"
-        "signal.signal(signal.SIGUSR1, lambda *_: print('stacks: joining the pool', flush=True))\n"
+def test_a_worker_that_hangs_on_stop_is_asked_for_every_process_stacks_before_the_kill(tmp_path):
+    # Each process of the group writes its threads' stacks to the worker's
+    # log: a stop that hung leaves where the main process and its pool child
+    # each waited.
+    pool = (
+        "import time\n"
+        "from docsvc.supervisor import write_stacks_on_signal\n"
+        "write_stacks_on_signal()\n"
         "print('ready', flush=True)\n"
-        "while True: time.sleep(0.1)\n"
+        "def pool_process_runs_a_task():\n"
+        "    while True: time.sleep(0.1)\n"
+        "pool_process_runs_a_task()\n"
     )
-    worker = _started(script)
+    script = (
+        "import signal, subprocess, sys, time\n"
+        "from docsvc.supervisor import write_stacks_on_signal\n"
+        "write_stacks_on_signal()\n"
+        "signal.signal(signal.SIGTERM, lambda *_: None)\n"
+        f"child = subprocess.Popen([sys.executable, '-c', {pool!r}], stdout=subprocess.PIPE)\n"
+        "def main_process_joins_the_pool():\n"
+        "    while True: time.sleep(0.1)\n"
+        "print(child.stdout.readline().decode(), end='', flush=True)\n"  # once the child has its handler
+        "main_process_joins_the_pool()\n"
+    )
+    log = tmp_path / "worker.log"
+    with open(log, "wb") as output:
+        worker = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=output,
+                                  start_new_session=True)
+    assert worker.stdout.readline() == b"ready\n"
     assert stop_worker(worker, grace=1) == -9
-    assert worker.stdout.read() == b"stacks: joining the pool\n"
+    stacks = log.read_text()
+    assert "in main_process_joins_the_pool" in stacks and "in pool_process_runs_a_task" in stacks, stacks
