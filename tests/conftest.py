@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests import processes
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVICES_ENV = Path(os.environ.get("DOCSVC_SERVICES_ENV", ROOT / ".cache" / "services.env"))
@@ -57,6 +60,19 @@ LONG_FILES = (  # longest first, from the slowest tests of a full run
     "integration/test_incoming.py",
     "browser/test_exchange_pages.py",
 )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not hasattr(config, "workerinput"):  # the controller, before xdist starts its processes
+        os.environ[processes.HUNG_STOPS_VARIABLE] = tempfile.mkdtemp(prefix="docsvc-hung-stops-")
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    # A worker that needed SIGKILL to stop did not fail its test: say so here,
+    # with its log, where the end of a CI run's output shows it.
+    for report in processes.hung_stops():
+        terminalreporter.section("worker stop needed SIGKILL", sep="=")
+        terminalreporter.write_line(report)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
