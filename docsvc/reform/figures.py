@@ -18,8 +18,10 @@ says it to users too):
   file read; over incoming registered.
 - incoming_routed: of the same, those routed electronically for handling
   (assigned to a person or a department, whatever happened after); over
-  incoming registered. docsvc records the routing, not whether a leader
-  read the document before it.
+  incoming registered. A document its sender recalled after it was routed
+  still counts as routed (its assignee is kept); one recalled before stays
+  in the denominator only, as it stays in the book. docsvc records the
+  routing, not whether a leader read the document before it.
 - outgoing_signed: outgoing documents numbered in docsvc's book in the month
   (by their date) that carry the leader's digital signature; over outgoing
   numbered. docsvc numbers only documents its workflow had signed, so the
@@ -218,7 +220,9 @@ def _incoming(session: Session, report: ReformReport) -> dict[Month, tuple[int, 
     separators = (func.coalesce(Document.page_count, 1) - 1) * len(documents.PAGE_SEPARATOR.encode())
     has_text = exists().where(DocumentFile.document_id == Document.id, DocumentFile.role == FileRole.TEXT,
                               DocumentFile.size > separators)
-    routed = Document.handling_status.in_((Handling.ASSIGNED, Handling.IN_PROGRESS, Handling.DONE))
+    was_assigned = or_(Document.assignee_id.is_not(None), Document.assignee_department.is_not(None))
+    routed = or_(Document.handling_status.in_((Handling.ASSIGNED, Handling.IN_PROGRESS, Handling.DONE)),
+                 and_(Document.handling_status == Handling.RECALLED, was_assigned))
     return _by_month(
         session, Document.received_date, _count(has_text), _count(routed), func.count(),
         where=(Document.agency_id == report.agency_id, Document.register_book == RegisterBook.INCOMING,

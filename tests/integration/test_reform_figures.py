@@ -23,6 +23,8 @@ from datetime import timedelta
 import openpyxl
 import pytest
 
+from docsvc import incoming
+from docsvc.accounts import user_by_username
 from docsvc.localtime import today
 from tests.integration import conftest as fixtures
 from tests.integration.records import CITIZEN, PASSPHRASE
@@ -200,3 +202,21 @@ def test_the_command_line_gives_the_apis_figures(commune, tmp_path):
         assert len(refused) == 1 and refused[0].startswith("docsvc: error: ") and words in refused[0], (args, refused)
         assert result.stdout == ""
     assert not (tmp_path / "x.csv").exists()
+
+
+# Last in the file: it adds two letters to the commune's month.
+def test_a_recalled_letter_stays_counted_as_it_was_routed(commune, tmp_path):
+    populated, _, _ = commune
+    clerk, folder = populated.office.clerk, tmp_path
+    before = _figures(_ok(clerk.get("/api/v1/reports/reform")))["incoming_routed"]
+    routed_then_recalled = _upload(clerk, folder, "thu-da-chuyen-roi-thu-hoi")
+    _ok(clerk.post(f"/api/v1/documents/{routed_then_recalled}/register", json={"title": "V/v kiểm tra công vụ"}))
+    _ok(clerk.post(f"/api/v1/documents/{routed_then_recalled}/assign", json={"department": "Văn phòng"}))
+    recalled_unrouted = _upload(clerk, folder, "thu-thu-hoi-ngay")
+    _ok(clerk.post(f"/api/v1/documents/{recalled_unrouted}/register", json={"title": "V/v gửi nhầm"}))
+    with populated.rt.write() as session:
+        actor = user_by_username(session, clerk.username)
+        for document_id in (routed_then_recalled, recalled_unrouted):
+            incoming.withdraw(session, actor, document_id, "Gửi nhầm nơi nhận")
+    after = _figures(_ok(clerk.get("/api/v1/reports/reform")))["incoming_routed"]
+    assert (after["numerator"], after["denominator"]) == (before["numerator"] + 1, before["denominator"] + 2)
