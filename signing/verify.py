@@ -222,14 +222,31 @@ async def _check_signature(sig: EmbeddedPdfSignature, reader: PdfFileReader, rev
     except Exception:
         claimed = None
     level = _level(sig, revinfo, doc_timestamps)
-    try:
-        # First pass: integrity and difference analysis, trust from embedded data only.
-        status = await async_validate_pdf_signature(
-            sig, signer_validation_context=_context(trust, sig, revinfo, fetch=False))
-    except Exception as e:
-        reasons.append(reason(ReasonCode.SIGNATURE_CANNOT_CHECK, error=str(e)))
-        return SignatureReport(signer, _iso(claimed), None, level, False, False, Revocation("unknown", None),
-                               None, None, "invalid", reasons)
+    long_term: _LongTerm | None = None
+    status: PdfSignatureStatus | None = None
+    long_term_level = level if level in ("B-LT", "B-LTA") else None
+    long_term_done = False
+    if long_term_level is not None and _verify_memo.trust_once() and _integrity_computed(sig):
+        # Long-term validation first (after the integrity pass it expects
+        # done): where it concludes, the first pass's present-time trust,
+        # which it does again, is not needed.
+        long_term, long_term_done = await _try_long_term(sig, revinfo, long_term_level, trust, session), True
+        if long_term is not None and long_term.conclusive:
+            try:
+                status = _verify_memo.integrity_status(sig, long_term.status)
+            except Exception as e:
+                log.info("integrity of %s not taken apart, the first pass runs: %s", sig.field_name, e)
+    if status is None:
+        try:
+            # First pass: integrity and difference analysis, trust from embedded data only.
+            status = await async_validate_pdf_signature(
+                sig, signer_validation_context=_context(trust, sig, revinfo, fetch=False))
+        except Exception as e:
+            reasons.append(reason(ReasonCode.SIGNATURE_CANNOT_CHECK, error=str(e)))
+            return SignatureReport(signer, _iso(claimed), None, level, False, False, Revocation("unknown", None),
+                                   None, None, "invalid", reasons)
+    if long_term_level is not None and not long_term_done:
+        long_term = await _try_long_term(sig, revinfo, long_term_level, trust, session)
 
     intact = bool(status.intact and status.valid)
     modifications = MODIFICATIONS.get(status.modification_level) if status.modification_level else None
@@ -244,7 +261,7 @@ async def _check_signature(sig: EmbeddedPdfSignature, reader: PdfFileReader, rev
     elif modifications == "form_filling":
         reasons.append(reason(ReasonCode.LATER_CHANGES_ALLOWED))
 
-    status, revocation, source_note = await _establish_trust(sig, status, revinfo, level, trust, session)
+    status, revocation, source_note = await _establish_trust(sig, status, revinfo, long_term, trust, session)
     if source_note:
         reasons.append(source_note)
 
@@ -304,21 +321,22 @@ def _signature_verdict(status: PdfSignatureStatus, intact: bool, modifications: 
     return "valid"  # good, or revoked only after a time-stamp proved the signing (see _revoked)
 
 
-async def _establish_trust(sig: EmbeddedPdfSignature, status: PdfSignatureStatus, revinfo: _Revinfo, level: str | None,
-                           trust: TrustConfig, session: FetchSession | None
+async def _establish_trust(sig: EmbeddedPdfSignature, status: PdfSignatureStatus, revinfo: _Revinfo,
+                           long_term: _LongTerm | None, trust: TrustConfig, session: FetchSession | None
                            ) -> tuple[PdfSignatureStatus, Revocation, Reason | None]:
     """Trust and revocation, trying the sources in order of strength:
-    long-term validation at the time-stamp's time (B-LT/B-LTA), then data
-    embedded in the document now; then, only if the certificate chains to a
-    trusted root from what is at hand (revocation switched off, nothing
-    fetched), fetching its revocation online."""
-    if level in ("B-LT", "B-LTA"):
-        try:
-            long_term = await _long_term(sig, status, revinfo, level, trust, session)
-            if long_term is not None:
-                return long_term
-        except Exception as e:
-            log.info("long-term validation of %s failed, falling back: %s", sig.field_name, e)
+    long-term validation at the time-stamp's time (B-LT/B-LTA, done by the
+    caller: `long_term`), then data embedded in the document now; then,
+    only if the certificate chains to a trusted root from what is at hand
+    (revocation switched off, nothing fetched), fetching its revocation
+    online."""
+    if long_term is not None:
+        if long_term.revocation.status == "revoked":
+            return _with_trust_of(status, long_term.status), long_term.revocation, None
+        trusted = replace(long_term.status,
+                          validation_path=long_term.status.validation_path or status.validation_path)
+        if trusted.trusted:
+            return _with_trust_of(status, trusted), long_term.revocation, None
 
     if status.trusted:
         return status, _revocation(status, sig, revinfo, "embedded in the document"), None
@@ -348,9 +366,42 @@ async def _establish_trust(sig: EmbeddedPdfSignature, status: PdfSignatureStatus
 LONG_TERM_SOURCE = "embedded in the document (DSS), checked at the time-stamp's time"
 
 
-async def _long_term(sig: EmbeddedPdfSignature, status: PdfSignatureStatus, revinfo: _Revinfo, level: str,
-                     trust: TrustConfig, session: FetchSession | None
-                     ) -> tuple[PdfSignatureStatus, Revocation, None] | None:
+@dataclass(frozen=True)
+class _LongTerm:
+    """What long-term validation concluded, before it meets the first
+    pass's integrity: `status` is its trust (trusted, problem cleared where
+    a past validation passed; or revoked before the proven time)."""
+    status: PdfSignatureStatus
+    revocation: Revocation
+
+    @property
+    def conclusive(self) -> bool:
+        """Decides trust without the first pass (which is asked only for a
+        validation path this status lacks)."""
+        return self.revocation.status == "revoked" or self.status.trusted
+
+
+def _integrity_computed(sig: EmbeddedPdfSignature) -> bool:
+    """The integrity pass as the first pass begins with it; False where it
+    fails (the first pass then reports why)."""
+    try:
+        sig.compute_integrity_info()
+        return True
+    except Exception:
+        return False
+
+
+async def _try_long_term(sig: EmbeddedPdfSignature, revinfo: _Revinfo, level: str, trust: TrustConfig,
+                         session: FetchSession | None) -> _LongTerm | None:
+    try:
+        return await _long_term(sig, revinfo, level, trust, session)
+    except Exception as e:
+        log.info("long-term validation of %s failed, falling back: %s", sig.field_name, e)
+        return None
+
+
+async def _long_term(sig: EmbeddedPdfSignature, revinfo: _Revinfo, level: str, trust: TrustConfig,
+                     session: FetchSession | None) -> _LongTerm | None:
     """pyHanko's AdES validation of the level the signature claims (ETSI EN
     319 102-1): B-LT as a signature with time and long-term validation
     material (5.5: at the present time, the signature time-stamp proving when
@@ -385,18 +436,16 @@ async def _long_term(sig: EmbeddedPdfSignature, status: PdfSignatureStatus, revi
             return None  # long-term validation stands on a trusted signature time-stamp
         # Where a past validation is what passed, the status pyHanko reports
         # is still the present-time one, with its problem (its "FIXME rewrite
-        # api_status"): the indication is the verdict.
+        # api_status"): the indication is the verdict. (A status without a
+        # validation path takes the first pass's: see _establish_trust.)
         trusted = replace(found, trust_problem_indic=None, revocation_details=None,
-                          validation_path=found.validation_path or status.validation_path,
                           timestamp_validity=replace(ts, trust_problem_indic=None))
-        if not trusted.trusted:
-            return None
-        return _with_trust_of(status, trusted), Revocation("good", LONG_TERM_SOURCE), None
+        return _LongTerm(trusted, Revocation("good", LONG_TERM_SOURCE))
     details = found.revocation_details
     if details is not None and details.revocation_date <= result.best_signature_time:
         # Revoked before the time the signature is proven to exist. (Revoked
         # only later is for _revoked() to judge, with its reason.)
-        return _with_trust_of(status, found), Revocation("revoked", LONG_TERM_SOURCE), None
+        return _LongTerm(found, Revocation("revoked", LONG_TERM_SOURCE))
     return None
 
 
