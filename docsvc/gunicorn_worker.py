@@ -22,7 +22,9 @@ handling, and changes what reaches a thread:
   into memory) is read by its thread from the socket, each read limited to
   `body_timeout_seconds` (nginx's client_body_timeout; it also bounds each
   write of the response): a stalled body ends the request with 408
-  `request_timeout` and the connection is closed. At most all threads but
+  `request_timeout` and the connection is closed. A body of known length
+  can be read with `readinto` straight from the socket into the caller's
+  buffer (`_ReadintoBody`). At most all threads but
   `RESERVED_THREADS` read bodies at once; the others wait their turn in the
   event loop, so slow uploads never take the threads that serve requests
   without a body (health checks, pages, downloads).
@@ -45,13 +47,14 @@ docker-compose.yml), and gunicorn's HTTP/2 would read its preface in a thread.
 from __future__ import annotations
 
 import errno
+import io
 import selectors
 import socket
 import time
 from collections import deque
 from functools import partial
 
-from gunicorn.http.body import ChunkedReader, LengthReader
+from gunicorn.http.body import Body, ChunkedReader, LengthReader
 from gunicorn.http.unreader import SocketUnreader
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
@@ -144,6 +147,26 @@ class _StallGuardUnreader(SocketUnreader):
             raise self._failed(BodyIncomplete())
         return data
 
+    def readinto(self, target: memoryview) -> int:
+        """Up to len(target) bytes into `target`: what is buffered (read ahead
+        with the head) first, else one `recv_into`, so a body of known length
+        reaches the application's buffer with the kernel's copy only."""
+        buffered = self.buf.tell()
+        if buffered:
+            data = self.buf.getvalue()
+            taken = min(len(target), buffered)
+            target[:taken] = data[:taken]
+            self.buf = io.BytesIO()
+            self.buf.write(data[taken:])
+            return taken
+        try:
+            got = self.sock.recv_into(target)
+        except TimeoutError:
+            raise self._failed(BodyStalled()) from None
+        if not got and len(target) and self._reading_a_body():
+            raise self._failed(BodyIncomplete())
+        return got
+
     def _reading_a_body(self) -> bool:
         message = self._conn.parser.mesg
         reader = getattr(getattr(message, "body", None), "reader", None)
@@ -154,6 +177,38 @@ class _StallGuardUnreader(SocketUnreader):
         if self._conn.parser.mesg is not None:
             self._conn.parser.mesg.force_close()  # the answer says "Connection: close"
         return error
+
+
+class _ReadintoBody(Body):
+    """gunicorn's request body, plus `readinto`: a body of known length goes
+    from the socket into the caller's buffer (Werkzeug's LimitedStream,
+    `CappedInput` and the upload's reused 1 MiB buffer pass it down), instead
+    of a fresh `bytes` per recv, two BytesIO copies (Unreader.read, Body.read)
+    and a slice into the buffer. The buffer is filled whole unless the body
+    ends first: each read still waits at most body_timeout_seconds (408), and
+    a body cut off is BodyIncomplete, as with `read`. Chunked bodies, and
+    anything `read` or `readline` left buffered, go through `read`."""
+
+    def readinto(self, target) -> int:
+        view = memoryview(target).cast("B")
+        reader = self.reader
+        if self.buf.tell() or not isinstance(reader, LengthReader) \
+                or not isinstance(reader.unreader, _StallGuardUnreader):
+            data = self.read(len(view))
+            view[:len(data)] = data
+            return len(data)
+        wanted, filled = min(len(view), reader.length), 0
+        try:
+            while filled < wanted:
+                got = reader.unreader.readinto(view[filled:wanted])
+                if not got:
+                    break
+                filled += got
+                reader.length -= got
+        except Exception:
+            self.failed = True  # the connection's next request cannot be found: it is closed
+            raise
+        return filled
 
 
 def head_length(received: bytes | bytearray) -> int | None:
@@ -298,6 +353,12 @@ class HeadFirstWorker(ThreadWorker):
         self.bodies_streaming += 1
         conn.holds_body_slot = True
         self.enqueue_req(conn)
+
+    def handle_request(self, req, conn):
+        """gthread's, with a body that can be read into a buffer (`_ReadintoBody`)."""
+        if type(req.body) is Body and not req.body.buf.tell():
+            req.body = _ReadintoBody(req.body.reader)
+        return super().handle_request(req, conn)
 
     def finish_request(self, conn: _Conn, fs) -> None:
         """Back on the event loop after a request: keep the connection alive, or close it."""

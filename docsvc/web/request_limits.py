@@ -75,14 +75,30 @@ class CappedInput:
             return b"".join(iter(lambda: self.read(READ_CHUNK), b""))
         return self._counted(self._stream.read(size))
 
+    def readinto(self, target) -> int:
+        """Into the caller's buffer, when the server's stream can (docsvc's
+        gunicorn worker: from the socket straight into it); counted as `read`."""
+        readinto = getattr(self._stream, "readinto", None)
+        if readinto is None:
+            view = memoryview(target).cast("B")
+            data = self.read(len(view))
+            view[:len(data)] = data
+            return len(data)
+        got = readinto(target) or 0
+        self._count(got)
+        return got
+
     def readline(self, size: int | None = -1) -> bytes:
         return self._counted(self._stream.readline(READ_CHUNK if size is None or size < 0 else min(size, READ_CHUNK)))
 
     def _counted(self, data: bytes) -> bytes:
-        self._read += len(data)
+        self._count(len(data))
+        return data
+
+    def _count(self, length: int) -> None:
+        self._read += length
         if self._read > self._limit:
             raise RequestEntityTooLarge()
-        return data
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,8 @@ such connections open while people go on using the service.
 """
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import socket
 import time
@@ -235,3 +237,34 @@ def test_past_max_connections_half_open_ones_make_room_for_new_clients(start_ser
     finally:
         for sock in held:
             sock.close()
+
+
+@pytest.mark.parametrize("with_digest", [True, False], ids=["repr-digest", "spooled"])
+def test_a_streamed_upload_is_stored_byte_for_byte_and_the_next_request_on_its_connection_is_answered(
+        server, tmp_path, with_digest):
+    """A body too large for the event loop is read by its thread from the socket
+    into the upload's buffer (readinto): exactly its length, the bytes that came
+    with the head included, and not one byte of the request pipelined behind it."""
+    pdf = make_pdf(tmp_path / "ho-so.pdf", "Hồ sơ", ["Đề nghị cấp phép xây dựng."] * 40, pages=200).read_bytes()
+    assert len(pdf) > 64 * 1024  # streamed by a thread, not received in the event loop
+    token = server.token()
+    digest = base64.b64encode(hashlib.sha256(pdf).digest()).decode()
+    head = (f"POST /api/v1/documents?filename=ho-so.pdf HTTP/1.1\r\nHost: docsvc\r\n"
+            f"Authorization: Bearer {token}\r\nContent-Type: application/pdf\r\n"
+            + (f"Repr-Digest: sha-256=:{digest}:\r\n" if with_digest else "")
+            + f"Content-Length: {len(pdf)}\r\n\r\n").encode()
+    following = b"GET /api/v1/health HTTP/1.1\r\nHost: docsvc\r\nConnection: close\r\n\r\n"
+    sock = connect(server, head + pdf + following)
+    try:
+        answers = until_closed(sock, within=CLIENT_TIMEOUT)
+    finally:
+        sock.close()
+    first_head, rest = answers.split(b"\r\n\r\n", 1)
+    assert first_head.startswith(b"HTTP/1.1 202 "), answers[:300]
+    length = int(next(line.split(b":", 1)[1] for line in first_head.split(b"\r\n")
+                      if line.lower().startswith(b"content-length:")))
+    document = json.loads(rest[:length])
+    assert rest[length:].startswith(b"HTTP/1.1 200 "), rest[length:length + 300]
+    status, _, stored = server.request("GET", f"/api/v1/documents/{document['id']}/files/original",
+                                       headers={"Authorization": f"Bearer {token}"})
+    assert status == 200 and stored == pdf

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import io
 import os
+import random
 import threading
 import time
 
 import pikepdf
 import pytest
 
-from docsvc import sandbox
+from docsvc import pdf, sandbox
 from docsvc.errors import CorruptPdf, FileTooComplex, ServiceBusy
 from docsvc.pdf import DeclaredSizes, check_declared_sizes, iter_page_texts
 from docsvc.sandbox import ParseBudget
@@ -122,6 +123,46 @@ def test_a_bomb_deep_in_a_large_file_is_refused_across_large_chunks(kind):
     # A chunk boundary a byte into the token, with no other cut near it.
     with pytest.raises(FileTooComplex):
         _fed(data, [where + 1], reuse=True)
+
+
+@pytest.mark.parametrize("searcher", ["memmem", "bytes.find"])
+@pytest.mark.parametrize("kind", BOMBS)
+def test_a_bomb_in_a_large_file_is_refused_by_either_search(kind, searcher, monkeypatch, tmp_path):
+    """Chunks of 64 KiB and more are searched with the C library's memmem;
+    without it (or below that size) with bytes.find: the same verdicts, read
+    whole, from a file or fed through one buffer."""
+    if searcher == "bytes.find":
+        monkeypatch.setattr(pdf, "_MEMMEM", None)
+    else:
+        assert pdf._MEMMEM is not None  # glibc, musl and macOS all have memmem
+    data = os.urandom(2 * 1024 * 1024 + 17) + BOMBS[kind] + os.urandom(70_000)
+    path = tmp_path / "scan.pdf"
+    path.write_bytes(data)
+    for source in (data, path):
+        with pytest.raises(FileTooComplex):
+            check_declared_sizes(source)
+    with pytest.raises(FileTooComplex):
+        _fed(data, list(range(1024 * 1024, len(data), 1024 * 1024)), reuse=True)
+    check_declared_sizes(data[:2 * 1024 * 1024] + data[-70_000:])
+
+
+def test_memmem_finds_the_tokens_bytes_find_finds_up_to_the_cap():
+    rng = random.Random(12)
+    data = bytearray(os.urandom(300_000))
+    for at in [0, 1, 65_535, 65_536, 299_993, *rng.sample(range(300_000 - 7), 400)]:
+        token = rng.choice(pdf._TOKENS)
+        data[at:at + len(token)] = token
+    data = data[:300_000]
+    for low, high, most in [(0, len(data), 10**6), (3, len(data) - 5, 10**6), (70_000, 200_000, 10**6),
+                            (0, len(data), 37), (0, len(data), 1)]:
+        assert pdf._Haystack.of(data, len(data)) != data.find  # memmem, for this size
+        expected = pdf._find_tokens(data, len(data), low, high, most)
+        with pytest.MonkeyPatch.context() as patched:
+            patched.setattr(pdf, "_MEMMEM", None)
+            assert pdf._find_tokens(bytes(data), len(data), low, high, most) == expected
+            assert pdf._find_tokens(data, len(data), low, high, most) == expected
+        assert pdf._find_tokens(bytes(data), len(data), low, high, most) == expected
+    data.extend(b"resizable again")  # the pointer to its bytes was let go
 
 
 def test_an_honest_pdf_streamed_in_passes(tmp_path):

@@ -42,3 +42,22 @@ def test_a_capped_input_gives_the_limit_and_refuses_one_byte_more():
         capped.read(6)
     with pytest.raises(RequestEntityTooLarge):
         CappedInput(io.BytesIO(b"x" * 200_000), 100_000).read()
+
+
+def test_a_capped_input_read_into_a_buffer_counts_as_a_read():
+    capped = CappedInput(io.BytesIO(b"x" * 11), 10)
+    buffer = bytearray(6)
+    assert capped.readinto(buffer) == 6 and buffer == b"x" * 6
+    with pytest.raises(RequestEntityTooLarge):
+        capped.readinto(buffer)
+    # A server stream without readinto (gunicorn's own Body) is read and copied.
+    class ReadOnly:
+        def __init__(self, data: bytes) -> None:
+            self._stream = io.BytesIO(data)
+
+        def read(self, size: int = -1) -> bytes:
+            return self._stream.read(size)
+
+    capped = CappedInput(ReadOnly(b"%PDF-1.7"), 10)
+    assert capped.readinto(buffer) == 6 and buffer == b"%PDF-1"
+    assert capped.readinto(buffer) == 2 and buffer[:2] == b".7"
