@@ -129,10 +129,15 @@ def _keep_writing(path: Path, seconds: float) -> None:
     end = time.monotonic() + seconds
     with open(path, "ab") as handle:
         while time.monotonic() < end:
-            handle.write(b"x" * 10)
+            handle.write(b"x")
             handle.flush()
             os.utime(path, (old, old))
-            time.sleep(0.05)
+            time.sleep(0.1)
+
+
+def _has_grown_with_an_old_time(path: Path) -> bool:
+    status = path.stat()
+    return status.st_size > 0 and time.time() - status.st_mtime > 3000
 
 
 def test_a_file_still_being_written_is_not_taken(inbox, tmp_path):
@@ -141,15 +146,18 @@ def test_a_file_still_being_written_is_not_taken(inbox, tmp_path):
     fresh.write_bytes(b"half a scan")  # written just now
     growing = inbox / "dang-chep.pdf"
     settled(growing, b"")
-    writer = FORK.Process(target=_keep_writing, args=(growing, 3.0))
+    # Writing for longer than the round looks (its second look after 2 s):
+    # a loaded machine may start the writer late or pause it a moment.
+    writer = FORK.Process(target=_keep_writing, args=(growing, 10.0))
     writer.start()
     try:
-        # The writer has begun once the file has bytes (a fork can take a while on a loaded machine).
+        # The writer has begun once the file has bytes and its old time back
+        # (between a write and its utime the time is now).
         started = time.monotonic()
-        while growing.stat().st_size == 0 and time.monotonic() - started < 20:
+        while not _has_grown_with_an_old_time(growing) and time.monotonic() - started < 20:
             time.sleep(0.05)
-        assert time.time() - growing.stat().st_mtime > 3000  # by its time alone it would look finished
-        assert one_round(inbox, log, settle_seconds=0.5) == []
+        assert _has_grown_with_an_old_time(growing)  # by its time alone it would look finished
+        assert one_round(inbox, log, settle_seconds=2.0) == []
     finally:
         writer.join(30)
     assert taken_lines(log) == [] and fresh.exists() and growing.exists()
